@@ -1,0 +1,325 @@
+"""The `fireline` command: parses arguments and calls the library, nothing more."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from . import ingest as ingest_lib
+from .config import Config, load_config
+from .errors import UserError
+from .metrics import explain as explain_lib
+from .metrics.dora import Scope
+from .metrics.summary import Summary, summarise
+from .metrics.tiers import PROFILES, get_profile
+from .store import Store
+from .views import terminal
+from .window import parse_window
+
+app = typer.Typer(
+    help="Fireline: DORA baselines and the other 90% of incident work.\n\n"
+    "Start with `fireline demo`, or point `fireline ingest git PATH` at a repository, then run "
+    "`fireline dora`.",
+    no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+)
+ingest_app = typer.Typer(help="Read git history, deployments and incidents into the store.",
+                         no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="Store URL: a DuckDB file (default "
+                                           ".fireline/fireline.duckdb) or postgresql://...; env FIRELINE_DB.",
+                                           show_default=False)]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (default ./fireline.toml or "
+                                                "[tool.fireline] in pyproject.toml; env FIRELINE_CONFIG).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+TeamOpt = Annotated[str | None, typer.Option("--team", help="Only this team's services (from config).")]
+ServiceOpt = Annotated[str | None, typer.Option("--service", help="Only this service.")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Window start: a date or ISO time in the "
+                                              "configured zone (default: 90 days before --until).")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Window end, inclusive for a date "
+                                              "(default: now).")]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help=f"Tier profile: {', '.join(PROFILES)} "
+                                                "(default from config, else seed).")]
+
+
+class Period(str, Enum):
+    week = "week"
+    month = "month"
+
+
+class ExplainMetric(str, Enum):
+    lead_time = "lead-time"
+    deployment_frequency = "deployment-frequency"
+    change_failure_rate = "change-failure-rate"
+    time_to_restore = "time-to-restore"
+    rework_rate = "rework-rate"
+
+
+def _print_json(data: Any) -> None:
+    def default(o: Any) -> Any:
+        if isinstance(o, datetime | date):
+            return o.isoformat()
+        return str(o)
+
+    sys.stdout.write(json.dumps(data, indent=2, default=default) + "\n")
+
+
+def _progress_callback(label: str):
+    """A Rich progress bar on a terminal; nothing when piped."""
+    if not sys.stderr.isatty():
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        console=terminal.console(stderr=True), transient=True)
+    task = progress.add_task(label, total=None)
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    return progress, update
+
+
+def _report_ingest(result: ingest_lib.IngestResult, as_json: bool) -> None:
+    err = terminal.console(stderr=True)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {warning}")
+    if as_json:
+        _print_json(result.as_dict())
+        return
+    out = terminal.console()
+    if result.unchanged:
+        out.print(f"{result.source}: unchanged since the last ingest; nothing to do.")
+        return
+    parts = []
+    if result.new_changes:
+        parts.append(f"{result.new_changes} new commits")
+    parts.append(f"{result.new_deployments} new deployments")
+    if result.new_incidents:
+        parts.append(f"{result.new_incidents} new incidents")
+    if result.skipped:
+        parts.append(f"{result.skipped} skipped (already stored or not incidents)")
+    out.print(f"{result.source}: " + ", ".join(parts) + ".")
+    if result.unresolved_deployments:
+        sample = ", ".join(result.unresolved_deployments[:5])
+        err.print(f"[yellow]warning:[/] {len(result.unresolved_deployments)} deployments name a commit not found "
+                  f"in any ingested repository (ingest its repository first): {sample}")
+
+
+@ingest_app.command("git")
+def ingest_git(
+    path: Annotated[Path, typer.Argument(help="A git repository (work tree or bare).")],
+    deploy_tags: Annotated[str | None, typer.Option("--deploy-tags", help="Tags matching this glob are "
+                                                    "production deployments, e.g. 'v*'.")] = None,
+    service: Annotated[str | None, typer.Option("--service", help="The service this repository ships "
+                                                "(default: from config, else the folder name).")] = None,
+    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Read a repository's history in one streamed pass; re-runs read only what is new."""
+    cfg = load_config(config)
+    store = Store.open(db)
+    progress, update = _progress_callback("reading commits")
+    if progress:
+        with progress:
+            result = ingest_lib.ingest_git(store, cfg, path, service=service, deploy_tags=deploy_tags,
+                                           progress=update)
+    else:
+        result = ingest_lib.ingest_git(store, cfg, path, service=service, deploy_tags=deploy_tags)
+    _report_ingest(result, as_json)
+
+
+@ingest_app.command("deployments")
+def ingest_deployments(
+    file: Annotated[Path, typer.Argument(help="CSV or NDJSON (time, service, environment, sha, status, id, "
+                                         "type) or a GitHub 'list deployments' JSON export.")],
+    service: Annotated[str | None, typer.Option("--service", help="Service for records that name none.")] = None,
+    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Add deployments; only successful production ones count. Ingesting a file twice adds nothing."""
+    cfg = load_config(config)
+    result = ingest_lib.ingest_deployments(Store.open(db), cfg, file, service=service)
+    _report_ingest(result, as_json)
+
+
+@ingest_app.command("incidents")
+def ingest_incidents(
+    file: Annotated[Path, typer.Argument(help="CSV or NDJSON (id, service, started, detected, resolved, "
+                                         "severity, detected_by, cause, title) or a GitHub issues JSON export.")],
+    service: Annotated[str | None, typer.Option("--service", help="Service for records that name none.")] = None,
+    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Add incidents. GitHub issues count when labelled `incident` (config: incident_label)."""
+    cfg = load_config(config)
+    result = ingest_lib.ingest_incidents(Store.open(db), cfg, file, service=service)
+    _report_ingest(result, as_json)
+
+
+def _scope(cfg: Config, store: Store, team: str | None, service: str | None, since: str | None,
+           until: str | None) -> Scope:
+    start, end = parse_window(since, until, cfg.timezone, datetime.now(UTC))
+    services: tuple[str, ...] | None = None
+    if team:
+        services = tuple(cfg.services_of_team(team))
+    if service:
+        if services is not None and service not in services:
+            raise UserError(f"service {service!r} is not one of team {team!r}'s services", where="--service")
+        services = (service,)
+    return Scope(since=start, until=end, services=services, production=tuple(cfg.production_environments),
+                 time_basis=cfg.time_basis)
+
+
+def _team_map(cfg: Config, store: Store) -> dict[str, str]:
+    names = [r[0] for r in store.query("SELECT DISTINCT service FROM deployments UNION "
+                                       "SELECT DISTINCT service FROM incidents")]
+    return cfg.service_team_map(sorted(set(names) | set(cfg.services)))
+
+
+def compute_summary(cfg: Config, store: Store, scope: Scope, profile: str | None, by: Period | None) -> Summary:
+    prof = get_profile(profile or cfg.profile) if (profile or cfg.profile) in PROFILES else None
+    if prof is None:
+        raise UserError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}", where="--profile")
+    group_sets: tuple[tuple[str, ...], ...]
+    if by:
+        group_sets = (("period",),)
+    elif cfg.teams:
+        group_sets = (("team",), ("team", "service"))
+    else:
+        group_sets = (("service",),)
+    return summarise(store.tables(), scope, prof, team_of=_team_map(cfg, store), group_sets=group_sets,
+                     period=by.value if by else None)
+
+
+@app.command()
+def dora(
+    team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+    profile: ProfileOpt = None,
+    by: Annotated[Period | None, typer.Option("--by", help="One row per week or month.")] = None,
+    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """The four keys plus rework rate, per team and service, each with its tier."""
+    cfg = load_config(config)
+    store = Store.open(db, create=False)
+    scope = _scope(cfg, store, team, service, since, until)
+    summary = compute_summary(cfg, store, scope, profile, by)
+    if as_json:
+        _print_json(summary.as_dict())
+        return
+    out = terminal.console()
+    out.print(terminal.dora_table(summary, title="DORA metrics"))
+    for note in terminal.unknown_notes(summary):
+        out.print(f"[dim]{note}[/]")
+    out.print("[dim]Ask why: fireline explain lead-time|deployment-frequency|change-failure-rate|"
+              "time-to-restore|rework-rate (same filters).[/]")
+
+
+@app.command()
+def explain(
+    metric: Annotated[ExplainMetric, typer.Argument(help="Which figure to explain.")],
+    team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+    limit: Annotated[int, typer.Option("--limit", help="Rows to show in the table (JSON has all).")] = 50,
+    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """List the deployments, commits or incidents behind a figure."""
+    cfg = load_config(config)
+    store = Store.open(db, create=False)
+    scope = _scope(cfg, store, team, service, since, until)
+    name = explain_lib.ALIASES[metric.value]
+    result = explain_lib.explain(store.tables(), name, scope)
+    summary = compute_summary(cfg, store, scope, None, None)
+    figure = summary.overall.metrics[name]
+    if as_json:
+        _print_json({"metric": name, "figure": figure.as_dict(), "note": result.note, "rows": result.rows})
+        return
+    out = terminal.console()
+    out.print(f"[bold]{terminal.LABELS[name]}[/]: {terminal.format_value(name, figure)} "
+              f"(tier {figure.tier or '—'}, n={figure.count})" + (f" — unknown: {figure.unknown}"
+                                                                  if figure.unknown else ""))
+    out.print(f"[dim]{result.note}[/]")
+    rows = result.rows[-limit:] if limit else result.rows
+    out.print(terminal.rows_table(rows, result.columns, cfg.timezone))
+    if len(result.rows) > len(rows):
+        out.print(f"[dim]… {len(result.rows) - len(rows)} earlier rows; use --limit 0 or --json for all.[/]")
+
+
+@app.command()
+def rebuild(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Re-derive deployments, incidents and links from the raw events (after a parser fix)."""
+    cfg = load_config(config)
+    counts = ingest_lib.rebuild(Store.open(db, create=False), cfg)
+    if as_json:
+        _print_json(counts)
+    else:
+        terminal.console().print(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()) + ".")
+
+
+@app.command()
+def tiers(profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
+    """Show the bounds of a tier profile (or all)."""
+    names = [profile] if profile else list(PROFILES)
+    data = {}
+    for name in names:
+        try:
+            p = get_profile(name)
+        except KeyError as exc:
+            raise UserError(str(exc.args[0]), where="--profile") from None
+        data[name] = {m: [[t, str(b) if b else "otherwise"] for t, b in bands] for m, bands in p.bounds.items()}
+    if as_json:
+        _print_json(data)
+        return
+    out = terminal.console()
+    for name, metrics in data.items():
+        out.print(f"[bold]{name}[/]: {PROFILES[name].description}")
+        for metric, bands in metrics.items():
+            out.print(f"  {metric}: " + "; ".join(f"{t} {b}" for t, b in bands))
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where to build it (rebuilt from scratch).")] =
+    Path(".fireline/demo"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the demo organisation (real git repositories, deployments, incidents) and show its DORA table."""
+    from . import demo as demo_lib
+
+    result = demo_lib.run(directory)
+    if as_json:
+        _print_json(result.summary.as_dict())
+        return
+    out = terminal.console()
+    out.print(terminal.dora_table(result.summary, title="Demo organisation: DORA metrics per team"))
+    out.print()
+    for line in result.hints:
+        out.print(line)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        from rich.markup import escape
+
+        terminal.console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", None)
+        sys.exit(code if code is not None else getattr(exc, "code", 0))
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""fireline.toml (or [tool.fireline] in pyproject.toml): loading and validation."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import UserError
+
+CONFIG_ENV = "FIRELINE_CONFIG"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TeamConfig(_Strict):
+    services: list[str] = Field(default_factory=list)
+
+
+class ServiceConfig(_Strict):
+    repo: str | None = None
+    paths: list[str] = Field(default_factory=list)
+    deploy_tags: str | None = None
+    team: str | None = None
+
+
+class PersonConfig(BaseModel):
+    # Later features (rotations, knowledge) add keys here; unknown keys are kept.
+    model_config = ConfigDict(extra="allow")
+    email: str | None = None
+    emails: list[str] = Field(default_factory=list)
+    team: str | None = None
+    timezone: str | None = None
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    timezone: str = "UTC"
+    production_environments: list[str] = Field(default_factory=lambda: ["production"])
+    incident_label: str = "incident"
+    profile: str = "seed"
+    time_basis: Literal["committer", "author"] = "committer"
+    deploy_tags: str | None = None
+    teams: dict[str, TeamConfig] = Field(default_factory=dict)
+    services: dict[str, ServiceConfig] = Field(default_factory=dict)
+    people: dict[str, PersonConfig] = Field(default_factory=dict)
+    # Where the config was read from; repo paths are relative to its folder.
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+    source: str | None = Field(default=None, exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from exc
+        return value
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        from .metrics.tiers import PROFILES
+
+        if value not in PROFILES:
+            raise ValueError(f"unknown profile {value!r}; choose one of {', '.join(PROFILES)}")
+        return value
+
+    def team_of(self, service: str) -> str | None:
+        for name, team in self.teams.items():
+            if service in team.services:
+                return name
+        svc = self.services.get(service)
+        return svc.team if svc else None
+
+    def service_team_map(self, services: list[str]) -> dict[str, str]:
+        return {s: (self.team_of(s) or "(no team)") for s in services}
+
+    def services_of_team(self, team: str) -> list[str]:
+        if team not in self.teams:
+            known = ", ".join(self.teams) or "none configured"
+            raise UserError(f"unknown team {team!r} (teams: {known})", where="--team")
+        listed = list(self.teams[team].services)
+        listed += [n for n, s in self.services.items() if s.team == team and n not in listed]
+        return listed
+
+    def repo_path(self, service: str) -> Path | None:
+        svc = self.services.get(service)
+        if not svc or not svc.repo:
+            return None
+        return (self.base_dir / svc.repo).resolve()
+
+    def services_in_repo(self, repo_path: Path) -> dict[str, ServiceConfig]:
+        repo_path = repo_path.resolve()
+        return {n: s for n, s in self.services.items() if self.repo_path(n) == repo_path}
+
+
+def path_matches(path: str, globs: list[str]) -> bool:
+    """Glob match where `**` spans folders and `dir/**` also matches files directly in dir."""
+    for pattern in globs:
+        if fnmatch.fnmatchcase(path, pattern):
+            return True
+        if pattern.endswith("/**") and path.startswith(pattern[:-2]):
+            return True
+    return False
+
+
+def _format_validation(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"{source}: {key}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: dict, *, source: str, base_dir: Path) -> Config:
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(_format_validation(exc, source)) from None
+    config.base_dir = base_dir
+    config.source = source
+    return config
+
+
+def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> Config:
+    """Explicit path, else $FIRELINE_CONFIG, else ./fireline.toml, else pyproject's [tool.fireline]."""
+    cwd = cwd or Path.cwd()
+    explicit = path or os.environ.get(CONFIG_ENV)
+    if explicit:
+        p = Path(explicit)
+        if not p.is_file():
+            raise UserError("config file not found", where=str(p))
+        return _read(p)
+    for candidate in (cwd / "fireline.toml", cwd / "pyproject.toml"):
+        if candidate.is_file():
+            config = _read(candidate, optional=candidate.name == "pyproject.toml")
+            if config is not None:
+                return config
+    return Config(base_dir=cwd)
+
+
+def _read(path: Path, *, optional: bool = False) -> Config | None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"invalid TOML: {exc}", where=str(path)) from None
+    except UnicodeDecodeError:
+        raise UserError("not UTF-8 text", where=str(path)) from None
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("fireline")
+        if data is None:
+            return None if optional else Config(base_dir=path.parent)
+        source = f"{path} [tool.fireline]"
+    else:
+        source = str(path)
+    return parse_config(data, source=source, base_dir=path.parent.resolve())

@@ -1,0 +1,262 @@
+"""Ingestion: sources -> store, one transaction each, then relinking.
+
+The library entry points behind `fireline ingest ...`; the CLI only parses arguments.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC
+from pathlib import Path
+
+from . import linking
+from .config import Config
+from .errors import UserError
+from .model import Change, Deployment, RawEvent
+from .sources import deployments as deployment_source
+from .sources import git
+from .sources import incidents as incident_source
+from .store import Store, Writer
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass
+class IngestResult:
+    source: str
+    new_changes: int = 0
+    new_deployments: int = 0
+    new_incidents: int = 0
+    skipped: int = 0
+    unchanged: bool = False
+    warnings: list[str] = field(default_factory=list)
+    unresolved_deployments: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def _utc(dt):
+    return dt.astimezone(UTC)
+
+
+def _offset_minutes(dt) -> int:
+    offset = dt.utcoffset()
+    return int(offset.total_seconds() // 60) if offset is not None else 0
+
+
+class _ChangeColumns:
+    """Column buffers, so a 100k-commit pass never holds 100k dicts."""
+
+    def __init__(self) -> None:
+        self.changes: dict[str, list] = {k: [] for k in (
+            "repo", "sha", "parents", "author_name", "author_email", "author_time", "author_offset",
+            "committer_name", "committer_email", "committer_time", "committer_offset", "subject",
+            "message", "files_changed", "lines_added", "lines_removed")}
+        self.files: dict[str, list] = {k: [] for k in ("repo", "sha", "path", "old_path", "added", "removed")}
+
+    def add(self, c: Change) -> None:
+        ch = self.changes
+        ch["repo"].append(c.repo)
+        ch["sha"].append(c.sha)
+        ch["parents"].append(" ".join(c.parents))
+        ch["author_name"].append(c.author_name)
+        ch["author_email"].append(c.author_email)
+        ch["author_time"].append(_utc(c.author_time))
+        ch["author_offset"].append(_offset_minutes(c.author_time))
+        ch["committer_name"].append(c.committer_name)
+        ch["committer_email"].append(c.committer_email)
+        ch["committer_time"].append(_utc(c.committer_time))
+        ch["committer_offset"].append(_offset_minutes(c.committer_time))
+        ch["subject"].append(c.subject)
+        ch["message"].append(c.message)
+        ch["files_changed"].append(len(c.files))
+        ch["lines_added"].append(sum(f.added or 0 for f in c.files))
+        ch["lines_removed"].append(sum(f.removed or 0 for f in c.files))
+        fl = self.files
+        for f in c.files:
+            fl["repo"].append(c.repo)
+            fl["sha"].append(c.sha)
+            fl["path"].append(f.path)
+            fl["old_path"].append(f.old_path)
+            fl["added"].append(f.added)
+            fl["removed"].append(f.removed)
+
+
+def _services_for_repo(config: Config, info: git.RepoInfo, service: str | None,
+                       deploy_tags: str | None) -> list[dict]:
+    configured = config.services_in_repo(info.path)
+    if service:
+        svc = configured.get(service)
+        return [{"name": service, "paths": svc.paths if svc else [],
+                 "deploy_tags": deploy_tags or (svc.deploy_tags if svc else None) or config.deploy_tags}]
+    if configured:
+        return [{"name": n, "paths": s.paths, "deploy_tags": (deploy_tags if len(configured) == 1 else None)
+                 or s.deploy_tags or config.deploy_tags}
+                for n, s in configured.items()]
+    return [{"name": info.name, "paths": [], "deploy_tags": deploy_tags or config.deploy_tags}]
+
+
+def ingest_git(store: Store, config: Config, path: str | Path, *, service: str | None = None,
+               deploy_tags: str | None = None, progress: Progress | None = None) -> IngestResult:
+    info = git.open_repo(path)
+    result = IngestResult(source=str(info.path))
+    if info.shallow:
+        result.warnings.append(f"{info.path}: shallow clone: history is truncated, so lead times "
+                               "of the oldest commits may be too short")
+    tips = git.list_tips(info.path)
+    services = _services_for_repo(config, info, service, deploy_tags)
+    state = store.repo_state(info.name)
+    if state and Path(state.path) != info.path:
+        raise UserError(f"a different repository named {info.name!r} is already in the store "
+                        f"({state.path})", where=str(info.path))
+    previous_services = store.repo_services().get(info.name)
+    if state and state.tips == tips and previous_services == services:
+        result.unchanged = True
+        return result
+
+    exclude = git.existing_commits(info.path, set(state.tips.values())) if state else []
+    known = store.known_shas(info.name) if state else set()
+    total = git.count_commits(info.path, set(tips.values()), exclude)
+    columns = _ChangeColumns()
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress and (done % 500 == 0 or done == total):
+            progress(done, total)
+
+    for change in git.iter_changes(info, set(tips.values()), exclude, on_commit=tick):
+        if change.sha not in known:
+            columns.add(change)
+    if progress:
+        progress(total, total)
+
+    tag_deployments = _tag_deployments(info, services)
+    with store.transaction() as tx:
+        tx.insert("changes", columns.changes)
+        tx.insert("change_files", columns.files)
+        result.new_changes = len(columns.changes["sha"])
+        result.new_deployments = _insert_deployments(store, tx, tag_deployments)
+        tx.execute("DELETE FROM repos WHERE repo = ?", [info.name])
+        tx.insert("repos", {"repo": [info.name], "path": [str(info.path)], "tips": [json.dumps(tips, sort_keys=True)],
+                            "services": [json.dumps(services)], "shallow": [info.shallow]})
+        links = linking.relink(store, tx, config.production_environments)
+    result.unresolved_deployments = links.unresolved_deployments
+    return result
+
+
+def _tag_deployments(info: git.RepoInfo, services: list[dict]) -> list[Deployment]:
+    found = []
+    for svc in services:
+        pattern = svc.get("deploy_tags")
+        if not pattern:
+            continue
+        for tag in git.list_tags(info, pattern):
+            found.append(Deployment(
+                id=f"tag:{info.name}:{tag.name}" + ("" if len(services) == 1 else f":{svc['name']}"),
+                service=svc["name"], environment="production", sha=tag.sha, time=tag.time,
+                status="success", source="tag", ref=tag.name, repo=info.name,
+            ))
+    return found
+
+
+def _deployment_columns(deployments: list[Deployment]) -> dict[str, list]:
+    cols: dict[str, list] = {k: [] for k in ("id", "service", "environment", "sha", "time", "status", "type",
+                                             "source", "ref", "repo")}
+    for d in deployments:
+        for key in cols:
+            value = getattr(d, key)
+            cols[key].append(_utc(value) if key == "time" else value)
+    return cols
+
+
+def _insert_deployments(store: Store, tx: Writer, deployments: list[Deployment]) -> int:
+    before = store.count("deployments")
+    tx.insert("deployments", _deployment_columns(deployments))
+    return store.count("deployments") - before
+
+
+def _raw_columns(events: list[RawEvent]) -> dict[str, list]:
+    return {
+        "source": [e.source for e in events], "delivery_id": [e.delivery_id for e in events],
+        "kind": [e.kind for e in events], "payload": [e.payload for e in events],
+        "received_at": [e.received_at for e in events],
+    }
+
+
+def ingest_deployments(store: Store, config: Config, path: str | Path, *, service: str | None = None
+                       ) -> IngestResult:
+    path = Path(path)
+    events = deployment_source.read_deployment_events(path, service=service)
+    result = IngestResult(source=str(path))
+    with store.transaction() as tx:
+        tx.insert("raw_events", _raw_columns(events))
+        records = [deployment_source.normalise(e.kind, json.loads(e.payload), where=str(path), tz=config.timezone)
+                   for e in events]
+        result.new_deployments = _insert_deployments(store, tx, records)
+        result.skipped = len(records) - result.new_deployments
+        links = linking.relink(store, tx, config.production_environments)
+    result.unresolved_deployments = links.unresolved_deployments
+    return result
+
+
+def _incident_columns(incidents) -> dict[str, list]:
+    cols: dict[str, list] = {k: [] for k in ("id", "service", "title", "started", "detected", "resolved",
+                                             "severity", "detected_by", "cause", "source")}
+    for inc in incidents:
+        for key in cols:
+            value = getattr(inc, key)
+            cols[key].append(_utc(value) if key in ("started", "detected", "resolved") and value else value)
+    return cols
+
+
+def ingest_incidents(store: Store, config: Config, path: str | Path, *, service: str | None = None
+                     ) -> IngestResult:
+    path = Path(path)
+    events, skipped = incident_source.read_incident_events(path, service=service, label=config.incident_label)
+    result = IngestResult(source=str(path), skipped=skipped)
+    with store.transaction() as tx:
+        tx.insert("raw_events", _raw_columns(events))
+        records = [incident_source.normalise(e.kind, json.loads(e.payload), where=str(path), tz=config.timezone)
+                   for e in events]
+        before = store.count("incidents")
+        tx.insert("incidents", _incident_columns(records))
+        result.new_incidents = store.count("incidents") - before
+        linking.relink(store, tx, config.production_environments)
+    return result
+
+
+_NORMALISERS = {
+    deployment_source.ROW_KIND: ("deployments", deployment_source.normalise, _deployment_columns),
+    deployment_source.GITHUB_KIND: ("deployments", deployment_source.normalise, _deployment_columns),
+    incident_source.ROW_KIND: ("incidents", incident_source.normalise, _incident_columns),
+    incident_source.GITHUB_KIND: ("incidents", incident_source.normalise, _incident_columns),
+}
+
+
+def rebuild(store: Store, config: Config) -> dict[str, int]:
+    """Re-derive deployments and incidents from raw events, then relink.
+
+    Tag deployments come from git, not raw events; they are kept as they are.
+    """
+    rows = store.query("SELECT source, delivery_id, kind, payload FROM raw_events ORDER BY received_at, "
+                       "source, delivery_id")
+    grouped: dict[str, list] = {}
+    for source, delivery_id, kind, payload in rows:
+        if kind not in _NORMALISERS:
+            continue
+        table, normalise, _ = _NORMALISERS[kind]
+        where = f"raw event {source}/{delivery_id}"
+        grouped.setdefault(table, []).append(normalise(kind, json.loads(payload), where=where, tz=config.timezone))
+    with store.transaction() as tx:
+        tx.execute("DELETE FROM deployments WHERE source <> 'tag'")
+        tx.delete_all("incidents")
+        tx.insert("deployments", _deployment_columns(grouped.get("deployments", [])))
+        tx.insert("incidents", _incident_columns(grouped.get("incidents", [])))
+        links = linking.relink(store, tx, config.production_environments)
+    return {"deployments": len(grouped.get("deployments", [])), "incidents": len(grouped.get("incidents", [])),
+            "deployment_changes": links.deployment_changes, "incident_links": links.incident_links}

@@ -1,0 +1,68 @@
+"""The rows behind each figure: what `fireline explain` lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import ibis.expr.types as ir
+
+from . import dora
+
+
+@dataclass(frozen=True)
+class Explanation:
+    metric: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    note: str
+
+
+ALIASES = {
+    "deployment-frequency": "deployment_frequency",
+    "lead-time": "lead_time",
+    "change-failure-rate": "change_failure_rate",
+    "time-to-restore": "time_to_restore",
+    "rework-rate": "rework_rate",
+}
+
+
+def explain(tables: dict[str, ir.Table], metric: str, scope: dora.Scope) -> Explanation:
+    t = tables
+    if metric == "deployment_frequency":
+        expr = dora.deployment_rows(t["deployments"], scope).order_by("time")
+        return Explanation(metric, ["deployment_id", "service", "time", "sha", "ref", "type"], _rows(expr),
+                           "Counted: successful deployments to production in the window.")
+    if metric == "lead_time":
+        e = dora.lead_time_rows(t["deployments"], t["deployment_changes"], t["changes"], scope)
+        e = e.mutate(lead_hours=e.lead_seconds / 3600.0).order_by([e.time, e.commit_time])
+        return Explanation(metric, ["sha", "service", "subject", "commit_time", "deployment_id", "time", "via",
+                                    "lead_hours"], _rows(e),
+                           "Each change's deployment is the earliest production deployment of its service "
+                           "that contains it; negative lead times (clock skew) are excluded from the median.")
+    if metric == "change_failure_rate":
+        f = dora.failure_rows(t["deployments"], t["incident_deployments"], scope)
+        links = t["incident_deployments"]
+        agg = links.group_by("deployment_id").agg(incident_ids=links.incident_id.group_concat(", "),
+                                                  how=links.via.group_concat(", "))
+        j = f.left_join(agg, f.deployment_id == agg.deployment_id)
+        e = j.select(f.deployment_id, f.service, f.time, f.sha, f.failed, j.incident_ids, j.how).order_by(f.time)
+        return Explanation(metric, ["deployment_id", "service", "time", "sha", "failed", "incident_ids", "how"],
+                           _rows(e), "A deployment failed when at least one incident links to it.")
+    if metric == "time_to_restore":
+        e = dora.restore_rows(t["incidents"], scope)
+        e = e.mutate(restore_hours=e.restore_seconds / 3600.0).order_by(e.time)
+        return Explanation(metric, ["incident_id", "service", "title", "time", "resolved", "detected_by",
+                                    "restore_hours"], _rows(e),
+                           "Incidents that started in the window; open ones have no restore time yet.")
+    if metric == "rework_rate":
+        e = dora.rework_rows(t["deployments"], t["deployment_changes"], t["changes"], t["incidents"], scope)
+        e = e.order_by(e.time)
+        return Explanation(metric, ["deployment_id", "service", "time", "sha", "rework", "reason"], _rows(e),
+                           "Unplanned deployments: hotfix/rollback types, revert or hotfix commits, or "
+                           "made while an incident of the service was open.")
+    raise KeyError(metric)
+
+
+def _rows(expr: ir.Table) -> list[dict[str, Any]]:
+    return expr.to_pyarrow().to_pylist()

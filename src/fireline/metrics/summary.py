@@ -1,0 +1,303 @@
+"""Aggregate the row-level DORA expressions into figures per group, with tiers.
+
+Medians cannot be rolled up, so each grouping level gets its own aggregation;
+every aggregation is one Ibis expression executed on whatever backend holds the data.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from . import dora
+from .tiers import Profile
+
+METRICS = ("deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore", "rework_rate")
+UNITS = {
+    "deployment_frequency": "deployments/day",
+    "lead_time": "hours",
+    "change_failure_rate": "ratio",
+    "time_to_restore": "hours",
+    "rework_rate": "ratio",
+}
+NO_TEAM = "(no team)"
+
+
+@dataclass
+class MetricValue:
+    value: float | None
+    unit: str
+    count: int
+    unknown: str | None = None
+    tier: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "unit": self.unit, "tier": self.tier, "count": self.count,
+                "unknown": self.unknown, **self.details}
+
+
+@dataclass
+class Group:
+    keys: dict[str, str]
+    metrics: dict[str, MetricValue]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.keys, **{m: v.as_dict() for m, v in self.metrics.items()}}
+
+
+@dataclass
+class Summary:
+    scope: dora.Scope
+    profile: str
+    overall: Group
+    groups: list[Group]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "window": {"since": self.scope.since.isoformat(), "until": self.scope.until.isoformat(),
+                       "days": round(self.scope.days, 6)},
+            "profile": self.profile,
+            "overall": {m: v.as_dict() for m, v in self.overall.metrics.items()},
+            "groups": [g.as_dict() for g in self.groups],
+        }
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Which data sources hold anything at all: an absent source makes a metric unknown."""
+
+    deployments: bool
+    changes: bool
+    incidents: bool
+
+    @classmethod
+    def of(cls, tables: dict[str, ir.Table]) -> Sources:
+        def has(name: str) -> bool:
+            return bool(tables[name].count().execute())
+
+        return cls(deployments=has("deployments"), changes=has("changes"), incidents=has("incidents"))
+
+
+def _week_starts(since: datetime, until: datetime) -> list[datetime]:
+    start = (since - timedelta(days=since.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    weeks = []
+    while start < until:
+        weeks.append(start)
+        start += timedelta(days=7)
+    return weeks
+
+
+def _period_bounds(period: str, start: datetime, scope: dora.Scope) -> tuple[datetime, datetime]:
+    if period == "week":
+        end = start + timedelta(days=7)
+    else:
+        end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return max(start, scope.since), min(end, scope.until)
+
+
+def _with_keys(t: ir.Table, keys: tuple[str, ...], team_of: dict[str, str], period: str | None) -> ir.Table:
+    if "team" in keys:
+        mapping = ibis.memtable(
+            {"service": list(team_of), "team": list(team_of.values())},
+            schema={"service": "string", "team": "string"},
+        )
+        t = t.left_join(mapping, t.service == mapping.service).drop("service_right")
+        t = t.mutate(team=t.team.fill_null(NO_TEAM))
+    if "period" in keys:
+        unit = "W" if period == "week" else "M"
+        t = t.mutate(period=t.time.truncate(unit))
+    return t
+
+
+def _rows(expr: ir.Table) -> list[dict[str, Any]]:
+    return expr.to_pyarrow().to_pylist()
+
+
+def _key(row: dict[str, Any], keys: tuple[str, ...]) -> tuple:
+    return tuple(row[k] for k in keys)
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else float(seconds) / 3600
+
+
+class _Aggregator:
+    def __init__(self, tables: dict[str, ir.Table], scope: dora.Scope, team_of: dict[str, str],
+                 period: str | None) -> None:
+        self.t = tables
+        self.scope = scope
+        self.team_of = team_of
+        self.period = period
+        self.sources = Sources.of(tables)
+        self.deps = dora.deployment_rows(tables["deployments"], scope)
+        self.leads = dora.lead_time_rows(tables["deployments"], tables["deployment_changes"],
+                                         tables["changes"], scope)
+        self.failures = dora.failure_rows(tables["deployments"], tables["incident_deployments"], scope)
+        self.restores = dora.restore_rows(tables["incidents"], scope)
+        self.rework = dora.rework_rows(tables["deployments"], tables["deployment_changes"], tables["changes"],
+                                       tables["incidents"], scope)
+
+    def level(self, keys: tuple[str, ...]) -> dict[tuple, dict[str, MetricValue]]:
+        results: dict[tuple, dict[str, MetricValue]] = {}
+
+        def put(key: tuple, metric: str, value: MetricValue) -> None:
+            results.setdefault(key, {})[metric] = value
+
+        for key, mv in self._frequency(keys).items():
+            put(key, "deployment_frequency", mv)
+        for key, mv in self._lead_time(keys).items():
+            put(key, "lead_time", mv)
+        for key, mv in self._failure_rate(keys).items():
+            put(key, "change_failure_rate", mv)
+        for key, mv in self._restore(keys).items():
+            put(key, "time_to_restore", mv)
+        for key, mv in self._rework(keys).items():
+            put(key, "rework_rate", mv)
+        return results
+
+    def _agg(self, rows: ir.Table, keys: tuple[str, ...], **aggs: Any) -> list[dict[str, Any]]:
+        t = _with_keys(rows, keys, self.team_of, self.period)
+        expr = t.group_by(list(keys)).agg(**{n: f(t) for n, f in aggs.items()}) if keys else \
+            t.agg(**{n: f(t) for n, f in aggs.items()})
+        return _rows(expr)
+
+    def _days(self, key: tuple, keys: tuple[str, ...]) -> tuple[float, list[datetime]]:
+        if "period" in keys and self.period:
+            start = key[keys.index("period")]
+            lo, hi = _period_bounds(self.period, start.replace(tzinfo=UTC), self.scope)
+        else:
+            lo, hi = self.scope.since, self.scope.until
+        return (hi - lo).total_seconds() / 86400, _week_starts(lo, hi)
+
+    def _frequency(self, keys: tuple[str, ...]) -> dict[tuple, MetricValue]:
+        if not self.sources.deployments:
+            return {(): MetricValue(None, UNITS["deployment_frequency"], 0, "no deployments ingested")} \
+                if not keys else {}
+        totals = self._agg(self.deps, keys, n=lambda t: t.count(), days=lambda t: t.day.nunique())
+        weekly_keys = (*keys, "week")
+        wk = _with_keys(self.deps, keys, self.team_of, self.period)
+        wk = wk.mutate(week=wk.time.truncate("W"))
+        weekly = _rows(wk.group_by(list(weekly_keys)).agg(days=wk.day.nunique()))
+        per_week: dict[tuple, dict[datetime, int]] = {}
+        for row in weekly:
+            per_week.setdefault(_key(row, keys), {})[row["week"].replace(tzinfo=UTC)] = row["days"]
+        out = {}
+        if not keys and not totals:
+            totals = [{"n": 0, "days": 0}]
+        for row in totals:
+            key = _key(row, keys)
+            days, weeks = self._days(key, keys)
+            counts = [per_week.get(key, {}).get(w, 0) for w in weeks]
+            value = row["n"] / days if days > 0 else None
+            out[key] = MetricValue(value, UNITS["deployment_frequency"], row["n"], details={
+                "deploy_days": row["days"],
+                "median_deploy_days_per_week": statistics.median(counts) if counts else None,
+                "weeks": len(weeks), "days": round(days, 6)})
+        return out
+
+    def _lead_time(self, keys: tuple[str, ...]) -> dict[tuple, MetricValue]:
+        unit = UNITS["lead_time"]
+        if not self.sources.changes or not self.sources.deployments:
+            reason = "no git history ingested" if not self.sources.changes else "no deployments ingested"
+            return {(): MetricValue(None, unit, 0, reason)} if not keys else {}
+        rows = self._agg(
+            self.leads, keys,
+            n=lambda t: (t.lead_seconds >= 0).sum(),
+            negative=lambda t: (t.lead_seconds < 0).sum(),
+            median=lambda t: t.lead_seconds.median(where=t.lead_seconds >= 0),
+            p90=lambda t: t.lead_seconds.quantile(0.9, where=t.lead_seconds >= 0),
+        )
+        out = {}
+        for row in rows:
+            n = int(row["n"] or 0)
+            out[_key(row, keys)] = MetricValue(
+                _hours(row["median"]) if n else None, unit, n,
+                None if n else "no deployed changes in the window",
+                details={"p90": _hours(row["p90"]) if n else None, "negative_excluded": int(row["negative"] or 0)})
+        if not keys and not rows:
+            out[()] = MetricValue(None, unit, 0, "no deployed changes in the window",
+                                  details={"p90": None, "negative_excluded": 0})
+        return out
+
+    def _ratio(self, rows_expr: ir.Table, flag: str, keys: tuple[str, ...], metric: str,
+               missing: str | None, empty: str) -> dict[tuple, MetricValue]:
+        unit = UNITS[metric]
+        if missing:
+            return {(): MetricValue(None, unit, 0, missing)} if not keys else {}
+        rows = self._agg(rows_expr, keys, n=lambda t: t.count(), hits=lambda t: t[flag].cast("int64").sum())
+        out = {}
+        for row in rows:
+            n, hits = int(row["n"]), int(row["hits"] or 0)
+            out[_key(row, keys)] = MetricValue(hits / n if n else None, unit, n, None if n else empty,
+                                               details={flag: hits})
+        if not keys and not rows:
+            out[()] = MetricValue(None, unit, 0, empty, details={flag: 0})
+        return out
+
+    def _failure_rate(self, keys: tuple[str, ...]) -> dict[tuple, MetricValue]:
+        missing = None if self.sources.deployments else "no deployments ingested"
+        missing = missing or (None if self.sources.incidents else "no incidents ingested")
+        return self._ratio(self.failures, "failed", keys, "change_failure_rate", missing,
+                           "no deployments in the window")
+
+    def _rework(self, keys: tuple[str, ...]) -> dict[tuple, MetricValue]:
+        missing = None if self.sources.deployments else "no deployments ingested"
+        return self._ratio(self.rework, "rework", keys, "rework_rate", missing, "no deployments in the window")
+
+    def _restore(self, keys: tuple[str, ...]) -> dict[tuple, MetricValue]:
+        unit = UNITS["time_to_restore"]
+        if not self.sources.incidents:
+            return {(): MetricValue(None, unit, 0, "no incidents ingested")} if not keys else {}
+        rows = self._agg(
+            self.restores, keys,
+            n=lambda t: t.restore_seconds.count(),
+            open=lambda t: t.restore_seconds.isnull().sum(),
+            median=lambda t: t.restore_seconds.median(),
+            p90=lambda t: t.restore_seconds.quantile(0.9),
+        )
+        out = {}
+        for row in rows:
+            n = int(row["n"] or 0)
+            out[_key(row, keys)] = MetricValue(
+                _hours(row["median"]) if n else None, unit, n, None if n else "no resolved incidents in the window",
+                details={"p90": _hours(row["p90"]) if n else None, "open": int(row["open"] or 0)})
+        if not keys and not rows:
+            out[()] = MetricValue(None, unit, 0, "no incidents in the window", details={"p90": None, "open": 0})
+        return out
+
+
+def _fill(metrics: dict[str, MetricValue], reason_for: dict[str, MetricValue]) -> dict[str, MetricValue]:
+    """Every group reports every metric: one with no rows says why, like the overall figure."""
+    filled = {}
+    for m in METRICS:
+        if m in metrics:
+            filled[m] = metrics[m]
+        else:
+            overall = reason_for.get(m)
+            reason = overall.unknown if overall and overall.unknown else "no data for this group in the window"
+            filled[m] = MetricValue(None, UNITS[m], 0, reason)
+    return filled
+
+
+def summarise(tables: dict[str, ir.Table], scope: dora.Scope, profile: Profile, *,
+              team_of: dict[str, str] | None = None, group_sets: tuple[tuple[str, ...], ...] = (("team",),),
+              period: str | None = None) -> Summary:
+    team_of = team_of or {}
+    agg = _Aggregator(tables, scope, team_of, period)
+    overall_metrics = _fill(agg.level(()).get((), {}), {})
+    groups = []
+    for keys in group_sets:
+        for key, metrics in sorted(agg.level(keys).items(), key=lambda kv: tuple(str(k) for k in kv[0])):
+            named = {k: (v.replace(tzinfo=UTC).date().isoformat() if isinstance(v, datetime) else v)
+                     for k, v in zip(keys, key, strict=True)}
+            groups.append(Group(named, _fill(metrics, overall_metrics)))
+    for group in [Group({}, overall_metrics), *groups]:
+        for name, mv in group.metrics.items():
+            mv.tier = profile.tier(name, mv.value)
+    return Summary(scope, profile.name, Group({}, overall_metrics), groups)

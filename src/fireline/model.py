@@ -1,0 +1,89 @@
+"""Domain records: what sources produce and the store keeps.
+
+Plain dataclasses on purpose: a git pass makes hundreds of thousands of them and
+validation belongs at the edges (files, webhooks, config), not here.
+All datetimes are timezone-aware; the store converts them to UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(slots=True)
+class FileChange:
+    path: str
+    added: int | None  # None for binary files
+    removed: int | None
+    old_path: str | None = None  # set when git saw a rename
+
+
+@dataclass(slots=True)
+class Change:
+    """A commit."""
+
+    repo: str
+    sha: str
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    author_time: datetime
+    committer_name: str
+    committer_email: str
+    committer_time: datetime
+    message: str
+    files: list[FileChange] = field(default_factory=list)
+
+    @property
+    def subject(self) -> str:
+        return self.message.split("\n", 1)[0]
+
+
+@dataclass(slots=True)
+class Deployment:
+    id: str
+    service: str
+    environment: str
+    sha: str
+    time: datetime
+    status: str = "success"
+    type: str | None = None  # hotfix, rollback, ... (free text from the source)
+    source: str = "file"
+    ref: str | None = None  # the tag name for tag deployments
+    repo: str | None = None
+
+
+@dataclass(slots=True)
+class Incident:
+    id: str
+    service: str
+    started: datetime
+    title: str | None = None
+    detected: datetime | None = None
+    resolved: datetime | None = None
+    severity: str | None = None
+    detected_by: str | None = None
+    cause: str | None = None  # a commit sha or a deployment id
+    source: str = "file"
+
+
+@dataclass(slots=True)
+class RawEvent:
+    """An inbound event kept verbatim so normalised tables can be re-derived."""
+
+    source: str
+    delivery_id: str
+    kind: str
+    payload: str
+    received_at: datetime
+
+
+@dataclass(slots=True)
+class RepoState:
+    """What the store last saw of a repository, for incremental ingestion."""
+
+    repo: str
+    path: str
+    tips: dict[str, str]  # ref name -> object id
+    shallow: bool = False

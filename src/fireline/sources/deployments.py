@@ -1,0 +1,103 @@
+"""Deployments from a deployments file (CSV/NDJSON) or a GitHub "list deployments" export."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..errors import UserError
+from ..model import Deployment, RawEvent
+from .records import optional, parse_time, read_records, require, stable_id
+
+ROW_KIND = "deployment-row"
+GITHUB_KIND = "github-deployment"
+_SHA = re.compile(r"^[0-9a-fA-F]{4,64}$")
+_REPO_URL = re.compile(r"/repos/[^/]+/([^/]+)")
+
+
+def read_deployment_events(path: Path, *, service: str | None = None) -> list[RawEvent]:
+    """Raw events, one per record; validated now so a bad file is refused whole."""
+    events = []
+    now = datetime.now(UTC)
+    for lineno, record in read_records(path):
+        where = f"{path}:{lineno}"
+        github = "statuses_url" in record or "creator" in record or "task" in record
+        kind = GITHUB_KIND if github else ROW_KIND
+        if service and not record.get("service"):
+            record = {**record, "_service": service}
+        deployment = normalise(kind, record, where=where)
+        events.append(RawEvent(source=f"{kind}", delivery_id=deployment.id, kind=kind,
+                               payload=json.dumps(record, sort_keys=True, default=str), received_at=now))
+    return events
+
+
+def normalise(kind: str, record: dict, *, where: str, tz: str = "UTC") -> Deployment:
+    if kind == GITHUB_KIND:
+        return _from_github(record, where=where)
+    return _from_row(record, where=where, tz=tz)
+
+
+def _check_sha(sha: str, where: str) -> str:
+    if not _SHA.match(sha):
+        raise UserError(f"field 'sha': not a commit sha: {sha!r}", where=where)
+    return sha.lower()
+
+
+def _from_row(record: dict, *, where: str, tz: str) -> Deployment:
+    sha = _check_sha(require(record, "sha", where=where), where)
+    service = optional(record, "service") or optional(record, "_service")
+    if not service:
+        raise UserError("field 'service' is missing", where=where)
+    time = parse_time(record.get("time"), where=where, field="time", tz=tz)
+    status = (optional(record, "status") or "success").lower()
+    environment = optional(record, "environment") or "production"
+    dep_id = optional(record, "id") or stable_id("dep", {k: v for k, v in record.items() if k != "_service"})
+    assert time is not None
+    return Deployment(id=dep_id, service=service, environment=environment, sha=sha, time=time,
+                      status=status, type=(optional(record, "type") or None), source="file")
+
+
+def _from_github(record: dict, *, where: str) -> Deployment:
+    sha = _check_sha(require(record, "sha", where=where), where)
+    payload = record.get("payload") if isinstance(record.get("payload"), dict) else {}
+    service = (optional(record, "_service") or optional(payload, "service")
+               or _repo_name(record))
+    if not service:
+        raise UserError("cannot tell the service: pass --service or add payload.service", where=where)
+    created = parse_time(record.get("created_at"), where=where, field="created_at")
+    status, when = _github_status(record, where)
+    environment = optional(record, "environment") or "production"
+    dep_type = None
+    task = optional(record, "task") or ""
+    if "hotfix" in task.lower() or "hotfix" in (optional(record, "description") or "").lower():
+        dep_type = "hotfix"
+    assert created is not None
+    return Deployment(id=f"github-{require(record, 'id', where=where)}", service=service,
+                      environment=environment, sha=sha, time=when or created, status=status,
+                      type=dep_type, source="github", ref=optional(record, "ref"))
+
+
+def _repo_name(record: dict) -> str | None:
+    for key in ("repository_url", "url"):
+        match = _REPO_URL.search(str(record.get(key) or ""))
+        if match:
+            return match.group(1)
+    return None
+
+
+def _github_status(record: dict, where: str) -> tuple[str, datetime | None]:
+    """Latest status state and its time. GitHub lists statuses newest first."""
+    statuses = record.get("statuses")
+    if isinstance(statuses, list) and statuses:
+        latest = max(statuses, key=lambda s: str(s.get("created_at", "")))
+        state = str(latest.get("state", "success")).lower()
+        when = parse_time(latest.get("created_at"), where=where, field="statuses.created_at",
+                          required=False)
+        return state, when
+    for key in ("state", "status", "latest_status"):
+        if record.get(key):
+            return str(record[key]).lower(), None
+    # The plain list endpoint carries no status: an exported deployment is taken as done.
+    return "success", None

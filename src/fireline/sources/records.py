@@ -1,0 +1,111 @@
+"""Reading record files (CSV, NDJSON, JSON arrays) with errors that name file and line."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ..errors import UserError
+
+
+def read_records(path: Path) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, record) from a CSV file, NDJSON, or a JSON array."""
+    if not path.exists():
+        raise UserError("no such file", where=str(path))
+    if path.is_dir():
+        raise UserError("is a directory, expected a CSV, NDJSON or JSON file", where=str(path))
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"not UTF-8 text (byte {exc.start})", where=str(path)) from None
+    stripped = text.lstrip()
+    if not stripped:
+        raise UserError("file is empty", where=str(path))
+    if stripped.startswith("["):
+        yield from _json_array(path, text)
+    elif stripped.startswith("{"):
+        yield from _ndjson(path, text)
+    else:
+        yield from _csv(path, text)
+
+
+def _json_array(path: Path, text: str) -> Iterator[tuple[int, dict]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"invalid JSON: {exc.msg}", where=f"{path}:{exc.lineno}:{exc.colno}") from None
+    # JSON arrays lose line numbers; report the element index (1-based) instead.
+    for index, item in enumerate(data, start=1):
+        if not isinstance(item, dict):
+            raise UserError("expected an object", where=f"{path}: element {index}")
+        yield index, item
+
+
+def _ndjson(path: Path, text: str) -> Iterator[tuple[int, dict]]:
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"invalid JSON: {exc.msg}", where=f"{path}:{lineno}:{exc.colno}") from None
+        if not isinstance(item, dict):
+            raise UserError("expected a JSON object on each line", where=f"{path}:{lineno}")
+        yield lineno, item
+
+
+def _csv(path: Path, text: str) -> Iterator[tuple[int, dict]]:
+    reader = csv.DictReader(text.splitlines())
+    if not reader.fieldnames:
+        raise UserError("no header row", where=str(path))
+    for row in reader:
+        lineno = reader.line_num
+        if None in row:
+            raise UserError("more fields than the header has", where=f"{path}:{lineno}")
+        yield lineno, {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
+
+
+def stable_id(prefix: str, record: dict) -> str:
+    """An id for records that carry none, so ingesting the same file twice adds nothing."""
+    digest = hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{prefix}-{digest[:16]}"
+
+
+def parse_time(value: object, *, where: str, field: str, tz: str = "UTC", required: bool = True) -> datetime | None:
+    """ISO 8601 time; a time without an offset is read in the configured zone."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise UserError(f"field {field!r} is missing", where=where)
+        return None
+    if not isinstance(value, str):
+        raise UserError(f"field {field!r}: expected an ISO 8601 time, got {value!r}", where=where)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"field {field!r}: not an ISO 8601 time: {value!r}", where=where) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(tz))
+    return when
+
+
+def require(record: dict, field: str, *, where: str) -> str:
+    value = record.get(field)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise UserError(f"field {field!r} is missing", where=where)
+    return str(value).strip()
+
+
+def optional(record: dict, field: str) -> str | None:
+    value = record.get(field)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None

@@ -1,0 +1,245 @@
+"""The store: the only code that knows SQL engines.
+
+Reads go through Ibis so metrics run on any backend. Writes use the backend's own
+connection, because Ibis has no transactions and an ingest must be all or nothing.
+DuckDB (embedded, the default) and PostgreSQL are writable; any Ibis backend can be
+read by the metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import ibis
+import pyarrow as pa
+
+from .errors import UserError
+from .model import RepoState
+
+DB_ENV = "FIRELINE_DB"
+DEFAULT_DB = Path(".fireline") / "fireline.duckdb"
+SCHEMA_VERSION = 1
+
+TS = "TIMESTAMP WITH TIME ZONE"
+
+# name -> (columns, primary key). Types are spelled the way both DuckDB and PostgreSQL read them.
+TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
+    "meta": ([("key", "TEXT"), ("value", "TEXT")], ("key",)),
+    "raw_events": ([
+        ("source", "TEXT"), ("delivery_id", "TEXT"), ("kind", "TEXT"), ("payload", "TEXT"),
+        ("received_at", TS),
+    ], ("source", "delivery_id")),
+    "repos": ([("repo", "TEXT"), ("path", "TEXT"), ("tips", "TEXT"), ("services", "TEXT"),
+               ("shallow", "BOOLEAN")], ("repo",)),
+    "changes": ([
+        ("repo", "TEXT"), ("sha", "TEXT"), ("parents", "TEXT"), ("author_name", "TEXT"),
+        ("author_email", "TEXT"), ("author_time", TS), ("author_offset", "INTEGER"),
+        ("committer_name", "TEXT"), ("committer_email", "TEXT"), ("committer_time", TS),
+        ("committer_offset", "INTEGER"), ("subject", "TEXT"), ("message", "TEXT"),
+        ("files_changed", "INTEGER"), ("lines_added", "BIGINT"), ("lines_removed", "BIGINT"),
+    ], ("repo", "sha")),
+    "change_files": ([
+        ("repo", "TEXT"), ("sha", "TEXT"), ("path", "TEXT"), ("old_path", "TEXT"),
+        ("added", "BIGINT"), ("removed", "BIGINT"),
+    ], ()),
+    "deployments": ([
+        ("id", "TEXT"), ("service", "TEXT"), ("environment", "TEXT"), ("sha", "TEXT"), ("time", TS),
+        ("status", "TEXT"), ("type", "TEXT"), ("source", "TEXT"), ("ref", "TEXT"), ("repo", "TEXT"),
+    ], ("id",)),
+    "incidents": ([
+        ("id", "TEXT"), ("service", "TEXT"), ("title", "TEXT"), ("started", TS), ("detected", TS),
+        ("resolved", TS), ("severity", "TEXT"), ("detected_by", "TEXT"), ("cause", "TEXT"),
+        ("source", "TEXT"),
+    ], ("id",)),
+    # Derived by linking (see linking.py); rebuilt whole on every ingest.
+    "deployment_changes": ([
+        ("deployment_id", "TEXT"), ("service", "TEXT"), ("repo", "TEXT"), ("sha", "TEXT"),
+        ("baseline", "BOOLEAN"), ("via", "TEXT"),
+    ], ("deployment_id", "repo", "sha")),
+    "incident_deployments": ([
+        ("incident_id", "TEXT"), ("deployment_id", "TEXT"), ("via", "TEXT"),
+    ], ("incident_id", "deployment_id")),
+}
+
+_ARROW_TYPES = {
+    "TEXT": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_(),
+    TS: pa.timestamp("us", tz="UTC"), "DOUBLE PRECISION": pa.float64(),
+}
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    columns, _ = TABLES[table]
+    return pa.schema([(name, _ARROW_TYPES[sql]) for name, sql in columns])
+
+
+def resolve_url(url: str | None) -> str:
+    return url or os.environ.get(DB_ENV) or str(DEFAULT_DB)
+
+
+@dataclass
+class Store:
+    url: str
+    con: Any  # an Ibis backend
+    kind: str  # "duckdb" or "postgres"
+
+    # ---- connecting -------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str | None = None, *, create: bool = True) -> Store:
+        url = resolve_url(url)
+        parsed = urlparse(url)
+        if parsed.scheme in ("postgresql", "postgres"):
+            try:
+                con = ibis.connect(url.replace("postgres://", "postgresql://", 1))
+            except Exception as exc:  # psycopg raises many kinds; all mean "cannot connect"
+                raise UserError(f"cannot connect to PostgreSQL: {str(exc).strip()}", where="--db") from None
+            store = cls(url, con, "postgres")
+        elif parsed.scheme in ("", "duckdb", "file") or len(parsed.scheme) == 1:  # 1: Windows drive
+            path = Path(url.split("://", 1)[1] if "://" in url else url)
+            if not create and not path.exists():
+                raise UserError("no Fireline store here; ingest something first or pass --db", where=str(path))
+            if path.is_dir():
+                raise UserError("is a directory, expected a DuckDB file", where=str(path))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                con = ibis.duckdb.connect(str(path))
+            except Exception as exc:
+                raise UserError(f"cannot open DuckDB file: {exc}", where=str(path)) from None
+            store = cls(str(path), con, "duckdb")
+        else:
+            raise UserError(f"unsupported database URL scheme {parsed.scheme!r} "
+                            "(use a DuckDB file path or postgresql://...)", where="--db")
+        store.ensure_schema()
+        return store
+
+    @property
+    def raw(self) -> Any:
+        return self.con.con
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+    def ensure_schema(self) -> None:
+        with self.transaction() as tx:
+            for name, (columns, pk) in TABLES.items():
+                cols = ", ".join(f"{c} {t}" for c, t in columns)
+                key = f", PRIMARY KEY ({', '.join(pk)})" if pk else ""
+                tx.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols}{key})")
+            tx.execute("CREATE INDEX IF NOT EXISTS change_files_sha ON change_files (repo, sha)")
+            tx.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+                       [str(SCHEMA_VERSION)])
+
+    # ---- writing ----------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Writer]:
+        if self.kind == "postgres":
+            with self.raw.transaction():
+                yield Writer(self)
+        else:
+            self.raw.execute("BEGIN TRANSACTION")
+            try:
+                yield Writer(self)
+            except BaseException:
+                self.raw.execute("ROLLBACK")
+                raise
+            self.raw.execute("COMMIT")
+
+    # ---- reading ----------------------------------------------------------------
+
+    def table(self, name: str) -> ibis.Table:
+        return self.con.table(name)
+
+    def tables(self) -> dict[str, ibis.Table]:
+        return {name: self.con.table(name) for name in TABLES}
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        if self.kind == "postgres":
+            with self.raw.cursor() as cur:
+                cur.execute(sql.replace("?", "%s"), params)
+                return cur.fetchall() if cur.description else []
+        return self.raw.execute(sql, list(params)).fetchall()
+
+    def arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        if self.kind == "postgres":
+            with self.raw.cursor() as cur:
+                cur.execute(sql.replace("?", "%s"), params)
+                names = [d.name for d in cur.description]
+                rows = cur.fetchall()
+            return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+        return self.raw.sql(sql, params=list(params)).to_arrow_table()
+
+    def count(self, table: str) -> int:
+        return self.query(f"SELECT count(*) FROM {table}")[0][0]
+
+    def repo_state(self, repo: str) -> RepoState | None:
+        rows = self.query("SELECT repo, path, tips, shallow FROM repos WHERE repo = ?", [repo])
+        if not rows:
+            return None
+        repo, path, tips, shallow = rows[0]
+        return RepoState(repo=repo, path=path, tips=json.loads(tips), shallow=bool(shallow))
+
+    def repo_services(self) -> dict[str, list[dict]]:
+        return {repo: json.loads(services or "[]")
+                for repo, services in self.query("SELECT repo, services FROM repos")}
+
+    def known_shas(self, repo: str) -> set[str]:
+        return {r[0] for r in self.query("SELECT sha FROM changes WHERE repo = ?", [repo])}
+
+
+class Writer:
+    """Writes inside one open transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        if self.store.kind == "postgres":
+            with self.store.raw.cursor() as cur:
+                cur.execute(sql.replace("?", "%s"), params)
+        else:
+            self.store.raw.execute(sql, list(params))
+
+    def delete_all(self, table: str) -> None:
+        self.execute(f"DELETE FROM {table}")
+
+    def insert(self, table: str, data: pa.Table | dict[str, list]) -> int:
+        """Insert rows; rows whose primary key already exists are kept as they were."""
+        if isinstance(data, dict):
+            data = pa.Table.from_pydict(data, schema=arrow_schema(table))
+        if data.num_rows == 0:
+            return 0
+        columns, pk = TABLES[table]
+        names = ", ".join(c for c, _ in columns)
+        conflict = " ON CONFLICT DO NOTHING" if pk else ""
+        if self.store.kind == "postgres":
+            return self._insert_postgres(table, data, names, conflict)
+        raw = self.store.raw
+        raw.register("_fireline_batch", data)
+        try:
+            # DISTINCT ON guards against one batch repeating a key (DuckDB refuses that).
+            source = (f"SELECT DISTINCT ON ({', '.join(pk)}) {names} FROM _fireline_batch" if pk
+                      else f"SELECT {names} FROM _fireline_batch")
+            raw.execute(f"INSERT INTO {table} ({names}) {source}{conflict}")
+        finally:
+            raw.unregister("_fireline_batch")
+        return data.num_rows
+
+    def _insert_postgres(self, table: str, data: pa.Table, names: str, conflict: str) -> int:
+        conn = self.store.raw
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS _fireline_batch (LIKE {table}) ON COMMIT DROP")
+            cur.execute("TRUNCATE _fireline_batch")
+            with cur.copy(f"COPY _fireline_batch ({names}) FROM STDIN") as copy:
+                for row in zip(*(data.column(i).to_pylist() for i in range(data.num_columns)), strict=True):
+                    copy.write_row(row)
+            cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _fireline_batch{conflict}")
+            cur.execute("DROP TABLE _fireline_batch")
+        return data.num_rows

@@ -1,0 +1,111 @@
+"""Terminal rendering with Rich. Formats results; computes nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.table import Table
+
+from ..metrics.summary import METRICS, Group, MetricValue, Summary
+
+LABELS = {
+    "deployment_frequency": "Deploy freq",
+    "lead_time": "Lead time",
+    "change_failure_rate": "Change fail",
+    "time_to_restore": "Restore",
+    "rework_rate": "Rework",
+}
+TIER_STYLE = {"Elite": "bold green", "High": "green", "Mid": "yellow", "Medium": "yellow", "Low": "red"}
+
+
+def duration(hours: float | None) -> str:
+    if hours is None:
+        return "—"
+    if hours < 1:
+        return f"{hours * 60:.0f}m"
+    if hours < 48:
+        return f"{hours:.1f}h"
+    return f"{hours / 24:.1f}d"
+
+
+def format_value(metric: str, mv: MetricValue) -> str:
+    if mv.value is None:
+        return "unknown" if mv.unknown and "ingested" in mv.unknown else "—"
+    if metric == "deployment_frequency":
+        per_week = mv.value * 7
+        return f"{mv.value:.2f}/day" if mv.value >= 1 else f"{per_week:.1f}/week"
+    if metric in ("lead_time", "time_to_restore"):
+        return duration(mv.value)
+    return f"{mv.value * 100:.0f}%"
+
+
+def _cell(metric: str, mv: MetricValue) -> str:
+    text = format_value(metric, mv)
+    if mv.tier:
+        style = TIER_STYLE.get(mv.tier, "")
+        text += f" [{style}]{mv.tier}[/]" if style else f" {mv.tier}"
+    return text
+
+
+def dora_table(summary: Summary, title: str | None = None) -> Table:
+    scope = summary.scope
+    caption = (f"{scope.since:%Y-%m-%d} → {scope.until:%Y-%m-%d} UTC · profile {summary.profile} · "
+               "n = deployments, changes, deployments, incidents, deployments")
+    table = Table(title=title, caption=caption, header_style="bold")
+    key_names = _key_names(summary.groups)
+    for name in key_names:
+        table.add_column(name.capitalize())
+    for metric in METRICS:
+        table.add_column(LABELS[metric], justify="right")
+    for group in summary.groups:
+        table.add_row(*[str(group.keys.get(k, "")) for k in key_names], *_cells(group))
+    if summary.groups:
+        table.add_section()
+    table.add_row(*(["All"] + [""] * (len(key_names) - 1) if key_names else []), *_cells(summary.overall),
+                  style="bold")
+    return table
+
+
+def _cells(group: Group) -> list[str]:
+    return [f"{_cell(m, group.metrics[m])} [dim](n={group.metrics[m].count})[/]" for m in METRICS]
+
+
+def _key_names(groups: list[Group]) -> list[str]:
+    names: list[str] = []
+    for g in groups:
+        for k in g.keys:
+            if k not in names:
+                names.append(k)
+    return names
+
+
+def unknown_notes(summary: Summary) -> list[str]:
+    return [f"{LABELS[m]}: unknown: {mv.unknown}" for m, mv in summary.overall.metrics.items()
+            if mv.value is None and mv.unknown]
+
+
+def rows_table(rows: list[dict[str, Any]], columns: list[str], tz: str, title: str | None = None) -> Table:
+    table = Table(title=title, header_style="bold")
+    for c in columns:
+        table.add_column(c)
+    zone = ZoneInfo(tz)
+    for row in rows:
+        table.add_row(*[_fmt(row.get(c), zone) for c in columns])
+    return table
+
+
+def _fmt(value: Any, zone: ZoneInfo) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False)

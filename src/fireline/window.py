@@ -1,0 +1,40 @@
+"""--since/--until: dates in the configured zone, turned into a UTC half-open window."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from .errors import UserError
+
+DEFAULT_DAYS = 90
+
+
+def _parse(value: str, option: str, tz: ZoneInfo, *, end: bool) -> datetime:
+    text = value.strip()
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        day = None
+    if day is not None and len(text) == 10:
+        # A bare date means the whole day: --until 2026-06-30 includes June 30.
+        local = datetime.combine(day + timedelta(days=1) if end else day, time(0), tz)
+        return local.astimezone(UTC)
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"not a date or ISO 8601 time: {value!r} (e.g. 2026-01-31)", where=option) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=tz)
+    return when.astimezone(UTC)
+
+
+def parse_window(since: str | None, until: str | None, tz_name: str, now: datetime,
+                 default_days: int = DEFAULT_DAYS) -> tuple[datetime, datetime]:
+    tz = ZoneInfo(tz_name)
+    end = _parse(until, "--until", tz, end=True) if until else now.astimezone(UTC)
+    start = _parse(since, "--since", tz, end=False) if since else end - timedelta(days=default_days)
+    if start >= end:
+        raise UserError(f"the window is empty: --since {start:%Y-%m-%d %H:%M} is not before --until "
+                        f"{end:%Y-%m-%d %H:%M} (UTC)", where="--since/--until")
+    return start, end
