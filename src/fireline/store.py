@@ -79,6 +79,11 @@ def arrow_schema(table: str) -> pa.Schema:
     return pa.schema([(name, _ARROW_TYPES[sql]) for name, sql in columns])
 
 
+def _pg(sql: str) -> str:
+    """psycopg placeholders: escape literal percent signs, then ? -> %s."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
 def resolve_url(url: str | None) -> str:
     return url or os.environ.get(DB_ENV) or str(DEFAULT_DB)
 
@@ -163,14 +168,14 @@ class Store:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         if self.kind == "postgres":
             with self.raw.cursor() as cur:
-                cur.execute(sql.replace("?", "%s"), params)
+                cur.execute(_pg(sql), params)
                 return cur.fetchall() if cur.description else []
         return self.raw.execute(sql, list(params)).fetchall()
 
     def arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
         if self.kind == "postgres":
             with self.raw.cursor() as cur:
-                cur.execute(sql.replace("?", "%s"), params)
+                cur.execute(_pg(sql), params)
                 names = [d.name for d in cur.description]
                 rows = cur.fetchall()
             return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
@@ -203,7 +208,7 @@ class Writer:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         if self.store.kind == "postgres":
             with self.store.raw.cursor() as cur:
-                cur.execute(sql.replace("?", "%s"), params)
+                cur.execute(_pg(sql), params)
         else:
             self.store.raw.execute(sql, list(params))
 

@@ -16,8 +16,6 @@ import ibis
 import ibis.expr.types as ir
 
 REWORK_TYPES = ("hotfix", "rollback", "revert", "fix", "patch")
-# A deployment carrying a revert or a hotfix commit is unplanned work.
-REWORK_SUBJECT = r"^(revert\b|hotfix\b|hot fix\b)|\bhotfix\b"
 
 
 @dataclass(frozen=True)
@@ -112,8 +110,10 @@ def rework_rows(deployments: ir.Table, deployment_changes: ir.Table, changes: ir
     deps = deployment_rows(deployments, scope)
     subjects = changes.select(repo=changes.repo, sha=changes.sha, subject=changes.subject.lower())
     links = deployment_changes.filter(~deployment_changes.baseline)
-    fix_links = links.join(subjects, [links.repo == subjects.repo, links.sha == subjects.sha]).filter(
-        subjects.subject.re_search(REWORK_SUBJECT))
+    # Plain string tests, not regular expressions: word boundaries differ between engines.
+    is_fix = (subjects.subject.startswith("revert") | subjects.subject.contains("hotfix")
+              | subjects.subject.startswith("hot fix"))
+    fix_links = links.join(subjects, [links.repo == subjects.repo, links.sha == subjects.sha]).filter(is_fix)
     fix_ids = fix_links.select(deployment_id=links.deployment_id).distinct()
     during = deps.join(
         incidents,

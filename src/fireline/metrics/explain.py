@@ -35,7 +35,7 @@ def explain(tables: dict[str, ir.Table], metric: str, scope: dora.Scope) -> Expl
                            "Counted: successful deployments to production in the window.")
     if metric == "lead_time":
         e = dora.lead_time_rows(t["deployments"], t["deployment_changes"], t["changes"], scope)
-        e = e.mutate(lead_hours=e.lead_seconds / 3600.0).order_by([e.time, e.commit_time])
+        e = e.mutate(lead_hours=e.lead_seconds.cast("float64") / 3600.0).order_by([e.time, e.commit_time])
         return Explanation(metric, ["sha", "service", "subject", "commit_time", "deployment_id", "time", "via",
                                     "lead_hours"], _rows(e),
                            "Each change's deployment is the earliest production deployment of its service "
@@ -51,7 +51,7 @@ def explain(tables: dict[str, ir.Table], metric: str, scope: dora.Scope) -> Expl
                            _rows(e), "A deployment failed when at least one incident links to it.")
     if metric == "time_to_restore":
         e = dora.restore_rows(t["incidents"], scope)
-        e = e.mutate(restore_hours=e.restore_seconds / 3600.0).order_by(e.time)
+        e = e.mutate(restore_hours=e.restore_seconds.cast("float64") / 3600.0).order_by(e.time)
         return Explanation(metric, ["incident_id", "service", "title", "time", "resolved", "detected_by",
                                     "restore_hours"], _rows(e),
                            "Incidents that started in the window; open ones have no restore time yet.")

@@ -208,8 +208,8 @@ class _Aggregator:
             return {(): MetricValue(None, unit, 0, reason)} if not keys else {}
         rows = self._agg(
             self.leads, keys,
-            n=lambda t: (t.lead_seconds >= 0).sum(),
-            negative=lambda t: (t.lead_seconds < 0).sum(),
+            n=lambda t: (t.lead_seconds >= 0).ifelse(1, 0).sum(),
+            negative=lambda t: (t.lead_seconds < 0).ifelse(1, 0).sum(),
             median=lambda t: t.lead_seconds.median(where=t.lead_seconds >= 0),
             p90=lambda t: t.lead_seconds.quantile(0.9, where=t.lead_seconds >= 0),
         )
@@ -230,7 +230,7 @@ class _Aggregator:
         unit = UNITS[metric]
         if missing:
             return {(): MetricValue(None, unit, 0, missing)} if not keys else {}
-        rows = self._agg(rows_expr, keys, n=lambda t: t.count(), hits=lambda t: t[flag].cast("int64").sum())
+        rows = self._agg(rows_expr, keys, n=lambda t: t.count(), hits=lambda t: t[flag].ifelse(1, 0).sum())
         out = {}
         for row in rows:
             n, hits = int(row["n"]), int(row["hits"] or 0)
@@ -257,7 +257,7 @@ class _Aggregator:
         rows = self._agg(
             self.restores, keys,
             n=lambda t: t.restore_seconds.count(),
-            open=lambda t: t.restore_seconds.isnull().sum(),
+            open=lambda t: t.restore_seconds.isnull().ifelse(1, 0).sum(),
             median=lambda t: t.restore_seconds.median(),
             p90=lambda t: t.restore_seconds.quantile(0.9),
         )

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Make sure what the tests need is installed: a PostgreSQL server (the tests start a
+# throwaway one in a temporary folder) and git. Root installs through apt-get; others
+# get a message, and the PostgreSQL tests are skipped outside CI.
+set -euo pipefail
+
+have_pg() { ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; }
+
+need=()
+have_pg || need+=(postgresql)
+command -v git >/dev/null 2>&1 || need+=(git)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "missing: ${need[*]} (install them to run every test; PostgreSQL tests are skipped outside CI)" >&2
+  fi
+fi

@@ -1,0 +1,117 @@
+"""Shared fixtures: real git repositories and a real, throwaway PostgreSQL server."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from fireline.config import Config
+from fireline.store import Store
+
+from .gitrepo import GitRepo
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _pg_bin() -> Path | None:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: [int(x) for x in
+                                                                                 Path(p).parent.name.split(".")
+                                                                                 if x.isdigit()])
+    if candidates:
+        return Path(candidates[-1])
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _unavailable(reason: str):
+    if IN_CI:
+        pytest.fail(f"PostgreSQL is required in CI: {reason}")
+    pytest.skip(f"PostgreSQL not available: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """URL of a PostgreSQL server: $FIRELINE_TEST_PG, else one started for this test run."""
+    if os.environ.get("FIRELINE_TEST_PG"):
+        yield os.environ["FIRELINE_TEST_PG"]
+        return
+    pgbin = _pg_bin()
+    if pgbin is None:
+        _unavailable("no initdb found (make test installs postgresql with apt-get as root)")
+    base = Path(tempfile.mkdtemp(prefix="fireline-pg-"))
+    port = _free_port()
+    as_root = os.geteuid() == 0
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    if as_root:
+        subprocess.run(["chown", "postgres:postgres", str(base)], check=True)
+    data = base / "data"
+    run = subprocess.run([*prefix, str(pgbin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
+                          "--no-sync"], capture_output=True, text=True)
+    if run.returncode != 0:
+        _unavailable(f"initdb failed: {run.stderr.strip()[-300:]}")
+    start = subprocess.run([*prefix, str(pgbin / "pg_ctl"), "-D", str(data), "-l", str(base / "pg.log"), "-w",
+                            "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off "
+                                  "-c full_page_writes=off -c synchronous_commit=off",
+                            "start"], capture_output=True, text=True)
+    if start.returncode != 0:
+        log = (base / "pg.log").read_text() if (base / "pg.log").exists() else ""
+        _unavailable(f"pg_ctl start failed: {start.stderr.strip()} {log[-300:]}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*prefix, str(pgbin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A fresh database on the test server for one test."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield pg_server.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, tmp_path):
+    """The same test on the embedded DuckDB store and on a real PostgreSQL server."""
+    if request.param == "duckdb":
+        s = Store.open(str(tmp_path / "fireline.duckdb"))
+    else:
+        s = Store.open(request.getfixturevalue("pg_url"))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def duck(tmp_path):
+    s = Store.open(str(tmp_path / "fireline.duckdb"))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def repo(tmp_path) -> GitRepo:
+    return GitRepo.create(tmp_path / "repo")
+
+
+@pytest.fixture
+def config() -> Config:
+    return Config()
