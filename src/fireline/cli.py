@@ -296,7 +296,7 @@ def demo(
     out.print(terminal.dora_table(result.summary, title="Demo organisation: DORA metrics per team"))
     out.print()
     for line in result.hints:
-        out.print(line)
+        out.print(line, soft_wrap=True)
 
 
 def main() -> None:

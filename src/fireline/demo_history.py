@@ -12,12 +12,11 @@ import random
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path, PurePosixPath
 from typing import IO
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
 NULL_SHA = "0" * 40
 Changes = Mapping[str, str | None]  # path -> new content, None deletes the file
 
@@ -99,7 +98,9 @@ class GitRepo:
         run_git(["init", "-q", "--template=", "-b", "main", str(path)], path, env)
         self._marks_file = path / ".git" / "fireline-marks"
         self._proc = subprocess.Popen(
-            ["git", "fast-import", "--quiet", "--done", f"--export-marks={self._marks_file}"],
+            # No reflog: it would record this machine's user and clock, not the story's.
+            ["git", "-c", "core.logAllRefUpdates=false", "fast-import", "--quiet", "--done",
+             f"--export-marks={self._marks_file}"],
             cwd=path,
             env=self._env,
             stdin=subprocess.PIPE,
@@ -215,12 +216,12 @@ class GitRepo:
         _, err = self._proc.communicate()
         if self._proc.returncode != 0:
             raise RuntimeError(f"git fast-import failed in {self.path}: {err.decode().strip()}")
-        marks = {}
+        marks: dict[int, str] = {}
         for line in self._marks_file.read_text().splitlines():
             mark, sha = line.split()
             marks[int(mark[1:])] = sha
         self._marks_file.unlink()
-        run_git(["reset", "-q", "--hard", "main"], self.path, self._env)
+        run_git(["read-tree", "--reset", "-u", "HEAD"], self.path, self._env)
         return marks
 
 
@@ -277,9 +278,9 @@ class Workshop:
         head = f"{_COMMENT.get(PurePosixPath(path).suffix, '#')} {path}"
         return "\n".join([head, *(self.line(path) for _ in range(size))]) + "\n"
 
-    def edited(self, branch: str, paths: Sequence[str], extra: Sequence[str] = ()) -> dict[str, str]:
+    def edited(self, branch: str, paths: Sequence[str]) -> dict[str, str]:
         """New contents for ``paths``: a few lines dropped, a few added (numstat shows both)."""
-        out = {}
+        out: dict[str, str] = {}
         state = self.git.files[branch]
         for path in paths:
             if path not in state:
@@ -292,8 +293,6 @@ class Workshop:
                 del lines[self.rng.randrange(1, len(lines))]
             for _ in range(self.rng.randint(1, 7)):
                 lines.insert(self.rng.randint(1, len(lines)), self.line(path))
-            if path in extra:
-                lines.extend(extra)
             out[path] = "\n".join(lines) + "\n"
         return out
 
@@ -316,13 +315,17 @@ class Workshop:
 
 @dataclass(frozen=True)
 class Area:
-    """Files that change together, with the nouns commit subjects talk about."""
+    """Files that change together, with what commit subjects call each of them."""
 
     pairs: tuple[tuple[str, str | None], ...]  # (source, its test file)
-    nouns: tuple[str, ...]
+    nouns: tuple[str, ...]  # one per pair; "a|b" offers alternatives
     weight: float = 1.0
     owner: Person | None = None  # a knowledge silo: the only person who commits here
     until: date | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.nouns) != len(self.pairs):
+            raise ValueError(f"{len(self.pairs)} file pairs but {len(self.nouns)} nouns")
 
 
 _SUBJECTS = {
@@ -339,9 +342,10 @@ _TEST_RATE = {"feature": 0.75, "refactor": 0.3, "chore": 0.0, "fix": 0.5}
 def plan_change(rng: random.Random, area: Area) -> tuple[str, list[str]]:
     """A commit subject and the files it touches; fixes only sometimes bring a test."""
     kind = rng.choices(list(_SUBJECTS), weights=(0.5, 0.15, 0.12, 0.23))[0]
-    subject = rng.choice(_SUBJECTS[kind]).format(noun=rng.choice(area.nouns), bug=rng.choice(_BUGS))
     wide = kind in ("feature", "refactor") and len(area.pairs) > 1 and rng.random() < 0.4
     pairs = rng.sample(area.pairs, 2 if wide else 1)
+    noun = rng.choice(area.nouns[area.pairs.index(pairs[0])].split("|"))
+    subject = rng.choice(_SUBJECTS[kind]).format(noun=noun, bug=rng.choice(_BUGS))
     paths = [src for src, _ in pairs]
     if rng.random() < _TEST_RATE[kind]:
         paths += [test for _, test in pairs if test]
@@ -361,7 +365,8 @@ def random_work(shop: Workshop, count: int, areas: Sequence[Area], members: Memb
         author = area.owner or rng.choice(members(day))
         when = work_instant(rng, author, day)
         subject, paths = plan_change(rng, area)
-        shop.at(when, lambda a=author, w=when, s=subject, p=paths: shop.commit_edit("main", a, w, s, p))
+        shop.at(when, lambda a=author, w=when, s=subject, p=paths:
+                shop.commit_edit("main", a, w, s, p))
 
 
 _FOLLOW_UPS = ("Address review comments", "Add tests for {noun}", "Tidy {noun}",
@@ -418,7 +423,7 @@ def _schedule_pr(shop: Workshop, number: int, times: list[datetime], author: Per
             shop.git.branch_off(branch, "main")
         shop.commit_edit(branch, author, when, msg, paths)
 
-    for i, (msg, when) in enumerate(zip([subject, *follow_ups], times)):
+    for i, (msg, when) in enumerate(zip([subject, *follow_ups], times, strict=True)):
         shop.at(when, lambda m=msg, w=when, f=(i == 0): work(m, w, f))
 
     def merge() -> None:

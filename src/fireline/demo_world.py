@@ -105,13 +105,20 @@ def _initial(shop: Workshop, author: Person, areas: list[Area], extra: dict[str,
 
 
 def _scripted(shop: Workshop, key: str, who: Person, when: datetime, msg: str,
-              paths: list[str], extra: dict[str, list[str]] | None = None) -> None:
-    """A commit the story needs; ``extra`` lines are appended to the named files."""
+              paths: list[str], extra: dict[str, list[str] | tuple[str, str]] | None = None
+              ) -> None:
+    """A commit the story needs: ``paths`` get random edits; ``extra`` appends lines to a
+    file (a list) or replaces text in it (an (old, new) pair)."""
     def act() -> None:
-        changes = shop.edited("main", [p for p in paths if p not in (extra or {})])
-        for path, lines in (extra or {}).items():
+        changes: dict[str, str | None] = dict(shop.edited("main", paths))
+        for path, edit in (extra or {}).items():
             old = shop.git.files["main"].get(path) or shop.new_file(path, 2)
-            changes[path] = old + "\n".join(lines) + "\n"
+            if isinstance(edit, tuple):
+                if edit[0] not in old:  # the story relies on this exact code being there
+                    raise RuntimeError(f"{path} lost the lines {key} rewrites")
+                changes[path] = old.replace(*edit)
+            else:
+                changes[path] = old + "\n".join(edit) + "\n"
         shop.marks[key] = shop.git.commit("main", who, when, msg, changes)
     shop.at(when, act)
 
@@ -120,27 +127,34 @@ def _scripted(shop: Workshop, key: str, who: Person, when: datetime, msg: str,
 
 def _platform_infra(shop: Workshop, deploys: list[Deploy]) -> None:
     areas = [
-        Area(_pairs("terraform/{}.tf", "tests/terraform/{}.tftest.hcl", "network compute dns storage iam"),
-             ("VPC peering", "NAT gateway routes", "bastion security group", "S3 lifecycle rule",
-              "instance profile", "internal DNS zone", "export host volume"), 3),
+        Area(_pairs("terraform/{}.tf", "tests/terraform/{}.tftest.hcl",
+                    "network compute dns storage iam"),
+             ("VPC peering|NAT gateway routes|subnet layout",
+              "instance sizes|autoscaling group|export host volume",
+              "internal DNS zone|DNS records for batch hosts",
+              "S3 lifecycle rule|backup bucket policy",
+              "instance profile|CI deploy role|bastion access policy"), 3),
         Area(_pairs("ansible/roles/{}/tasks/main.yml", "ansible/roles/{}/molecule/verify.yml",
                     "nginx node_exporter disk ntp"),
-             ("node exporter role", "log rotation", "nginx worker limits", "sysctl tuning"), 2),
+             ("nginx worker limits|nginx TLS settings",
+              "node exporter role|node exporter collectors",
+              "disk mount options|log volume layout", "NTP settings|chrony pool"), 2),
         Area(_pairs("scripts/{}.sh", None, "rotate_logs backup bootstrap"),
-             ("backup retention", "bootstrap script", "log rotation script"), 1),
+             ("log rotation script", "backup retention|backup verification",
+              "bootstrap script|host bootstrap checks"), 1),
         Area(_pairs("monitoring/{}.yml", None, "host_alerts scrape_config"),
-             ("host alerts", "scrape intervals"), 1),
+             ("host alerts|CPU alert thresholds", "scrape intervals|scrape targets"), 1),
     ]
     ingress = "ansible/roles/ingress/defaults/main.yml"
     _initial(shop, P["hannah"], areas, {ingress: "ingress_nginx_version: 1.9.6\n"})
     random_work(shop, 392, areas, members("SRE"), FIRST_WORK, LAST_WORK)
-    last = {"tip": -1, "count": 0}
+    last = {"tip": -1, "count": 0}  # tips are marks; -1 = nothing tagged yet
 
     def tag(tagger: Person, when: datetime, note: str = "") -> None:
         def act() -> None:
-            tip = shop.git.tips["main"]
+            tip = shop.git.tips.get("main", -1)
             if tip == last["tip"]:
-                return
+                return  # nothing new to ship (or nothing at all yet)
             name = f"v1.0.{last['count']}"
             last["tip"], last["count"] = tip, last["count"] + 1
             body = f"Release {name}\n" + (f"\n{note}\n" if note else "")
@@ -167,7 +181,7 @@ def _platform_infra(shop: Workshop, deploys: list[Deploy]) -> None:
     tag(P["hannah"], wall_clock(date(2026, 2, 10), 11, 0, LON))
     reverted = wall_clock(date(2026, 2, 10), 11, 48, LON)
     shop.at(reverted, lambda: shop.revert(P["hannah"], reverted, "nginx", subject, before))
-    tag(P["hannah"], wall_clock(date(2026, 2, 10), 11, 52, LON), "Hotfix: revert the ingress upgrade")
+    tag(P["hannah"], wall_clock(date(2026, 2, 10), 11, 52, LON), "Hotfix: revert the ingress")
     _scripted(shop, "dns-hotfix", P["arjun"], wall_clock(date(2026, 4, 21), 18, 46, KOL),
               "hotfix: restore internal DNS TTL to 300s", ["terraform/dns.tf"])
     tag(P["hannah"], wall_clock(date(2026, 4, 21), 14, 22, LON), "Hotfix: DNS TTL")
@@ -185,26 +199,29 @@ def _platform_infra(shop: Workshop, deploys: list[Deploy]) -> None:
 
 # --- team Data: a monorepo, weekly deploys from the deployments file -----------------
 
+SWALLOW = ("        except OSError:\n"
+           "            continue  # one unreadable file should not stop the purge\n")
 PURGE_SILENT = ["def purge(paths):", "    for path in paths:", "        try:",
-                "            path.unlink()", "        except OSError:",
-                "            continue  # one unreadable file should not stop the purge"]
-PURGE_LOUD = ["        except OSError as exc:",
-              "            log.error('purge failed for %s: %s', path, exc)",
-              "            raise SystemExit(1) from exc"]
+                "            path.unlink()", SWALLOW.rstrip("\n")]
+PURGE_LOUD = ("        except OSError as exc:\n"
+              "            log.error('purge failed for %s: %s', path, exc)\n"
+              "            raise SystemExit(1) from exc  # an alert beats a full disk\n")
 
 
 def _data_platform(shop: Workshop, deploys: list[Deploy]) -> None:
-    purger = Area(_pairs("purger/{}.py", "purger/tests/test_{}.py", "purge retention")
-                  + (("purger/config.yaml", None),),
-                  ("retention window", "dry-run mode", "purge batch size", "disk scan",
-                   "file age filter"), owner=P["priya"], until=date(2026, 4, 25))
-    export = Area(_pairs("export/{}.py", "export/tests/test_{}.py", "pipeline transforms sinks")
-                  + (("export/schema.py", None),),
-                  ("parquet writer", "late-arriving rows", "partition pruning", "export manifest",
-                   "schema evolution", "S3 sink retries"))
-    common = Area(_pairs("common/{}.py", "common/tests/test_{}.py", "storage")
-                  + (("common/logging.py", None), ("common/settings.py", None)),
-                  ("storage client", "structured logging", "settings loader"))
+    purger = Area((*_pairs("purger/{}.py", "purger/tests/test_{}.py", "purge retention"),
+                   ("purger/config.yaml", None)),
+                  ("purge batch size|disk scan|dry-run mode", "retention window|file age filter",
+                   "purger schedule|purge paths"), owner=P["priya"], until=date(2026, 4, 25))
+    export = Area((*_pairs("export/{}.py", "export/tests/test_{}.py", "pipeline transforms sinks"),
+                   ("export/schema.py", None)),
+                  ("export manifest|late-arriving rows|pipeline backfill",
+                   "currency transforms|partition pruning|row deduplication",
+                   "parquet writer|S3 sink retries", "schema evolution|export schema"))
+    common = Area((*_pairs("common/{}.py", "common/tests/test_{}.py", "storage"),
+                   ("common/logging.py", None), ("common/settings.py", None)),
+                  ("storage client|storage retries", "structured logging|log context",
+                   "settings loader|environment overrides"))
     _initial(shop, P["tom"], [purger, export, common], {})
     random_work(shop, 56, [purger], members("Data"), FIRST_WORK, LAST_WORK)
     random_work(shop, 228, [export], members("Data"), FIRST_WORK, LAST_WORK)
@@ -217,7 +234,7 @@ def _data_platform(shop: Workshop, deploys: list[Deploy]) -> None:
     _scripted(shop, "purger-hotfix", P["tom"], wall_clock(date(2026, 5, 17), 11, 20, LON),
               "hotfix: purger: exit non-zero when a delete fails\n\nA failed delete was "
               "skipped silently, so the export host filled up.\n\nRefs: INC-0042",
-              [], {"purger/purge.py": PURGE_LOUD, "purger/tests/test_purge.py": [
+              [], {"purger/purge.py": (SWALLOW, PURGE_LOUD), "purger/tests/test_purge.py": [
                   "def test_purge_fails_loudly_when_a_delete_fails() -> None: ..."]})
     _scripted(shop, "airflow", P["tom"], wall_clock(date(2026, 6, 2), 15, 0, LON),
               "Add Airflow DAG for the purger job", ["purger/dags/purger_dag.py",
@@ -246,7 +263,7 @@ def _data_platform(shop: Workshop, deploys: list[Deploy]) -> None:
         shop.at(when, act)
 
     monday = WINDOW_START.date()
-    for week in range(26):
+    for _ in range(26):
         for service, weekday, hour in (("purger", 2, 10), ("export-pipeline", 3, 11)):
             day = monday + timedelta(days=weekday)
             forced = day in (date(2026, 4, 29), date(2026, 3, 12))
@@ -273,43 +290,53 @@ def _data_platform(shop: Workshop, deploys: list[Deploy]) -> None:
 # --- team UI: PRs with true merges and squashes, lightweight release tags ------------
 
 def _package_json(version: str) -> str:
-    return ('{\n  "name": "web-ui",\n  "version": "%s",\n  "private": true,\n'
-            '  "scripts": { "build": "vite build", "test": "vitest run" }\n}\n' % version)
+    scripts = '{ "build": "vite build", "test": "vitest run" }'
+    return (f'{{\n  "name": "web-ui",\n  "version": "{version}",\n  "private": true,\n'
+            f'  "scripts": {scripts}\n}}\n')
 
 
 def _web_ui(shop: Workshop, deploys: list[Deploy]) -> None:
     comps = "Header Sidebar PricingGrid ExportPanel DatePicker Dashboard LoginForm Settings"
     areas = [
         Area(_pairs("src/components/{}.tsx", "src/__tests__/{}.test.tsx", comps + " QuoteTicket"),
-             ("pricing grid filters", "export panel progress", "date picker ranges",
-              "dashboard layout", "login form validation", "notification toasts",
-              "quote ticket", "dark mode", "keyboard shortcuts", "settings page"), 3),
+             ("header user menu|header search", "sidebar navigation|collapsible sidebar",
+              "pricing grid filters|pricing grid sorting",
+              "export panel progress|export retries",
+              "date picker ranges|date picker keyboard support",
+              "dashboard layout|dashboard widgets",
+              "login form validation|SSO login button", "settings page|dark mode",
+              "quote ticket|quote ticket shortcuts"), 3),
         Area(_pairs("src/{}.ts", "src/__tests__/{}.test.ts",
                     "hooks/usePrices hooks/useExports api/client utils/format utils/dates"),
-             ("API client retries", "price formatting", "date helpers", "exports polling"), 2),
+             ("price streaming hook|price subscription cleanup",
+              "exports polling|export status hook",
+              "API client retries|API auth headers", "price formatting|number formatting",
+              "date helpers|relative time labels"), 2),
         Area(_pairs("src/{}.ts", None, "styles/theme config/flags"),
-             ("theme tokens", "feature flags"), 1),
+             ("theme tokens|colour contrast", "feature flags|flag defaults"), 1),
     ]
     _initial(shop, P["oliver"], areas, {"package.json": _package_json("2026.1.5")})
     team = members("UI")
-    pull_requests(shop, 150, areas, team, FIRST_WORK, WINDOW_END, 0.62, GITHUB)
-    random_work(shop, 120, areas, team, FIRST_WORK, LAST_WORK)
-    released = {"tip": -1, "names": set()}
+    pull_requests(shop, 165, areas, team, FIRST_WORK, WINDOW_END, 0.62, GITHUB)
+    random_work(shop, 130, areas, team, FIRST_WORK, LAST_WORK)
+    released: dict[str, int] = {"tip": -1}  # a mark; -1 = nothing released yet
+    names: set[str] = set()
 
     def release(captain: Person, when: datetime) -> None:
         def act() -> None:
-            if shop.git.tips["main"] == released["tip"]:
-                return
+            if shop.git.tips.get("main", -1) == released["tip"]:
+                return  # nothing new to ship (or nothing at all yet)
             local = when.astimezone(ZoneInfo(LON)).date()
             name = f"release-{local:%Y.%m.%d}"
             version = f"{local.year}.{local.month}.{local.day}"
-            if name in released["names"]:
+            if name in names:
                 name, version = name + ".1", version + "-1"
             msg = f"chore(release): {version}\n"
-            tip = shop.git.commit("main", captain, when, msg, {"package.json": _package_json(version)})
+            bump = {"package.json": _package_json(version)}
+            tip = shop.git.commit("main", captain, when, msg, bump)
             shop.git.lightweight_tag(name, tip)
             released["tip"] = tip
-            released["names"].add(name)
+            names.add(name)
         shop.at(when, act)
 
     day = WINDOW_START.date()
@@ -347,22 +374,26 @@ def _web_ui(shop: Workshop, deploys: list[Deploy]) -> None:
 # --- team C++: rare deploys, weeks of lead time, a release branch with a cherry-pick --
 
 FIX_LINES = {"src/calendar.cpp": ["double act365(int days) { return days / 365.0; }"],
-             "tests/calendar_test.cpp": ["TEST(Calendar, Act365UsesActualDays) "
-                                         "{ EXPECT_DOUBLE_EQ(act365(365), 1.0); }"]}
+             "tests/calendar_test.cpp": [
+                 "TEST(Calendar, Act365) { EXPECT_DOUBLE_EQ(act365(365), 1.0); }"]}
 
 
 def _pricing_engine(shop: Workshop, deploys: list[Deploy]) -> None:
     areas = [
-        Area(_pairs("src/{}.cpp", "tests/{}_test.cpp", "pricer curve instrument risk calendar")
-             + _pairs("include/{}.h", None, "pricer curve calendar"),
-             ("Black-Scholes greeks", "yield curve bootstrap", "FX forward points", "bond accrual",
-              "holiday calendars", "quote cache", "risk ladder", "SABR calibration"), 4),
+        Area((*_pairs("src/{}.cpp", "tests/{}_test.cpp", "pricer curve instrument risk calendar"),
+              *_pairs("include/{}.h", None, "pricer curve calendar")),
+             ("Black-Scholes greeks|option pricer|quote cache",
+              "yield curve bootstrap|curve interpolation",
+              "FX forward points|bond accrual|SABR calibration",
+              "risk ladder|bucketed vega", "holiday calendars|business-day rolling",
+              "pricer interface", "curve interface", "calendar interface"), 4),
         Area(_pairs("{}", None, "src/main.cpp cmake/warnings.cmake docs/build.md"),
              ("quote server entry point", "compiler warnings", "build notes"), 1),
     ]
-    cmake = "cmake_minimum_required(VERSION 3.20)\nproject(pricing_engine VERSION {} LANGUAGES CXX)\n"
+    cmake = ("cmake_minimum_required(VERSION 3.20)\n"
+             "project(pricing_engine VERSION {} LANGUAGES CXX)\n")
     _initial(shop, P["daniel"], areas, {"CMakeLists.txt": cmake.format("2026.1.0")})
-    random_work(shop, 240, areas, members("C++"), FIRST_WORK, LAST_WORK)
+    random_work(shop, 245, areas, members("C++"), FIRST_WORK, LAST_WORK)
     _scripted(shop, "daycount", P["yuki"], wall_clock(date(2026, 2, 25), 14, 10, TYO),
               "Refactor day-count conventions into the calendar module",
               ["src/calendar.cpp", "include/calendar.h"])
@@ -379,7 +410,8 @@ def _pricing_engine(shop: Workshop, deploys: list[Deploy]) -> None:
     fixed = wall_clock(date(2026, 3, 23), 10, 15, LON)
 
     def appended(on: str) -> dict[str, str | None]:
-        return {p: shop.git.files[on][p] + "\n".join(lines) + "\n" for p, lines in FIX_LINES.items()}
+        files = shop.git.files[on]
+        return {p: files[p] + "\n".join(lines) + "\n" for p, lines in FIX_LINES.items()}
 
     def fix() -> None:
         shop.marks["act365-fix"] = shop.git.commit("main", P["daniel"], fixed, fix_msg,
@@ -390,8 +422,9 @@ def _pricing_engine(shop: Workshop, deploys: list[Deploy]) -> None:
     def cherry_pick() -> None:
         # What `git cherry-pick -x` writes: the original author and time, a new committer.
         msg = f"{fix_msg}\n(cherry picked from commit {shop.git.sha(shop.marks['act365-fix'])})\n"
-        shop.marks["act365-pick"] = shop.git.commit(
-            branch, P["daniel"], fixed, msg, appended(branch), committer=P["rachel"], committed=picked)
+        shop.marks["act365-pick"] = shop.git.commit(branch, P["daniel"], fixed, msg,
+                                                    appended(branch), committer=P["rachel"],
+                                                    committed=picked)
     shop.at(picked, cherry_pick)
 
     def ship(day: date, ref: str = "main", kind: str = "", fail_first: bool = False) -> None:

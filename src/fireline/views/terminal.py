@@ -52,34 +52,44 @@ def _cell(metric: str, mv: MetricValue) -> str:
 
 def dora_table(summary: Summary, title: str | None = None) -> Table:
     scope = summary.scope
-    caption = (f"{scope.since:%Y-%m-%d} → {scope.until:%Y-%m-%d} UTC · profile {summary.profile} · "
-               "n = deployments, changes, deployments, incidents, deployments")
+    caption = (f"{scope.since:%Y-%m-%d %H:%M} → {scope.until:%Y-%m-%d %H:%M} UTC · profile {summary.profile}"
+               " · counts and reasons: --json or fireline explain")
     table = Table(title=title, caption=caption, header_style="bold")
-    key_names = _key_names(summary.groups)
-    for name in key_names:
-        table.add_column(name.capitalize())
+    table.add_column(_first_header(summary.groups))
     for metric in METRICS:
         table.add_column(LABELS[metric], justify="right")
-    for group in summary.groups:
-        table.add_row(*[str(group.keys.get(k, "")) for k in key_names], *_cells(group))
+    for label, group, style in _ordered(summary.groups):
+        table.add_row(label, *_cells(group), style=style)
     if summary.groups:
         table.add_section()
-    table.add_row(*(["All"] + [""] * (len(key_names) - 1) if key_names else []), *_cells(summary.overall),
-                  style="bold")
+    table.add_row("All", *_cells(summary.overall), style="bold")
     return table
 
 
+def _first_header(groups: list[Group]) -> str:
+    keys = {k for g in groups for k in g.keys}
+    if keys == {"team", "service"}:
+        return "Team / service"
+    return next(iter(keys), "Scope").capitalize()
+
+
+def _ordered(groups: list[Group]) -> list[tuple[str, Group, str]]:
+    """Team rows, each followed by its services, indented."""
+    teams = [g for g in groups if set(g.keys) == {"team"}]
+    services = [g for g in groups if "service" in g.keys and "team" in g.keys]
+    if not teams:
+        return [(" · ".join(str(v) for v in g.keys.values()), g, "") for g in groups]
+    rows = []
+    for team in teams:
+        rows.append((str(team.keys["team"]), team, "bold"))
+        for svc in services:
+            if svc.keys["team"] == team.keys["team"]:
+                rows.append((f"  └ {svc.keys['service']}", svc, ""))
+    return rows
+
+
 def _cells(group: Group) -> list[str]:
-    return [f"{_cell(m, group.metrics[m])} [dim](n={group.metrics[m].count})[/]" for m in METRICS]
-
-
-def _key_names(groups: list[Group]) -> list[str]:
-    names: list[str] = []
-    for g in groups:
-        for k in g.keys:
-            if k not in names:
-                names.append(k)
-    return names
+    return [_cell(m, group.metrics[m]) for m in METRICS]
 
 
 def unknown_notes(summary: Summary) -> list[str]:

@@ -1,0 +1,85 @@
+"""`fireline demo`: build the demo organisation, ingest it, and summarise it.
+
+The world itself (repositories, deployments, incidents, config) comes from
+demo_world.py; this module runs it through the same pipeline a user would.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import load_config
+from .errors import UserError
+from .ingest import ingest_deployments, ingest_git, ingest_incidents
+from .metrics.dora import Scope
+from .metrics.summary import Summary, summarise
+from .metrics.tiers import get_profile
+from .store import Store
+
+MARKER = ".fireline-demo"
+
+
+@dataclass
+class DemoResult:
+    directory: Path
+    db: Path
+    summary: Summary
+    hints: list[str]
+
+
+def _prepare(directory: Path) -> None:
+    """Rebuild from scratch, but never delete a folder that is not an earlier demo."""
+    if directory.exists():
+        if not directory.is_dir():
+            raise UserError("exists and is not a directory", where=str(directory))
+        if any(directory.iterdir()) and not (directory / MARKER).exists():
+            raise UserError("not empty and not an earlier demo; choose another --dir", where=str(directory))
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    (directory / MARKER).write_text("Built by `fireline demo`; deleted and rebuilt on every run.\n")
+
+
+def _short(path: Path) -> str:
+    """A path relative to the working directory when it is inside it: shorter hints to copy."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def run(directory: Path) -> DemoResult:
+    from .demo_world import build_world
+
+    directory = directory.resolve()
+    _prepare(directory)
+    world = build_world(directory / "world")
+    config = load_config(world.config_file)
+    db = directory / "fireline.duckdb"
+    store = Store.open(str(db))
+    try:
+        for path in sorted({config.repo_path(s) for s in config.services if config.repo_path(s)}):
+            ingest_git(store, config, path)
+        ingest_deployments(store, config, world.deployments_file)
+        ingest_incidents(store, config, world.incidents_file)
+        scope = Scope(since=world.window_start, until=world.window_end,
+                      production=tuple(config.production_environments), time_basis=config.time_basis)
+        services = sorted(config.services)
+        summary = summarise(store.tables(), scope, get_profile(config.profile),
+                            team_of=config.service_team_map(services), group_sets=(("team",), ("team", "service")))
+    finally:
+        store.close()
+    db_arg, cfg_arg = _short(db), _short(world.config_file)
+    window = f"--since {world.window_start:%Y-%m-%d} --until {(world.window_end):%Y-%m-%d}"
+    cfg = f"--config {cfg_arg}"
+    hints = [
+        f"Demo organisation built in {_short(directory)} (store: {db_arg}).",
+        "Explore it (with the virtual environment active: . .venv/bin/activate):",
+        f"  fireline dora --db {db_arg} {cfg} {window} --team Data",
+        f"  fireline dora --db {db_arg} {cfg} {window} --by month",
+        f"  fireline explain time-to-restore --db {db_arg} {cfg} {window} --service purger",
+        f"  fireline explain lead-time --db {db_arg} {cfg} {window} --team C++",
+        f"  fireline dora --db {db_arg} {cfg} {window} --profile dora-2024 --json",
+    ]
+    return DemoResult(directory, db, summary, hints)
