@@ -300,25 +300,14 @@ def demo(
 
 
 def main() -> None:
+    """Entry point: a user's mistake is one line on stderr and exit code 2, never a traceback."""
     try:
-        app(standalone_mode=False)
+        app()
     except UserError as exc:
         from rich.markup import escape
 
         terminal.console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(130)
-    except (typer.Exit, SystemExit) as exc:
-        code = getattr(exc, "exit_code", None)
-        sys.exit(code if code is not None else getattr(exc, "code", 0))
-    except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

@@ -68,6 +68,10 @@ def members(team: str) -> Callable[[date], list[Person]]:
 
 @dataclass(frozen=True)
 class World:
+    """What ``build_world`` wrote. ``notable`` names the story's commits and deploys, e.g.
+    ``"INC-0042/cause"``, ``"pricing-engine/act365-pick"``, ``"web-ui/revert:lazy-charts"``,
+    ``"deploy/export-bad"`` -> a full sha or a deployment id."""
+
     root: Path
     repos: dict[str, Path]
     deployments_file: Path

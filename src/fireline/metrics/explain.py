@@ -46,7 +46,7 @@ def explain(tables: dict[str, ir.Table], metric: str, scope: dora.Scope) -> Expl
         agg = links.group_by("deployment_id").agg(incident_ids=links.incident_id.group_concat(", "),
                                                   how=links.via.group_concat(", "))
         j = f.left_join(agg, f.deployment_id == agg.deployment_id)
-        e = j.select(f.deployment_id, f.service, f.time, f.sha, f.failed, j.incident_ids, j.how).order_by(f.time)
+        e = j.select(f.deployment_id, f.service, f.time, f.sha, f.failed, j.incident_ids, j.how).order_by("time")
         return Explanation(metric, ["deployment_id", "service", "time", "sha", "failed", "incident_ids", "how"],
                            _rows(e), "A deployment failed when at least one incident links to it.")
     if metric == "time_to_restore":

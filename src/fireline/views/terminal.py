@@ -6,15 +6,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from ..metrics.summary import METRICS, Group, MetricValue, Summary
 
 LABELS = {
-    "deployment_frequency": "Deploy freq",
+    "deployment_frequency": "Deploys",
     "lead_time": "Lead time",
-    "change_failure_rate": "Change fail",
+    "change_failure_rate": "Fail rate",
     "time_to_restore": "Restore",
     "rework_rate": "Rework",
 }
@@ -36,7 +37,7 @@ def format_value(metric: str, mv: MetricValue) -> str:
         return "unknown" if mv.unknown and "ingested" in mv.unknown else "—"
     if metric == "deployment_frequency":
         per_week = mv.value * 7
-        return f"{mv.value:.2f}/day" if mv.value >= 1 else f"{per_week:.1f}/week"
+        return f"{mv.value:.1f}/day" if mv.value >= 1 else f"{per_week:.1f}/wk"
     if metric in ("lead_time", "time_to_restore"):
         return duration(mv.value)
     return f"{mv.value * 100:.0f}%"
@@ -54,8 +55,8 @@ def dora_table(summary: Summary, title: str | None = None) -> Table:
     scope = summary.scope
     caption = (f"{scope.since:%Y-%m-%d %H:%M} → {scope.until:%Y-%m-%d %H:%M} UTC · profile {summary.profile}"
                " · counts and reasons: --json or fireline explain")
-    table = Table(title=title, caption=caption, header_style="bold")
-    table.add_column(_first_header(summary.groups))
+    table = Table(title=title, caption=caption, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column(_first_header(summary.groups), no_wrap=True)
     for metric in METRICS:
         table.add_column(LABELS[metric], justify="right")
     for label, group, style in _ordered(summary.groups):
