@@ -16,7 +16,7 @@ from .config import Config, load_config
 from .errors import UserError
 from .metrics import explain as explain_lib
 from .metrics.dora import Scope
-from .metrics.summary import Summary, summarise
+from .metrics.summary import UNITS, Summary, summarise
 from .metrics.tiers import PROFILES, get_profile
 from .store import Store
 from .views import terminal
@@ -276,7 +276,8 @@ def tiers(profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
     for name, metrics in data.items():
         out.print(f"[bold]{name}[/]: {PROFILES[name].description}")
         for metric, bands in metrics.items():
-            out.print(f"  {metric}: " + "; ".join(f"{t} {b}" for t, b in bands))
+            out.print(f"  {metric} ({UNITS[metric]}): " + "; ".join(f"{t} {b}" for t, b in bands),
+                      soft_wrap=True)
 
 
 @app.command()

@@ -1,0 +1,41 @@
+"""The docs' examples run, and the documented tier bounds are the ones in the code."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+BIN = Path(sys.executable).parent
+
+
+def _blocks(markdown: str, lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", markdown, flags=re.S)
+
+
+def test_quickstart_runs(tmp_path):
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "COLUMNS": "120"}
+    env.pop("FIRELINE_DB", None)
+    env.pop("FIRELINE_CONFIG", None)
+    outputs = []
+    for block in _blocks((DOCS / "quickstart.md").read_text(), "sh"):
+        run = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, f"block failed:\n{block}\nstdout:\n{run.stdout}\nstderr:\n{run.stderr}"
+        outputs.append(run.stdout + run.stderr)
+    assert "unchanged since the last ingest" in outputs[3]
+    assert "'value':" in outputs[4] and "'tier':" in outputs[4]
+    assert "bad.csv:2: field 'started'" in outputs[5] and "exit code 2" in outputs[5]
+    assert "Traceback" not in "".join(outputs)
+
+
+def test_tier_bounds_in_docs_match_the_code():
+    run = subprocess.run([str(BIN / "fireline"), "tiers"], capture_output=True, text=True,
+                         env={**os.environ, "COLUMNS": "200"})
+    assert run.returncode == 0
+    doc = (DOCS / "tiers.md").read_text()
+    for line in run.stdout.strip().splitlines():
+        assert line in doc, f"docs/tiers.md is out of date: {line!r} missing"
