@@ -167,6 +167,10 @@ def _scope(cfg: Config, store: Store, team: str | None, service: str | None, sin
     if team:
         services = tuple(cfg.services_of_team(team))
     if service:
+        known = set(_team_map(cfg, store))
+        if service not in known:
+            listed = ", ".join(sorted(known)) or "none yet"
+            raise UserError(f"unknown service {service!r} (known: {listed})", where="--service")
         if services is not None and service not in services:
             raise UserError(f"service {service!r} is not one of team {team!r}'s services", where="--service")
         services = (service,)
@@ -177,6 +181,7 @@ def _scope(cfg: Config, store: Store, team: str | None, service: str | None, sin
 def _team_map(cfg: Config, store: Store) -> dict[str, str]:
     names = [r[0] for r in store.query("SELECT DISTINCT service FROM deployments UNION "
                                        "SELECT DISTINCT service FROM incidents")]
+    names += [svc["name"] for services in store.repo_services().values() for svc in services]
     return cfg.service_team_map(sorted(set(names) | set(cfg.services)))
 
 

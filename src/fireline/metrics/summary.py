@@ -167,7 +167,7 @@ class _Aggregator:
             t.agg(**{n: f(t) for n, f in aggs.items()})
         return _rows(expr)
 
-    def _days(self, key: tuple, keys: tuple[str, ...]) -> tuple[float, list[datetime]]:
+    def days_of(self, key: tuple, keys: tuple[str, ...]) -> tuple[float, list[datetime]]:
         if "period" in keys and self.period:
             start = key[keys.index("period")]
             lo, hi = _period_bounds(self.period, start.replace(tzinfo=UTC), self.scope)
@@ -192,7 +192,7 @@ class _Aggregator:
             totals = [{"n": 0, "days": 0}]
         for row in totals:
             key = _key(row, keys)
-            days, weeks = self._days(key, keys)
+            days, weeks = self.days_of(key, keys)
             counts = [per_week.get(key, {}).get(w, 0) for w in weeks]
             value = row["n"] / days if days > 0 else None
             out[key] = MetricValue(value, UNITS["deployment_frequency"], row["n"], details={
@@ -272,17 +272,39 @@ class _Aggregator:
         return out
 
 
-def _fill(metrics: dict[str, MetricValue], reason_for: dict[str, MetricValue]) -> dict[str, MetricValue]:
-    """Every group reports every metric: one with no rows says why, like the overall figure."""
+def _fill(metrics: dict[str, MetricValue], reason_for: dict[str, MetricValue],
+          sources: Sources | None = None, days: float | None = None) -> dict[str, MetricValue]:
+    """Every group reports every metric: one with no rows says why, like the overall figure.
+
+    A group with no deployments in the window deploys 0 times a day (a measurement, since
+    deployments are tracked); its other figures have nothing to stand on and stay unknown.
+    """
     filled = {}
     for m in METRICS:
         if m in metrics:
             filled[m] = metrics[m]
+            continue
+        overall = reason_for.get(m)
+        if overall and overall.unknown and "ingested" in overall.unknown:
+            filled[m] = MetricValue(None, UNITS[m], 0, overall.unknown)
+        elif m == "deployment_frequency" and sources and sources.deployments and days:
+            filled[m] = MetricValue(0.0, UNITS[m], 0, details={"deploy_days": 0,
+                                                              "median_deploy_days_per_week": 0})
         else:
-            overall = reason_for.get(m)
-            reason = overall.unknown if overall and overall.unknown else "no data for this group in the window"
-            filled[m] = MetricValue(None, UNITS[m], 0, reason)
+            filled[m] = MetricValue(None, UNITS[m], 0, "no data for this group in the window")
     return filled
+
+
+def _expected_keys(keys: tuple[str, ...], team_of: dict[str, str], scope: dora.Scope) -> set[tuple]:
+    """Teams and services known from config: listed even when the window holds nothing for them."""
+    services = [s for s in team_of if scope.services is None or s in scope.services]
+    if keys == ("team",):
+        return {(team_of[s],) for s in services}
+    if keys == ("team", "service"):
+        return {(team_of[s], s) for s in services}
+    if keys == ("service",):
+        return {(s,) for s in services}
+    return set()
 
 
 def summarise(tables: dict[str, ir.Table], scope: dora.Scope, profile: Profile, *,
@@ -293,10 +315,14 @@ def summarise(tables: dict[str, ir.Table], scope: dora.Scope, profile: Profile, 
     overall_metrics = _fill(agg.level(()).get((), {}), {})
     groups = []
     for keys in group_sets:
-        for key, metrics in sorted(agg.level(keys).items(), key=lambda kv: tuple(str(k) for k in kv[0])):
+        found = agg.level(keys)
+        for key in _expected_keys(keys, team_of, scope) - set(found):
+            found[key] = {}
+        for key, metrics in sorted(found.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
             named = {k: (v.replace(tzinfo=UTC).date().isoformat() if isinstance(v, datetime) else v)
                      for k, v in zip(keys, key, strict=True)}
-            groups.append(Group(named, _fill(metrics, overall_metrics)))
+            days = agg.days_of(key, keys)[0]
+            groups.append(Group(named, _fill(metrics, overall_metrics, agg.sources, days)))
     for group in [Group({}, overall_metrics), *groups]:
         for name, mv in group.metrics.items():
             mv.tier = profile.tier(name, mv.value)
