@@ -13,7 +13,7 @@ BIN = Path(sys.executable).parent
 
 
 def _blocks(markdown: str, lang: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", markdown, flags=re.S)
+    return re.findall(rf"```{lang}\n(.*?)```", markdown, flags=re.DOTALL)
 
 
 def test_quickstart_runs(tmp_path):

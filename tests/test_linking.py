@@ -6,8 +6,6 @@ import csv
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
-
 from fireline.config import parse_config
 from fireline.ingest import ingest_deployments, ingest_git, ingest_incidents
 from fireline.metrics.dora import Scope
@@ -176,7 +174,7 @@ def test_monorepo_commits_belong_to_the_services_whose_paths_they_touch(store, t
 
 
 def test_time_zones_and_dst_are_absolute_time(store, repo, tmp_path):
-    london_before = datetime(2026, 3, 29, 0, 30, tzinfo=timezone.utc)  # 00:30 GMT, before the change at 01:00
+    london_before = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # 00:30 GMT, before the change at 01:00
     kolkata = timezone(timedelta(hours=5, minutes=30))
     new_york = timezone(timedelta(hours=-4))
     c0 = repo.commit("base", datetime(2026, 3, 28, 12, 0, tzinfo=UTC))

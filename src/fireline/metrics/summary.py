@@ -94,10 +94,8 @@ def _week_starts(since: datetime, until: datetime) -> list[datetime]:
 
 
 def _period_bounds(period: str, start: datetime, scope: dora.Scope) -> tuple[datetime, datetime]:
-    if period == "week":
-        end = start + timedelta(days=7)
-    else:
-        end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    # The first day of the next month: day 28 plus four days is always in the next month.
+    end = start + timedelta(days=7) if period == "week" else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
     return max(start, scope.since), min(end, scope.until)
 
 

@@ -23,15 +23,16 @@ MONTH = 30 * DAY  # the reports speak of months; 30 days, documented
 SIX_MONTHS = 182 * DAY
 
 
+_OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+
+
 @dataclass(frozen=True)
 class Bound:
     op: str  # one of > >= < <=
     value: float
 
-    _OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
-
     def met_by(self, value: float) -> bool:
-        compare: Callable[[float, float], bool] = self._OPS[self.op]
+        compare: Callable[[float, float], bool] = _OPS[self.op]
         return compare(value, self.value)
 
     def __str__(self) -> str:

@@ -28,10 +28,9 @@ def read_incident_events(path: Path, *, service: str | None = None, label: str =
         where = f"{path}:{lineno}"
         github = "labels" in record and "number" in record
         kind = GITHUB_KIND if github else ROW_KIND
-        if github:
-            if "pull_request" in record or not _has_label(record, label):
-                skipped += 1
-                continue
+        if github and ("pull_request" in record or not _has_label(record, label)):
+            skipped += 1
+            continue
         if service and not record.get("service"):
             record = {**record, "_service": service}
         incident = normalise(kind, record, where=where)
