@@ -1,0 +1,110 @@
+"""The demo organisation end to end: same output every run, same figures on every backend."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fireline.config import load_config
+from fireline.demo import run
+from fireline.ingest import ingest_deployments, ingest_git, ingest_incidents
+from fireline.metrics.dora import Scope
+from fireline.metrics.summary import summarise
+from fireline.metrics.tiers import SEED
+from fireline.store import Store
+
+FIRELINE = [sys.executable, "-m", "fireline.cli"]
+
+
+def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "120"}
+    env.pop("FIRELINE_DB", None)
+    return subprocess.run([*FIRELINE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_demo_is_byte_for_byte_the_same_every_run(tmp_path):
+    first = _cli(["demo"], tmp_path)
+    second = _cli(["demo"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    for team in ("SRE", "Data", "UI", "C++"):
+        assert team in first.stdout
+    assert (tmp_path / ".fireline/demo/fireline.duckdb").exists()
+    as_json = json.loads(_cli(["demo", "--json"], tmp_path).stdout)
+    teams = {g["team"] for g in as_json["groups"]}
+    assert teams == {"SRE", "Data", "UI", "C++"}
+
+
+def test_demo_refuses_to_delete_a_folder_that_is_not_a_demo(tmp_path):
+    precious = tmp_path / "work"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    result = _cli(["demo", "--dir", str(precious)], tmp_path)
+    assert result.returncode == 2
+    assert "not an earlier demo" in result.stderr
+    assert (precious / "thesis.tex").exists()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return run(tmp_path_factory.mktemp("demo") / "demo")
+
+
+def test_demo_tells_the_story(demo):
+    groups = {(g.keys["team"], g.keys.get("service")): g.metrics for g in demo.summary.groups}
+    purger = groups[("Data", "purger")]
+    assert purger["time_to_restore"].count >= 1
+    cpp, sre = groups[("C++", None)], groups[("SRE", None)]
+    # The C++ team ships rarely with long lead times; SRE ships often and fast.
+    assert cpp["lead_time"].value > 7 * 24 > sre["lead_time"].value
+    assert cpp["lead_time"].tier == "Low" and sre["lead_time"].tier == "High"
+    store = Store.open(str(demo.db))
+    by = dict(store.query("SELECT id, detected_by FROM incidents"))
+    assert by["INC-0042"] == "customer"
+    store.close()
+
+
+def _summary(store: Store, world_config: Path, scope: Scope) -> dict:
+    cfg = load_config(world_config)
+    return summarise(store.tables(), scope, SEED, team_of=cfg.service_team_map(sorted(cfg.services)),
+                     group_sets=(("team",), ("team", "service"))).as_dict()
+
+
+def _close(a, b, path="") -> None:
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            _close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9), path
+    else:
+        assert a == b, path
+
+
+@pytest.mark.postgres
+def test_duckdb_and_postgresql_give_the_same_figures(demo, pg_url):
+    config_file = demo.directory / "world" / "fireline.toml"
+    cfg = load_config(config_file)
+    pg = Store.open(pg_url)
+    for path in sorted({cfg.repo_path(s) for s in cfg.services}):
+        ingest_git(pg, cfg, path)
+    world = demo.directory / "world"
+    ingest_deployments(pg, cfg, world / "deployments.csv")
+    ingest_incidents(pg, cfg, world / "incidents.csv")
+    duck = Store.open(str(demo.db))
+    scope = demo.summary.scope
+    _close(_summary(duck, config_file, scope), _summary(pg, config_file, scope))
+    for table in ("changes", "change_files", "deployments", "deployment_changes", "incident_deployments"):
+        assert duck.count(table) == pg.count(table), table
+    duck.close()
+    pg.close()
