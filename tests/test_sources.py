@@ -153,6 +153,18 @@ def test_github_deployments_export(tmp_path):
     assert [d.id for d in deployments(path)] == ["github-101", "github-102", "github-103"]
 
 
+def test_github_service_option_does_not_override_payload_service(tmp_path):
+    """--service is for records that name no service (docs/inputs.md: payload.service, else --service)."""
+    records = [
+        _gh_deployment(111, SHA1, "2026-03-02T09:00:00Z", payload={"service": "checkout"}),
+        _gh_deployment(112, SHA2, "2026-03-03T09:00:00Z"),
+    ]
+    path = write(tmp_path / "deployments.json", json.dumps(records))
+    named, unnamed = deployments(path, service="fallback")
+    assert unnamed.service == "fallback"
+    assert named.service == "checkout"
+
+
 def test_github_deployment_statuses(tmp_path):
     records = [
         _gh_deployment(201, SHA1, "2026-03-02T09:00:00Z", statuses=[
@@ -391,6 +403,17 @@ def test_github_issues_export(tmp_path):
     assert second.service == "shop"  # else the repository's name
     assert second.cause is None
     assert second.resolved is None
+
+
+def test_github_issue_service_label_wins_over_service_option(tmp_path):
+    """--service is for records that name none; a `service:NAME` label names one."""
+    records = [_issue(1, ["incident", "service:payments"], "2026-03-02T09:00:00Z"),
+               _issue(2, ["incident"], "2026-03-02T10:00:00Z")]
+    path = write(tmp_path / "issues.json", json.dumps(records))
+    events, _ = inc_src.read_incident_events(path, service="fallback")
+    labelled, plain = (inc_src.normalise(e.kind, json.loads(e.payload), where=str(path)) for e in events)
+    assert plain.service == "fallback"
+    assert labelled.service == "payments"
 
 
 def test_github_issues_custom_incident_label(tmp_path):
