@@ -330,3 +330,13 @@ def test_help(tmp_path, command):
     assert "Usage" in run.stdout
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "store").exists()  # asking for help touches nothing
+
+
+def test_a_mistyped_path_leaves_no_store_behind(tmp_path):
+    """A typo must not create an empty store that later reports every figure as unknown."""
+    db = tmp_path / "store" / "fireline.duckdb"
+    user_error(fireline(tmp_path, "ingest", "git", str(tmp_path / "nope"), db=db), "nope")
+    user_error(fireline(tmp_path, "ingest", "deployments", str(tmp_path / "nope.csv"), db=db), "nope.csv")
+    user_error(fireline(tmp_path, "ingest", "incidents", str(tmp_path / "nope.csv"), db=db), "nope.csv")
+    assert not db.exists()
+    user_error(fireline(tmp_path, "dora", db=db), "no Fireline store here")

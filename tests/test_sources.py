@@ -393,7 +393,7 @@ def test_github_issues_export(tmp_path):
     path = write(tmp_path / "issues.json", json.dumps(records, indent=2))
     found, skipped = incidents(path)
     assert skipped == 2
-    assert [i.id for i in found] == ["github-1", "github-4"]
+    assert [i.id for i in found] == ["github-shop-1", "github-shop-4"]  # numbers are per repository
     first, second = found
     assert first.service == "payments"  # from the service:NAME label
     assert first.cause == "0123456789abcdef"
@@ -420,7 +420,7 @@ def test_github_issues_custom_incident_label(tmp_path):
     records = [_issue(1, ["outage"], "2026-03-02T09:00:00Z"), _issue(2, ["incident"], "2026-03-02T09:00:00Z")]
     path = write(tmp_path / "issues.json", json.dumps(records))
     found, skipped = incidents(path, label="outage")
-    assert [i.id for i in found] == ["github-1"]
+    assert [i.id for i in found] == ["github-shop-1"]
     assert skipped == 1
 
 
@@ -518,3 +518,11 @@ def test_naive_incident_times_use_configured_zone(tmp_path):
     assert inc.started.astimezone(UTC) == datetime(2026, 1, 10, 14, 0, tzinfo=UTC)
     assert inc.resolved - inc.started == timedelta(hours=1)
     assert inc.started.utcoffset() == ZoneInfo("America/New_York").utcoffset(datetime(2026, 1, 10))
+
+
+def test_unknown_top_level_config_key_is_refused(tmp_path):
+    """A typo such as production_enviroments must not silently change which deployments count."""
+    (tmp_path / "fireline.toml").write_text('production_enviroments = ["prod"]\n')
+    with pytest.raises(UserError) as info:
+        load_config(tmp_path / "fireline.toml")
+    assert "production_enviroments: unknown key" in str(info.value)

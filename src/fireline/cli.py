@@ -18,6 +18,8 @@ from .metrics import explain as explain_lib
 from .metrics.dora import Scope
 from .metrics.summary import UNITS, Summary, summarise
 from .metrics.tiers import PROFILES, get_profile
+from .sources.git import open_repo
+from .sources.records import check_file
 from .store import Store
 from .views import terminal
 from .window import parse_window
@@ -129,6 +131,7 @@ def ingest_git(
 ) -> None:
     """Read a repository's history in one streamed pass; re-runs read only what is new."""
     cfg = load_config(config)
+    open_repo(path)  # a mistyped path must fail before a store is created
     store = Store.open(db)
     progress, update = _progress_callback("reading commits")
     if progress:
@@ -149,6 +152,7 @@ def ingest_deployments(
 ) -> None:
     """Add deployments; only successful production ones count. Ingesting a file twice adds nothing."""
     cfg = load_config(config)
+    check_file(file)
     result = ingest_lib.ingest_deployments(Store.open(db), cfg, file, service=service)
     _report_ingest(result, as_json)
 
@@ -162,6 +166,7 @@ def ingest_incidents(
 ) -> None:
     """Add incidents. GitHub issues count when labelled `incident` (config: incident_label)."""
     cfg = load_config(config)
+    check_file(file)
     result = ingest_lib.ingest_incidents(Store.open(db), cfg, file, service=service)
     _report_ingest(result, as_json)
 

@@ -41,7 +41,8 @@ class PersonConfig(BaseModel):
 
 
 class Config(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # Unknown keys are refused: a typo must not silently change which deployments count.
+    model_config = ConfigDict(extra="forbid")
 
     timezone: str = "UTC"
     production_environments: list[str] = Field(default_factory=lambda: ["production"])

@@ -191,7 +191,7 @@ def _raw_columns(events: list[RawEvent]) -> dict[str, list]:
 def ingest_deployments(store: Store, config: Config, path: str | Path, *, service: str | None = None
                        ) -> IngestResult:
     path = Path(path)
-    events = deployment_source.read_deployment_events(path, service=service)
+    events = deployment_source.read_deployment_events(path, service=service, tz=config.timezone)
     result = IngestResult(source=str(path))
     with store.transaction() as tx:
         tx.insert("raw_events", _raw_columns(events))
@@ -217,7 +217,8 @@ def _incident_columns(incidents) -> dict[str, list]:
 def ingest_incidents(store: Store, config: Config, path: str | Path, *, service: str | None = None
                      ) -> IngestResult:
     path = Path(path)
-    events, skipped = incident_source.read_incident_events(path, service=service, label=config.incident_label)
+    events, skipped = incident_source.read_incident_events(path, service=service, label=config.incident_label,
+                                                          tz=config.timezone)
     result = IngestResult(source=str(path), skipped=skipped)
     with store.transaction() as tx:
         tx.insert("raw_events", _raw_columns(events))

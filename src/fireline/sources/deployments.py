@@ -9,25 +9,26 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..model import Deployment, RawEvent
-from .records import optional, parse_time, read_records, require, stable_id
+from .records import optional, parse_time, read_records, repo_name, require, stable_id
 
 ROW_KIND = "deployment-row"
 GITHUB_KIND = "github-deployment"
 _SHA = re.compile(r"^[0-9a-fA-F]{4,64}$")
-_REPO_URL = re.compile(r"/repos/[^/]+/([^/]+)")
 
 
-def read_deployment_events(path: Path, *, service: str | None = None) -> list[RawEvent]:
-    """Raw events, one per record; validated now so a bad file is refused whole."""
+def read_deployment_events(path: Path, *, service: str | None = None, tz: str = "UTC") -> list[RawEvent]:
+    """Raw events, one per record; validated now so a bad file is refused whole.
+
+    `service` is a fallback for records that name none; it never overrides a record's own.
+    """
     events = []
     now = datetime.now(UTC)
-    for lineno, record in read_records(path):
-        where = f"{path}:{lineno}"
+    for where, record in read_records(path):
         github = "statuses_url" in record or "creator" in record or "task" in record
         kind = GITHUB_KIND if github else ROW_KIND
-        if service and not record.get("service"):
+        if service:
             record = {**record, "_service": service}
-        deployment = normalise(kind, record, where=where)
+        deployment = normalise(kind, record, where=where, tz=tz)
         events.append(RawEvent(source=f"{kind}", delivery_id=deployment.id, kind=kind,
                                payload=json.dumps(record, sort_keys=True, default=str), received_at=now))
     return events
@@ -49,7 +50,7 @@ def _from_row(record: dict, *, where: str, tz: str) -> Deployment:
     sha = _check_sha(require(record, "sha", where=where), where)
     service = optional(record, "service") or optional(record, "_service")
     if not service:
-        raise UserError("field 'service' is missing", where=where)
+        raise UserError("field 'service' is missing (or pass --service)", where=where)
     time = parse_time(record.get("time"), where=where, field="time", tz=tz)
     status = (optional(record, "status") or "success").lower()
     environment = optional(record, "environment") or "production"
@@ -62,8 +63,7 @@ def _from_row(record: dict, *, where: str, tz: str) -> Deployment:
 def _from_github(record: dict, *, where: str) -> Deployment:
     sha = _check_sha(require(record, "sha", where=where), where)
     payload = record.get("payload") if isinstance(record.get("payload"), dict) else {}
-    service = (optional(record, "_service") or optional(payload, "service")
-               or _repo_name(record))
+    service = optional(payload, "service") or optional(record, "_service") or repo_name(record)
     if not service:
         raise UserError("cannot tell the service: pass --service or add payload.service", where=where)
     created = parse_time(record.get("created_at"), where=where, field="created_at")
@@ -79,22 +79,19 @@ def _from_github(record: dict, *, where: str) -> Deployment:
                       type=dep_type, source="github", ref=optional(record, "ref"))
 
 
-def _repo_name(record: dict) -> str | None:
-    for key in ("repository_url", "url"):
-        match = _REPO_URL.search(str(record.get(key) or ""))
-        if match:
-            return match.group(1)
-    return None
-
-
 def _github_status(record: dict, where: str) -> tuple[str, datetime | None]:
-    """Latest status state and its time. GitHub lists statuses newest first."""
-    statuses = record.get("statuses")
-    if isinstance(statuses, list) and statuses:
-        latest = max(statuses, key=lambda s: str(s.get("created_at", "")))
-        state = str(latest.get("state", "success")).lower()
-        when = parse_time(latest.get("created_at"), where=where, field="statuses.created_at",
-                          required=False)
+    """Whether the deployment succeeded, and when.
+
+    GitHub marks a successful deployment `inactive` once a newer one reaches the same
+    environment, so any `success` status means it succeeded, at that status's time.
+    """
+    statuses = [s for s in record.get("statuses") or [] if isinstance(s, dict)]
+    if statuses:
+        successes = [s for s in statuses if str(s.get("state", "")).lower() == "success"]
+        chosen = min(successes, key=lambda s: str(s.get("created_at", ""))) if successes else \
+            max(statuses, key=lambda s: str(s.get("created_at", "")))
+        state = "success" if successes else str(chosen.get("state", "unknown")).lower()
+        when = parse_time(chosen.get("created_at"), where=where, field="statuses.created_at", required=False)
         return state, when
     for key in ("state", "status", "latest_status"):
         if record.get(key):

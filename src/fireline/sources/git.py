@@ -55,6 +55,7 @@ def _git(path: Path, *args: str, input: str | None = None, check: bool = True) -
         encoding="utf-8",
         errors="replace",
         env=env,
+        check=False,
     )
     if check and proc.returncode != 0:
         raise UserError(f"git {args[0]} failed: {proc.stderr.strip()}", where=str(path))
@@ -69,17 +70,18 @@ def open_repo(path: str | Path) -> RepoInfo:
         raise UserError("not a directory (expected a git repository)", where=str(p))
     env = {**os.environ, **_GIT_ENV}
     probe = subprocess.run(
-        ["git", "-C", str(p), "rev-parse", "--show-toplevel", "--git-dir", "--is-shallow-repository",
-         "--is-bare-repository"],
-        capture_output=True, text=True, env=env,
+        ["git", "-C", str(p), "rev-parse", "--is-bare-repository", "--is-shallow-repository", "--absolute-git-dir"],
+        capture_output=True, text=True, env=env, check=False,
     )
     if probe.returncode != 0:
         raise UserError("not a git repository", where=str(p))
-    lines = probe.stdout.splitlines()
-    # A bare repository has no top level: rev-parse prints nothing for it.
-    bare = lines[-1] == "true"
-    top = p.resolve() if bare else Path(lines[0]).resolve()
-    shallow = lines[-2] == "true"
+    bare_flag, shallow_flag, git_dir = probe.stdout.splitlines()[:3]
+    shallow = shallow_flag == "true"
+    if bare_flag == "true":
+        top = Path(git_dir).resolve()
+    else:
+        # --show-toplevel fails in a bare repository, so it is asked only of a work tree.
+        top = Path(_git(p, "rev-parse", "--show-toplevel").strip()).resolve()
     if not list_tips(top):
         raise UserError("empty repository: no commits to read", where=str(p))
     name = top.name.removesuffix(".git")

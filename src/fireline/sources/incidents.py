@@ -9,31 +9,32 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..model import Incident, RawEvent
-from .records import optional, parse_time, read_records, require
+from .records import optional, parse_time, read_records, repo_name, require
 
 ROW_KIND = "incident-row"
 GITHUB_KIND = "github-issue"
 # As Four Keys reads it: "root cause: <sha>" anywhere in the issue body.
 _ROOT_CAUSE = re.compile(r"root\s*cause\s*:\s*([0-9a-fA-F]{7,64}|[A-Za-z][\w.:-]*)", re.IGNORECASE)
-_REPO_URL = re.compile(r"/repos/[^/]+/([^/]+)")
 
 
-def read_incident_events(path: Path, *, service: str | None = None, label: str = "incident"
+def read_incident_events(path: Path, *, service: str | None = None, label: str = "incident", tz: str = "UTC"
                          ) -> tuple[list[RawEvent], int]:
-    """Raw events for the incidents in a file, and how many GitHub issues were skipped."""
+    """Raw events for the incidents in a file, and how many GitHub issues were skipped.
+
+    `service` is a fallback for records that name none; it never overrides a record's own.
+    """
     events = []
     skipped = 0
     now = datetime.now(UTC)
-    for lineno, record in read_records(path):
-        where = f"{path}:{lineno}"
+    for where, record in read_records(path):
         github = "labels" in record and "number" in record
         kind = GITHUB_KIND if github else ROW_KIND
         if github and ("pull_request" in record or not _has_label(record, label)):
             skipped += 1
             continue
-        if service and not record.get("service"):
+        if service:
             record = {**record, "_service": service}
-        incident = normalise(kind, record, where=where)
+        incident = normalise(kind, record, where=where, tz=tz)
         events.append(RawEvent(source=kind, delivery_id=incident.id, kind=kind,
                                payload=json.dumps(record, sort_keys=True, default=str), received_at=now))
     return events, skipped
@@ -81,14 +82,16 @@ def _from_github(record: dict, *, where: str) -> Incident:
     started = parse_time(record.get("created_at"), where=where, field="created_at")
     resolved = parse_time(record.get("closed_at"), where=where, field="closed_at", required=False)
     assert started is not None
-    service = optional(record, "_service") or _service_label(record) or _repo_name(record)
+    service = _service_label(record) or optional(record, "_service") or repo_name(record)
     if not service:
         raise UserError("cannot tell the service: pass --service or add a 'service:NAME' label", where=where)
     body = str(record.get("body") or "")
     match = _ROOT_CAUSE.search(body)
     _check_order(started, None, resolved, where)
     return Incident(
-        id=f"github-{require(record, 'number', where=where)}", service=service, started=started,
+        # Issue numbers are unique within a repository only.
+        id=f"github-{repo_name(record) or 'issue'}-{require(record, 'number', where=where)}",
+        service=service, started=started,
         title=optional(record, "title"), detected=started, resolved=resolved,
         severity=_label_value(record, "severity"),
         detected_by=_label_value(record, "detected-by") or _label_value(record, "detected_by"),
@@ -111,12 +114,4 @@ def _service_label(record: dict) -> str | None:
     for name in _labels(record):
         if name.lower().startswith("service:"):
             return name.split(":", 1)[1].strip() or None
-    return None
-
-
-def _repo_name(record: dict) -> str | None:
-    for key in ("repository_url", "url"):
-        match = _REPO_URL.search(str(record.get(key) or ""))
-        if match:
-            return match.group(1)
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -13,16 +14,19 @@ from zoneinfo import ZoneInfo
 from ..errors import UserError
 
 
-def read_records(path: Path) -> Iterator[tuple[int, dict]]:
-    """Yield (line number, record) from a CSV file, NDJSON, or a JSON array."""
-    if not path.exists():
-        raise UserError("no such file", where=str(path))
-    if path.is_dir():
-        raise UserError("is a directory, expected a CSV, NDJSON or JSON file", where=str(path))
+def read_records(path: Path) -> Iterator[tuple[str, dict]]:
+    """Yield (where, record) from a CSV file, NDJSON, or a JSON array.
+
+    `where` names the file and line (`deps.csv:4`), or the element of a JSON array
+    (`deps.json: element 2`), since a parsed array has no line numbers.
+    """
+    check_file(path)
+    data = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UserError(f"not UTF-8 text (byte {exc.start})", where=str(path)) from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise UserError(f"not UTF-8 text (byte {exc.start})", where=f"{path}:{line}") from None
     stripped = text.lstrip()
     if not stripped:
         raise UserError("file is empty", where=str(path))
@@ -34,7 +38,14 @@ def read_records(path: Path) -> Iterator[tuple[int, dict]]:
         yield from _csv(path, text)
 
 
-def _json_array(path: Path, text: str) -> Iterator[tuple[int, dict]]:
+def check_file(path: Path) -> None:
+    if not path.exists():
+        raise UserError("no such file", where=str(path))
+    if path.is_dir():
+        raise UserError("is a directory, expected a CSV, NDJSON or JSON file", where=str(path))
+
+
+def _json_array(path: Path, text: str) -> Iterator[tuple[str, dict]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -43,10 +54,10 @@ def _json_array(path: Path, text: str) -> Iterator[tuple[int, dict]]:
     for index, item in enumerate(data, start=1):
         if not isinstance(item, dict):
             raise UserError("expected an object", where=f"{path}: element {index}")
-        yield index, item
+        yield f"{path}: element {index}", item
 
 
-def _ndjson(path: Path, text: str) -> Iterator[tuple[int, dict]]:
+def _ndjson(path: Path, text: str) -> Iterator[tuple[str, dict]]:
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -56,10 +67,10 @@ def _ndjson(path: Path, text: str) -> Iterator[tuple[int, dict]]:
             raise UserError(f"invalid JSON: {exc.msg}", where=f"{path}:{lineno}:{exc.colno}") from None
         if not isinstance(item, dict):
             raise UserError("expected a JSON object on each line", where=f"{path}:{lineno}")
-        yield lineno, item
+        yield f"{path}:{lineno}", item
 
 
-def _csv(path: Path, text: str) -> Iterator[tuple[int, dict]]:
+def _csv(path: Path, text: str) -> Iterator[tuple[str, dict]]:
     reader = csv.DictReader(text.splitlines())
     if not reader.fieldnames:
         raise UserError("no header row", where=str(path))
@@ -67,7 +78,7 @@ def _csv(path: Path, text: str) -> Iterator[tuple[int, dict]]:
         lineno = reader.line_num
         if None in row:
             raise UserError("more fields than the header has", where=f"{path}:{lineno}")
-        yield lineno, {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
+        yield f"{path}:{lineno}", {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
 
 
 def stable_id(prefix: str, record: dict) -> str:
@@ -109,3 +120,15 @@ def optional(record: dict, field: str) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+_REPO_URL = re.compile(r"/repos/[^/]+/([^/]+)")
+
+
+def repo_name(record: dict) -> str | None:
+    """The repository name in a GitHub API object's `repository_url` or `url`."""
+    for key in ("repository_url", "url"):
+        match = _REPO_URL.search(str(record.get(key) or ""))
+        if match:
+            return match.group(1)
+    return None

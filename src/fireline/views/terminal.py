@@ -119,4 +119,5 @@ def _fmt(value: Any, zone: ZoneInfo) -> str:
 
 
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False)
+    # soft_wrap: lines are never broken by Rich, so a piped message or path stays whole.
+    return Console(stderr=stderr, highlight=False, soft_wrap=stderr)
