@@ -71,7 +71,8 @@ def run(directory: Path) -> DemoResult:
     finally:
         store.close()
     db_arg, cfg_arg = _short(db), _short(world.config_file)
-    window = f"--since {world.window_start:%Y-%m-%d} --until {(world.window_end):%Y-%m-%d}"
+    # Exact UTC instants, so the commands reproduce the table above to the hour.
+    window = f"--since {world.window_start:%Y-%m-%dT%H:%MZ} --until {world.window_end:%Y-%m-%dT%H:%MZ}"
     cfg = f"--config {cfg_arg}"
     hints = [
         f"Demo organisation built in {_short(directory)} (store: {db_arg}).",
