@@ -89,15 +89,21 @@ DORA_2021 = Profile(
     },
 )
 
+# 2023 and 2024 published the same throughput rows.
+_THROUGHPUT_SINCE_2023 = {
+    "deployment_frequency": (("Elite", _b(">", 1.0)), ("High", _b(">=", 1 / 7)),
+                             ("Medium", _b(">=", 1 / 30)), ("Low", None)),
+    "lead_time": (("Elite", _b("<", DAY)), ("High", _b("<", WEEK)), ("Medium", _b("<", MONTH)),
+                  ("Low", None)),
+}
+
 DORA_2023 = Profile(
     name="dora-2023",
     description="Accelerate State of DevOps 2023: Elite / High / Medium / Low.",
     tiers=("Elite", "High", "Medium", "Low"),
     bounds={
-        "deployment_frequency": (("Elite", _b(">", 1.0)), ("High", _b(">=", 1 / 7)),
-                                 ("Medium", _b(">=", 1 / 30)), ("Low", None)),
-        "lead_time": (("Elite", _b("<", DAY)), ("High", _b("<", WEEK)), ("Medium", _b("<", MONTH)),
-                      ("Low", None)),
+        "deployment_frequency": _THROUGHPUT_SINCE_2023["deployment_frequency"],
+        "lead_time": _THROUGHPUT_SINCE_2023["lead_time"],
         # Published as cluster figures 5% / 10% / 15% / 64%: read as upper bounds.
         "change_failure_rate": (("Elite", _b("<=", 0.05)), ("High", _b("<=", 0.10)),
                                 ("Medium", _b("<=", 0.15)), ("Low", None)),
@@ -111,10 +117,8 @@ DORA_2024 = Profile(
     description="Accelerate State of DevOps 2024: Elite / High / Medium / Low.",
     tiers=("Elite", "High", "Medium", "Low"),
     bounds={
-        "deployment_frequency": (("Elite", _b(">", 1.0)), ("High", _b(">=", 1 / 7)),
-                                 ("Medium", _b(">=", 1 / 30)), ("Low", None)),
-        "lead_time": (("Elite", _b("<", DAY)), ("High", _b("<", WEEK)), ("Medium", _b("<", MONTH)),
-                      ("Low", None)),
+        "deployment_frequency": _THROUGHPUT_SINCE_2023["deployment_frequency"],
+        "lead_time": _THROUGHPUT_SINCE_2023["lead_time"],
         # Published cluster figures: Elite 5%, High 20%, Medium 10%, Low 40%. Medium's 10% is
         # better than High's 20%; scanning best tier first, a rate <= 20% is High, so Medium is
         # never reached on this metric alone (docs/tiers.md).
