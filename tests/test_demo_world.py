@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from fireline.demo_world import TALK_INCIDENT, World, build_world
+from fireline.demo import World, build_world
+from fireline.demo.incidents import TALK_INCIDENT
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
 

@@ -1,7 +1,7 @@
 """`fireline demo`: build the demo organisation, ingest it, and summarise it.
 
 The world itself (repositories, deployments, incidents, config) comes from
-demo_world.py; this module runs it through the same pipeline a user would.
+world.py; this module runs it through the same pipeline a user would.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import load_config
-from .errors import UserError
-from .ingest import ingest_deployments, ingest_git, ingest_incidents
-from .metrics.dora import Scope
-from .metrics.summary import Summary, summarise
-from .metrics.tiers import get_profile
-from .store import Store
+from ..config import load_config
+from ..errors import UserError
+from ..ingest import ingest_deployments, ingest_git, ingest_incidents
+from ..metrics.dora import Scope
+from ..metrics.summary import Summary, summarise
+from ..metrics.tiers import get_profile
+from ..store import Store
+from .world import build_world
 
 MARKER = ".fireline-demo"
 
@@ -50,7 +51,6 @@ def _short(path: Path) -> str:
 
 
 def run(directory: Path) -> DemoResult:
-    from .demo_world import build_world
 
     directory = directory.resolve()
     _prepare(directory)
