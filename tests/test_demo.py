@@ -108,3 +108,14 @@ def test_duckdb_and_postgresql_give_the_same_figures(demo, pg_url):
         assert duck.count(table) == pg.count(table), table
     duck.close()
     pg.close()
+
+
+def test_demo_hotfixes_show_up_as_rework(demo):
+    """The purger's hotfix after the disk-full incident, and the export pipeline's, are unplanned work."""
+    from fireline.metrics.explain import explain
+
+    store = Store.open(str(demo.db))
+    rows = explain(store.tables(), "rework_rate", demo.summary.scope).rows
+    store.close()
+    typed = {r["service"] for r in rows if r["reason"] == "deployment type hotfix"}
+    assert {"purger", "export-pipeline"} <= typed
