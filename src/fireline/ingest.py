@@ -21,6 +21,7 @@ from .sources import incidents as incident_source
 from .store import Store, Writer
 
 Progress = Callable[[int, int], None]  # (done, total)
+BATCH_COMMITS = 20_000
 
 
 @dataclass
@@ -51,6 +52,21 @@ class _ChangeColumns:
     """Column buffers, so a 100k-commit pass never holds 100k dicts."""
 
     def __init__(self) -> None:
+        self._reset()
+
+    def __len__(self) -> int:
+        return len(self.changes["sha"])
+
+    def flush(self, tx: Writer) -> int:
+        """Write what is buffered; returns how many commits that was."""
+        n = len(self)
+        if n:
+            tx.insert("changes", self.changes)
+            tx.insert("change_files", self.files)
+            self._reset()
+        return n
+
+    def _reset(self) -> None:
         self.changes: dict[str, list] = {k: [] for k in (
             "repo", "sha", "parents", "author_name", "author_email", "author_time", "author_offset",
             "committer_name", "committer_email", "committer_time", "committer_offset", "subject",
@@ -120,7 +136,6 @@ def ingest_git(store: Store, config: Config, path: str | Path, *, service: str |
     exclude = git.existing_commits(info.path, set(state.tips.values())) if state else []
     known = store.known_shas(info.name) if state else set()
     total = git.count_commits(info.path, set(tips.values()), exclude)
-    columns = _ChangeColumns()
     done = 0
 
     def tick() -> None:
@@ -129,17 +144,20 @@ def ingest_git(store: Store, config: Config, path: str | Path, *, service: str |
         if progress and (done % 500 == 0 or done == total):
             progress(done, total)
 
-    for change in git.iter_changes(info, set(tips.values()), exclude, on_commit=tick):
-        if change.sha not in known:
-            columns.add(change)
-    if progress:
-        progress(total, total)
-
     tag_deployments = _tag_deployments(info, services)
+    # One transaction for the whole pass (all or nothing), written in batches so memory
+    # stays flat however long the history is.
     with store.transaction() as tx:
-        tx.insert("changes", columns.changes)
-        tx.insert("change_files", columns.files)
-        result.new_changes = len(columns.changes["sha"])
+        columns = _ChangeColumns()
+        for change in git.iter_changes(info, set(tips.values()), exclude, on_commit=tick):
+            if change.sha in known:
+                continue
+            columns.add(change)
+            if len(columns) >= BATCH_COMMITS:
+                result.new_changes += columns.flush(tx)
+        result.new_changes += columns.flush(tx)
+        if progress:
+            progress(total, total)
         result.new_deployments = _insert_deployments(store, tx, tag_deployments)
         tx.execute("DELETE FROM repos WHERE repo = ?", [info.name])
         tx.insert("repos", {"repo": [info.name], "path": [str(info.path)], "tips": [json.dumps(tips, sort_keys=True)],

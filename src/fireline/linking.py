@@ -135,13 +135,11 @@ def relink(store: Store, tx: Writer, production: list[str]) -> LinkResult:
             _link_service(service, repo, paths, g, repo_deps, dc_rows, shipped)
 
     result.deployment_changes = len(dc_rows["sha"])
-    tx.delete_all("deployment_changes")
-    tx.insert("deployment_changes", dc_rows)
+    tx.replace_all("deployment_changes", dc_rows)
 
     inc_rows = _link_incidents(store, by_service, dep_sha, shipped, graphs)
     result.incident_links = len(inc_rows["incident_id"])
-    tx.delete_all("incident_deployments")
-    tx.insert("incident_deployments", inc_rows)
+    tx.replace_all("incident_deployments", inc_rows)
     return result
 
 

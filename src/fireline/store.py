@@ -84,6 +84,19 @@ def _pg(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+# Derived tables are rewritten whole by linking; their keys are unique by construction,
+# so they carry no PRIMARY KEY index to maintain on every rewrite.
+DERIVED = ("deployment_changes", "incident_deployments")
+
+
+def create_table_sql(name: str, *, if_not_exists: bool = False) -> str:
+    columns, pk = TABLES[name]
+    cols = ", ".join(f"{c} {t}" for c, t in columns)
+    key = f", PRIMARY KEY ({', '.join(pk)})" if pk and name not in DERIVED else ""
+    guard = "IF NOT EXISTS " if if_not_exists else ""
+    return f"CREATE TABLE {guard}{name} ({cols}{key})"
+
+
 def resolve_url(url: str | None) -> str:
     return url or os.environ.get(DB_ENV) or str(DEFAULT_DB)
 
@@ -133,10 +146,8 @@ class Store:
 
     def ensure_schema(self) -> None:
         with self.transaction() as tx:
-            for name, (columns, pk) in TABLES.items():
-                cols = ", ".join(f"{c} {t}" for c, t in columns)
-                key = f", PRIMARY KEY ({', '.join(pk)})" if pk else ""
-                tx.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols}{key})")
+            for name in TABLES:
+                tx.execute(create_table_sql(name, if_not_exists=True))
             tx.execute("CREATE INDEX IF NOT EXISTS change_files_sha ON change_files (repo, sha)")
             tx.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                        [str(SCHEMA_VERSION)])
@@ -215,6 +226,13 @@ class Writer:
     def delete_all(self, table: str) -> None:
         self.execute(f"DELETE FROM {table}")
 
+    def replace_all(self, table: str, data: pa.Table | dict[str, list]) -> None:
+        """Rewrite a derived table whole. Dropping and re-creating it (transactional DDL on both
+        engines) is several times faster than deleting every row and re-inserting."""
+        self.execute(f"DROP TABLE {table}")
+        self.execute(create_table_sql(table))
+        self.insert(table, data)
+
     def insert(self, table: str, data: pa.Table | dict[str, list]) -> int:
         """Insert rows; rows whose primary key already exists are kept as they were."""
         if isinstance(data, dict):
@@ -222,6 +240,7 @@ class Writer:
         if data.num_rows == 0:
             return 0
         columns, pk = TABLES[table]
+        pk = () if table in DERIVED else pk
         names = ", ".join(c for c, _ in columns)
         conflict = " ON CONFLICT DO NOTHING" if pk else ""
         if self.store.kind == "postgres":

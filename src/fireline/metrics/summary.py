@@ -134,12 +134,14 @@ class _Aggregator:
         self.period = period
         self.sources = Sources.of(tables)
         self.deps = dora.deployment_rows(tables["deployments"], scope)
+        # The two expensive row sets (a join of every shipped change with its commit, and a scan
+        # of every commit subject) are computed once and reused by every grouping level.
         self.leads = dora.lead_time_rows(tables["deployments"], tables["deployment_changes"],
-                                         tables["changes"], scope)
+                                         tables["changes"], scope).select("service", "time", "lead_seconds").cache()
         self.failures = dora.failure_rows(tables["deployments"], tables["incident_deployments"], scope)
         self.restores = dora.restore_rows(tables["incidents"], scope)
         self.rework = dora.rework_rows(tables["deployments"], tables["deployment_changes"], tables["changes"],
-                                       tables["incidents"], scope)
+                                       tables["incidents"], scope).select("service", "time", "rework").cache()
 
     def level(self, keys: tuple[str, ...]) -> dict[tuple, dict[str, MetricValue]]:
         results: dict[tuple, dict[str, MetricValue]] = {}
