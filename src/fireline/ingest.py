@@ -135,7 +135,8 @@ def ingest_git(store: Store, config: Config, path: str | Path, *, service: str |
 
     exclude = git.existing_commits(info.path, set(state.tips.values())) if state else []
     known = store.known_shas(info.name) if state else set()
-    total = git.count_commits(info.path, set(tips.values()), exclude)
+    # Counting costs a second walk of the history: only worth it for a progress bar.
+    total = git.count_commits(info.path, set(tips.values()), exclude) if progress else 0
     done = 0
 
     def tick() -> None:
