@@ -340,3 +340,14 @@ def test_a_mistyped_path_leaves_no_store_behind(tmp_path):
     user_error(fireline(tmp_path, "ingest", "incidents", str(tmp_path / "nope.csv"), db=db), "nope.csv")
     assert not db.exists()
     user_error(fireline(tmp_path, "dora", db=db), "no Fireline store here")
+
+
+def test_ingest_reports_say_what_was_added(tmp_path):
+    incidents = tmp_path / "incidents.csv"
+    incidents.write_text("id,service,started,resolved\n"
+                         "i1,svc,2026-03-01T10:00Z,2026-03-01T11:00Z\n"
+                         "i2,svc,2026-03-02T10:00Z,2026-03-02T12:00Z\n")
+    first = fireline(tmp_path, "ingest", "incidents", str(incidents))
+    assert first.code == 0 and "2 new incidents" in first.stdout and "deployments" not in first.stdout
+    again = fireline(tmp_path, "ingest", "incidents", str(incidents))
+    assert "0 new incidents" in again.stdout and "2 skipped (already stored" in again.stdout

@@ -106,13 +106,15 @@ def _report_ingest(result: ingest_lib.IngestResult, as_json: bool) -> None:
         out.print(f"{result.source}: unchanged since the last ingest; nothing to do.")
         return
     parts = []
-    if result.new_changes:
-        parts.append(f"{result.new_changes} new commits")
-    parts.append(f"{result.new_deployments} new deployments")
-    if result.new_incidents:
+    if result.kind == "git":
+        parts += [f"{result.new_changes} new commits", f"{result.new_deployments} new tag deployments"]
+    elif result.kind == "deployments":
+        parts.append(f"{result.new_deployments} new deployments")
+    else:
         parts.append(f"{result.new_incidents} new incidents")
     if result.skipped:
-        parts.append(f"{result.skipped} skipped (already stored or not incidents)")
+        why = "already stored" if result.kind == "deployments" else "already stored, or issues that are not incidents"
+        parts.append(f"{result.skipped} skipped ({why})")
     out.print(f"{result.source}: " + ", ".join(parts) + ".")
     if result.unresolved_deployments:
         sample = ", ".join(result.unresolved_deployments[:5])

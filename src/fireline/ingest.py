@@ -27,6 +27,7 @@ BATCH_COMMITS = 20_000
 @dataclass
 class IngestResult:
     source: str
+    kind: str  # git, deployments or incidents
     new_changes: int = 0
     new_deployments: int = 0
     new_incidents: int = 0
@@ -118,7 +119,7 @@ def _services_for_repo(config: Config, info: git.RepoInfo, service: str | None,
 def ingest_git(store: Store, config: Config, path: str | Path, *, service: str | None = None,
                deploy_tags: str | None = None, progress: Progress | None = None) -> IngestResult:
     info = git.open_repo(path)
-    result = IngestResult(source=str(info.path))
+    result = IngestResult(source=str(info.path), kind="git")
     if info.shallow:
         result.warnings.append(f"{info.path}: shallow clone: history is truncated, so lead times "
                                "of the oldest commits may be too short")
@@ -211,7 +212,7 @@ def ingest_deployments(store: Store, config: Config, path: str | Path, *, servic
                        ) -> IngestResult:
     path = Path(path)
     events = deployment_source.read_deployment_events(path, service=service, tz=config.timezone)
-    result = IngestResult(source=str(path))
+    result = IngestResult(source=str(path), kind="deployments")
     with store.transaction() as tx:
         tx.insert("raw_events", _raw_columns(events))
         records = [deployment_source.normalise(e.kind, json.loads(e.payload), where=str(path), tz=config.timezone)
@@ -238,7 +239,7 @@ def ingest_incidents(store: Store, config: Config, path: str | Path, *, service:
     path = Path(path)
     events, skipped = incident_source.read_incident_events(path, service=service, label=config.incident_label,
                                                           tz=config.timezone)
-    result = IngestResult(source=str(path), skipped=skipped)
+    result = IngestResult(source=str(path), kind="incidents", skipped=skipped)
     with store.transaction() as tx:
         tx.insert("raw_events", _raw_columns(events))
         records = [incident_source.normalise(e.kind, json.loads(e.payload), where=str(path), tz=config.timezone)
@@ -246,6 +247,7 @@ def ingest_incidents(store: Store, config: Config, path: str | Path, *, service:
         before = store.count("incidents")
         tx.insert("incidents", _incident_columns(records))
         result.new_incidents = store.count("incidents") - before
+        result.skipped += len(records) - result.new_incidents
         linking.relink(store, tx, config.production_environments)
     return result
 

@@ -119,5 +119,6 @@ def _fmt(value: Any, zone: ZoneInfo) -> str:
 
 
 def console(stderr: bool = False) -> Console:
-    # soft_wrap: lines are never broken by Rich, so a piped message or path stays whole.
-    return Console(stderr=stderr, highlight=False, soft_wrap=stderr)
+    # soft_wrap: Rich never breaks a line of text, so a piped message or path stays whole
+    # (tables are still laid out to the terminal's width).
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
