@@ -69,6 +69,22 @@ class Incident:
 
 
 @dataclass(slots=True)
+class AlertEvent:
+    """One state of one alert: firing or resolved (Alertmanager, PagerDuty, ...)."""
+
+    source: str
+    fingerprint: str
+    name: str
+    status: str  # firing or resolved
+    starts_at: datetime
+    ends_at: datetime | None = None
+    service: str | None = None
+    severity: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class RawEvent:
     """An inbound event kept verbatim so normalised tables can be re-derived."""
 

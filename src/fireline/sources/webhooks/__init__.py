@@ -1,0 +1,39 @@
+"""Webhook payloads as domain records.
+
+One module per sender (github, gitlab, alertmanager, pagerduty, events). Each exposes
+the same three pure functions, so the intake server and `fireline rebuild` treat every
+sender alike:
+
+    event_kind(headers, payload) -> str            # e.g. "deployment_status"
+    delivery_ids(kind, headers, payload) -> list[tuple[str, dict]]
+        # (delivery id, payload to store raw) pairs: usually one; an Alertmanager
+        # notification splits into one raw event per alert, keyed fingerprint+startsAt+status
+    normalise(kind, payload) -> Normalised         # records derived from one raw event
+
+`headers` is a case-insensitive mapping (lower-case keys). Missing or malformed fields
+raise PayloadError naming the field. An event kind the module does not measure gives an
+empty Normalised (it is stored raw and ignored for metrics, never rejected).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ...model import AlertEvent, Change, Deployment, Incident
+
+
+class PayloadError(ValueError):
+    """A payload the sender could fix: the message names the field."""
+
+
+@dataclass
+class Normalised:
+    changes: list[Change] = field(default_factory=list)
+    deployments: list[Deployment] = field(default_factory=list)
+    # Partial views of an incident: later events (acknowledged, resolved) update earlier
+    # ones by id; None fields mean "not said by this event".
+    incidents: list[Incident] = field(default_factory=list)
+    alerts: list[AlertEvent] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.changes or self.deployments or self.incidents or self.alerts)
