@@ -40,6 +40,17 @@ class PersonConfig(BaseModel):
     timezone: str | None = None
 
 
+class ServerConfig(_Strict):
+    """`[server]`: secrets may also come from the environment (which wins), and never from logs."""
+
+    github_secret: str | None = None
+    gitlab_token: str | None = None
+    pagerduty_secret: str | None = None
+    ingest_token: str | None = None  # Alertmanager and /events: bearer token or HMAC key
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    normalise_interval_seconds: float = Field(default=1.0, gt=0)
+
+
 class Config(BaseModel):
     # Unknown keys are refused: a typo must not silently change which deployments count.
     model_config = ConfigDict(extra="forbid")
@@ -53,6 +64,7 @@ class Config(BaseModel):
     teams: dict[str, TeamConfig] = Field(default_factory=dict)
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
     people: dict[str, PersonConfig] = Field(default_factory=dict)
+    server: ServerConfig = Field(default_factory=ServerConfig)
     # Where the config was read from; repo paths are relative to its folder.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     source: str | None = Field(default=None, exclude=True)

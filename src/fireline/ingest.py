@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 
-from . import linking
+from . import linking, normalise
 from .config import Config
 from .errors import UserError
 from .model import Change, Deployment, RawEvent
@@ -205,6 +205,7 @@ def _raw_columns(events: list[RawEvent]) -> dict[str, list]:
         "source": [e.source for e in events], "delivery_id": [e.delivery_id for e in events],
         "kind": [e.kind for e in events], "payload": [e.payload for e in events],
         "received_at": [e.received_at for e in events],
+        "headers": [None for _ in events], "normalised": [True for _ in events], "error": [None for _ in events],
     }
 
 
@@ -271,14 +272,17 @@ def rebuild(store: Store, config: Config) -> dict[str, int]:
     for source, delivery_id, kind, payload in rows:
         if kind not in _NORMALISERS:
             continue
-        table, normalise, _ = _NORMALISERS[kind]
+        table, normalise_record, _ = _NORMALISERS[kind]
         where = f"raw event {source}/{delivery_id}"
-        grouped.setdefault(table, []).append(normalise(kind, json.loads(payload), where=where, tz=config.timezone))
+        grouped.setdefault(table, []).append(
+            normalise_record(kind, json.loads(payload), where=where, tz=config.timezone))
     with store.transaction() as tx:
         tx.execute("DELETE FROM deployments WHERE source <> 'tag'")
         tx.delete_all("incidents")
         tx.insert("deployments", _deployment_columns(grouped.get("deployments", [])))
         tx.insert("incidents", _incident_columns(grouped.get("incidents", [])))
+        webhook_events = normalise.rebuild_webhooks(store, tx, config)
         links = linking.relink(store, tx, config.production_environments)
     return {"deployments": len(grouped.get("deployments", [])), "incidents": len(grouped.get("incidents", [])),
+            "webhook_events": webhook_events,
             "deployment_changes": links.deployment_changes, "incident_links": links.incident_links}

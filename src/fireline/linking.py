@@ -119,8 +119,13 @@ def relink(store: Store, tx: Writer, production: list[str]) -> LinkResult:
     shipped: dict[tuple[str, str], str] = {}  # (repo, sha) -> deployment id, over all services
     dep_sha: dict[str, tuple[str, str]] = {}  # deployment id -> (repo, full sha)
 
+    # Repositories known only from webhook pushes have commits but no `repos` row.
+    all_repos = sorted({r[0] for r in store.query("SELECT DISTINCT repo FROM changes")} | set(services_by_repo))
     for service, deps in by_service.items():
-        targets = repos_of_service.get(service) or [(repo, []) for repo in services_by_repo]
+        targets = repos_of_service.get(service)
+        if not targets and service in all_repos:
+            targets = [(service, [])]  # a service named after its repository, as webhooks name them
+        targets = targets or [(repo, []) for repo in all_repos]
         for dep_id, sha, _time in deps:
             for repo, _paths in targets:
                 full = graph(repo).resolve(sha)

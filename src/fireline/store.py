@@ -32,9 +32,10 @@ TS = "TIMESTAMP WITH TIME ZONE"
 # name -> (columns, primary key). Types are spelled the way both DuckDB and PostgreSQL read them.
 TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
     "meta": ([("key", "TEXT"), ("value", "TEXT")], ("key",)),
+    # Every inbound event, verbatim; `normalised` is set once its records are derived.
     "raw_events": ([
         ("source", "TEXT"), ("delivery_id", "TEXT"), ("kind", "TEXT"), ("payload", "TEXT"),
-        ("received_at", TS),
+        ("received_at", TS), ("headers", "TEXT"), ("normalised", "BOOLEAN"), ("error", "TEXT"),
     ], ("source", "delivery_id")),
     "repos": ([("repo", "TEXT"), ("path", "TEXT"), ("tips", "TEXT"), ("services", "TEXT"),
                ("shallow", "BOOLEAN")], ("repo",)),
@@ -58,6 +59,11 @@ TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
         ("resolved", TS), ("severity", "TEXT"), ("detected_by", "TEXT"), ("cause", "TEXT"),
         ("source", "TEXT"),
     ], ("id",)),
+    "alert_events": ([
+        ("source", "TEXT"), ("delivery_id", "TEXT"), ("fingerprint", "TEXT"), ("name", "TEXT"),
+        ("status", "TEXT"), ("starts_at", TS), ("ends_at", TS), ("service", "TEXT"), ("severity", "TEXT"),
+        ("labels", "TEXT"), ("annotations", "TEXT"),
+    ], ("source", "delivery_id", "fingerprint")),
     # Derived by linking (see linking.py); rebuilt whole on every ingest.
     "deployment_changes": ([
         ("deployment_id", "TEXT"), ("service", "TEXT"), ("repo", "TEXT"), ("sha", "TEXT"),
@@ -149,6 +155,9 @@ class Store:
             for name in TABLES:
                 tx.execute(create_table_sql(name, if_not_exists=True))
             tx.execute("CREATE INDEX IF NOT EXISTS change_files_sha ON change_files (repo, sha)")
+            # Stores made before the intake server existed lack these columns.
+            for column, sql_type in (("headers", "TEXT"), ("normalised", "BOOLEAN"), ("error", "TEXT")):
+                tx.execute(f"ALTER TABLE raw_events ADD COLUMN IF NOT EXISTS {column} {sql_type}")
             tx.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                        [str(SCHEMA_VERSION)])
 
