@@ -299,6 +299,24 @@ def tiers(profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on. A public address needs secrets.")] =
+    "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8080,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes (PostgreSQL stores only).")] = 1,
+    db: DbOpt = None, config: ConfigOpt = None,
+) -> None:
+    """Receive webhooks (GitHub, GitLab, Alertmanager, PagerDuty, /events) and keep the metrics current.
+
+    Secrets: FIRELINE_GITHUB_SECRET, FIRELINE_GITLAB_TOKEN, FIRELINE_PAGERDUTY_SECRET and
+    FIRELINE_INGEST_TOKEN (Alertmanager and /events), or [server] in fireline.toml.
+    """
+    from .server import serve as serve_lib
+
+    serve_lib.run(host=host, port=port, workers=workers, db=db, config_path=config)
+
+
+@app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where to build it (rebuilt from scratch).")] =
     Path(".fireline/demo"),

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -110,7 +110,7 @@ def is_zero_sha(value: object) -> bool:
 
 
 def commits_to_changes(repo: str, commits: object, *, before: object, forced: bool = False,
-                       parse: Any = time_of) -> list[Change]:
+                       parse: Callable[[object, str], datetime] = time_of) -> list[Change]:
     """Changes for a push's commit list, oldest first, with inferred parents (see module doc)."""
     if not isinstance(commits, list):
         raise PayloadError("commits: missing" if commits is None else "commits: expected a list")

@@ -81,7 +81,7 @@ def normalise(kind: str, payload: Any, **_options: Any) -> Normalised:
         service=service,
         started=started,
         title=title,
-        detected=started if triggered else None,
+        detected=occurred if triggered else None,
         resolved=occurred if resolved else None,
         severity=severity,
         detected_by="monitoring",
@@ -115,13 +115,14 @@ def verify_signature(secret: str, body: bytes, header: str) -> bool:
     """
     if not secret or not header:
         return False
-    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest().encode()
     matched = False
     for entry in header.split(","):
         version, _, value = entry.strip().partition("=")
         if version == "v1" and value:
             # No early return: every entry is compared, so timing says nothing about which.
-            matched |= hmac.compare_digest(expected, value.strip().lower())
+            # Bytes, since compare_digest refuses non-ASCII str and a header may hold any.
+            matched |= hmac.compare_digest(expected, value.strip().lower().encode("utf-8", "replace"))
     return matched
 
 

@@ -1,0 +1,214 @@
+"""`fireline serve`: webhook intake with nothing lost.
+
+Each accepted event is written raw, with its delivery id as key, and committed before
+the 2xx is sent; a re-delivery finds its key and changes nothing. Records are derived
+from the raw table by a background normaliser (normalise.py), so a burst of webhooks
+is answered at the speed of one insert each.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+
+from .. import normalise
+from ..config import Config
+from ..sources.webhooks import PayloadError
+from ..store import Store
+from .auth import Secrets, is_loopback, verify
+
+# Headers worth keeping with the raw event: they say what it was and who sent it.
+KEPT_HEADERS = ("x-github-event", "x-github-delivery", "x-github-hook-id", "x-gitlab-event", "x-gitlab-event-uuid",
+                "idempotency-key", "x-gitlab-instance", "user-agent", "content-type")
+
+_BODY_SCHEMA = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
+class _Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.received = Counter("fireline_intake_received", "Requests received", ["source"], registry=self.registry)
+        self.rejected = Counter("fireline_intake_rejected", "Requests refused", ["source", "reason"],
+                                registry=self.registry)
+        self.stored = Counter("fireline_intake_stored", "Raw events stored", ["source"], registry=self.registry)
+        self.duplicates = Counter("fireline_intake_duplicates", "Re-deliveries of stored events", ["source"],
+                                  registry=self.registry)
+        self.normalised = Counter("fireline_normalised", "Raw events normalised", registry=self.registry)
+        self.pending = Gauge("fireline_normalisation_pending", "Raw events waiting", registry=self.registry)
+        self.lag = Gauge("fireline_normalisation_lag_seconds", "Age of the oldest waiting raw event",
+                         registry=self.registry)
+
+
+def _endpoint(intake: Callable, source: str) -> Callable:
+    async def endpoint(request: Request) -> JSONResponse:
+        return await intake(source, request)
+
+    return endpoint
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.reason, self.message = status, reason, message
+
+
+def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "127.0.0.1",
+               secrets: Secrets | None = None, normaliser: bool = True) -> FastAPI:
+    secrets = secrets or Secrets.load(config.server)
+    exposed = not is_loopback(host)
+    metrics = _Metrics()
+    lock = threading.Lock()  # one store connection per process; DuckDB's is not thread-safe
+    state: dict[str, Any] = {}
+    wake = threading.Event()
+    stop = threading.Event()
+
+    def normalise_loop() -> None:
+        while not stop.is_set():
+            wake.wait(config.server.normalise_interval_seconds)
+            wake.clear()
+            try:
+                with lock:
+                    done = normalise.normalise_pending(state["store"], config)
+                    pending, oldest = normalise.pending_count(state["store"])
+                metrics.normalised.inc(done)
+                metrics.pending.set(pending)
+                metrics.lag.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0)
+                if done:
+                    wake.set()  # more may be waiting
+            except Exception:  # keep intake alive; the raw events wait for the next round
+                time.sleep(config.server.normalise_interval_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        state["store"] = open_store()
+        worker = threading.Thread(target=normalise_loop, name="fireline-normaliser", daemon=True)
+        if normaliser:
+            worker.start()
+        yield
+        stop.set()
+        wake.set()
+        if normaliser:
+            worker.join(timeout=30)
+        state["store"].close()
+
+    app = FastAPI(title="Fireline intake", version="1", lifespan=lifespan,
+                  description="Webhooks from GitHub, GitLab, Alertmanager and PagerDuty, and Fireline's own "
+                              "events, stored raw before they are answered.")
+
+    async def read_body(request: Request, source: str) -> bytes:
+        limit = config.server.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise _Refused(413, "too_large", f"body of {declared} bytes is over the limit of {limit} bytes")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _Refused(413, "too_large", f"body is over the limit of {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def parse(source: str, body: bytes, content_type: str) -> dict:
+        media = content_type.split(";")[0].strip().lower()
+        text: bytes | str = body
+        if source == "github" and media == "application/x-www-form-urlencoded":
+            text = (parse_qs(body.decode("utf-8", "replace")).get("payload") or [""])[0]
+        elif media != "application/json" and not media.endswith("+json"):
+            raise _Refused(415, "content_type", f"content type must be application/json, got {media or 'none'}")
+        try:
+            payload = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise _Refused(400, "malformed_json", f"malformed JSON: {exc}") from None
+        if not isinstance(payload, dict):
+            raise _Refused(400, "malformed_json", "the body must be a JSON object")
+        return payload
+
+    def store_raw(source: str, kind: str, items: list[tuple[str, dict]], headers: dict[str, str]) -> tuple[int, int]:
+        kept = json.dumps({k: v for k, v in headers.items() if k in KEPT_HEADERS}, sort_keys=True)
+        now = datetime.now(UTC)
+        cols = {"source": [], "delivery_id": [], "kind": [], "payload": [], "received_at": [], "headers": [],
+                "normalised": [], "error": []}
+        for delivery_id, payload in items:
+            for key, value in (("source", source), ("delivery_id", delivery_id), ("kind", kind),
+                               ("payload", json.dumps(payload, sort_keys=True)), ("received_at", now),
+                               ("headers", kept), ("normalised", False), ("error", None)):
+                cols[key].append(value)
+        with lock:
+            store = state["store"]
+            marks = ", ".join("?" for _ in items)
+            with store.transaction() as tx:
+                before = store.query(f"SELECT count(*) FROM raw_events WHERE source = ? AND delivery_id IN ({marks})",
+                                     [source, *[d for d, _ in items]])[0][0]
+                tx.insert("raw_events", cols)
+        return len(items) - before, before
+
+    async def intake(source: str, request: Request) -> JSONResponse:
+        metrics.received.labels(source).inc()
+        try:
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            body = await read_body(request, source)
+            secret = secrets.for_source(source)
+            if secret:
+                reason = verify(source, secret, body, headers)
+                if reason:
+                    raise _Refused(401, "signature", reason)
+            elif exposed:
+                raise _Refused(401, "no_secret", f"no secret is configured for {source} on this public address")
+            payload = parse(source, body, headers.get("content-type", ""))
+            module = normalise.sender(source)
+            try:
+                kind = module.event_kind(headers, payload)
+                items = module.delivery_ids(kind, headers, payload)
+                for _, item in items:  # refuse now what could never be normalised
+                    module.normalise(kind, item, incident_label=config.incident_label)
+            except (PayloadError, ValueError, KeyError, TypeError) as exc:
+                raise _Refused(422, "invalid_payload", str(exc) or type(exc).__name__) from None
+            if not items:
+                raise _Refused(422, "invalid_payload", "the payload holds no event")
+        except _Refused as refused:
+            metrics.rejected.labels(source, refused.reason).inc()
+            return JSONResponse({"error": refused.message}, status_code=refused.status)
+        stored, duplicates = await run_in_threadpool(store_raw, source, kind, items, headers)
+        metrics.stored.labels(source).inc(stored)
+        metrics.duplicates.labels(source).inc(duplicates)
+        wake.set()
+        status = "stored" if stored else "duplicate"
+        return JSONResponse({"status": status, "kind": kind, "stored": stored, "duplicates": duplicates},
+                            status_code=202 if stored else 200)
+
+    for source, path in (("github", "/webhooks/github"), ("gitlab", "/webhooks/gitlab"),
+                         ("alertmanager", "/webhooks/alertmanager"), ("pagerduty", "/webhooks/pagerduty"),
+                         ("events", "/events")):
+        app.add_api_route(path, _endpoint(intake, source), methods=["POST"], name=f"intake_{source}",
+                          openapi_extra=_BODY_SCHEMA, summary=f"Receive {source} events", responses={
+                              202: {"description": "stored"}, 200: {"description": "already stored"},
+                              400: {"description": "malformed JSON"}, 401: {"description": "not authentic"},
+                              413: {"description": "too large"}, 415: {"description": "not JSON"},
+                              422: {"description": "missing or invalid fields"}})
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        try:
+            with lock:
+                pending, oldest = normalise.pending_count(state["store"])
+        except Exception as exc:  # any failure means unhealthy; say which
+            return JSONResponse({"status": "error", "error": type(exc).__name__}, status_code=503)
+        lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        return JSONResponse({"status": "ok", "pending": pending, "lag_seconds": round(lag, 3)})
+
+    @app.get("/metrics")
+    def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
