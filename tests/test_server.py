@@ -187,3 +187,54 @@ def test_background_normaliser_catches_up(duck):
     reopened = Store.open(duck.url)  # the server closed its connection when it stopped
     assert reopened.count("deployments") == 1
     reopened.close()
+
+
+def _push_payload(repo_name: str, before: str, commits: list[tuple[str, str]]) -> dict:
+    return {"ref": "refs/heads/main", "before": before, "after": commits[-1][0], "deleted": False, "forced": False,
+            "repository": {"name": repo_name, "full_name": f"acme/{repo_name}"},
+            "commits": [{"id": sha, "message": msg, "timestamp": "2026-03-02T10:00:00+01:00",
+                         "author": {"name": "Ada", "email": "ada@example.com"},
+                         "added": [f"{msg}.txt"], "modified": [], "removed": []} for sha, msg in commits]}
+
+
+def _send_push(client, payload: dict, delivery: str) -> None:
+    body = json.dumps(payload).encode()
+    response = client.post("/webhooks/github", content=body, headers={
+        "content-type": "application/json", "x-github-event": "push", "x-github-delivery": delivery,
+        "x-hub-signature-256": sign("gh-secret", body)})
+    assert response.status_code == 202, response.text
+
+
+def test_a_re_sent_push_does_not_duplicate_files(server):
+    payload = _push_payload("shop", "0" * 40, [("a" * 40, "one"), ("b" * 40, "two")])
+    _send_push(server, payload, "p-1")
+    _send_push(server, payload, "p-2")  # the same commits in another delivery (a retried push)
+    normalise.normalise_pending(server.store, server.config)
+    assert server.store.count("changes") == 2 and server.store.count("change_files") == 2
+
+
+def test_the_git_pass_replaces_commits_whose_parents_a_push_inferred(server, repo):
+    from fireline.ingest import ingest_git
+
+    base = repo.commit("base", datetime_at(0))
+    repo.git("checkout", "-q", "-b", "feature")
+    side = repo.commit("side", datetime_at(1))
+    repo.git("checkout", "-q", "main")
+    main = repo.commit("main", datetime_at(2))
+    repo.git("merge", "--no-ff", "-q", "-m", "merge", "feature", when=datetime_at(3))
+    merge = repo.head()
+    # A push webhook lists the merge after `main` and infers a single parent for it.
+    _send_push(server, _push_payload("repo", base, [(side, "side"), (main, "main"), (merge, "merge")]), "p-3")
+    normalise.normalise_pending(server.store, server.config)
+    assert server.store.query("SELECT parents FROM changes WHERE sha = ?", [merge]) == [(main,)]
+    ingest_git(server.store, Config(), repo.path, service="repo")
+    rows = server.store.query("SELECT parents, origin FROM changes WHERE sha = ?", [merge])
+    assert rows == [(f"{main} {side}", "git")]
+    assert server.store.count("change_files") == server.store.query(
+        "SELECT count(*) FROM (SELECT DISTINCT repo, sha, path FROM change_files) AS files")[0][0]
+
+
+def datetime_at(hours: float):
+    from datetime import UTC, datetime, timedelta
+
+    return datetime(2026, 3, 2, 9, tzinfo=UTC) + timedelta(hours=hours)

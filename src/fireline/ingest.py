@@ -52,7 +52,8 @@ def _offset_minutes(dt) -> int:
 class _ChangeColumns:
     """Column buffers, so a 100k-commit pass never holds 100k dicts."""
 
-    def __init__(self) -> None:
+    def __init__(self, origin: str = "git") -> None:
+        self.origin = origin
         self._reset()
 
     def __len__(self) -> int:
@@ -71,7 +72,7 @@ class _ChangeColumns:
         self.changes: dict[str, list] = {k: [] for k in (
             "repo", "sha", "parents", "author_name", "author_email", "author_time", "author_offset",
             "committer_name", "committer_email", "committer_time", "committer_offset", "subject",
-            "message", "files_changed", "lines_added", "lines_removed")}
+            "message", "files_changed", "lines_added", "lines_removed", "origin")}
         self.files: dict[str, list] = {k: [] for k in ("repo", "sha", "path", "old_path", "added", "removed")}
 
     def add(self, c: Change) -> None:
@@ -92,6 +93,7 @@ class _ChangeColumns:
         ch["files_changed"].append(len(c.files))
         ch["lines_added"].append(sum(f.added or 0 for f in c.files))
         ch["lines_removed"].append(sum(f.removed or 0 for f in c.files))
+        ch["origin"].append(self.origin)
         fl = self.files
         for f in c.files:
             fl["repo"].append(c.repo)
@@ -135,7 +137,9 @@ def ingest_git(store: Store, config: Config, path: str | Path, *, service: str |
         return result
 
     exclude = git.existing_commits(info.path, set(state.tips.values())) if state else []
-    known = store.known_shas(info.name) if state else set()
+    # Commits first seen in webhooks carry inferred parents: the git pass replaces them.
+    known = store.known_shas(info.name, origin="git") if state else set()
+    inferred = store.known_shas(info.name) - known
     # Counting costs a second walk of the history: only worth it for a progress bar.
     total = git.count_commits(info.path, set(tips.values()), exclude) if progress else 0
     done = 0
@@ -156,8 +160,8 @@ def ingest_git(store: Store, config: Config, path: str | Path, *, service: str |
                 continue
             columns.add(change)
             if len(columns) >= BATCH_COMMITS:
-                result.new_changes += columns.flush(tx)
-        result.new_changes += columns.flush(tx)
+                result.new_changes += _flush_replacing(tx, info.name, columns, inferred)
+        result.new_changes += _flush_replacing(tx, info.name, columns, inferred)
         if progress:
             progress(total, total)
         result.new_deployments = _insert_deployments(store, tx, tag_deployments)
@@ -167,6 +171,16 @@ def ingest_git(store: Store, config: Config, path: str | Path, *, service: str |
         links = linking.relink(store, tx, config.production_environments)
     result.unresolved_deployments = links.unresolved_deployments
     return result
+
+
+def _flush_replacing(tx: Writer, repo: str, columns: _ChangeColumns, inferred: set[str]) -> int:
+    replaced = [sha for sha in columns.changes["sha"] if sha in inferred]
+    for start in range(0, len(replaced), 1000):
+        chunk = replaced[start:start + 1000]
+        marks = ", ".join("?" for _ in chunk)
+        for table in ("changes", "change_files"):
+            tx.execute(f"DELETE FROM {table} WHERE repo = ? AND sha IN ({marks})", [repo, *chunk])
+    return columns.flush(tx)
 
 
 def _tag_deployments(info: git.RepoInfo, services: list[dict]) -> list[Deployment]:

@@ -77,6 +77,7 @@ def _apply(store: Store, tx: Writer, config: Config, rows: list[tuple]) -> None:
     keys: list[tuple[str, str]] = []
     errors: list[tuple[str, str, str]] = []
     alert_keys: list[tuple[str, str]] = []
+    change_origins: list[str] = []
     for source, delivery_id, kind, payload in rows:
         keys.append((source, delivery_id))
         try:
@@ -86,11 +87,12 @@ def _apply(store: Store, tx: Writer, config: Config, rows: list[tuple]) -> None:
             errors.append((source, delivery_id, f"{type(exc).__name__}: {exc}"))
             continue
         merged.changes += records.changes
+        change_origins += [source] * len(records.changes)
         merged.deployments += records.deployments
         merged.incidents += records.incidents
         merged.alerts += records.alerts
         alert_keys += [(source, delivery_id)] * len(records.alerts)
-    _write_changes(tx, merged.changes)
+    _write_changes(store, tx, merged.changes, change_origins)
     _write_deployments(store, tx, merged.deployments)
     _write_incidents(store, tx, merged.incidents)
     _write_alerts(tx, merged.alerts, alert_keys)
@@ -112,13 +114,21 @@ def _mark(tx: Writer, keys: list[tuple[str, str]], errors: list[tuple[str, str, 
                    [message[:1000], source, delivery_id])
 
 
-def _write_changes(tx: Writer, changes: list[Change]) -> None:
+def _write_changes(store: Store, tx: Writer, changes: list[Change], origin_of: list[str]) -> None:
+    """New commits only: a commit already stored (from git, or an earlier push) keeps its row."""
     from .ingest import _ChangeColumns  # the same column layout as the git pass
 
-    columns = _ChangeColumns()
-    for change in changes:
-        columns.add(change)
-    columns.flush(tx)
+    seen: set[tuple[str, str]] = set()
+    for repo in {c.repo for c in changes}:
+        seen |= {(repo, sha) for sha in store.known_shas(repo)}
+    by_origin: dict[str, _ChangeColumns] = {}
+    for change, origin in zip(changes, origin_of, strict=True):
+        if (change.repo, change.sha) in seen:
+            continue
+        seen.add((change.repo, change.sha))
+        by_origin.setdefault(origin, _ChangeColumns(origin)).add(change)
+    for columns in by_origin.values():
+        columns.flush(tx)
 
 
 def _merge_deployment(old: Deployment, new: Deployment) -> Deployment:

@@ -45,6 +45,8 @@ TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
         ("committer_name", "TEXT"), ("committer_email", "TEXT"), ("committer_time", TS),
         ("committer_offset", "INTEGER"), ("subject", "TEXT"), ("message", "TEXT"),
         ("files_changed", "INTEGER"), ("lines_added", "BIGINT"), ("lines_removed", "BIGINT"),
+        # "git" for the git pass (exact); a webhook source name when its parents were inferred.
+        ("origin", "TEXT"),
     ], ("repo", "sha")),
     "change_files": ([
         ("repo", "TEXT"), ("sha", "TEXT"), ("path", "TEXT"), ("old_path", "TEXT"),
@@ -158,6 +160,7 @@ class Store:
             # Stores made before the intake server existed lack these columns.
             for column, sql_type in (("headers", "TEXT"), ("normalised", "BOOLEAN"), ("error", "TEXT")):
                 tx.execute(f"ALTER TABLE raw_events ADD COLUMN IF NOT EXISTS {column} {sql_type}")
+            tx.execute("ALTER TABLE changes ADD COLUMN IF NOT EXISTS origin TEXT")
             tx.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                        [str(SCHEMA_VERSION)])
 
@@ -215,8 +218,11 @@ class Store:
         return {repo: json.loads(services or "[]")
                 for repo, services in self.query("SELECT repo, services FROM repos")}
 
-    def known_shas(self, repo: str) -> set[str]:
-        return {r[0] for r in self.query("SELECT sha FROM changes WHERE repo = ?", [repo])}
+    def known_shas(self, repo: str, *, origin: str | None = None) -> set[str]:
+        if origin is None:
+            return {r[0] for r in self.query("SELECT sha FROM changes WHERE repo = ?", [repo])}
+        return {r[0] for r in self.query("SELECT sha FROM changes WHERE repo = ? AND coalesce(origin, 'git') = ?",
+                                         [repo, origin])}
 
 
 class Writer:
