@@ -238,3 +238,28 @@ def datetime_at(hours: float):
     from datetime import UTC, datetime, timedelta
 
     return datetime(2026, 3, 2, 9, tzinfo=UTC) + timedelta(hours=hours)
+
+
+def test_a_reopened_github_incident_is_open_again(server):
+    issue = json.loads((DATA / "github/issues/opened.payload.json").read_text())
+    issue["issue"]["labels"] = [{"name": "incident"}]
+    closed = json.loads(json.dumps(issue))
+    closed["action"], closed["issue"]["state"] = "closed", "closed"
+    closed["issue"]["closed_at"] = "2019-05-15T16:00:00Z"
+    reopened = json.loads(json.dumps(issue))
+    reopened["action"], reopened["issue"]["state"] = "reopened", "open"
+    for n, payload in enumerate((issue, closed)):
+        _send_event(server, "issues", f"i-{n}", payload)
+    normalise.normalise_pending(server.store, server.config)
+    assert server.store.query("SELECT resolved IS NOT NULL FROM incidents") == [(True,)]
+    _send_event(server, "issues", "i-2", reopened)
+    normalise.normalise_pending(server.store, server.config)
+    assert server.store.query("SELECT resolved IS NULL FROM incidents") == [(True,)]
+
+
+def _send_event(client, event: str, delivery: str, payload: dict) -> None:
+    body = json.dumps(payload).encode()
+    response = client.post("/webhooks/github", content=body, headers={
+        "content-type": "application/json", "x-github-event": event, "x-github-delivery": delivery,
+        "x-hub-signature-256": sign("gh-secret", body)})
+    assert response.status_code == 202, response.text

@@ -66,6 +66,9 @@ class Incident:
     detected_by: str | None = None
     cause: str | None = None  # a commit sha or a deployment id
     source: str = "file"
+    # Set by an event that reopens the incident: clears an earlier resolution when merged.
+    # Not stored: only the merge of webhook views reads it.
+    reopened: bool = False
 
 
 @dataclass(slots=True)

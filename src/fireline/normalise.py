@@ -161,7 +161,7 @@ def _merge_incident(old: Incident, new: Incident) -> Incident:
         old,
         started=min(old.started, new.started),
         detected=first(old.detected, new.detected),
-        resolved=new.resolved or old.resolved,
+        resolved=None if new.reopened else (new.resolved or old.resolved),
         title=new.title or old.title, severity=new.severity or old.severity,
         detected_by=old.detected_by or new.detected_by, cause=new.cause or old.cause,
         service=new.service or old.service,

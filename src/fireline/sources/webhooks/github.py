@@ -203,7 +203,9 @@ def _issue(payload: dict, label: str) -> Incident | None:
     if payload.get("action") == "reopened" or record.get("state") != "closed":
         record["closed_at"] = None
     try:
-        return incidents.normalise(incidents.GITHUB_KIND, record, where="issue")
+        incident = incidents.normalise(incidents.GITHUB_KIND, record, where="issue")
+        incident.reopened = payload.get("action") == "reopened"
+        return incident
     except UserError as exc:
         raise PayloadError(str(exc)) from None
 

@@ -86,6 +86,7 @@ def normalise(kind: str, payload: Any, **_options: Any) -> Normalised:
         severity=severity,
         detected_by="monitoring",
         source=SOURCE,
+        reopened=event_type == "incident.reopened",
     )
     out = Normalised(incidents=[incident])
     status = _ALERT_STATUS.get(event_type)
