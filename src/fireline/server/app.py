@@ -50,6 +50,27 @@ class _Metrics:
                          registry=self.registry)
 
 
+def _document_events_schema(app: FastAPI) -> None:
+    """Publish /events' real body schema in the OpenAPI spec, so clients and fuzzers see it."""
+    from ..sources.webhooks.events import JSON_SCHEMA
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        from fastapi.openapi.utils import get_openapi
+
+        spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        text = json.dumps(JSON_SCHEMA).replace('"#/$defs/', '"#/components/schemas/')
+        schema = json.loads(text)
+        spec.setdefault("components", {}).setdefault("schemas", {}).update(schema.pop("$defs", {}))
+        body = spec["paths"]["/events"]["post"]["requestBody"]["content"]["application/json"]
+        body["schema"] = schema
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def _endpoint(intake: Callable, source: str) -> Callable:
     async def endpoint(request: Request) -> JSONResponse:
         return await intake(source, request)
@@ -196,6 +217,8 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
                               400: {"description": "malformed JSON"}, 401: {"description": "not authentic"},
                               413: {"description": "too large"}, 415: {"description": "not JSON"},
                               422: {"description": "missing or invalid fields"}})
+
+    _document_events_schema(app)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
