@@ -251,6 +251,9 @@ class Writer:
     def insert(self, table: str, data: pa.Table | dict[str, list]) -> int:
         """Insert rows; rows whose primary key already exists are kept as they were."""
         if isinstance(data, dict):
+            # Columns a caller does not know about (added by later versions) are stored as NULL.
+            rows = len(next(iter(data.values()), []))
+            data = {name: data.get(name, [None] * rows) for name in arrow_schema(table).names}
             data = pa.Table.from_pydict(data, schema=arrow_schema(table))
         if data.num_rows == 0:
             return 0
