@@ -263,3 +263,17 @@ def _send_event(client, event: str, delivery: str, payload: dict) -> None:
         "content-type": "application/json", "x-github-event": event, "x-github-delivery": delivery,
         "x-hub-signature-256": sign("gh-secret", body)})
     assert response.status_code == 202, response.text
+
+
+def test_github_form_encoded_payloads_are_accepted(server):
+    from urllib.parse import urlencode
+
+    payload = (DATA / "github/deployment_status/payload.json").read_text()
+    body = urlencode({"payload": payload}).encode()
+    response = server.post("/webhooks/github", content=body, headers={
+        "content-type": "application/x-www-form-urlencoded", "x-github-event": "deployment_status",
+        "x-github-delivery": "form-1", "x-hub-signature-256": sign("gh-secret", body)})
+    assert response.status_code == 202, response.text
+    normalise.normalise_pending(server.store, server.config)
+    assert server.store.count("deployments") == 1
+    assert server.store.query("SELECT count(*) FROM raw_events WHERE error IS NOT NULL") == [(0,)]

@@ -274,6 +274,24 @@ class Writer:
             raw.unregister("_fireline_batch")
         return data.num_rows
 
+    def insert_values(self, table: str, rows: list[tuple]) -> int:
+        """Insert a few rows given in column order; returns how many were new (the rest existed).
+
+        The fast path for the intake server: one statement, no Arrow batch to register.
+        """
+        if not rows:
+            return 0
+        columns, _ = TABLES[table]
+        names = ", ".join(c for c, _ in columns)
+        one = "(" + ", ".join("?" for _ in columns) + ")"
+        sql = f"INSERT INTO {table} ({names}) VALUES {', '.join(one for _ in rows)} ON CONFLICT DO NOTHING"
+        params = [value for row in rows for value in row]
+        if self.store.kind == "postgres":
+            with self.store.raw.cursor() as cur:
+                cur.execute(_pg(sql), params)
+                return cur.rowcount
+        return self.store.raw.execute(sql, params).fetchall()[0][0]
+
     def _insert_postgres(self, table: str, data: pa.Table, names: str, conflict: str) -> int:
         conn = self.store.raw
         with conn.cursor() as cur:

@@ -89,8 +89,10 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
     secrets = secrets or Secrets.load(config.server)
     exposed = not is_loopback(host)
     metrics = _Metrics()
-    lock = threading.Lock()  # one store connection per process; DuckDB's is not thread-safe
-    state: dict[str, Any] = {}
+    # A connection is used by one thread at a time (DuckDB's are not thread-safe). The intake
+    # and the normaliser each get their own, so a long normalisation never stalls an answer.
+    lock = threading.Lock()
+    state: dict[str, Any] = {"normaliser_lock": lock}
     wake = threading.Event()
     stop = threading.Event()
 
@@ -99,9 +101,9 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
             wake.wait(config.server.normalise_interval_seconds)
             wake.clear()
             try:
-                with lock:
-                    done = normalise.normalise_pending(state["store"], config)
-                    pending, oldest = normalise.pending_count(state["store"])
+                with state["normaliser_lock"]:
+                    done = normalise.normalise_pending(state["normaliser_store"], config)
+                    pending, oldest = normalise.pending_count(state["normaliser_store"])
                 metrics.normalised.inc(done)
                 metrics.pending.set(pending)
                 metrics.lag.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0)
@@ -115,12 +117,17 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
         state["store"] = open_store()
         worker = threading.Thread(target=normalise_loop, name="fireline-normaliser", daemon=True)
         if normaliser:
+            state["normaliser_store"] = open_store()
+            if state["normaliser_store"] is not state["store"]:
+                state["normaliser_lock"] = threading.Lock()
             worker.start()
         yield
         stop.set()
         wake.set()
         if normaliser:
             worker.join(timeout=30)
+            if state["normaliser_store"] is not state["store"]:
+                state["normaliser_store"].close()
         state["store"].close()
 
     app = FastAPI(title="Fireline intake", version="1", lifespan=lifespan,
@@ -155,24 +162,24 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
             raise _Refused(400, "malformed_json", "the body must be a JSON object")
         return payload
 
-    def store_raw(source: str, kind: str, items: list[tuple[str, dict]], headers: dict[str, str]) -> tuple[int, int]:
+    def store_raw(source: str, kind: str, items: list[tuple[str, dict]], headers: dict[str, str],
+                  body: str | None) -> tuple[int, int]:
         kept = json.dumps({k: v for k, v in headers.items() if k in KEPT_HEADERS}, sort_keys=True)
         now = datetime.now(UTC)
-        cols = {"source": [], "delivery_id": [], "kind": [], "payload": [], "received_at": [], "headers": [],
-                "normalised": [], "error": []}
-        for delivery_id, payload in items:
-            for key, value in (("source", source), ("delivery_id", delivery_id), ("kind", kind),
-                               ("payload", json.dumps(payload, sort_keys=True)), ("received_at", now),
-                               ("headers", kept), ("normalised", False), ("error", None)):
-                cols[key].append(value)
-        with lock:
-            store = state["store"]
-            marks = ", ".join("?" for _ in items)
-            with store.transaction() as tx:
-                before = store.query(f"SELECT count(*) FROM raw_events WHERE source = ? AND delivery_id IN ({marks})",
-                                     [source, *[d for d, _ in items]])[0][0]
-                tx.insert("raw_events", cols)
-        return len(items) - before, before
+        rows = [(source, delivery_id, kind, body if body is not None else json.dumps(payload, sort_keys=True), now,
+                 kept, False, None) for delivery_id, payload in items]
+        for attempt in range(5):
+            try:
+                with lock:
+                    store = state["store"]
+                    with store.transaction() as tx:
+                        stored = tx.insert_values("raw_events", rows)
+                return stored, len(items) - stored
+            except Exception as exc:  # a write conflict with the normaliser's transaction: try again
+                if attempt == 4 or "conflict" not in str(exc).lower():
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     async def intake(source: str, request: Request) -> JSONResponse:
         metrics.received.labels(source).inc()
@@ -200,7 +207,10 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
         except _Refused as refused:
             metrics.rejected.labels(source, refused.reason).inc()
             return JSONResponse({"error": refused.message}, status_code=refused.status)
-        stored, duplicates = await run_in_threadpool(store_raw, source, kind, items, headers)
+        # The body as it came is the raw event, unless one request carried several events.
+        verbatim = (body.decode("utf-8", "replace")
+                    if len(items) == 1 and items[0][1] is payload and body.lstrip()[:1] == b"{" else None)
+        stored, duplicates = await run_in_threadpool(store_raw, source, kind, items, headers, verbatim)
         metrics.stored.labels(source).inc(stored)
         metrics.duplicates.labels(source).inc(duplicates)
         wake.set()
