@@ -9,8 +9,8 @@ is answered at the speed of one insert each.
 from __future__ import annotations
 
 import json
+import logging
 import threading
-import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 
@@ -27,6 +26,10 @@ from ..config import Config
 from ..sources.webhooks import PayloadError
 from ..store import Store
 from .auth import Secrets, is_loopback, verify
+from .group_commit import GroupCommitter
+
+log = logging.getLogger("fireline.server")
+BATCH = 5000  # raw events normalised per round
 
 # Headers worth keeping with the raw event: they say what it was and who sent it.
 KEPT_HEADERS = ("x-github-event", "x-github-delivery", "x-github-hook-id", "x-gitlab-event", "x-gitlab-event-uuid",
@@ -97,24 +100,28 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
     stop = threading.Event()
 
     def normalise_loop() -> None:
+        # Paced, not woken per request: each round relinks, so a burst is taken in few rounds.
+        backlog = False
         while not stop.is_set():
-            wake.wait(config.server.normalise_interval_seconds)
-            wake.clear()
+            if not backlog:
+                wake.wait(config.server.normalise_interval_seconds)
             try:
                 with state["normaliser_lock"]:
-                    done = normalise.normalise_pending(state["normaliser_store"], config)
+                    done = normalise.normalise_pending(state["normaliser_store"], config, limit=BATCH)
                     pending, oldest = normalise.pending_count(state["normaliser_store"])
                 metrics.normalised.inc(done)
                 metrics.pending.set(pending)
                 metrics.lag.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0)
-                if done:
-                    wake.set()  # more may be waiting
+                backlog = done == BATCH
             except Exception:  # keep intake alive; the raw events wait for the next round
-                time.sleep(config.server.normalise_interval_seconds)
+                log.exception("normalisation failed; the raw events stay pending")
+                backlog = False
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         state["store"] = open_store()
+        state["committer"] = GroupCommitter(lambda: state["store"], lock)
+        state["committer"].start()
         worker = threading.Thread(target=normalise_loop, name="fireline-normaliser", daemon=True)
         if normaliser:
             state["normaliser_store"] = open_store()
@@ -124,6 +131,7 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
         yield
         stop.set()
         wake.set()
+        state["committer"].stop()
         if normaliser:
             worker.join(timeout=30)
             if state["normaliser_store"] is not state["store"]:
@@ -162,24 +170,12 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
             raise _Refused(400, "malformed_json", "the body must be a JSON object")
         return payload
 
-    def store_raw(source: str, kind: str, items: list[tuple[str, dict]], headers: dict[str, str],
-                  body: str | None) -> tuple[int, int]:
+    def raw_rows(source: str, kind: str, items: list[tuple[str, dict]], headers: dict[str, str],
+                 body: str | None) -> list[tuple]:
         kept = json.dumps({k: v for k, v in headers.items() if k in KEPT_HEADERS}, sort_keys=True)
         now = datetime.now(UTC)
-        rows = [(source, delivery_id, kind, body if body is not None else json.dumps(payload, sort_keys=True), now,
+        return [(source, delivery_id, kind, body if body is not None else json.dumps(payload, sort_keys=True), now,
                  kept, False, None) for delivery_id, payload in items]
-        for attempt in range(5):
-            try:
-                with lock:
-                    store = state["store"]
-                    with store.transaction() as tx:
-                        stored = tx.insert_values("raw_events", rows)
-                return stored, len(items) - stored
-            except Exception as exc:  # a write conflict with the normaliser's transaction: try again
-                if attempt == 4 or "conflict" not in str(exc).lower():
-                    raise
-                time.sleep(0.01 * (attempt + 1))
-        raise AssertionError("unreachable")
 
     async def intake(source: str, request: Request) -> JSONResponse:
         metrics.received.labels(source).inc()
@@ -210,10 +206,10 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
         # The body as it came is the raw event, unless one request carried several events.
         verbatim = (body.decode("utf-8", "replace")
                     if len(items) == 1 and items[0][1] is payload and body.lstrip()[:1] == b"{" else None)
-        stored, duplicates = await run_in_threadpool(store_raw, source, kind, items, headers, verbatim)
+        stored = await state["committer"].submit(raw_rows(source, kind, items, headers, verbatim))
+        duplicates = len(items) - stored
         metrics.stored.labels(source).inc(stored)
         metrics.duplicates.labels(source).inc(duplicates)
-        wake.set()
         status = "stored" if stored else "duplicate"
         return JSONResponse({"status": status, "kind": kind, "stored": stored, "duplicates": duplicates},
                             status_code=202 if stored else 200)
