@@ -274,23 +274,36 @@ class Writer:
             raw.unregister("_fireline_batch")
         return data.num_rows
 
-    def insert_values(self, table: str, rows: list[tuple]) -> int:
-        """Insert a few rows given in column order; returns how many were new (the rest existed).
+    def insert_values(self, table: str, rows: list[tuple]) -> set[tuple]:
+        """Insert rows given in column order; returns the primary keys of the rows that were new.
 
-        The fast path for the intake server: one statement, no Arrow batch to register.
+        The intake server's path: one multi-row statement (DuckDB pays about 2 ms per statement,
+        so fifty single-row inserts cost twenty times one fifty-row insert) and no Arrow batch.
+        Rows repeating a key within `rows` are dropped here: only the first can be new.
         """
-        if not rows:
-            return 0
-        columns, _ = TABLES[table]
+        columns, pk = TABLES[table]
+        index = [i for i, (name, _) in enumerate(columns) if name in pk]
+        unique: dict[tuple, tuple] = {}
+        for row in rows:
+            unique.setdefault(tuple(row[i] for i in index), row)
+        if not unique:
+            return set()
         names = ", ".join(c for c, _ in columns)
         one = "(" + ", ".join("?" for _ in columns) + ")"
-        sql = f"INSERT INTO {table} ({names}) VALUES {', '.join(one for _ in rows)} ON CONFLICT DO NOTHING"
-        params = [value for row in rows for value in row]
-        if self.store.kind == "postgres":
-            with self.store.raw.cursor() as cur:
-                cur.execute(_pg(sql), params)
-                return cur.rowcount
-        return self.store.raw.execute(sql, params).fetchall()[0][0]
+        new: set[tuple] = set()
+        batch = list(unique.values())
+        for start in range(0, len(batch), 200):
+            chunk = batch[start:start + 200]
+            sql = (f"INSERT INTO {table} ({names}) VALUES {', '.join(one for _ in chunk)} ON CONFLICT DO NOTHING "
+                   f"RETURNING {', '.join(pk)}")
+            params = [value for row in chunk for value in row]
+            if self.store.kind == "postgres":
+                with self.store.raw.cursor() as cur:
+                    cur.execute(_pg(sql), params)
+                    new |= {tuple(r) for r in cur.fetchall()}
+            else:
+                new |= {tuple(r) for r in self.store.raw.execute(sql, params).fetchall()}
+        return new
 
     def _insert_postgres(self, table: str, data: pa.Table, names: str, conflict: str) -> int:
         conn = self.store.raw

@@ -64,7 +64,7 @@ class GroupCommitter:
                 with self._lock:
                     store = self._store()
                     with store.transaction() as tx:
-                        counts = [tx.insert_values("raw_events", rows) for rows, _f, _l in batch]
+                        new = tx.insert_values("raw_events", [row for rows, _f, _l in batch for row in rows])
                 break
             except Exception as exc:  # a write conflict with the normaliser: try the batch again
                 if attempt < 4 and "conflict" in str(exc).lower():
@@ -73,7 +73,15 @@ class GroupCommitter:
                 for _rows, future, loop in batch:
                     loop.call_soon_threadsafe(_fail, future, exc)
                 return
-        for (_rows, future, loop), count in zip(batch, counts, strict=True):
+        # A key counts as stored for the first request that carried it; a second request with the
+        # same delivery id in the same batch is a re-delivery.
+        for rows, future, loop in batch:
+            count = 0
+            for row in rows:
+                key = (row[0], row[1])  # raw_events' key: source, delivery id
+                if key in new:
+                    new.discard(key)
+                    count += 1
             loop.call_soon_threadsafe(_settle, future, count)
 
 
