@@ -12,11 +12,12 @@ start and the latest resolution win for an incident.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import import_module
 from types import ModuleType
+from typing import Any
 
 from . import linking
 from .config import Config
@@ -142,15 +143,7 @@ def _merge_deployment(old: Deployment, new: Deployment) -> Deployment:
 def _write_deployments(store: Store, tx: Writer, deployments: list[Deployment]) -> None:
     from .ingest import _deployment_columns
 
-    if not deployments:
-        return
-    latest: dict[str, Deployment] = {}
-    for existing in _existing(store, "deployments", [d.id for d in deployments]):
-        latest[existing["id"]] = Deployment(**existing)
-    for d in deployments:
-        latest[d.id] = _merge_deployment(latest[d.id], d) if d.id in latest else d
-    _delete_ids(tx, "deployments", list(latest))
-    tx.insert("deployments", _deployment_columns(list(latest.values())))
+    _merge_write(store, tx, "deployments", deployments, Deployment, _merge_deployment, _deployment_columns)
 
 
 def _merge_incident(old: Incident, new: Incident) -> Incident:
@@ -171,15 +164,21 @@ def _merge_incident(old: Incident, new: Incident) -> Incident:
 def _write_incidents(store: Store, tx: Writer, incidents: list[Incident]) -> None:
     from .ingest import _incident_columns
 
-    if not incidents:
+    _merge_write(store, tx, "incidents", incidents, Incident, _merge_incident, _incident_columns)
+
+
+def _merge_write(store: Store, tx: Writer, table: str, records: list, record_type: type,
+                 merge: Callable, columns: Callable) -> None:
+    """Fold new views of a record into the stored one (by id) and write the result back."""
+    if not records:
         return
-    latest: dict[str, Incident] = {}
-    for existing in _existing(store, "incidents", [i.id for i in incidents]):
-        latest[existing["id"]] = Incident(**existing)
-    for inc in incidents:
-        latest[inc.id] = _merge_incident(latest[inc.id], inc) if inc.id in latest else inc
-    _delete_ids(tx, "incidents", list(latest))
-    tx.insert("incidents", _incident_columns(list(latest.values())))
+    latest: dict[str, Any] = {}
+    for existing in _existing(store, table, [r.id for r in records]):
+        latest[existing["id"]] = record_type(**existing)
+    for record in records:
+        latest[record.id] = merge(latest[record.id], record) if record.id in latest else record
+    _delete_ids(tx, table, list(latest))
+    tx.insert(table, columns(list(latest.values())))
 
 
 def _write_alerts(tx: Writer, alerts: list[AlertEvent], keys: list[tuple[str, str]]) -> None:

@@ -18,8 +18,12 @@ empty Normalised (it is stored raw and ignored for metrics, never rejected).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
+from ...errors import UserError
 from ...model import AlertEvent, Change, Deployment, Incident
+from ..records import parse_time
 
 
 class PayloadError(ValueError):
@@ -37,3 +41,13 @@ class Normalised:
 
     def __bool__(self) -> bool:
         return bool(self.changes or self.deployments or self.incidents or self.alerts)
+
+
+def payload_time(value: Any, where: str, *, required: bool) -> datetime | None:
+    """An ISO 8601 time from a payload; errors name the JSON path, not a file line."""
+    try:
+        return parse_time(value, where=where, field=where, required=required)
+    except UserError:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise PayloadError(f"{where}: missing") from None
+        raise PayloadError(f"{where}: not an ISO 8601 time: {value!r}") from None

@@ -14,10 +14,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ...errors import UserError
 from ...model import AlertEvent
-from ..records import parse_time
-from . import Normalised, PayloadError
+from . import Normalised, PayloadError, payload_time
 
 SOURCE = "alertmanager"
 KIND = "notification"
@@ -132,13 +130,7 @@ def _string_map(value: Any, where: str, *, required: bool) -> dict[str, str]:
 
 
 def _time(value: Any, where: str, *, required: bool) -> datetime | None:
-    try:
-        return parse_time(value, where=where, field=where, required=required)
-    except UserError:
-        # parse_time words its errors for files; a webhook error names the JSON path.
-        if value is None or (isinstance(value, str) and not value.strip()):
-            raise PayloadError(f"{where}: missing") from None
-        raise PayloadError(f"{where}: not an ISO 8601 time: {value!r}") from None
+    return payload_time(value, where, required=required)
 
 
 def _is_zero(when: datetime) -> bool:
