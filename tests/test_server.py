@@ -277,3 +277,28 @@ def test_github_form_encoded_payloads_are_accepted(server):
     normalise.normalise_pending(server.store, server.config)
     assert server.store.count("deployments") == 1
     assert server.store.query("SELECT count(*) FROM raw_events WHERE error IS NOT NULL") == [(0,)]
+
+
+def test_successful_runs_of_a_deploy_workflow_are_deployments(store):
+    """Teams deploying from GitHub Actions without the deployments API (config deploy_workflows)."""
+    payload = json.loads((DATA / "github/workflow_run/completed.payload.json").read_text())
+    name = payload["workflow_run"]["name"]
+    config = Config(deploy_workflows=[name[:3] + "*"])
+    app = create_app(lambda: store, config, secrets=SECRETS, normaliser=False)
+    with TestClient(app) as client:
+        for n, conclusion in enumerate(("success", "failure")):
+            event = json.loads(json.dumps(payload))
+            event["workflow_run"]["conclusion"] = conclusion
+            event["workflow_run"]["id"] = 1000 + n
+            _send_event(client, "workflow_run", f"run-{n}", event)
+        normalise.normalise_pending(store, config)
+        rows = store.query("SELECT id, status, sha FROM deployments ORDER BY id")
+    assert rows == [("github-run-1000", "success", payload["workflow_run"]["head_sha"]),
+                    ("github-run-1001", "failure", payload["workflow_run"]["head_sha"])]
+
+
+def test_workflow_runs_are_not_deployments_unless_configured(server):
+    payload = json.loads((DATA / "github/workflow_run/completed.payload.json").read_text())
+    _send_event(server, "workflow_run", "run-x", payload)
+    normalise.normalise_pending(server.store, server.config)
+    assert server.store.count("deployments") == 0

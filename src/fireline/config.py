@@ -61,6 +61,8 @@ class Config(BaseModel):
     profile: str = "seed"
     time_basis: Literal["committer", "author"] = "committer"
     deploy_tags: str | None = None
+    # GitHub Actions workflows (name globs) whose successful runs are production deployments.
+    deploy_workflows: list[str] = Field(default_factory=list)
     teams: dict[str, TeamConfig] = Field(default_factory=dict)
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
     people: dict[str, PersonConfig] = Field(default_factory=dict)
@@ -86,6 +88,10 @@ class Config(BaseModel):
         if value not in PROFILES:
             raise ValueError(f"unknown profile {value!r}; choose one of {', '.join(PROFILES)}")
         return value
+
+    def normalise_options(self) -> dict:
+        """What webhook normalisers need to know from config."""
+        return {"incident_label": self.incident_label, "deploy_workflows": tuple(self.deploy_workflows)}
 
     def team_of(self, service: str) -> str | None:
         for name, team in self.teams.items():

@@ -82,7 +82,7 @@ def _apply(store: Store, tx: Writer, config: Config, rows: list[tuple]) -> None:
     for source, delivery_id, kind, payload in rows:
         keys.append((source, delivery_id))
         try:
-            records = sender(source).normalise(kind, json.loads(payload), incident_label=config.incident_label)
+            records = sender(source).normalise(kind, json.loads(payload), **config.normalise_options())
         except (PayloadError, ValueError, KeyError, TypeError) as exc:
             # Validated at intake; a parser change can still refuse an old event. Keep it, say why.
             errors.append((source, delivery_id, f"{type(exc).__name__}: {exc}"))

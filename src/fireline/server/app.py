@@ -195,7 +195,7 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
                 kind = module.event_kind(headers, payload)
                 items = module.delivery_ids(kind, headers, payload)
                 for _, item in items:  # refuse now what could never be normalised
-                    module.normalise(kind, item, incident_label=config.incident_label)
+                    module.normalise(kind, item, **config.normalise_options())
             except (PayloadError, ValueError, KeyError, TypeError) as exc:
                 raise _Refused(422, "invalid_payload", str(exc) or type(exc).__name__) from None
             if not items:

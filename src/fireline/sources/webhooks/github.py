@@ -23,6 +23,7 @@ parents and is exact for merges; prefer it where the repository is reachable.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -33,7 +34,7 @@ from ...errors import UserError
 from ...model import Change, Deployment, FileChange, Incident
 from .. import incidents
 from ..records import parse_time
-from . import Normalised, PayloadError
+from . import Normalised, PayloadError, payload_time
 
 SOURCE = "github"
 _SHA = re.compile(r"^[0-9a-fA-F]{4,64}$")
@@ -55,9 +56,13 @@ def delivery_ids(kind: str, headers: Mapping[str, str], payload: dict) -> list[t
     return [(delivery.strip(), payload)]
 
 
-def normalise(kind: str, payload: dict, *, incident_label: str = "incident") -> Normalised:
+def normalise(kind: str, payload: dict, *, incident_label: str = "incident",
+              deploy_workflows: tuple[str, ...] = (), **_options: Any) -> Normalised:
     if not isinstance(payload, dict):
         raise PayloadError("payload: expected a JSON object")
+    if kind == "workflow_run":
+        deployment = _workflow_deployment(payload, deploy_workflows)
+        return Normalised(deployments=[deployment] if deployment else [])
     if kind == "push":
         return Normalised(changes=_push(payload))
     if kind == "deployment_status":
@@ -67,6 +72,24 @@ def normalise(kind: str, payload: dict, *, incident_label: str = "incident") -> 
         return Normalised(incidents=[incident] if incident else [])
     # `deployment` (created) carries no outcome; its statuses do. Others are not measured.
     return Normalised()
+
+
+def _workflow_deployment(payload: dict, patterns: tuple[str, ...]) -> Deployment | None:
+    """A finished run of a workflow named as a deploy in config (`deploy_workflows`): teams that
+    deploy from GitHub Actions without the deployments API still get measured."""
+    run = field(payload, "workflow_run")
+    if not patterns or not isinstance(run, dict) or field(payload, "action") != "completed":
+        return None
+    name = str(run.get("name") or "")
+    if not any(fnmatch.fnmatchcase(name, p) for p in patterns):
+        return None
+    repo = need(payload, "repository.name")
+    conclusion = str(run.get("conclusion") or "unknown").lower()
+    when = payload_time(run.get("updated_at"), "workflow_run.updated_at", required=True)
+    assert when is not None
+    return Deployment(id=f"github-run-{need(run, 'id', name='workflow_run.id')}", service=repo,
+                      environment="production", sha=need(run, "head_sha", name="workflow_run.head_sha").lower(),
+                      time=when, status=conclusion, source="github", ref=run.get("head_branch"), repo=repo)
 
 
 # -- helpers shared with gitlab.py ---------------------------------------------------------

@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from ...model import Change, Deployment, Incident
 from ..incidents import _ROOT_CAUSE
@@ -62,7 +63,7 @@ def body_id(payload: object) -> str:
     return "body-" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def normalise(kind: str, payload: dict, *, incident_label: str = "incident") -> Normalised:
+def normalise(kind: str, payload: dict, *, incident_label: str = "incident", **_options: Any) -> Normalised:
     if not isinstance(payload, dict):
         raise PayloadError("payload: expected a JSON object")
     if kind == "push":
