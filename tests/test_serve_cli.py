@@ -24,7 +24,7 @@ from fireline.server.app import create_app
 from fireline.server.auth import Secrets
 from fireline.store import Store
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "webhooks"
+DATA = Path(__file__).resolve().parent / "data" / "webhooks"
 NO_SECRETS = {k: v for k, v in os.environ.items() if not k.startswith("FIRELINE_")}
 
 

@@ -18,7 +18,7 @@ from fireline.server.app import create_app
 from fireline.server.auth import Secrets
 from fireline.store import Store
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "webhooks"
+DATA = Path(__file__).resolve().parent / "data" / "webhooks"
 SECRETS = Secrets({"github": "gh-secret", "gitlab": "gl-token", "pagerduty": "pd-secret", "ingest": "in-token"})
 GITHUB = sorted((DATA / "github").glob("*/*.json"))
 GITLAB = sorted((DATA / "gitlab").glob("*.json"))

@@ -1,6 +1,6 @@
 """Alertmanager and PagerDuty webhooks as raw events and records.
 
-Alertmanager: the two real v4 payloads in ../shared/data. PagerDuty: samples written
+Alertmanager: the two real v4 payloads (tests/data, copied from ../shared/data). PagerDuty: samples written
 here after PagerDuty's documented v3 webhook format (developer.pagerduty.com,
 "Webhooks overview": one `event` per delivery, `event.data` an incident object).
 """
@@ -19,14 +19,11 @@ import pytest
 from fireline.model import AlertEvent, Incident
 from fireline.sources.webhooks import PayloadError, alertmanager, pagerduty
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "webhooks" / "alertmanager"
+DATA = Path(__file__).resolve().parent / "data" / "webhooks" / "alertmanager"
 
 
 def load(name: str) -> dict:
-    path = DATA / name
-    if not path.exists():
-        pytest.skip(f"{path} not found (shared test data)")
-    return json.loads(path.read_text())
+    return json.loads((DATA / name).read_text())
 
 
 def stored(source, payload: dict, headers: dict | None = None) -> list[tuple[str, dict]]:

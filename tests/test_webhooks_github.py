@@ -1,6 +1,6 @@
 """GitHub webhook payloads as records, checked against the real octokit/webhooks examples.
 
-The payloads live read-only in ../shared/data/webhooks/github/<event>/*.json (MIT, licence
+The payloads live read-only in tests/data/webhooks/github/<event>/*.json (copied from ../shared/data (MIT, licence
 beside them); each test copies what it changes.
 """
 
@@ -18,9 +18,8 @@ from fireline.model import FileChange
 from fireline.sources.webhooks import PayloadError
 from fireline.sources.webhooks import github as gh
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "webhooks" / "github"
-if not DATA.is_dir():
-    pytest.skip(f"no webhook examples at {DATA}", allow_module_level=True)
+DATA = Path(__file__).resolve().parent / "data" / "webhooks" / "github"
+assert DATA.is_dir(), f"the test payloads are missing: {DATA}"
 
 FILES = sorted(DATA.glob("*/*.json"))
 SHA_A, SHA_B, SHA_C, SHA_BEFORE = "a" * 40, "b" * 40, "c" * 40, "d" * 40

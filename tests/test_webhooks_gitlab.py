@@ -1,6 +1,6 @@
 """GitLab webhook payloads as records, checked against the real go-gitlab examples.
 
-The payloads live read-only in ../shared/data/webhooks/gitlab/*.json (Apache-2.0, licence
+The payloads live read-only in tests/data/webhooks/gitlab/*.json (copied from ../shared/data (Apache-2.0, licence
 beside them); each test copies what it changes.
 """
 
@@ -17,9 +17,8 @@ from fireline.model import FileChange
 from fireline.sources.webhooks import PayloadError
 from fireline.sources.webhooks import gitlab as gl
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "webhooks" / "gitlab"
-if not DATA.is_dir():
-    pytest.skip(f"no webhook examples at {DATA}", allow_module_level=True)
+DATA = Path(__file__).resolve().parent / "data" / "webhooks" / "gitlab"
+assert DATA.is_dir(), f"the test payloads are missing: {DATA}"
 
 FILES = sorted(DATA.glob("*.json"))
 # The X-Gitlab-Event header GitLab sends for each payload's object_kind.
