@@ -6,7 +6,7 @@ import fnmatch
 import os
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -67,6 +67,8 @@ class Config(BaseModel):
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
     people: dict[str, PersonConfig] = Field(default_factory=dict)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    # `[alerts]`: rule-lint checks and alert analytics; validated by fireline.alerting.settings.
+    alerts: dict[str, Any] = Field(default_factory=dict)
     # Where the config was read from; repo paths are relative to its folder.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     source: str | None = Field(default=None, exclude=True)

@@ -1,0 +1,1 @@
+"""Alert hygiene: lint Prometheus rules, suggest the rules the talk's incident lacked."""
