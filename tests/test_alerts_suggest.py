@@ -31,3 +31,32 @@ def test_refuses_to_overwrite_unless_forced(tmp_path):
     with pytest.raises(UserError, match="would overwrite"):
         suggest("purger", out=tmp_path)
     suggest("purger", out=tmp_path, force=True)
+
+
+def test_suggested_rules_pass_the_linter(tmp_path):
+    from fireline.alerting import lint, settings
+
+    result = suggest("purger", job="purger", team="Data", out=tmp_path)
+    assert lint.lint_paths([result.rules_file], settings.load({}), repo_root=tmp_path) == []
+
+
+def test_cli_lint_exit_codes_and_sarif(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.rules.yml"
+    bad.write_text("groups:\n- name: g\n  rules:\n  - alert: DiskFull\n    expr: node_filesystem_avail_bytes\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIRELINE_")}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "fireline.cli", "alerts", "lint", *args], cwd=tmp_path,
+                              capture_output=True, text=True, env=env, check=False)
+
+    text = run(str(bad))
+    assert text.returncode == 1 and "always-fires" in text.stdout and "bad.rules.yml:5" in text.stdout
+    sarif = json.loads(run(str(bad), "--format", "sarif").stdout)
+    results = sarif["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} >= {"always-fires", "annotations-missing", "runbook-missing"}
+    assert run(str(tmp_path / "missing.yml")).returncode == 2

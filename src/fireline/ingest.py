@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import linking, normalise
@@ -27,10 +27,11 @@ BATCH_COMMITS = 20_000
 @dataclass
 class IngestResult:
     source: str
-    kind: str  # git, deployments or incidents
+    kind: str  # git, deployments, incidents or alerts
     new_changes: int = 0
     new_deployments: int = 0
     new_incidents: int = 0
+    new_alerts: int = 0
     skipped: int = 0
     unchanged: bool = False
     warnings: list[str] = field(default_factory=list)
@@ -300,3 +301,32 @@ def rebuild(store: Store, config: Config) -> dict[str, int]:
     return {"deployments": len(grouped.get("deployments", [])), "incidents": len(grouped.get("incidents", [])),
             "webhook_events": webhook_events,
             "deployment_changes": links.deployment_changes, "incident_links": links.incident_links}
+
+
+def ingest_alerts(store: Store, config: Config, path: str | Path) -> IngestResult:
+    """Alert history from a file, stored as the raw Alertmanager events a webhook would have
+    sent, so the same normaliser derives it and `fireline rebuild` re-derives it."""
+    from .sources.alert_files import read_alert_events
+
+    path = Path(path)
+    result = IngestResult(source=str(path), kind="alerts")
+    events = read_alert_events(path, tz=config.timezone)
+    now = datetime.now(UTC)
+    rows = []
+    for delivery_id, alert in events:
+        zero = "0001-01-01T00:00:00Z"
+        item = {"status": alert.status, "fingerprint": alert.fingerprint,
+                "labels": {**alert.labels, "alertname": alert.name,
+                           **({"service": alert.service} if alert.service else {}),
+                           **({"severity": alert.severity} if alert.severity else {})},
+                "annotations": alert.annotations, "startsAt": alert.starts_at.isoformat(),
+                "endsAt": alert.ends_at.isoformat() if alert.ends_at else zero}
+        notification = {"version": "4", "status": alert.status, "receiver": "file", "alerts": [item]}
+        rows.append(("alertmanager", delivery_id, "notification", json.dumps(notification, sort_keys=True), now,
+                     json.dumps({"source-file": str(path)}), False, None))
+    with store.transaction() as tx:
+        result.new_alerts = len(tx.insert_values("raw_events", rows))
+    result.skipped = len(rows) - result.new_alerts
+    while normalise.normalise_pending(store, config):
+        pass  # until every pending raw event (these and any older ones) is derived
+    return result
