@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import sys
-from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from . import ingest as ingest_lib
+from .cli_alerts import alerts_app
+from .cli_common import (
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    ProfileOpt,
+    ServiceOpt,
+    SinceOpt,
+    TeamOpt,
+    UntilOpt,
+    print_json,
+    scope_of,
+    team_map,
+)
 from .config import Config, load_config
 from .errors import UserError
 from .metrics import explain as explain_lib
@@ -23,7 +34,6 @@ from .sources.git import open_repo
 from .sources.records import check_file
 from .store import Store
 from .views import terminal
-from .window import parse_window
 
 app = typer.Typer(
     help="Fireline: DORA baselines and the other 90% of incident work.\n\n"
@@ -31,29 +41,10 @@ app = typer.Typer(
     "`fireline dora`.",
     no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
 )
-ingest_app = typer.Typer(help="Read git history, deployments and incidents into the store.",
+ingest_app = typer.Typer(help="Read git history, deployments, incidents and alert history into the store.",
                          no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
-alerts_app = typer.Typer(help="Alert hygiene: lint rules, suggest the missing ones, measure noise and detection.",
-                         no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
-
-DbOpt = Annotated[str | None, typer.Option("--db", help="Store URL: a DuckDB file (default "
-                                           ".fireline/fireline.duckdb) or postgresql://...; env FIRELINE_DB.",
-                                           show_default=False)]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (default ./fireline.toml or "
-                                                "[tool.fireline] in pyproject.toml; env FIRELINE_CONFIG).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
-TeamOpt = Annotated[str | None, typer.Option("--team", help="Only this team's services (from config).")]
-ServiceOpt = Annotated[str | None, typer.Option("--service", help="Only this service.")]
-SinceOpt = Annotated[str | None, typer.Option("--since", help="Window start: a date or ISO time in the "
-                                              "configured zone (default: 90 days before --until).")]
-UntilOpt = Annotated[str | None, typer.Option("--until", help="Window end, inclusive for a date "
-                                              "(default: now).")]
-ProfileOpt = Annotated[str | None, typer.Option("--profile", help=f"Tier profile: {', '.join(PROFILES)} "
-                                                "(default from config, else seed).")]
-
-
 class Period(str, Enum):
     week = "week"
     month = "month"
@@ -65,15 +56,6 @@ class ExplainMetric(str, Enum):
     change_failure_rate = "change-failure-rate"
     time_to_restore = "time-to-restore"
     rework_rate = "rework-rate"
-
-
-def _print_json(data: Any) -> None:
-    def default(o: Any) -> Any:
-        if isinstance(o, datetime | date):
-            return o.isoformat()
-        return str(o)
-
-    sys.stdout.write(json.dumps(data, indent=2, default=default) + "\n")
 
 
 def _progress_callback(label: str):
@@ -103,7 +85,7 @@ def _report_ingest(result: ingest_lib.IngestResult, as_json: bool) -> None:
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}")
     if as_json:
-        _print_json(result.as_dict())
+        print_json(result.as_dict())
         return
     out = terminal.console()
     if result.unchanged:
@@ -191,117 +173,6 @@ def ingest_alerts(
     _report_ingest(ingest_lib.ingest_alerts(Store.open(db), cfg, file), as_json)
 
 
-class Format(str, Enum):
-    text = "text"
-    json = "json"
-    sarif = "sarif"
-
-
-class Severity(str, Enum):
-    error = "error"
-    warning = "warning"
-    info = "info"
-
-
-@alerts_app.command("lint")
-def alerts_lint(
-    paths: Annotated[list[Path], typer.Argument(help="Rule files or folders (*.yml, *.yaml; PrometheusRule too).")],
-    fmt: Annotated[Format, typer.Option("--format", help="text for people, json for scripts, sarif for code "
-                                        "scanning.")] = Format.text,
-    fail_on: Annotated[Severity, typer.Option("--fail-on", help="Exit 1 on findings at or above this.")] =
-    Severity.warning,
-    config: ConfigOpt = None,
-) -> None:
-    """Check Prometheus alert rules: do they explain the problem AND the next action?"""
-    from .alerting import lint, settings
-    from .views import findings as findings_view
-
-    cfg = load_config(config)
-    for path in paths:
-        if not path.exists():
-            raise UserError("no such file or folder", where=str(path))
-    found = lint.lint_paths(paths, settings.load(cfg.alerts), repo_root=Path.cwd())
-    render = {"text": findings_view.render_text, "json": findings_view.render_json,
-              "sarif": findings_view.render_sarif}[fmt.value]
-    sys.stdout.write(render(found).rstrip("\n") + "\n")
-    raise typer.Exit(findings_view.exit_code(found, fail_on.value))
-
-
-@alerts_app.command("suggest")
-def alerts_suggest(
-    service: Annotated[str, typer.Option("--service", help="The service the rules watch.")],
-    job: Annotated[str | None, typer.Option("--job", help="Its batch job's `job` label (default: the service).")]
-    = None,
-    team: Annotated[str | None, typer.Option("--team", help="Owner label (default: from config).")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Where alerts/ and docs/runbooks/ go.")] = Path("."),
-    max_age_hours: Annotated[float, typer.Option("--max-age-hours", help="A success older than this pages.")]
-    = 26.0,
-    force: Annotated[bool, typer.Option("--force", help="Replace files that exist.")] = False,
-    config: ConfigOpt = None, as_json: JsonOpt = False,
-) -> None:
-    """Write the rules the talk's incident lacked (disk, silent job, errors) with runbook stubs."""
-    from .alerting.suggest import suggest
-
-    cfg = load_config(config)
-    result = suggest(service, job=job, team=team or cfg.team_of(service), out=out, max_age_hours=max_age_hours,
-                     force=force)
-    if as_json:
-        _print_json({"rules": str(result.rules_file), "runbooks": [str(p) for p in result.runbooks]})
-        return
-    out_console = terminal.console()
-    out_console.print(f"Wrote {result.rules_file} and {len(result.runbooks)} runbook stubs in "
-                      f"{result.runbooks[0].parent}. Check them with: fireline alerts lint {result.rules_file}")
-
-
-@alerts_app.command("report")
-def alerts_report(
-    team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, until: UntilOpt = None,
-    tz: Annotated[str | None, typer.Option("--tz", help="Zone for business/off/sleep hours (default: config).")]
-    = None,
-    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
-) -> None:
-    """Alert noise (pages per shift, off-hours, flapping, transient, no runbook) and the detection gap."""
-    from .metrics import alerts as alert_metrics
-
-    cfg = load_config(config)
-    store = Store.open(db, create=False)
-    scope = _scope(cfg, store, team, service, since, until)
-    params = dataclasses.replace(alert_metrics.AlertParams.from_config(cfg.alerts), now=datetime.now(UTC))
-    report = alert_metrics.report(store.tables(), scope, team_of=_team_map(cfg, store), tz=tz or cfg.timezone,
-                                  params=params)
-    if as_json:
-        _print_json(report)
-        return
-    from .views.alerts_report import render
-
-    render(report, terminal.console())
-
-
-def _scope(cfg: Config, store: Store, team: str | None, service: str | None, since: str | None,
-           until: str | None) -> Scope:
-    start, end = parse_window(since, until, cfg.timezone, datetime.now(UTC))
-    services: tuple[str, ...] | None = None
-    if team:
-        services = tuple(cfg.services_of_team(team))
-    if service:
-        known = set(_team_map(cfg, store))
-        if service not in known:
-            listed = ", ".join(sorted(known)) or "none yet"
-            raise UserError(f"unknown service {service!r} (known: {listed})", where="--service")
-        if services is not None and service not in services:
-            raise UserError(f"service {service!r} is not one of team {team!r}'s services", where="--service")
-        services = (service,)
-    return Scope(since=start, until=end, services=services, production=tuple(cfg.production_environments),
-                 time_basis=cfg.time_basis)
-
-
-def _team_map(cfg: Config, store: Store) -> dict[str, str]:
-    names = [r[0] for r in store.query("SELECT DISTINCT service FROM deployments UNION "
-                                       "SELECT DISTINCT service FROM incidents")]
-    names += [svc["name"] for services in store.repo_services().values() for svc in services]
-    return cfg.service_team_map(sorted(set(names) | set(cfg.services)))
-
-
 def compute_summary(cfg: Config, store: Store, scope: Scope, profile: str | None, by: Period | None) -> Summary:
     prof = get_profile(profile or cfg.profile) if (profile or cfg.profile) in PROFILES else None
     if prof is None:
@@ -313,7 +184,7 @@ def compute_summary(cfg: Config, store: Store, scope: Scope, profile: str | None
         group_sets = (("team",), ("team", "service"))
     else:
         group_sets = (("service",),)
-    return summarise(store.tables(), scope, prof, team_of=_team_map(cfg, store), group_sets=group_sets,
+    return summarise(store.tables(), scope, prof, team_of=team_map(cfg, store), group_sets=group_sets,
                      period=by.value if by else None)
 
 
@@ -327,10 +198,10 @@ def dora(
     """The four keys plus rework rate, per team and service, each with its tier."""
     cfg = load_config(config)
     store = Store.open(db, create=False)
-    scope = _scope(cfg, store, team, service, since, until)
+    scope = scope_of(cfg, store, team, service, since, until)
     summary = compute_summary(cfg, store, scope, profile, by)
     if as_json:
-        _print_json(summary.as_dict())
+        print_json(summary.as_dict())
         return
     out = terminal.console()
     out.print(terminal.dora_table(summary, title="DORA metrics"))
@@ -350,13 +221,13 @@ def explain(
     """List the deployments, commits or incidents behind a figure."""
     cfg = load_config(config)
     store = Store.open(db, create=False)
-    scope = _scope(cfg, store, team, service, since, until)
+    scope = scope_of(cfg, store, team, service, since, until)
     name = explain_lib.ALIASES[metric.value]
     result = explain_lib.explain(store.tables(), name, scope)
     summary = compute_summary(cfg, store, scope, None, None)
     figure = summary.overall.metrics[name]
     if as_json:
-        _print_json({"metric": name, "figure": figure.as_dict(), "note": result.note, "rows": result.rows})
+        print_json({"metric": name, "figure": figure.as_dict(), "note": result.note, "rows": result.rows})
         return
     out = terminal.console()
     out.print(f"[bold]{terminal.LABELS[name]}[/]: {terminal.format_value(name, figure)} "
@@ -375,7 +246,7 @@ def rebuild(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False
     cfg = load_config(config)
     counts = ingest_lib.rebuild(Store.open(db, create=False), cfg)
     if as_json:
-        _print_json(counts)
+        print_json(counts)
     else:
         terminal.console().print(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()) + ".")
 
@@ -392,7 +263,7 @@ def tiers(profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
             raise UserError(str(exc.args[0]), where="--profile") from None
         data[name] = {m: [[t, str(b) if b else "otherwise"] for t, b in bands] for m, bands in p.bounds.items()}
     if as_json:
-        _print_json(data)
+        print_json(data)
         return
     out = terminal.console()
     for name, metrics in data.items():
@@ -431,7 +302,7 @@ def demo(
 
     result = demo_lib.run(directory)
     if as_json:
-        _print_json(result.summary.as_dict())
+        print_json(result.summary.as_dict())
         return
     out = terminal.console()
     out.print(terminal.dora_table(result.summary, title="Demo organisation: DORA metrics per team"))

@@ -1,0 +1,118 @@
+"""`fireline alerts ...`: lint rules, suggest the missing ones, report noise and detection."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from datetime import UTC, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .cli_common import (
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    ServiceOpt,
+    SinceOpt,
+    TeamOpt,
+    UntilOpt,
+    print_json,
+    scope_of,
+    team_map,
+)
+from .config import load_config
+from .errors import UserError
+from .store import Store
+from .views import terminal
+
+alerts_app = typer.Typer(help="Alert hygiene: lint rules, suggest the missing ones, measure noise and detection.",
+                         no_args_is_help=True)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class Severity(str, Enum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+
+
+@alerts_app.command("lint")
+def alerts_lint(
+    paths: Annotated[list[Path], typer.Argument(help="Rule files or folders (*.yml, *.yaml; PrometheusRule too).")],
+    fmt: Annotated[Format, typer.Option("--format", help="text for people, json for scripts, sarif for code "
+                                        "scanning.")] = Format.text,
+    fail_on: Annotated[Severity, typer.Option("--fail-on", help="Exit 1 on findings at or above this.")] =
+    Severity.warning,
+    config: ConfigOpt = None,
+) -> None:
+    """Check Prometheus alert rules: do they explain the problem AND the next action?"""
+    from .alerting import lint, settings
+    from .views import findings as findings_view
+
+    cfg = load_config(config)
+    for path in paths:
+        if not path.exists():
+            raise UserError("no such file or folder", where=str(path))
+    found = lint.lint_paths(paths, settings.load(cfg.alerts), repo_root=Path.cwd())
+    render = {"text": findings_view.render_text, "json": findings_view.render_json,
+              "sarif": findings_view.render_sarif}[fmt.value]
+    sys.stdout.write(render(found).rstrip("\n") + "\n")
+    raise typer.Exit(findings_view.exit_code(found, fail_on.value))
+
+
+@alerts_app.command("suggest")
+def alerts_suggest(
+    service: Annotated[str, typer.Option("--service", help="The service the rules watch.")],
+    job: Annotated[str | None, typer.Option("--job", help="Its batch job's `job` label (default: the service).")]
+    = None,
+    team: Annotated[str | None, typer.Option("--team", help="Owner label (default: from config).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where alerts/ and docs/runbooks/ go.")] = Path("."),
+    max_age_hours: Annotated[float, typer.Option("--max-age-hours", help="A success older than this pages.")]
+    = 26.0,
+    force: Annotated[bool, typer.Option("--force", help="Replace files that exist.")] = False,
+    config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Write the rules the talk's incident lacked (disk, silent job, errors) with runbook stubs."""
+    from .alerting.suggest import suggest
+
+    cfg = load_config(config)
+    result = suggest(service, job=job, team=team or cfg.team_of(service), out=out, max_age_hours=max_age_hours,
+                     force=force)
+    if as_json:
+        print_json({"rules": str(result.rules_file), "runbooks": [str(p) for p in result.runbooks]})
+        return
+    out_console = terminal.console()
+    out_console.print(f"Wrote {result.rules_file} and {len(result.runbooks)} runbook stubs in "
+                      f"{result.runbooks[0].parent}. Check them with: fireline alerts lint {result.rules_file}")
+
+
+@alerts_app.command("report")
+def alerts_report(
+    team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="Zone for business/off/sleep hours (default: config).")]
+    = None,
+    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Alert noise (pages per shift, off-hours, flapping, transient, no runbook) and the detection gap."""
+    from .metrics import alerts as alert_metrics
+
+    cfg = load_config(config)
+    store = Store.open(db, create=False)
+    scope = scope_of(cfg, store, team, service, since, until)
+    params = dataclasses.replace(alert_metrics.AlertParams.from_config(cfg.alerts), now=datetime.now(UTC))
+    report = alert_metrics.report(store.tables(), scope, team_of=team_map(cfg, store), tz=tz or cfg.timezone,
+                                  params=params)
+    if as_json:
+        print_json(report)
+        return
+    from .views.alerts_report import render
+
+    render(report, terminal.console())
