@@ -119,3 +119,21 @@ def test_demo_hotfixes_show_up_as_rework(demo):
     store.close()
     typed = {r["service"] for r in rows if r["reason"] == "deployment type hotfix"}
     assert {"purger", "export-pipeline"} <= typed
+
+
+def test_demo_alert_history_shows_the_noise_and_the_silence(demo):
+    from dataclasses import replace
+
+    from fireline.metrics import alerts as alert_metrics
+
+    store = Store.open(str(demo.db))
+    scope = demo.summary.scope
+    params = replace(alert_metrics.AlertParams(), now=scope.until)
+    report = alert_metrics.report(store.tables(), scope, tz="Europe/London", params=params)
+    store.close()
+    noisy = [r["name"] for r in report["noisy_rules"]]
+    assert noisy[0] == "WebUiHighErrorRate" and report["flapping"]["value"] > 0
+    assert report["transient"]["value"] > 0
+    # The purger had no alert at all: the disk filled up and a customer noticed first.
+    assert not any("Purger" in name or "Disk" in name for name in noisy)
+    assert report["detection_gap"]["verdict"]

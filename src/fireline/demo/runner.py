@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..config import load_config
 from ..errors import UserError
-from ..ingest import ingest_deployments, ingest_git, ingest_incidents
+from ..ingest import ingest_alerts, ingest_deployments, ingest_git, ingest_incidents
 from ..metrics.dora import Scope
 from ..metrics.summary import Summary, summarise
 from ..metrics.tiers import get_profile
@@ -63,6 +63,8 @@ def run(directory: Path) -> DemoResult:
             ingest_git(store, config, path)
         ingest_deployments(store, config, world.deployments_file)
         ingest_incidents(store, config, world.incidents_file)
+        if world.alerts_file:
+            ingest_alerts(store, config, world.alerts_file)
         scope = Scope(since=world.window_start, until=world.window_end,
                       production=tuple(config.production_environments), time_basis=config.time_basis)
         services = sorted(config.services)
@@ -82,5 +84,6 @@ def run(directory: Path) -> DemoResult:
         f"  fireline explain time-to-restore --db {db_arg} {cfg} {window} --service purger",
         f"  fireline explain lead-time --db {db_arg} {cfg} {window} --team C++",
         f"  fireline dora --db {db_arg} {cfg} {window} --profile dora-2024 --json",
+        f"  fireline alerts report --db {db_arg} {cfg} {window}",
     ]
     return DemoResult(directory, db, summary, hints)

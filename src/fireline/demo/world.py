@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from .alerts import write_alert_history
 from .dates import LON, NYC, PRIYA_MOVES, WINDOW_END, WINDOW_START
 from .fastimport import GitRepo, clean_git_env
 from .incidents import TALK_INCIDENT, TALK_INCIDENT_TITLE, story_incidents
@@ -40,6 +41,7 @@ class World:
     window_start: datetime
     window_end: datetime
     notable: dict[str, str] = field(default_factory=dict)  # story name -> sha or id
+    alerts_file: Path | None = None  # alert history (NDJSON); none for the purger, as in the talk
 
 
 def _stamp(when: datetime, zone: str) -> str:
@@ -140,5 +142,6 @@ def build_world(root: Path) -> World:
     notable[f"{TALK_INCIDENT}/cause"] = notable["data-platform/purger-silent"]
     config_file = root / "fireline.toml"
     config_file.write_text(_config())
+    alerts_file = write_alert_history(root, SEED)
     return World(root, {name: root / "repos" / name for name in REPOS}, deployments_file,
-                 incidents_file, config_file, WINDOW_START, WINDOW_END, notable)
+                 incidents_file, config_file, WINDOW_START, WINDOW_END, notable, alerts_file)

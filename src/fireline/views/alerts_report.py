@@ -36,7 +36,7 @@ def render(report: dict[str, Any], console: Console) -> None:
                        ("no_incident", "With no incident")):
         sec = report[key]
         table.add_row(label, _figure(sec, str(sec.get("value"))),
-                      ", ".join(f"{k} {v}" for k, v in sec.items()
+                      ", ".join(f"{k} {v * 100:.0f}%" if k == "share" else f"{k} {v}" for k, v in sec.items()
                                 if k in ("episodes", "share", "minutes", "rules") and v is not None))
     console.print(table)
     noisy = report.get("noisy_rules") or []
