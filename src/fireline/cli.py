@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from . import cli_knowledge
 from . import ingest as ingest_lib
 from .cli_alerts import alerts_app
 from .cli_common import (
@@ -45,6 +46,7 @@ ingest_app = typer.Typer(help="Read git history, deployments, incidents and aler
                          no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(alerts_app, name="alerts")
+app.command("knowledge")(cli_knowledge.knowledge)
 class Period(str, Enum):
     week = "week"
     month = "month"

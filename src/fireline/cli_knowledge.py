@@ -1,0 +1,120 @@
+"""`fireline knowledge`: truck factor, knowledge map, hotspots and docs beside code for one repository."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .cli_common import ConfigOpt, DbOpt, JsonOpt, print_json
+from .config import load_config
+from .errors import UserError
+from .store import Store
+
+
+class By(str, Enum):
+    dir = "dir"
+    service = "service"
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"not an ISO date or time: {value!r}", where="--now") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _head(path: Path) -> str | None:
+    # One ref lookup, not a history walk: which of the stored branches is checked out.
+    run = subprocess.run(["git", "-C", str(path), "rev-parse", "--verify", "-q", "HEAD"], capture_output=True,
+                         text=True, check=False)
+    return run.stdout.strip() or None
+
+
+def knowledge(
+    path: Annotated[Path, typer.Argument(help="A git repository (ingested first if the store lacks it).")]
+    = Path("."),
+    by: Annotated[By, typer.Option("--by", help="Group files by top-level directory or by service "
+                                   "(the services' path globs from config).")] = By.dir,
+    active_months: Annotated[int, typer.Option("--active-months", min=1, help="A developer is active when they "
+                                               "committed in this many months before --now.")] = 6,
+    now: Annotated[str | None, typer.Option("--now", help="Reference time for activity (default: the newest "
+                                            "commit, so the result does not depend on the clock).")] = None,
+    top: Annotated[int, typer.Option("--top", min=0, help="How many hotspots to list.")] = 10,
+    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Truck factor (Avelino et al. 2016), who knows what, orphaned code, hotspots, stale docs."""
+    from .ingest import ingest_git
+    from .metrics.knowledge import alias_map, knowledge_report
+    from .sources import git
+
+    cfg = load_config(config)
+    info = git.open_repo(path)
+    store = Store.open(db)
+    try:
+        if store.repo_state(info.name) is None:
+            ingest_git(store, cfg, info.path)  # the one git pass; everything else reads the store
+        report = knowledge_report(store.tables(), info.name, aliases=alias_map(cfg.people), head=_head(info.path),
+                                  by=by.value, now=_parse_now(now), active_months=active_months, top=top)
+    finally:
+        store.close()
+    if as_json:
+        print_json(report)
+        return
+    render(report)
+
+
+def render(report: dict) -> None:
+    from rich.table import Table
+
+    from .views import terminal
+
+    out = terminal.console()
+    tf = report["truck_factor"]
+    out.print(f"[bold]{report['repo']}[/]: truck factor {tf['value']} over {tf['files']} files "
+              f"({', '.join(tf['removed']) or 'nobody'}); active = committed since "
+              f"{report['active_since']:%Y-%m-%d}" if report["active_since"] else "")
+    groups = Table(title=f"Knowledge by {report['by']}")
+    for col in ("group", "files", "TF", "authors", "orphaned", "README", "runbook"):
+        groups.add_column(col)
+    for g in report["groups"]:
+        authors = ", ".join(a["name"] + ("" if a["active"] else " (inactive)") for a in g["authors"][:4])
+        docs = g["docs"]
+
+        def doc(d: dict | None) -> str:
+            if d is None:
+                return "missing"
+            return f"{d['path']} ({d['stale_days']:+.0f} d)" if d["stale_days"] is not None else d["path"]
+        groups.add_row(g["name"], str(g["files"]), str(g["truck_factor"]["value"]), authors or "-",
+                       f"{g['orphaned_files']} files" if g["orphaned_files"] else "-",
+                       doc(docs["readme"]), doc(docs["runbook"]))
+    out.print(groups)
+    hot = Table(title="Hotspots (changes x lines)")
+    for col in ("file", "changes", "lines", "score", "owners"):
+        hot.add_column(col)
+    for h in report["hotspots"]:
+        hot.add_row(h["path"], str(h["changes"]), str(h["lines"]), str(h["score"]), ", ".join(h["owners"]))
+    out.print(hot)
+
+
+def main() -> None:
+    """Run this command alone (`python -m fireline.cli_knowledge`) until it is wired into cli.py."""
+    app = typer.Typer(add_completion=False)
+    app.command()(knowledge)
+    try:
+        app()
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()
