@@ -323,7 +323,7 @@ def test_error_messages_are_not_hard_wrapped_when_piped(tmp_path):
 @pytest.mark.parametrize("command", [
     [], ["ingest"], ["ingest", "git"], ["ingest", "deployments"], ["ingest", "incidents"], ["dora"],
     ["explain"], ["rebuild"], ["tiers"], ["demo"], ["serve"], ["alerts"], ["alerts", "lint"], ["alerts", "suggest"],
-    ["alerts", "report"], ["ingest", "alerts"], ["knowledge"],
+    ["alerts", "report"], ["ingest", "alerts"], ["knowledge"], ["testing"],
 ], ids=lambda c: " ".join(c) or "fireline")
 def test_help(tmp_path, command):
     run = fireline(tmp_path, *command, "--help")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from . import cli_knowledge
+from . import cli_knowledge, cli_testing
 from . import ingest as ingest_lib
 from .cli_alerts import alerts_app
 from .cli_common import (
@@ -47,6 +47,7 @@ ingest_app = typer.Typer(help="Read git history, deployments, incidents and aler
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(alerts_app, name="alerts")
 app.command("knowledge")(cli_knowledge.knowledge)
+app.command("testing")(cli_testing.testing)
 class Period(str, Enum):
     week = "week"
     month = "month"

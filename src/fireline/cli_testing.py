@@ -1,0 +1,97 @@
+"""`fireline testing`: bug fixes and whether they brought a regression test.
+
+`testing` is a plain function so cli.py can register it with `app.command("testing")(testing)`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from .cli_common import (
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    ServiceOpt,
+    SinceOpt,
+    TeamOpt,
+    UntilOpt,
+    print_json,
+    scope_of,
+    team_map,
+)
+from .config import load_config
+from .errors import UserError
+from .store import Store
+from .views import terminal
+
+LimitOpt = Annotated[int, typer.Option("--limit", help="How many recent fixes without a test to list.")]
+
+
+def testing(team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+            limit: LimitOpt = 20, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Bug-fix commits with and without a regression test, per team and month, and the recent fixes without one."""
+    from .metrics import testing as testing_metrics
+
+    if limit < 0:
+        raise UserError("must be 0 or more", where="--limit")
+    cfg = load_config(config)
+    store = Store.open(db, create=False)
+    try:
+        # scope_of validates --team/--service and parses the window the way every command does.
+        scope = scope_of(cfg, store, team, service, since, until)
+        result = testing_metrics.report(
+            store.tables(), scope.since, scope.until, team_of=team_map(cfg, store),
+            teams=[team] if team else None, services=[service] if service else None,
+            time_basis=cfg.time_basis, tz=cfg.timezone, limit=limit,
+        )
+        data = result.as_dict()
+    finally:
+        store.close()
+    if as_json:
+        print_json(data)
+        return
+    render(data, terminal.console())
+
+
+def _share(row: dict[str, Any]) -> str:
+    if row["share"] is None:
+        return "unknown" if row["fixes"] else "—"
+    return f"{row['with_test']}/{row['fixes'] - row['files_unknown']} {row['share'] * 100:.0f}%"
+
+
+def render(data: dict[str, Any], console: Console) -> None:
+    window, overall = data["window"], data["overall"]
+    console.print(f"[bold]Bug fixes with a regression test[/] {window['since'][:16]} → {window['until'][:16]} UTC, "
+                  f"months in {data['timezone']}")
+    if overall["share"] is None:
+        console.print(f"Share: unknown: {overall['unknown']}")
+    else:
+        kinds = ", ".join(f"{k} {v}" for k, v in data["by_kind"].items())
+        console.print(f"{overall['fixes']} fixes ({kinds}); {overall['with_test']} brought a test: "
+                      f"[bold]{overall['share'] * 100:.0f}%[/]")
+    months = sorted({r["month"] for r in data["by_team_month"]})
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption="with test/fixes share; — no fixes (unknown share); every fix: --json")
+    table.add_column("Team", no_wrap=True)
+    for month in months:
+        table.add_column(month, justify="right")
+    table.add_column("Window", justify="right")
+    cells = {(r["team"], r["month"]): r for r in data["by_team_month"]}
+    for row in data["by_team"]:
+        table.add_row(row["team"], *(_share(cells[(row["team"], m)]) for m in months), _share(row))
+    console.print(table)
+    recent = data["recent_without_test"]
+    if not recent:
+        return
+    listing = Table(title="Recent fixes without a test", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("date", "sha", "repo", "service", "author", "subject", "why a fix"):
+        listing.add_column(column, overflow="fold")
+    for fix in recent:
+        listing.add_row(fix["date"][:10], fix["sha"][:10], fix["repo"], fix["service"] or "—", fix["author"],
+                        fix["subject"], fix["reason"])
+    console.print(listing)

@@ -1,0 +1,464 @@
+"""Testing debt: bug-fix commits and whether each one brought a regression test.
+
+The talk's rule is that every bug fix should add a test that prevents the regression.
+This module finds the fixes in the commits already in the store (no second git walk)
+and checks their file lists against language-aware test path patterns.
+
+Pure in the house sense: Ibis tables in, plain results out; no I/O beyond executing the
+expressions it builds, no clock (the window is a parameter). The store work is two narrow
+reads (the window's commits, then the files of the fixes only); the classification by
+message is Python over those rows, because word boundaries in regular expressions differ
+between SQL engines and the rules must behave the same everywhere.
+Definitions: docs/testing.md.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import ibis
+import ibis.expr.types as ir
+
+# config's glob rules, so a monorepo's services mean here what they mean to linking.
+from ..config import path_matches
+
+NO_TEAM = "(no team)"
+
+DEFAULT_FIX_KEYWORDS: tuple[str, ...] = (
+    "fix", "fixes", "fixed", "bug", "bugfix", "hotfix", "regression", "patch",
+)
+
+# (language, patterns). A pattern ending in "/" is a folder anywhere in the path ("tests/"
+# matches "tests/a.py" and "export/tests/a.py"); a pattern without "/" is matched against the
+# file name only (so "test_*.py" cannot match the folder "test_data/x.py"); any other pattern is
+# matched against the whole path or a tail of it. Matching is case-sensitive, as the tools are.
+DEFAULT_TEST_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("python", ("test_*.py", "*_test.py", "conftest.py", "tests/")),
+    ("javascript/typescript", ("*.test.[jt]s", "*.test.[jt]sx", "*.spec.[jt]s", "*.spec.[jt]sx",
+                               "*.test.mjs", "*.spec.mjs", "__tests__/", "test/")),
+    ("go", ("*_test.go",)),
+    ("java/kotlin", ("src/test/", "*Test.java", "*Tests.java", "*Test.kt", "*Tests.kt")),
+    ("c/c++", ("*_test.cc", "*_test.cpp", "*_unittest.cc", "*_unittest.cpp", "tests/", "test/")),
+    ("ruby", ("*_spec.rb", "*_test.rb", "spec/")),
+    ("rust", ("tests/",)),
+    # Infrastructure code has tests too: Terraform's native tests and Ansible's Molecule scenarios.
+    ("terraform", ("*.tftest.hcl",)),
+    ("ansible", ("molecule/",)),
+)
+
+
+@dataclass(frozen=True)
+class TestingParams:
+    """What counts as a fix and as a test. Defaults follow docs/testing.md; config wiring may come later."""
+
+    __test__ = False  # not a pytest test class, whatever its name says
+
+    fix_keywords: tuple[str, ...] = DEFAULT_FIX_KEYWORDS
+    test_patterns: tuple[tuple[str, tuple[str, ...]], ...] = DEFAULT_TEST_PATTERNS
+    # Fixes of merges would count each fix twice (once on its branch, once in the merge).
+    include_merges: bool = False
+
+
+# ---- classifying one commit -------------------------------------------------------------------
+
+_CONVENTIONAL = re.compile(r"^\s*(fix|hotfix|bugfix)(\([^)]*\))?!?:", re.IGNORECASE)
+_REVERT_SUBJECT = re.compile(r"^\s*revert\b", re.IGNORECASE)
+_REVERTS_COMMIT = re.compile(r"This reverts commit ([0-9a-f]{7,40})", re.IGNORECASE)
+_CHERRY_PICK = re.compile(r"\(cherry picked from commit ([0-9a-f]{7,40})\)")
+# Incident ids made only of these characters are found by looking words up in a set: one pass
+# over the message whatever the number of incidents.
+_ID_TOKEN = re.compile(r"[\w][\w-]*[\w]|[\w]")
+
+
+def _keyword_pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
+    words = sorted({k.strip().lower() for k in keywords if k.strip()}, key=len, reverse=True)
+    if not words:
+        return None
+    # Whole words only: "prefix" and "fixture" are not fixes, "fix-up" and "(fix)" are.
+    return re.compile(r"(?<![\w])(" + "|".join(re.escape(w) for w in words) + r")(?![\w])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class IncidentIds:
+    """Incident ids a commit message may mention, e.g. "Refs: INC-0042"."""
+
+    simple: frozenset[str]  # case-folded ids made of word characters and hyphens
+    other: re.Pattern[str] | None  # the rest, as one regular expression
+
+    @classmethod
+    def of(cls, ids: Iterable[str | None]) -> IncidentIds:
+        simple, other = set(), []
+        for raw in ids:
+            ident = (raw or "").strip()
+            # Bare numbers ("42") and very short ids would match ordinary text ("2 hosts"):
+            # only ids with a letter and a digit, three characters or more, are looked for.
+            if len(ident) < 3 or not re.search(r"[A-Za-z]", ident) or not re.search(r"\d", ident):
+                continue
+            if _ID_TOKEN.fullmatch(ident):
+                simple.add(ident.casefold())
+            else:
+                other.append(ident)
+        pattern = None
+        if other:
+            pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(i) for i in sorted(other, key=len, reverse=True))
+                                 + r")(?![\w-])", re.IGNORECASE)
+        return cls(frozenset(simple), pattern)
+
+    def mentioned(self, message: str) -> list[str]:
+        found = [tok for tok in _ID_TOKEN.findall(message) if tok.casefold() in self.simple]
+        if self.other is not None:
+            found += self.other.findall(message)
+        return list(dict.fromkeys(found))  # first mention first, no repeats
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """The message rules, compiled once for a whole run."""
+
+    keywords: re.Pattern[str] | None
+    incidents: IncidentIds
+
+    @classmethod
+    def of(cls, params: TestingParams, incident_ids: Iterable[str | None] = ()) -> Classifier:
+        return cls(_keyword_pattern(params.fix_keywords), IncidentIds.of(incident_ids))
+
+    def reasons(self, message: str) -> list[str]:
+        """Why this commit is a bug fix; empty when it is not one."""
+        subject, _, body = (message or "").partition("\n")
+        reasons: list[str] = []
+        reverted = _REVERTS_COMMIT.search(message or "")
+        if _REVERT_SUBJECT.match(subject) or reverted:
+            # Reverting a revert re-applies the original change: that is not a fix.
+            if re.match(r'^\s*revert\s+"?\s*revert\b', subject, re.IGNORECASE):
+                return []
+            reasons.append(f"revert of {reverted.group(1)[:12]}" if reverted else "revert")
+        conventional = _CONVENTIONAL.match(subject)
+        if conventional:
+            reasons.append(f"conventional commit {conventional.group(0).strip()}")
+        elif self.keywords is not None:
+            hit = self.keywords.search(subject)
+            where = "subject"
+            if hit is None:
+                hit = self.keywords.search(body)
+                where = "message"
+            if hit is not None:
+                reasons.append(f"keyword {hit.group(1).lower()!r} in the {where}")
+        for ident in self.incidents.mentioned(message or ""):
+            reasons.append(f"mentions incident {ident}")
+        return reasons
+
+
+def _matches(path: str, pattern: str) -> bool:
+    if pattern.endswith("/"):
+        return ("/" + pattern) in ("/" + path.rsplit("/", 1)[0] + "/") if "/" in path else False
+    if "/" not in pattern:
+        return fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern)
+    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, "*/" + pattern)
+
+
+# When several languages' patterns match (a folder such as tests/ is shared), the one whose
+# sources have the file's extension names it: crate/tests/parse.rs is a Rust test.
+_EXTENSIONS = {
+    "python": (".py",), "javascript/typescript": (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs"),
+    "go": (".go",), "java/kotlin": (".java", ".kt", ".kts"),
+    "c/c++": (".c", ".cc", ".cpp", ".cxx", ".h", ".hh", ".hpp"), "ruby": (".rb",), "rust": (".rs",),
+    "terraform": (".tf", ".hcl"), "ansible": (".yml", ".yaml"),
+}
+
+
+def test_pattern_of(path: str, params: TestingParams) -> tuple[str, str] | None:
+    """(language, pattern) that makes `path` a test file, or None for a non-test file."""
+    hits = [(language, pattern) for language, patterns in params.test_patterns
+            for pattern in patterns if _matches(path, pattern)]
+    if not hits:
+        return None
+    return next((h for h in hits if path.endswith(_EXTENSIONS.get(h[0], ()))), hits[0])
+
+
+test_pattern_of.__test__ = False  # type: ignore[attr-defined]  # a helper, not something for pytest to run
+
+
+def language_of_test_file(path: str, params: TestingParams) -> str | None:
+    hit = test_pattern_of(path, params)
+    return hit[0] if hit else None
+
+
+# ---- which service and team a commit belongs to --------------------------------------------------
+
+def services_of(repo: str, paths: Iterable[str], repo_services: Mapping[str, list[dict]],
+                known_services: Iterable[str] = ()) -> tuple[str, ...]:
+    """The services a commit belongs to: its repository's single service, or in a monorepo the
+    services whose path globs match one of its files (possibly several, possibly none)."""
+    entries = repo_services.get(repo)
+    if not entries:
+        # Repositories known only from webhooks have no `repos` row; linking names them the same way.
+        return (repo,) if repo in set(known_services) else ()
+    paths = list(paths)
+    found = [e["name"] for e in entries
+             if not e.get("paths") or any(path_matches(p, e["paths"]) for p in paths)]
+    return tuple(dict.fromkeys(found))
+
+
+def teams_of(repo: str, services: tuple[str, ...], repo_services: Mapping[str, list[dict]],
+             team_of: Mapping[str, str]) -> tuple[str, ...]:
+    teams = [team_of.get(s) or NO_TEAM for s in services]
+    if not teams:
+        # Shared code in a monorepo (say common/) matches no service's paths; when every service
+        # of the repository belongs to one team, that team owns the shared code too.
+        owners = {team_of.get(e["name"]) or NO_TEAM for e in repo_services.get(repo, [])}
+        teams = [owners.pop()] if len(owners) == 1 else [NO_TEAM]
+    return tuple(dict.fromkeys(teams))
+
+
+# ---- the rows ---------------------------------------------------------------------------------
+
+@dataclass
+class Fix:
+    repo: str
+    sha: str
+    time: datetime
+    author: str
+    subject: str
+    reasons: list[str]
+    services: tuple[str, ...]
+    teams: tuple[str, ...]
+    test_files: list[str]
+    # False: its files are known and none is a test. None: no file list (e.g. a webhook-only commit).
+    tested: bool | None
+    month: str = ""
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sha": self.sha, "repo": self.repo, "service": ", ".join(self.services) or None,
+                "team": ", ".join(self.teams), "author": self.author, "date": self.time.isoformat(),
+                "month": self.month, "subject": self.subject, "reason": self.reason, "tested": self.tested,
+                "test_files": self.test_files}
+
+
+def _rows(expr: ir.Table) -> list[dict[str, Any]]:
+    return expr.to_pyarrow().to_pylist()
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _repo_services(repos: ir.Table) -> dict[str, list[dict]]:
+    return {r["repo"]: json.loads(r["services"] or "[]") for r in _rows(repos.select("repo", "services"))}
+
+
+def find_fixes(tables: Mapping[str, ir.Table], since: datetime, until: datetime, *,
+               params: TestingParams = TestingParams(), team_of: Mapping[str, str] | None = None,
+               time_basis: str = "committer", tz: str = "UTC") -> list[Fix]:
+    """Every bug-fix commit with its time in [since, until), newest first."""
+    team_of = dict(team_of or {})
+    changes = tables["changes"]
+    when = changes.author_time if time_basis == "author" else changes.committer_time
+    in_window = changes.filter((when >= ibis.literal(since)) & (when < ibis.literal(until)))
+    if not params.include_merges:
+        # `parents` is space-separated: a space means two or more parents.
+        in_window = in_window.filter(~in_window.parents.fill_null("").contains(" "))
+    commits = _rows(in_window.select(
+        repo=in_window.repo, sha=in_window.sha, time=when, author=in_window.author_name,
+        subject=in_window.subject, message=in_window.message, origin=in_window.origin,
+    ))
+    classifier = Classifier.of(params, (r["id"] for r in _rows(tables["incidents"].select("id"))))
+
+    candidates: dict[tuple[str, str], tuple[dict[str, Any], list[str]]] = {}
+    for row in commits:
+        reasons = classifier.reasons(row["message"] or row["subject"] or "")
+        if reasons:
+            candidates[(row["repo"], row["sha"])] = (row, reasons)
+    # A fix cherry-picked to a release branch is one fix, not two.
+    for key, (row, _) in list(candidates.items()):
+        picked = _CHERRY_PICK.search(row["message"] or "")
+        if picked and any(r == row["repo"] and s.startswith(picked.group(1)) for r, s in candidates if s != key[1]):
+            del candidates[key]
+    if not candidates:
+        return []
+
+    files = _fix_files(tables["change_files"], list(candidates))
+    repo_services = _repo_services(tables["repos"])
+    known = set(team_of)
+    zone = ZoneInfo(tz)
+    fixes = []
+    for key, (row, reasons) in candidates.items():
+        touched = files.get(key, {})
+        paths = sorted(touched)
+        services = services_of(row["repo"], paths, repo_services, known)
+        tests = [p for p in paths if touched[p] and language_of_test_file(p, params)]
+        # Webhook-only commits may arrive without file lists: whether they touched tests is unknown.
+        known_files = bool(paths) or (row["origin"] or "git") == "git"
+        time = _utc(row["time"])
+        fixes.append(Fix(
+            repo=row["repo"], sha=row["sha"], time=time, author=row["author"] or "",
+            subject=row["subject"] or "", reasons=reasons, services=services,
+            teams=teams_of(row["repo"], services, repo_services, team_of), test_files=tests,
+            tested=bool(tests) if known_files else None, month=time.astimezone(zone).strftime("%Y-%m"),
+        ))
+    fixes.sort(key=lambda f: (f.time, f.repo, f.sha), reverse=True)
+    return fixes
+
+
+def _fix_files(change_files: ir.Table, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, bool]]:
+    """The files of the fixes only: a join with the fix keys, not a read of every file in the window."""
+    wanted = ibis.memtable({"repo": [k[0] for k in keys], "sha": [k[1] for k in keys]},
+                           schema={"repo": "string", "sha": "string"})
+    j = change_files.join(wanted, [change_files.repo == wanted.repo, change_files.sha == wanted.sha])
+    out: dict[tuple[str, str], dict[str, bool]] = {}
+    for r in _rows(j.select(repo=change_files.repo, sha=change_files.sha, path=change_files.path,
+                            added=change_files.added)):
+        # A file the commit only removed lines from (or deleted) adds no test: a revert that
+        # deletes the reverted feature's test must not count as bringing one. Unknown counts
+        # (binary files, webhook file lists) get the benefit of the doubt.
+        adds = r["added"] is None or r["added"] > 0
+        seen = out.setdefault((r["repo"], r["sha"]), {})
+        seen[r["path"]] = seen.get(r["path"], False) or adds
+    return out
+
+
+# ---- the figures ------------------------------------------------------------------------------
+
+@dataclass
+class Share:
+    """Fixes with a regression test ÷ fixes whose files are known; unknown, never 0, without fixes."""
+
+    fixes: int = 0
+    with_test: int = 0
+    files_unknown: int = 0
+    unknown: str | None = None
+
+    @property
+    def value(self) -> float | None:
+        known = self.fixes - self.files_unknown
+        return self.with_test / known if known > 0 else None
+
+    def add(self, fix: Fix) -> None:
+        self.fixes += 1
+        if fix.tested is None:
+            self.files_unknown += 1
+        elif fix.tested:
+            self.with_test += 1
+
+    def settle(self, empty: str) -> Share:
+        if self.value is None and self.unknown is None:
+            self.unknown = empty if not self.fixes else "no file lists for these fixes"
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"fixes": self.fixes, "with_test": self.with_test, "without_test":
+                self.fixes - self.with_test - self.files_unknown, "files_unknown": self.files_unknown,
+                "share": self.value, "unknown": self.unknown}
+
+
+@dataclass
+class TestingReport:
+    __test__ = False
+
+    since: datetime
+    until: datetime
+    timezone: str
+    params: TestingParams
+    overall: Share
+    by_team: dict[str, Share]
+    by_team_month: dict[tuple[str, str], Share]
+    months: list[str]
+    fixes: list[Fix]
+    recent_without_test: list[Fix]
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "window": {"since": self.since.isoformat(), "until": self.until.isoformat()},
+            "timezone": self.timezone,
+            "params": {"fix_keywords": list(self.params.fix_keywords),
+                       "test_patterns": {lang: list(p) for lang, p in self.params.test_patterns},
+                       "include_merges": self.params.include_merges},
+            "overall": self.overall.as_dict(),
+            "by_kind": self.reasons,
+            "by_team": [{"team": t, **s.as_dict()} for t, s in sorted(self.by_team.items())],
+            "by_team_month": [{"team": t, "month": m, **s.as_dict()}
+                              for (t, m), s in sorted(self.by_team_month.items())],
+            "recent_without_test": [f.as_dict() for f in self.recent_without_test],
+            "fixes": [f.as_dict() for f in self.fixes],
+        }
+
+
+def months_between(since: datetime, until: datetime, tz: str = "UTC") -> list[str]:
+    """The calendar months (in `tz`) that the half-open window [since, until) touches."""
+    zone = ZoneInfo(tz)
+    first = since.astimezone(zone)
+    last = (until - timedelta(microseconds=1)).astimezone(zone)
+    months, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _kind(reason: str) -> str:
+    if reason.startswith("revert"):
+        return "revert"
+    if reason.startswith("mentions incident"):
+        return "incident"
+    if reason.startswith("conventional"):
+        return "conventional"
+    return "keyword"
+
+
+def report(tables: Mapping[str, ir.Table], since: datetime, until: datetime, *,
+           params: TestingParams = TestingParams(), team_of: Mapping[str, str] | None = None,
+           teams: Iterable[str] | None = None, services: Iterable[str] | None = None,
+           time_basis: str = "committer", tz: str = "UTC", limit: int = 20) -> TestingReport:
+    """The share of fixes with a regression test, per team and month, and the recent fixes without one.
+
+    `teams`/`services` narrow the fixes (a fix counts for a team when it belongs to it); every
+    configured team (or the requested ones) gets a row for every month, unknown when it had no fixes.
+    """
+    team_of = dict(team_of or {})
+    want_teams = set(teams) if teams is not None else None
+    want_services = set(services) if services is not None else None
+    fixes = find_fixes(tables, since, until, params=params, team_of=team_of, time_basis=time_basis, tz=tz)
+    if want_services is not None:
+        fixes = [f for f in fixes if want_services & set(f.services)]
+    if want_teams is not None:
+        fixes = [f for f in fixes if want_teams & set(f.teams)]
+
+    has_history = bool(tables["changes"].count().execute())
+    empty = "no bug-fix commits in the window" if has_history else "no git history ingested"
+    months = months_between(since, until, tz)
+    listed = sorted(want_teams) if want_teams is not None else sorted(set(team_of.values()))
+    overall = Share()
+    by_team: dict[str, Share] = {t: Share() for t in listed}
+    by_team_month: dict[tuple[str, str], Share] = {(t, m): Share() for t in listed for m in months}
+    reasons: dict[str, int] = {}
+    for fix in fixes:
+        overall.add(fix)
+        for kind in dict.fromkeys(_kind(r) for r in fix.reasons):
+            reasons[kind] = reasons.get(kind, 0) + 1
+        for team in fix.teams:
+            if want_teams is not None and team not in want_teams:
+                continue
+            by_team.setdefault(team, Share()).add(fix)
+            by_team_month.setdefault((team, fix.month), Share()).add(fix)
+    # A team seen only through fixes (say "(no team)") also gets every month of the window.
+    for team in by_team:
+        for month in months:
+            by_team_month.setdefault((team, month), Share())
+    overall.settle(empty)
+    for share in (*by_team.values(), *by_team_month.values()):
+        share.settle(empty if not has_history else "no bug-fix commits for this team in this period")
+    without = [f for f in fixes if f.tested is False][:max(limit, 0)]
+    return TestingReport(since=since, until=until, timezone=tz, params=params, overall=overall,
+                         by_team=by_team, by_team_month=by_team_month, months=months, fixes=fixes,
+                         recent_without_test=without, reasons=dict(sorted(reasons.items())))
