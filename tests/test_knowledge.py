@@ -252,3 +252,24 @@ def test_cli_json_ingests_first(tmp_path, repo):
     bad = subprocess.run([sys.executable, "-m", "fireline.cli_knowledge", str(repo.path), "--db", str(db),
                           "--now", "yesterday"], capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 2 and "--now" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_mailmap_merges_one_persons_addresses(duck, tmp_path):
+    """git's .mailmap is honoured by the single git pass, so the analysis sees one author."""
+    from datetime import UTC, datetime, timedelta
+
+    from fireline.config import Config
+    from fireline.ingest import ingest_git
+
+    from .gitrepo import GitRepo
+
+    repo = GitRepo.create(tmp_path / "mm")
+    t0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    repo.commit("one", t0, files={"a.py": "1\n"}, author="Ada <ada@home.example>")
+    repo.commit("two", t0 + timedelta(hours=1), files={"a.py": "2\n"}, author="Ada L <ada@work.example>")
+    repo.commit("mailmap", t0 + timedelta(hours=2), files={".mailmap": "Ada Lovelace <ada@work.example> "
+                                                                   "<ada@home.example>\nAda Lovelace "
+                                                                   "<ada@work.example> Ada L <ada@work.example>\n"})
+    ingest_git(duck, Config(), repo.path, service="mm")
+    authors = {r[0] for r in duck.query("SELECT DISTINCT author_email FROM changes WHERE subject <> 'mailmap'")}
+    assert authors == {"ada@work.example"}

@@ -19,7 +19,8 @@ from ..model import Change, FileChange
 
 # Record separator before each commit, unit separator between header fields.
 _RS, _US = "\x1e", "\x1f"
-_FORMAT = _RS + _US.join(["%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%B"])
+# %aN/%aE: names and emails after .mailmap, so one person with several addresses is one author.
+_FORMAT = _RS + _US.join(["%H", "%P", "%aN", "%aE", "%aI", "%cN", "%cE", "%cI", "%B"])
 _CHUNK = 1 << 20
 
 _GIT_ENV = {
