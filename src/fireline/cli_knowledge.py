@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -15,21 +14,12 @@ from .cli_common import ConfigOpt, DbOpt, JsonOpt, print_json
 from .config import load_config
 from .errors import UserError
 from .store import Store
+from .window import parse_instant
 
 
 class By(str, Enum):
     dir = "dir"
     service = "service"
-
-
-def _parse_now(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise UserError(f"not an ISO date or time: {value!r}", where="--now") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _head(path: Path) -> str | None:
@@ -63,7 +53,8 @@ def knowledge(
         if store.repo_state(info.name) is None:
             ingest_git(store, cfg, info.path)  # the one git pass; everything else reads the store
         report = knowledge_report(store.tables(), info.name, aliases=alias_map(cfg.people), head=_head(info.path),
-                                  by=by.value, now=_parse_now(now), active_months=active_months, top=top)
+                                  by=by.value, now=parse_instant(now, "--now") if now else None,
+                                  active_months=active_months, top=top)
     finally:
         store.close()
     if as_json:

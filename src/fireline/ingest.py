@@ -18,7 +18,7 @@ from .model import Change, Deployment, RawEvent
 from .sources import deployments as deployment_source
 from .sources import git
 from .sources import incidents as incident_source
-from .store import Store, Writer
+from .store import Store, Writer, pending_raw_event
 
 Progress = Callable[[int, int], None]  # (done, total)
 BATCH_COMMITS = 20_000
@@ -322,8 +322,9 @@ def ingest_alerts(store: Store, config: Config, path: str | Path) -> IngestResul
                 "annotations": alert.annotations, "startsAt": alert.starts_at.isoformat(),
                 "endsAt": alert.ends_at.isoformat() if alert.ends_at else zero}
         notification = {"version": "4", "status": alert.status, "receiver": "file", "alerts": [item]}
-        rows.append(("alertmanager", delivery_id, "notification", json.dumps(notification, sort_keys=True), now,
-                     json.dumps({"source-file": str(path)}), False, None))
+        rows.append(pending_raw_event("alertmanager", delivery_id, "notification",
+                                      json.dumps(notification, sort_keys=True), now,
+                                      json.dumps({"source-file": str(path)})))
     with store.transaction() as tx:
         result.new_alerts = len(tx.insert_values("raw_events", rows))
     result.skipped = len(rows) - result.new_alerts

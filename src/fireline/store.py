@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -80,6 +81,12 @@ _ARROW_TYPES = {
     "TEXT": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_(),
     TS: pa.timestamp("us", tz="UTC"), "DOUBLE PRECISION": pa.float64(),
 }
+
+
+def pending_raw_event(source: str, delivery_id: str, kind: str, payload: str, received_at: datetime,
+                      headers: str | None) -> tuple:
+    """A `raw_events` row in column order, waiting for the normaliser (for `Writer.insert_values`)."""
+    return (source, delivery_id, kind, payload, received_at, headers, False, None)
 
 
 def arrow_schema(table: str) -> pa.Schema:

@@ -29,6 +29,11 @@ def _parse(value: str, option: str, tz: ZoneInfo, *, end: bool) -> datetime:
     return when.astimezone(UTC)
 
 
+def parse_instant(value: str, option: str, tz_name: str = "UTC") -> datetime:
+    """One point in time from a command-line option: a bare date is its midnight in `tz_name`."""
+    return _parse(value, option, ZoneInfo(tz_name), end=False)
+
+
 def parse_window(since: str | None, until: str | None, tz_name: str, now: datetime,
                  default_days: int = DEFAULT_DAYS) -> tuple[datetime, datetime]:
     tz = ZoneInfo(tz_name)

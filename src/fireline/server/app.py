@@ -24,7 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from .. import normalise
 from ..config import Config
 from ..sources.webhooks import PayloadError
-from ..store import Store
+from ..store import Store, pending_raw_event
 from .auth import Secrets, is_loopback, verify
 from .group_commit import GroupCommitter
 
@@ -174,8 +174,9 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
                  body: str | None) -> list[tuple]:
         kept = json.dumps({k: v for k, v in headers.items() if k in KEPT_HEADERS}, sort_keys=True)
         now = datetime.now(UTC)
-        return [(source, delivery_id, kind, body if body is not None else json.dumps(payload, sort_keys=True), now,
-                 kept, False, None) for delivery_id, payload in items]
+        return [pending_raw_event(source, delivery_id, kind,
+                                  body if body is not None else json.dumps(payload, sort_keys=True), now, kept)
+                for delivery_id, payload in items]
 
     async def intake(source: str, request: Request) -> JSONResponse:
         metrics.received.labels(source).inc()
