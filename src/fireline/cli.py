@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from . import cli_knowledge, cli_testing
+from . import cli_debt, cli_knowledge, cli_oncall, cli_postmortems, cli_report, cli_testing
 from . import ingest as ingest_lib
 from .cli_alerts import alerts_app
 from .cli_common import (
@@ -48,6 +48,8 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(alerts_app, name="alerts")
 app.command("knowledge")(cli_knowledge.knowledge)
 app.command("testing")(cli_testing.testing)
+for _module in (cli_postmortems, cli_oncall, cli_debt, cli_report):
+    _module.register(app, ingest_app)
 class Period(str, Enum):
     week = "week"
     month = "month"

@@ -69,6 +69,14 @@ class Config(BaseModel):
     server: ServerConfig = Field(default_factory=ServerConfig)
     # `[alerts]`: rule-lint checks and alert analytics; validated by fireline.alerting.settings.
     alerts: dict[str, Any] = Field(default_factory=dict)
+    # `[postmortems]`: folder and lint settings; validated by fireline.postmortems.settings.
+    postmortems: dict[str, Any] = Field(default_factory=dict)
+    # `[rotations.<team>]`: on-call rotations per team; validated by fireline.oncall.settings.
+    rotations: dict[str, Any] = Field(default_factory=dict)
+    # `[oncall]`: coverage limits (weekend stretch, holidays); validated by fireline.oncall.settings.
+    oncall: dict[str, Any] = Field(default_factory=dict)
+    # `[budget]`: bug budget per team; validated by fireline.debt.settings.
+    budget: dict[str, Any] = Field(default_factory=dict)
     # Where the config was read from; repo paths are relative to its folder.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     source: str | None = Field(default=None, exclude=True)

@@ -56,6 +56,8 @@ TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
     "deployments": ([
         ("id", "TEXT"), ("service", "TEXT"), ("environment", "TEXT"), ("sha", "TEXT"), ("time", TS),
         ("status", "TEXT"), ("type", "TEXT"), ("source", "TEXT"), ("ref", "TEXT"), ("repo", "TEXT"),
+        # canary, partial or full (NULL: a plain deployment, counted as full).
+        ("stage", "TEXT"),
     ], ("id",)),
     "incidents": ([
         ("id", "TEXT"), ("service", "TEXT"), ("title", "TEXT"), ("started", TS), ("detected", TS),
@@ -67,6 +69,22 @@ TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
         ("status", "TEXT"), ("starts_at", TS), ("ends_at", TS), ("service", "TEXT"), ("severity", "TEXT"),
         ("labels", "TEXT"), ("annotations", "TEXT"),
     ], ("source", "delivery_id", "fingerprint")),
+    # Postmortems as code (postmortems/*.md front matter); lists are JSON text.
+    "postmortems": ([
+        ("id", "TEXT"), ("file", "TEXT"), ("title", "TEXT"), ("date", "DATE"), ("severity", "TEXT"),
+        ("services", "TEXT"), ("incidents", "TEXT"), ("detected_by", "TEXT"), ("impact_start", TS),
+        ("impact_end", TS), ("status", "TEXT"), ("authors", "TEXT"), ("tags", "TEXT"),
+    ], ("id",)),
+    "action_items": ([
+        ("postmortem_id", "TEXT"), ("position", "INTEGER"), ("owner", "TEXT"), ("team", "TEXT"),
+        ("what", "TEXT"), ("due", "DATE"), ("term", "TEXT"), ("dora_metric", "TEXT"), ("status", "TEXT"),
+        ("done_on", "DATE"), ("ticket", "TEXT"), ("file", "TEXT"), ("line", "INTEGER"),
+    ], ("postmortem_id", "position")),
+    # Feature flag changes (from /events or a deployments file): a flip can end an incident.
+    "feature_flags": ([
+        ("id", "TEXT"), ("service", "TEXT"), ("flag", "TEXT"), ("time", TS), ("state", "TEXT"),
+        ("source", "TEXT"), ("incident_id", "TEXT"),
+    ], ("id",)),
     # Derived by linking (see linking.py); rebuilt whole on every ingest.
     "deployment_changes": ([
         ("deployment_id", "TEXT"), ("service", "TEXT"), ("repo", "TEXT"), ("sha", "TEXT"),
@@ -79,7 +97,7 @@ TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
 
 _ARROW_TYPES = {
     "TEXT": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_(),
-    TS: pa.timestamp("us", tz="UTC"), "DOUBLE PRECISION": pa.float64(),
+    TS: pa.timestamp("us", tz="UTC"), "DOUBLE PRECISION": pa.float64(), "DATE": pa.date32(),
 }
 
 
@@ -168,6 +186,7 @@ class Store:
             for column, sql_type in (("headers", "TEXT"), ("normalised", "BOOLEAN"), ("error", "TEXT")):
                 tx.execute(f"ALTER TABLE raw_events ADD COLUMN IF NOT EXISTS {column} {sql_type}")
             tx.execute("ALTER TABLE changes ADD COLUMN IF NOT EXISTS origin TEXT")
+            tx.execute("ALTER TABLE deployments ADD COLUMN IF NOT EXISTS stage TEXT")
             tx.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                        [str(SCHEMA_VERSION)])
 

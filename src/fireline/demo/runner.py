@@ -17,6 +17,7 @@ from ..metrics.dora import Scope
 from ..metrics.summary import Summary, summarise
 from ..metrics.tiers import get_profile
 from ..store import Store
+from .parts import PARTS
 from .world import build_world
 
 MARKER = ".fireline-demo"
@@ -65,6 +66,8 @@ def run(directory: Path) -> DemoResult:
         ingest_incidents(store, config, world.incidents_file)
         if world.alerts_file:
             ingest_alerts(store, config, world.alerts_file)
+        for part in PARTS:
+            part.ingest(store, config, world.root)
         scope = Scope(since=world.window_start, until=world.window_end,
                       production=tuple(config.production_environments), time_basis=config.time_basis)
         services = sorted(config.services)
@@ -86,4 +89,6 @@ def run(directory: Path) -> DemoResult:
         f"  fireline dora --db {db_arg} {cfg} {window} --profile dora-2024 --json",
         f"  fireline alerts report --db {db_arg} {cfg} {window}",
     ]
+    for part in PARTS:
+        hints += part.hints(db_arg, cfg, window)
     return DemoResult(directory, db, summary, hints)

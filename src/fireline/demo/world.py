@@ -19,6 +19,7 @@ from .alerts import write_alert_history
 from .dates import LON, NYC, PRIYA_MOVES, WINDOW_END, WINDOW_START
 from .fastimport import GitRepo, clean_git_env
 from .incidents import TALK_INCIDENT, TALK_INCIDENT_TITLE, story_incidents
+from .parts import PARTS
 from .people import PEOPLE
 from .repos import REPOS
 from .repos.building_blocks import Deploy
@@ -61,6 +62,10 @@ def _config() -> str:
     people = "\n".join(
         f'"{p.name}" = {{ email = "{p.email}", team = "{p.team}", timezone = "{p.tz}" }}'
         for p in PEOPLE.values())
+    return _core_config(people) + "".join(part.CONFIG_TOML for part in PARTS)
+
+
+def _core_config(people: str) -> str:
     return f"""# Fireline demo organisation
 timezone = "Europe/London"
 production_environments = ["production"]
@@ -143,5 +148,7 @@ def build_world(root: Path) -> World:
     config_file = root / "fireline.toml"
     config_file.write_text(_config())
     alerts_file = write_alert_history(root, SEED)
+    for part in PARTS:
+        part.build(root)
     return World(root, {name: root / "repos" / name for name in REPOS}, deployments_file,
                  incidents_file, config_file, WINDOW_START, WINDOW_END, notable, alerts_file)
