@@ -1,0 +1,241 @@
+"""On-call figures: coverage gaps, long weekend stretches, unverified production deployments,
+experts away at once, load per person, and the handoff note's contents.
+
+Pure: rotations (fireline.oncall.settings.Setup), Ibis tables and the window in; plain dicts out.
+No clock: "now" and the handoff instant are parameters. Definitions: docs/oncall.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import ibis
+
+from ..oncall import days
+from ..oncall.schedule import Shift, final, gaps, merge, priority, runs, schedule
+from ..oncall.settings import Setup
+
+
+@dataclass
+class TeamSchedule:
+    team: str
+    layers: list[Shift]  # every layer's shifts, overrides applied
+    final: list[Shift]  # who is on call
+
+
+def schedules(setup: Setup, start: datetime, end: datetime, team: str | None = None) -> dict[str, TeamSchedule]:
+    out = {}
+    for name, rotation in setup.rotations.items():
+        if team is None or name == team:
+            layers = schedule(rotation, setup.overrides.get(name, []), start, end)
+            out[name] = TeamSchedule(name, layers, final(layers, priority(rotation)))
+    return out
+
+
+def coverage_gaps(scheds: Mapping[str, TeamSchedule], setup: Setup, start: datetime, end: datetime) -> list[dict]:
+    """Intervals of [start, end) with nobody on call, per team, with the away overrides that left them."""
+    out = []
+    for team, sched in scheds.items():
+        nobody = [o for o in setup.overrides.get(team, []) if o.away and not o.replacement]
+        for s, e in gaps(sched.final, start, end):
+            before = next((x for x in reversed(sched.final) if x.end <= s), None)
+            why = sorted({f"{o.person}: {o.kind}" + (f" ({o.note})" if o.note else "")
+                          for o in nobody if o.start < e and o.end > s})
+            out.append({"team": team, "start": s, "end": e, "hours": round((e - s).total_seconds() / 3600, 2),
+                        "after": before.person if before else None, "why": why})
+    return sorted(out, key=lambda g: (g["start"], g["team"]))
+
+
+def weekend_stretches(scheds: Mapping[str, TeamSchedule], setup: Setup) -> list[dict]:
+    """One person on call through more than `weekend_max_hours` of a run of days off (weekend and
+    public holidays, on that person's own calendar)."""
+    limit = setup.settings.weekend_max_hours
+    out = []
+    for team, sched in scheds.items():
+        for run in runs(sched.final):
+            zone = setup.zones.get(run.person, "UTC")
+            for lo, hi, why in days.off_blocks(run.start, run.end, zone, setup.settings.holidays):
+                s, e = max(lo, run.start), min(hi, run.end)
+                hours = (e - s).total_seconds() / 3600
+                if hours > limit:
+                    out.append({"team": team, "person": run.person, "zone": zone, "start": s, "end": e,
+                                "hours": round(hours, 2), "limit": limit, "days": why})
+    return sorted(out, key=lambda x: (x["start"], x["team"]))
+
+
+def unverified_deployments(tables: Mapping[str, ibis.Table], setup: Setup, team_of: Callable[[str], str | None],
+                           production: Sequence[str], start: datetime, end: datetime) -> dict:
+    """Production deployments in [start, end) with nobody of the owning team on call for the
+    `verify_hours` after them (at the instant itself when verify_hours is 0)."""
+    d = tables["deployments"]
+    rows = (d.filter(d.environment.isin(list(production)) & (d.status == "success") & (d.time >= start)
+                     & (d.time < end)).select("id", "service", "time", "type").order_by(["time", "id"])
+            .to_pyarrow().to_pylist())
+    verify = timedelta(hours=setup.settings.verify_hours)
+    scheds = schedules(setup, start, end + verify + timedelta(seconds=1))
+    out = []
+    for row in rows:
+        team = team_of(row["service"])
+        t = row["time"]
+        if team is None:
+            why, on_call, hole = f"service {row['service']} has no team", None, None
+        elif team not in scheds:
+            why, on_call, hole = f"team {team} has no rotation", None, None
+        else:
+            fin = scheds[team].final
+            current = next((s for s in fin if s.start <= t < s.end), None)
+            on_call = current.person if current else None
+            holes = gaps(fin, t, t + verify) if verify else ([] if current else [(t, t + timedelta(seconds=1))])
+            if not holes:
+                continue
+            hole = holes[0]
+            why = "nobody on call" if current is None else f"nobody on call from {hole[0]:%Y-%m-%d %H:%M} UTC"
+        zone = setup.rotations[team].zone if team in setup.rotations else "UTC"
+        local = t.astimezone(ZoneInfo(zone))
+        out.append({"id": row["id"], "service": row["service"], "team": team, "time": t, "type": row["type"],
+                    "weekday": local.strftime("%A"), "on_call": on_call, "why": why,
+                    "gap": {"start": hole[0], "end": hole[1]} if hole else None})
+    return {"checked": len(rows), "unverified": out, "verify_hours": setup.settings.verify_hours}
+
+
+def experts_away(tables: Mapping[str, ibis.Table], setup: Setup, aliases: Mapping[str, str], start: datetime,
+                 end: datetime) -> dict:
+    """Periods when every expert of a service is away (PTO, conference, sick) at once.
+
+    Experts are the service's truck-factor set (fireline.metrics.knowledge): the fewest people
+    whose absence leaves most of its files without an author."""
+    from .knowledge import knowledge_report
+
+    if tables["changes"].count().to_pyarrow().as_py() == 0:
+        return {"unknown": "no git history ingested (fireline ingest git)", "periods": []}
+    away: dict[str, list[tuple[datetime, datetime, str]]] = {}
+    for o in setup.away:
+        away.setdefault(o.person, []).append((o.start, o.end, f"{o.person}: {o.kind}" + (f" ({o.note})"
+                                                                                         if o.note else "")))
+    repos = sorted(r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist())
+    periods, experts = [], {}
+    for repo in repos:
+        report = knowledge_report(tables, repo, aliases=aliases, by="service")
+        for group in report["groups"]:
+            if group["name"] == "(other)":
+                continue
+            names = group["truck_factor"]["removed"]
+            experts[group["name"]] = names
+            if not names:
+                continue
+            common = [(start, end)]
+            for name in names:
+                mine = merge((max(s, start), min(e, end)) for s, e, _ in away.get(name, []))
+                common = [(max(a, s), min(b, e)) for a, b in common for s, e in mine if min(b, e) > max(a, s)]
+            for s, e in common:
+                why = sorted({w for n in names for a, b, w in away.get(n, []) if a < e and b > s})
+                periods.append({"service": group["name"], "repo": repo, "experts": names, "start": s, "end": e,
+                                "hours": round((e - s).total_seconds() / 3600, 2), "why": why})
+    return {"unknown": None, "experts": experts, "periods": sorted(periods, key=lambda p: (p["start"],
+                                                                                         p["service"]))}
+
+
+def pages(tables: Mapping[str, ibis.Table], start: datetime, end: datetime) -> list[dict] | None:
+    """Firing episodes (one per alert fingerprint and start) in [start, end); None without alert data."""
+    from .alerts import episodes
+
+    t = tables["alert_events"]
+    if t.count().to_pyarrow().as_py() == 0:
+        return None
+    ep = episodes(t)
+    ep = ep.filter((ep.start >= start) & (ep.start < end))
+    return (ep.select(starts_at=ep.start, name=ep.name, service=ep.service, severity=ep.severity)
+            .order_by(["starts_at", "name"]).to_pyarrow().to_pylist())
+
+
+def load(scheds: Mapping[str, TeamSchedule], setup: Setup, page_rows: list[dict] | None,
+         team_of: Callable[[str], str | None]) -> dict:
+    """Hours on call per person split into business, off and sleep hours on their own clock, and pages."""
+    st = setup.settings
+    people: dict[str, dict] = {}
+    for team, sched in scheds.items():
+        for shift in sched.final:
+            zone = setup.zones.get(shift.person, "UTC")
+            p = people.setdefault(shift.person, {"person": shift.person, "zone": zone, "teams": [], "hours": 0.0,
+                                                 "business": 0.0, "off": 0.0, "sleep": 0.0, "pages": 0,
+                                                 "pages_sleep": 0})
+            if team not in p["teams"]:
+                p["teams"].append(team)
+            split = days.split_hours((shift.start, shift.end), zone, st.business_hours, st.sleep_hours, st.holidays)
+            p["hours"] += shift.hours
+            for k, v in split.items():
+                p[k] += v
+    for row in page_rows or []:
+        team = team_of(row["service"]) if row["service"] else None
+        sched = scheds.get(team) if team else None
+        shift = next((s for s in sched.final if s.start <= row["starts_at"] < s.end), None) if sched else None
+        if shift is None:
+            continue
+        p = people[shift.person]
+        p["pages"] += 1
+        asleep = days.daily(row["starts_at"], row["starts_at"] + timedelta(seconds=1), p["zone"], st.sleep_hours)
+        p["pages_sleep"] += days.in_windows(row["starts_at"], asleep)
+    rows = sorted(people.values(), key=lambda p: (-p["hours"], p["person"]))
+    for p in rows:
+        for k in ("hours", "business", "off", "sleep"):
+            p[k] = round(p[k], 2)
+        if page_rows is None:
+            p["pages"] = p["pages_sleep"] = None
+    hours = [p["hours"] for p in rows]
+    return {"people": rows, "pages_unknown": None if page_rows is not None else "no alert events ingested",
+            "fairness": {"max_hours": max(hours, default=0.0), "min_hours": min(hours, default=0.0),
+                         "ratio": round(max(hours) / min(hours), 2) if hours and min(hours) > 0 else None}}
+
+
+def handoff(tables: Mapping[str, ibis.Table], setup: Setup, team: str, services: Sequence[str],
+            production: Sequence[str], at: datetime) -> dict:
+    """What the incoming person needs at the shift change `at` for `team`."""
+    look = timedelta(days=35)
+    sched = schedules(setup, at - look, at + look, team)[team]
+    # A handoff is a change of person: a gap inside someone's stretch (PTO with nobody covering)
+    # is part of their shift, so its alerts and deployments reach the note.
+    stretches: list[Shift] = []
+    for r in runs(sched.final):
+        if stretches and stretches[-1].person == r.person:
+            stretches[-1] = Shift(r.team, stretches[-1].layer, r.person, stretches[-1].start, r.end, r.reason)
+        else:
+            stretches.append(r)
+    current = next((r for r in stretches if r.start < at <= r.end), None) or \
+        next((r for r in reversed(stretches) if r.end <= at), None)
+    shift_start = current.start if current else at - timedelta(days=1)
+    incoming = next((r for r in stretches if r.start >= (current.end if current else at) and
+                     (current is None or r.person != current.person)), None)
+    svc = list(services)
+    inc = tables["incidents"]
+    open_inc = (inc.filter(inc.service.isin(svc) & (inc.started <= at) & (inc.resolved.isnull() | (inc.resolved > at)))
+                .select("id", "service", "title", "severity", "started", "detected_by").order_by("started")
+                .to_pyarrow().to_pylist()) if svc else []
+    closed = (inc.filter(inc.service.isin(svc) & (inc.started < at) & (inc.resolved >= shift_start)
+                         & (inc.resolved <= at)).select("id", "service", "title", "severity", "started", "resolved")
+              .order_by("started").to_pyarrow().to_pylist()) if svc else []
+    page_rows = pages(tables, shift_start, at)
+    alert_rows = [p for p in (page_rows or []) if p["service"] in svc]
+    dep = tables["deployments"]
+    deploys = (dep.filter(dep.service.isin(svc) & dep.environment.isin(list(production)) & (dep.time >= shift_start)
+                          & (dep.time < at)).select("id", "service", "time", "status", "type", "ref")
+               .order_by("time").to_pyarrow().to_pylist()) if svc else []
+    ai = tables["action_items"]
+    members = sorted({m for layer in setup.rotations[team].layers for m in layer.members})
+    due_by = (at + timedelta(days=setup.settings.handoff_due_days)).date()
+    ours = (ai.team == team) | (ai.team.isnull() & ai.owner.isin(members))
+    pending = ai.status.isnull() | ~ai.status.isin(["done", "dropped", "closed", "cancelled"])
+    items = (ai.filter(ours & pending & ai.due.notnull() & (ai.due <= due_by))
+             .select("postmortem_id", "position", "owner", "what", "due", "status", "ticket").order_by("due")
+             .to_pyarrow().to_pylist())
+    for item in items:
+        item["overdue"] = item["due"] < at.date()
+    holes = [{"start": s, "end": e} for s, e in gaps(sched.final, shift_start, at)]
+    return {"team": team, "at": at, "services": svc,
+            "outgoing": {"person": current.person, "start": current.start, "end": current.end} if current else None,
+            "incoming": {"person": incoming.person, "start": incoming.start, "end": incoming.end} if incoming else None,
+            "since": shift_start, "open_incidents": open_inc, "resolved_incidents": closed,
+            "alerts": alert_rows, "alerts_known": page_rows is not None, "deployments": deploys,
+            "action_items": items, "nobody_on_call": holes, "due_days": setup.settings.handoff_due_days}
