@@ -1,9 +1,279 @@
-"""`fireline postmortem new|lint`, `fireline actions`, `fireline followup`, `fireline ingest postmortems`."""
+"""`fireline postmortem new|lint|repeats`, `fireline actions`, `fireline followup`, `fireline ingest postmortems`."""
 
 from __future__ import annotations
 
+import sys
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
 import typer
+
+from .cli_common import ConfigOpt, DbOpt, JsonOpt, TeamOpt, print_json
+from .config import Config, load_config
+from .errors import UserError
+from .store import Store
+from .views import terminal
+
+postmortem_app = typer.Typer(
+    help="Postmortems as code: Markdown files with YAML front matter (default folder `postmortems/`).\n\n"
+    "Write one with `fireline postmortem new --incident ID`, check it with `fireline postmortem lint`, "
+    "store it with `fireline ingest postmortems`, then follow its action items with `fireline actions` "
+    "and `fireline followup`.",
+    no_args_is_help=True)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class FailOn(str, Enum):
+    error = "error"
+    warning = "warning"
+
+
+TodayOpt = Annotated[str | None, typer.Option("--today", help="The day to measure from, YYYY-MM-DD (default: today "
+                                              "in the configured zone). Fix it for reproducible output.")]
+
+
+def _today(value: str | None, cfg: Config) -> date:
+    if value is None:
+        return datetime.now(ZoneInfo(cfg.timezone)).date()
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise UserError(f"not a date: {value!r} (e.g. 2026-07-05)", where="--today") from None
+
+
+def _open_store(db: str | None) -> Store:
+    return Store.open(db, create=False)
+
+
+@postmortem_app.command("new")
+def postmortem_new(
+    incident: Annotated[str, typer.Option("--incident", help="The incident's id in the store, e.g. INC-0042.")],
+    directory: Annotated[Path | None, typer.Option("--dir", help="Where to write it (default: [postmortems] "
+                                                   "folder, `postmortems/` next to the config).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
+    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Write a postmortem prefilled from an incident (times, service, severity, detection) with the SRE book's
+    sections. Prints the path. The file lints clean except for its empty action items: add them."""
+    from .postmortems import settings, template
+
+    cfg = load_config(config)
+    store = _open_store(db)
+    try:
+        t = store.table("incidents")
+        rows = t.filter(t.id == incident).to_pyarrow().to_pylist()
+        if not rows:
+            from .sources.postmortems import closest
+
+            ids = sorted(r[0] for r in store.query("SELECT id FROM incidents"))
+            near = closest(incident, ids)
+            hint = f"; did you mean {near!r}?" if near else ("; ingest incidents first (fireline ingest incidents)"
+                                                             if not ids else "")
+            raise UserError(f"no incident {incident!r} in the store{hint}", where="--incident")
+    finally:
+        store.close()
+    row = rows[0]
+    folder = directory if directory is not None else settings.folder(cfg)
+    path = template.write(folder / template.file_name(row, cfg.timezone),
+                          template.render(row, cfg.timezone, cfg.team_of(row["service"])), force=force)
+    if as_json:
+        print_json({"path": str(path), "id": template.postmortem_id(row["id"]), "incident": row["id"]})
+        return
+    sys.stdout.write(f"{path}\n")
+    terminal.console(stderr=True).print(f"[dim]Fill in the sections and the action items, then: fireline postmortem "
+                                        f"lint {path}[/]", soft_wrap=True)
+
+
+@postmortem_app.command("lint")
+def postmortem_lint(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Postmortem files or folders (*.md; default: the "
+                                                       "[postmortems] folder).", show_default=False)] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="text for people, json for scripts, sarif for GitHub "
+                                        "code scanning.")] = Format.text,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 on findings at or above this.")] =
+    FailOn.error,
+    db: Annotated[str | None, typer.Option("--db", help="Also check that referenced incidents exist in this store "
+                                           "(when it holds any).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Check postmortems: every action item says WHO does WHAT by WHEN, owners exist, dates are dates, done items
+    have done_on, metrics are DORA metrics. Exit 1 on error findings (see --fail-on), 2 on usage errors."""
+    from .postmortems import lint, settings
+    from .postmortems.ingest import store_incident_ids
+    from .views import findings as findings_view
+
+    cfg = load_config(config)
+    targets = list(paths or [settings.folder(cfg)])
+    for path in targets:
+        if not path.exists():
+            raise UserError("no such file or folder", where=str(path))
+    known = None
+    if db:
+        store = _open_store(db)
+        try:
+            known = store_incident_ids(store)
+        finally:
+            store.close()
+    result = lint.lint_paths(targets, cfg, known)
+    found = result.findings
+    if fmt is Format.sarif:
+        text = findings_view.render_sarif(found, lint.CHECKS.values())
+    elif fmt is Format.json:
+        text = findings_view.render_json(found)
+    else:
+        text = findings_view.render_text(found).rstrip("\n") + f" in {len(result.docs)} postmortem files\n"
+    sys.stdout.write(text.rstrip("\n") + "\n")
+    raise typer.Exit(findings_view.exit_code(found, fail_on.value))
+
+
+@postmortem_app.command("repeats")
+def postmortem_repeats(
+    window_days: Annotated[int | None, typer.Option("--window-days", help="Same service and cause tag within this "
+                                                    "many days is a repeat (default: [postmortems] "
+                                                    "repeat_window_days, 90).", min=1)] = None,
+    team: TeamOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Repeat incidents: the same service and cause tag (postmortem `tags`) again within the window, and whether
+    the earlier postmortem's action items were done before it happened."""
+    from .metrics.repeats import repeat_incidents
+    from .postmortems import settings
+
+    cfg = load_config(config)
+    window = window_days or settings.of(cfg).repeat_window_days
+    services = set(cfg.services_of_team(team)) if team else None
+    store = _open_store(db)
+    try:
+        rows = repeat_incidents(store.tables(), window_days=window)
+    finally:
+        store.close()
+    if services is not None:
+        rows = [r for r in rows if r["service"] in services]
+    if as_json:
+        print_json({"window_days": window, "repeats": rows})
+        return
+    from .postmortems import render
+
+    render.repeats(rows, window, terminal.console())
+
+
+def actions(
+    team: Annotated[str | None, typer.Option("--team", help="Only items owned by this team (or its people).")] =
+    None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only items of this owner (a person or a team).")] =
+    None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only items past their due date.")] = False,
+    ics: Annotated[Path | None, typer.Option("--ics", help="Also write the due dates to this iCalendar file.")] =
+    None,
+    today: TodayOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Open postmortem action items by team and owner, overdue first, with days late."""
+    from .metrics.actions import open_actions
+    from .postmortems import settings
+
+    cfg = load_config(config)
+    settings.of(cfg)  # a typo in [postmortems] is refused by every postmortem command
+    day = _today(today, cfg)
+    if team is not None and cfg.teams and team not in cfg.teams:
+        raise UserError(f"unknown team {team!r} (teams: {', '.join(cfg.teams)})", where="--team")
+    store = _open_store(db)
+    try:
+        report = open_actions(store.tables(), today=day, team=team, owner=owner, overdue_only=overdue).as_dict()
+    finally:
+        store.close()
+    if ics is not None:
+        from .postmortems import ics as ics_lib
+
+        written = ics_lib.write(ics, report["items"], day)
+        report["ics"] = {"path": str(ics), "events": written}
+    if as_json:
+        print_json(report)
+        return
+    from .postmortems import render
+
+    out = terminal.console()
+    render.actions(report, out)
+    if ics is not None:
+        out.print(f"Wrote {report['ics']['events']} due dates to {ics}.")
+
+
+def followup(
+    weeks: Annotated[int | None, typer.Option("--weeks", help="Weeks before and after done_on (default: "
+                                              "[postmortems] followup_weeks, 8).", min=1)] = None,
+    team: TeamOpt = None, today: TodayOpt = None, db: DbOpt = None, config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Did it work? For each done long-term action item with a dora_metric: the team's metric N weeks before and
+    after done_on, the change, a 95% bootstrap interval and a verdict (improved, no clear change, worse, too little
+    data), with the sample sizes."""
+    from .metrics.followup import MIN_LEAD_CHANGES, MIN_SAMPLES, SAMPLE_UNITS, FollowupParams
+    from .metrics.followup import followup as followup_lib
+    from .postmortems import settings
+
+    cfg = load_config(config)
+    day = _today(today, cfg)
+    if team is not None:
+        cfg.services_of_team(team)  # refuses an unknown team
+    params = FollowupParams(weeks=weeks or settings.of(cfg).followup_weeks,
+                            production=tuple(cfg.production_environments), time_basis=cfg.time_basis,
+                            tz=cfg.timezone)
+    services_of = {name: cfg.services_of_team(name) for name in cfg.teams}
+    store = _open_store(db)
+    try:
+        results = followup_lib(store.tables(), today=day, services_of=services_of, params=params, team=team)
+    finally:
+        store.close()
+    if as_json:
+        print_json({"today": day, "weeks": params.weeks, "confidence": params.confidence,
+                    "resamples": params.resamples, "seed": params.seed,
+                    "min_samples": {m: {"n": n, "unit": SAMPLE_UNITS[m]} for m, n in MIN_SAMPLES.items()} |
+                    {"lead_time_changes": MIN_LEAD_CHANGES}, "items": results})
+        return
+    from .postmortems import render
+
+    render.followup(results, terminal.console())
+
+
+def ingest_postmortems(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Postmortem files or folders (default: the "
+                                                       "[postmortems] folder).", show_default=False)] = None,
+    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Store postmortems and their action items (replacing what these files stored before), in one transaction.
+    Refuses, writing nothing, while `fireline postmortem lint` reports errors."""
+    from .postmortems.ingest import default_paths
+    from .postmortems.ingest import ingest_postmortems as ingest_lib
+
+    cfg = load_config(config)
+    targets = list(paths or default_paths(cfg))
+    for path in targets:
+        if not path.exists():
+            raise UserError("no such file or folder", where=str(path))
+    store = Store.open(db)
+    try:
+        result = ingest_lib(store, cfg, targets)
+    finally:
+        store.close()
+    err = terminal.console(stderr=True)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False, soft_wrap=True)
+    if as_json:
+        print_json(result.as_dict())
+        return
+    terminal.console().print(f"{result.source}: {result.postmortems} postmortems, {result.action_items} action items "
+                             f"from {result.files} files ({result.replaced} replaced).", soft_wrap=True)
 
 
 def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
     """Add this module's commands to the `fireline` app (and its `ingest` group)."""
+    app.add_typer(postmortem_app, name="postmortem")
+    app.command("actions")(actions)
+    app.command("followup")(followup)
+    ingest_app.command("postmortems")(ingest_postmortems)

@@ -1,0 +1,118 @@
+"""Terminal rendering for `fireline actions`, `fireline followup` and `fireline postmortem repeats`.
+
+Formats results; computes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ..views.terminal import duration
+
+VERDICT_STYLE = {"improved": "bold green", "worse": "bold red", "no clear change": "yellow",
+                 "too little data": "dim", "unknown": "dim"}
+METRIC_LABEL = {"deployment_frequency": "deploy frequency", "lead_time": "lead time",
+                "change_failure_rate": "change failure rate", "time_to_restore": "time to restore"}
+
+
+def _table(title: str | None = None, caption: str | None = None) -> Table:
+    return Table(title=title, caption=caption, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+
+
+def actions(report: dict[str, Any], out: Console) -> None:
+    items = report["items"]
+    if not items:
+        out.print(f"No open action items (as of {report['today']}).")
+        return
+    table = _table(caption=f"as of {report['today']} · overdue first · --ics FILE for a calendar, --json for all")
+    for col in ("Due", "Late", "Team", "Owner", "What", "Postmortem", "Where"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("Due", "Late", "Where"))
+    for i in items:
+        late = f"[red]{i['days_late']} d[/]" if i["overdue"] else (f"in {i['days_left']} d" if i["days_left"]
+                                                                 is not None else "—")
+        what = escape(i["what"] or "")
+        if i.get("dora_metric"):
+            what += f" [dim]({METRIC_LABEL.get(i['dora_metric'], i['dora_metric'])})[/]"
+        table.add_row(str(i["due"] or "—"), late, escape(i["team"]), escape(i["owner"] or "—"), what,
+                      escape(i["postmortem_id"] or ""), escape(f"{i['file']}:{i['line']}"))
+    out.print(table)
+    teams = ", ".join(f"{t['team']} {t['open']} open ({t['overdue']} overdue)" for t in report["by_team"])
+    out.print(f"{report['open']} open, {report['overdue']} overdue: {escape(teams)}", soft_wrap=True)
+
+
+def value(metric: str, v: float | None) -> str:
+    if v is None:
+        return "—"
+    if metric == "deployment_frequency":
+        return f"{v * 7:.1f}/wk"
+    if metric == "change_failure_rate":
+        return f"{v * 100:.0f}%"
+    return duration(v)
+
+
+def change(metric: str, v: float | None) -> str:
+    if v is None:
+        return "—"
+    sign = "+" if v > 0 else "−" if v < 0 else "±"
+    return sign + value(metric, abs(v)).replace("%", " pp")
+
+
+_ABBR = {"weeks": "wk", "deployments": "dep", "incidents": "inc"}
+
+
+def _n(side: dict[str, Any]) -> str:
+    return f"{side['n']} {_ABBR.get(side['sample_unit'], side['sample_unit'])}"
+
+
+def followup(results: list[dict[str, Any]], out: Console) -> None:
+    if not results:
+        out.print("No done long-term action items with a dora_metric yet: nothing to follow up.")
+        return
+    weeks = results[0]["weeks"]
+    table = _table(caption=f"{weeks} weeks before done_on vs up to {weeks} weeks after (cut at --today) · "
+                           "(n) = samples: weeks, deployments or incidents · --json for windows and reasons")
+    for col in ("Action", "Team", "Metric", "Done", "Before (n)", "After (n)", "Change", "95% interval", "Verdict"):
+        table.add_column(col, overflow="fold", no_wrap=col not in ("Metric", "95% interval", "Team"))
+    for r in results:
+        metric = r["dora_metric"]
+        style = VERDICT_STYLE.get(r["verdict"], "")
+        if "before" not in r:
+            cells = ["—"] * 4
+        else:
+            b, a = r["before"], r["after"]
+            ci = f"{change(metric, r['ci'][0])} … {change(metric, r['ci'][1])}" if r.get("ci") else "—"
+            cells = [f"{value(metric, b['value'])} ({_n(b)})", f"{value(metric, a['value'])} ({_n(a)})",
+                     change(metric, r["change"]), ci]
+        table.add_row(escape(f"{r['postmortem_id']} #{r['position']}"), escape(r["team"] or "—"),
+                      METRIC_LABEL.get(metric, metric), str(r["done_on"]), *cells,
+                      f"[{style}]{r['verdict']}[/]" if style else r["verdict"])
+    out.print(table)
+    for r in results:
+        out.print(f"[dim]{escape(r['postmortem_id'])} #{r['position']} ({escape(r['what'] or '')}): "
+                  f"{escape(r['reason'])}[/]", soft_wrap=True)
+
+
+def repeats(rows: list[dict[str, Any]], window_days: int, out: Console) -> None:
+    if not rows:
+        out.print(f"No repeat incidents: no service had two incidents with the same cause tag within "
+                  f"{window_days} days (tags come from postmortem front matter).")
+        return
+    table = _table(caption=f"same service, same cause tag, within {window_days} days · actions of the earlier "
+                           "postmortem: done by the day of the repeat / total")
+    for col in ("Incident", "Service", "Tag", "Repeats", "Days apart", "Earlier postmortem", "Actions done",
+                "Open"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        done = f"{r['earlier_actions_done_before']}/{r['earlier_actions_total']}"
+        if r["earlier_actions_done"] != r["earlier_actions_done_before"]:
+            done += f" ({r['earlier_actions_done']} now)"
+        open_ = f"[red]{r['earlier_actions_open']}[/]" if r["earlier_actions_open"] else "0"
+        table.add_row(escape(r["incident_id"]), escape(r["service"]), escape(r["tag"]),
+                      escape(r["earlier_incident_id"]), f"{r['days_apart']:g}",
+                      escape(r["earlier_postmortem_id"] or "—"), done, open_)
+    out.print(table)
