@@ -27,7 +27,7 @@ def demo(tmp_path_factory):
 
 def test_the_disk_full_postmortem_carries_the_talks_action_items(demo):
     result, cfg, store = demo
-    assert TODAY == date(2026, 7, 5)
+    assert date(2026, 7, 5) == TODAY
     files = lint.lint_paths([result.directory / "world" / "postmortems"], cfg, {r[0] for r in
                                                                                store.query("SELECT id FROM incidents")})
     assert files.findings == [] and len(files.docs) == 7
