@@ -20,7 +20,9 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/fireline demo
 
-# Installs PostgreSQL when missing (as root, through apt-get); the tests start their own server.
+# Installs PostgreSQL and Debian's chromium when missing (as root, through apt-get); the tests start
+# their own PostgreSQL server, and drive chromium through the Playwright package of the [test] extra.
+# Browser screenshots land in $(PYTEST_ARTIFACTS) (default tests/artifacts/).
 test: $(VENV)/.test-installed
 	./scripts/ensure-services.sh
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

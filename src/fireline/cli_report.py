@@ -2,8 +2,79 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from .cli_common import (
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    ProfileOpt,
+    ServiceOpt,
+    SinceOpt,
+    TeamOpt,
+    UntilOpt,
+    print_json,
+)
+
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write (one file: styles and charts "
+                                      "inside, no network needed to open it).")]
+PngOpt = Annotated[Path | None, typer.Option("--png", help="Also write each chart as a PNG image in this folder "
+                                             "(for slides, wikis and email).", show_default=False)]
+TodayOpt = Annotated[str | None, typer.Option("--today", help="The date action items are overdue against "
+                                              "(default: today in the configured zone).", show_default=False)]
+
+
+def report(
+    out: OutOpt = Path("report.html"), png: PngOpt = None,
+    team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+    profile: ProfileOpt = None, today: TodayOpt = None,
+    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Write one HTML file to share: the four keys and rework rate per team with tier badges, weekly trend
+    charts, the rows behind every figure, and a section for each other part with data (action items,
+    detection gap, alert noise, knowledge silos, fixes without tests).
+
+    It opens offline in any browser (light or dark, laptop or phone). Example:
+
+        fireline report --out report.html --since 2026-01-01 --team Data --png charts/
+    """
+    from datetime import date
+
+    from .config import load_config
+    from .errors import UserError
+    from .store import Store
+    from .views import terminal
+    from .views.report import build_context, write_report
+
+    cfg = load_config(config)
+    day = None
+    if today:
+        try:
+            day = date.fromisoformat(today.strip())
+        except ValueError:
+            raise UserError(f"not a date: {today!r} (e.g. 2026-07-01)", where="--today") from None
+    if out.exists() and out.is_dir():
+        raise UserError("is a directory; give a file name such as report.html", where=str(out))
+    store = Store.open(db, create=False)
+    try:
+        ctx = build_context(store, cfg, team=team, service=service, since=since, until=until, profile=profile,
+                            today=day)
+        result = write_report(ctx, out, png_dir=png)
+    finally:
+        store.close()
+    if as_json:
+        print_json(result.as_dict())
+        return
+    console = terminal.console()
+    console.print(f"Wrote {result.path} ({result.bytes // 1024} KiB, {len(result.sections)} sections, "
+                  f"{len(result.charts)} charts): {', '.join(result.sections) or 'no data in this window'}.")
+    if result.pngs:
+        console.print(f"Wrote {len(result.pngs)} PNG charts in {png}.")
 
 
 def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
     """Add this module's commands to the `fireline` app (and its `ingest` group)."""
+    app.command("report")(report)

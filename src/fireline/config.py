@@ -47,6 +47,7 @@ class ServerConfig(_Strict):
     gitlab_token: str | None = None
     pagerduty_secret: str | None = None
     ingest_token: str | None = None  # Alertmanager and /events: bearer token or HMAC key
+    read_token: str | None = None  # dashboard read access on a non-loopback address (env FIRELINE_READ_TOKEN wins)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     normalise_interval_seconds: float = Field(default=1.0, gt=0)
 

@@ -25,7 +25,8 @@ from .. import normalise
 from ..config import Config
 from ..sources.webhooks import PayloadError
 from ..store import Store, pending_raw_event
-from .auth import Secrets, is_loopback, verify
+from . import dashboard
+from .auth import Secrets, is_loopback, read_token, verify
 from .group_commit import GroupCommitter
 
 log = logging.getLogger("fireline.server")
@@ -88,14 +89,21 @@ class _Refused(Exception):
 
 
 def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "127.0.0.1",
-               secrets: Secrets | None = None, normaliser: bool = True) -> FastAPI:
+               secrets: Secrets | None = None, normaliser: bool = True,
+               dashboard_token: str | None = None) -> FastAPI:
+    """The intake (webhooks, /events, /healthz, /metrics) and the dashboard (`/`, see dashboard.py).
+
+    `dashboard_token` guards reading on a public address (default: FIRELINE_READ_TOKEN or [server] read_token).
+    """
     secrets = secrets or Secrets.load(config.server)
+    dashboard_token = dashboard_token or read_token(config.server)
     exposed = not is_loopback(host)
     metrics = _Metrics()
     # A connection is used by one thread at a time (DuckDB's are not thread-safe). The intake
     # and the normaliser each get their own, so a long normalisation never stalls an answer.
     lock = threading.Lock()
     state: dict[str, Any] = {"normaliser_lock": lock}
+    reader = dashboard.Reader(open_store, lambda: state.get("store"), lock)
     wake = threading.Event()
     stop = threading.Event()
 
@@ -132,6 +140,7 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
         stop.set()
         wake.set()
         state["committer"].stop()
+        reader.close()
         if normaliser:
             worker.join(timeout=30)
             if state["normaliser_store"] is not state["store"]:
@@ -241,4 +250,5 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST)
 
+    app.include_router(dashboard.router(reader, config, token=dashboard_token, exposed=exposed))
     return app

@@ -17,6 +17,9 @@ ENV = {
     "pagerduty": "FIRELINE_PAGERDUTY_SECRET",
     "ingest": "FIRELINE_INGEST_TOKEN",
 }
+# Reading the dashboard is separate from writing: a viewer's token must not let them post events.
+READ_ENV = "FIRELINE_READ_TOKEN"
+READ_COOKIE = "fireline_read"
 # Which secret guards which endpoint: Alertmanager and /events share the ingest token.
 SECRET_OF = {"github": "github", "gitlab": "gitlab", "pagerduty": "pagerduty", "alertmanager": "ingest",
              "events": "ingest"}
@@ -41,6 +44,12 @@ class Secrets:
 
     def __repr__(self) -> str:  # never print a secret, even by accident
         return f"Secrets(configured={[n for n, v in self.values.items() if v]})"
+
+
+def read_token(server: ServerConfig, environ: Mapping[str, str] | None = None) -> str | None:
+    """The dashboard's read token: FIRELINE_READ_TOKEN, else [server] read_token."""
+    environ = os.environ if environ is None else environ
+    return environ.get(READ_ENV) or server.read_token or None
 
 
 def is_loopback(host: str) -> bool:

@@ -11,7 +11,7 @@ from ..config import load_config
 from ..errors import UserError
 from ..store import Store, resolve_url
 from .app import create_app
-from .auth import ENV, Secrets, is_loopback
+from .auth import ENV, READ_ENV, Secrets, is_loopback, read_token
 
 
 def run(*, host: str, port: int, workers: int, db: str | None, config_path: Path | None) -> None:
@@ -21,6 +21,11 @@ def run(*, host: str, port: int, workers: int, db: str | None, config_path: Path
         raise UserError(f"refusing to listen on {host} with no secrets: anyone could write to the store. Set "
                         f"{', '.join(ENV.values())} (or [server] in fireline.toml), or listen on 127.0.0.1",
                         where="--host")
+    if not is_loopback(host) and not read_token(config.server):
+        from ..views.terminal import console
+
+        console(stderr=True).print(f"[yellow]warning:[/] the dashboard is off on {host}: set {READ_ENV} (or [server] "
+                                   "read_token) to let people read it with that token")
     url = resolve_url(db)
     store = Store.open(url)  # creates the schema once, and fails early on a bad URL
     kind = store.kind

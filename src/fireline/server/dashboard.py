@@ -1,0 +1,192 @@
+"""The dashboard in `fireline serve`: the report's sections as pages, filters in the URL.
+
+`/` is the overview; `/explain/<metric>` lists the rows behind a figure; `/report.html` is the
+same view as one self-contained file. Every filter (team, service, since, until, profile) is in
+the query string, so a link shows the same thing to whoever opens it.
+
+Reads use their own connection and lock, so a slow page never holds up the intake. On a
+loopback address the pages are open; on any other address they need the read token
+(FIRELINE_READ_TOKEN or [server] read_token), given once as `?token=`, as a bearer token, or
+through the cookie the first visit sets.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..config import Config
+from ..errors import UserError
+from ..metrics.explain import ALIASES
+from ..metrics.tiers import PROFILES
+from ..store import Store
+from ..views import report as report_view
+from ..views.report.model import AnchorLinks, Figure, PageLinks, Section
+from ..views.report.sections import LABELS, drill_table, metric_cell, summary_of
+from .auth import READ_COOKIE
+
+FILTERS = ("team", "service", "since", "until", "profile")
+
+
+class Reader:
+    """A read connection opened on first use; shares the intake's lock only when it is the same store."""
+
+    def __init__(self, open_store: Callable[[], Store], shared: Callable[[], Store | None],
+                 shared_lock: threading.Lock) -> None:
+        self._open, self._shared, self._shared_lock = open_store, shared, shared_lock
+        self._store: Store | None = None
+        self._lock = threading.Lock()
+        self._guard = threading.Lock()
+        self._own = False
+
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        with self._guard:
+            if self._store is None:
+                store = self._open()
+                self._own = store is not self._shared()
+                self._lock = threading.Lock() if self._own else self._shared_lock
+                self._store = store
+        with self._lock:
+            yield self._store
+
+    def close(self) -> None:
+        if self._store is not None and self._own:
+            self._store.close()
+        self._store = None
+
+
+def _query(request: Request) -> dict[str, str]:
+    return {k: v.strip() for k in FILTERS if (v := request.query_params.get(k)) and v.strip()}
+
+
+def _filters(ctx: report_view.Context | None, config: Config, store: Store, query: dict[str, str]
+             ) -> report_view.Filters:
+    from ..cli_common import team_map
+
+    services = sorted(team_map(config, store))
+    since, until = ("", "")
+    if ctx is not None:
+        first, last = report_view.window_dates(ctx)
+        since, until = first.isoformat(), last.isoformat()
+    # What the link said is kept as written (an ISO time stays a time), so Apply never moves the window.
+    since, until = query.get("since", since), query.get("until", until)
+    profile = query.get("profile") or config.profile
+    return report_view.Filters(
+        teams=[report_view.Option(t, t, t == query.get("team")) for t in sorted(config.teams)],
+        services=[report_view.Option(s, s, s == query.get("service")) for s in services],
+        profiles=[report_view.Option(p, p, p == profile) for p in PROFILES],
+        since=since, until=until, timezone=config.timezone)
+
+
+def _context(store: Store, config: Config, query: dict[str, str], **kw: Any) -> report_view.Context:
+    return report_view.build_context(store, config, team=query.get("team"), service=query.get("service"),
+                                     since=query.get("since"), until=query.get("until"),
+                                     profile=query.get("profile"), **kw)
+
+
+def _error_page(config: Config, store: Store, query: dict[str, str], message: str) -> HTMLResponse:
+    page = report_view.Page(title="Fireline dashboard", scope_text="", sections=[], footer="",
+                            filters=_filters(None, config, store, query), error=message)
+    return HTMLResponse(report_view.render(page), status_code=400)
+
+
+def _explain_section(ctx: report_view.Context, metric: str, limit: int) -> Section:
+    summary = summary_of(ctx)
+    figure = metric_cell(ctx, metric, summary.overall.metrics[metric])
+    figure.href = None
+    table = drill_table(ctx, metric, ctx.team if not ctx.service else None, ctx.service, limit)
+    return Section(f"explain-{metric.replace('_', '-')}", LABELS[metric],
+                   f"The rows behind {LABELS[metric].lower()} for this scope.",
+                   figures=[Figure(LABELS[metric], figure)], tables=[table])
+
+
+def _authorised(request: Request, token: str | None, exposed: bool) -> Response | None:
+    """None when the request may read; else the answer that refuses it."""
+    if not exposed:
+        return None
+    if not token:
+        return HTMLResponse("<!doctype html><title>Fireline</title><p>The dashboard is off on this public address: "
+                            "set FIRELINE_READ_TOKEN (or [server] read_token) to share it.</p>", status_code=403)
+    auth = request.headers.get("authorization") or ""
+    offered = [request.cookies.get(READ_COOKIE) or "", request.query_params.get("token") or "",
+               auth[7:].strip() if auth.lower().startswith("bearer ") else ""]
+    if not any(o and hmac.compare_digest(o.encode(), token.encode()) for o in offered):
+        return HTMLResponse("<!doctype html><title>Fireline</title><p>This dashboard needs its read token: open the "
+                            "link with ?token=… once, or send Authorization: Bearer ….</p>", status_code=401,
+                            headers={"WWW-Authenticate": "Bearer"})
+    if request.query_params.get("token"):
+        # Trade the token in the URL for a cookie, so it does not stay in the address bar or in shared links.
+        rest = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
+        response = RedirectResponse(request.url.path + (f"?{rest}" if rest else ""), status_code=303)
+        response.set_cookie(READ_COOKIE, token, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https")
+        return response
+    return None
+
+
+def router(reader: Reader, config: Config, *, token: str | None, exposed: bool) -> APIRouter:
+    api = APIRouter(include_in_schema=False)
+
+    @api.get("/", response_class=HTMLResponse)
+    def overview(request: Request) -> Response:
+        refused = _authorised(request, token, exposed)
+        if refused:
+            return refused
+        query = _query(request)
+        with reader.store() as store:
+            try:
+                ctx = _context(store, config, query, links=PageLinks(query), drill_rows=0)
+                page = report_view.report_page(ctx, title="Fireline dashboard",
+                                               filters=_filters(ctx, config, store, query))
+            except UserError as exc:
+                return _error_page(config, store, query, str(exc))
+            qs = urlencode(query)
+            page.footer += f" Download this view as one file: /report.html{'?' + qs if qs else ''}."
+            return HTMLResponse(report_view.render(page))
+
+    @api.get("/explain/{metric}", response_class=HTMLResponse)
+    def explain(metric: str, request: Request) -> Response:
+        refused = _authorised(request, token, exposed)
+        if refused:
+            return refused
+        name = ALIASES.get(metric)
+        query = _query(request)
+        with reader.store() as store:
+            if name is None:
+                return _error_page(config, store, query, f"unknown metric {metric!r}; choose one of "
+                                   f"{', '.join(ALIASES)}")
+            try:
+                ctx = _context(store, config, query, links=PageLinks(query), drill_rows=0)
+                section = _explain_section(ctx, name, 1000)
+            except UserError as exc:
+                return _error_page(config, store, query, str(exc))
+            qs = urlencode(query)
+            page = report_view.report_page(ctx, title=f"Fireline: {LABELS[name].lower()}",
+                                           filters=None, sections=[section])
+            page.back = "/" + (f"?{qs}" if qs else "")
+            return HTMLResponse(report_view.render(page))
+
+    @api.get("/report.html", response_class=HTMLResponse)
+    def report_file(request: Request) -> Response:
+        refused = _authorised(request, token, exposed)
+        if refused:
+            return refused
+        query = _query(request)
+        with reader.store() as store:
+            try:
+                ctx = _context(store, config, query, links=AnchorLinks())
+                page = report_view.report_page(ctx)
+            except UserError as exc:
+                return _error_page(config, store, query, str(exc))
+            return HTMLResponse(report_view.render(page),
+                                headers={"Content-Disposition": 'inline; filename="fireline-report.html"'})
+
+    return api

@@ -1,0 +1,99 @@
+"""Charts: Vega-Lite specs (Altair) rendered to inline SVG or PNG by vl-convert, with no network.
+
+A chart carries its data as plain rows, so every picture has a table behind it (for
+screen readers, for copying, and for anyone who distrusts a picture). SVG output uses
+`currentColor` for text and axes, so one rendering reads in light and in dark mode; PNG
+has no surrounding page, so it gets explicit colours on white.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import vl_convert as vlc
+
+WIDTH, HEIGHT = 560, 220
+# Tableau 10 keeps its hues apart on white and on near-black backgrounds.
+SCHEME = "tableau10"
+
+
+@dataclass
+class Chart:
+    id: str
+    title: str
+    description: str  # the text alternative: what the chart shows, in words
+    spec: dict[str, Any]
+    columns: list[str]  # the data table behind the chart
+    rows: list[list[Any]] = field(default_factory=list)
+
+
+def _theme(for_png: bool) -> dict[str, Any]:
+    ink = "#1f2937" if for_png else "currentColor"
+    return {
+        "background": "white" if for_png else None,
+        "view": {"stroke": None},
+        "font": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+        "axis": {"labelColor": ink, "titleColor": ink, "domainColor": ink, "tickColor": ink,
+                 "gridColor": "#9ca3af", "gridOpacity": 0.35, "labelFontSize": 11, "titleFontSize": 12},
+        "legend": {"labelColor": ink, "titleColor": ink, "orient": "bottom", "labelFontSize": 11},
+        "range": {"category": {"scheme": SCHEME}},
+    }
+
+
+def trend(chart_id: str, title: str, description: str, rows: list[dict[str, Any]], *, y_title: str,
+          table_columns: list[str], table_rows: list[list[Any]]) -> Chart:
+    """One line per series over weeks. `rows`: {"week": ISO date, "series": name, "value": number or None}."""
+    data = alt.Data(values=rows)
+    base = alt.Chart(data).encode(
+        x=alt.X("week:T", title="week starting", scale=alt.Scale(type="utc"),
+                axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=8)),
+        y=alt.Y("value:Q", title=y_title),
+        color=alt.Color("series:N", title=None),
+    )
+    chart = alt.layer(base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=28)).properties(
+        width=WIDTH, height=HEIGHT)
+    return Chart(chart_id, title, description, chart.to_dict(), table_columns, table_rows)
+
+
+def bars(chart_id: str, title: str, description: str, rows: list[dict[str, Any]], *, x_title: str,
+         table_columns: list[str], table_rows: list[list[Any]], percent: bool = False) -> Chart:
+    """Horizontal bars, one per category. `rows`: {"category": name, "value": number}."""
+    axis = alt.Axis(format=".0%") if percent else alt.Axis()
+    chart = alt.Chart(alt.Data(values=rows)).mark_bar(color="#4e79a7").encode(
+        x=alt.X("value:Q", title=x_title, axis=axis),
+        y=alt.Y("category:N", title=None, sort=None),
+    ).properties(width=WIDTH - 120, height=max(40, 26 * len(rows)))
+    return Chart(chart_id, title, description, chart.to_dict(), table_columns, table_rows)
+
+
+def _with_theme(spec: dict[str, Any], for_png: bool) -> dict[str, Any]:
+    return {**spec, "config": {**spec.get("config", {}), **_theme(for_png)}}
+
+
+_SVG_OPEN = re.compile(r"<svg\b([^>]*)>")
+
+
+def to_svg(chart: Chart) -> str:
+    """The chart as an inline SVG that is one image to assistive technology, named by its <title>."""
+    svg = vlc.vegalite_to_svg(_with_theme(chart.spec, for_png=False))
+    title_id, desc_id = f"{chart.id}-title", f"{chart.id}-desc"
+    match = _SVG_OPEN.search(svg)
+    if match is None:  # vl-convert always writes one root <svg>; refuse to emit a broken page if not
+        raise ValueError("vl-convert returned no <svg> element")
+    attrs = match.group(1)
+    opening = (f'<svg{attrs} role="img" aria-labelledby="{title_id} {desc_id}" focusable="false">'
+               f'<title id="{title_id}">{html.escape(chart.title)}</title>'
+               f'<desc id="{desc_id}">{html.escape(chart.description)}</desc>')
+    return svg[:match.start()] + opening + svg[match.end():]
+
+
+def write_png(chart: Chart, directory: Path, scale: float = 2.0) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{chart.id}.png"
+    path.write_bytes(vlc.vegalite_to_png(_with_theme(chart.spec, for_png=True), scale=scale))
+    return path

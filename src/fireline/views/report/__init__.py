@@ -1,0 +1,95 @@
+"""The HTML report and the dashboard's pages: the same sections, assembled by Jinja2.
+
+- ``model``: what a page is made of (sections, figures, tables, links) and the Context sections read.
+- ``sections``: the DORA sections and the order of all sections; ``parts``: the other parts.
+- ``html``: templates, CSS and rendering (charts become inline SVG there).
+
+``build_context`` turns command-line style filters into a Context; ``report_page`` gathers the
+sections into a Page; ``write_report`` writes one self-contained file (and PNGs on request).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ...config import Config
+from ...errors import UserError
+from ...metrics.dora import Scope
+from ...metrics.tiers import PROFILES, get_profile
+from ...store import Store
+from ..charts import write_png
+from .html import Filters, Option, Page, render
+from .model import AnchorLinks, Context, Links, Section
+from .sections import build_sections
+
+__all__ = ["Context", "Filters", "Option", "Page", "ReportResult", "build_context", "render", "report_page",
+           "scope_text", "write_report"]
+
+
+def build_context(store: Store, config: Config, *, team: str | None = None, service: str | None = None,
+                  since: str | None = None, until: str | None = None, profile: str | None = None,
+                  today: date | None = None, now: datetime | None = None, links: Links | None = None,
+                  drill_rows: int = 100, scope: Scope | None = None) -> Context:
+    from ...cli_common import scope_of, team_map
+
+    name = profile or config.profile
+    if name not in PROFILES:
+        raise UserError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}", where="--profile")
+    now = now or datetime.now(UTC)
+    scope = scope or scope_of(config, store, team, service, since, until)
+    today = today or now.astimezone(ZoneInfo(config.timezone)).date()
+    return Context(store=store, tables=store.tables(), config=config, scope=scope,
+                   team_of=team_map(config, store), profile=get_profile(name), today=today, now=now,
+                   links=links or AnchorLinks(), team=team, service=service, drill_rows=drill_rows)
+
+
+def window_dates(ctx: Context) -> tuple[date, date]:
+    """The window as local dates, `until` inclusive (the way --since/--until read them)."""
+    zone = ZoneInfo(ctx.config.timezone)
+    return (ctx.scope.since.astimezone(zone).date(),
+            (ctx.scope.until - timedelta(microseconds=1)).astimezone(zone).date())
+
+
+def scope_text(ctx: Context) -> str:
+    first, last = window_dates(ctx)
+    who = (f"service {ctx.service}" if ctx.service else f"team {ctx.team}" if ctx.team else "all teams")
+    return (f"{first:%d %b %Y} – {last:%d %b %Y} ({ctx.config.timezone}) · {who} · "
+            f"tier profile {ctx.profile.name} · as of {ctx.today.isoformat()}")
+
+
+def report_page(ctx: Context, *, title: str = "Fireline report", filters: Filters | None = None,
+                sections: list[Section] | None = None) -> Page:
+    found = build_sections(ctx) if sections is None else sections
+    footer = ("Made by Fireline from the store's deployments, commits, incidents and alerts. "
+              "Every figure can explain itself: fireline explain METRIC. This page makes no network requests.")
+    return Page(title=title, scope_text=scope_text(ctx), sections=found, footer=footer, filters=filters)
+
+
+@dataclass
+class ReportResult:
+    path: Path
+    sections: list[str]
+    charts: list[str]
+    pngs: list[Path] = field(default_factory=list)
+    bytes: int = 0
+
+    def as_dict(self) -> dict:
+        return {"out": str(self.path), "bytes": self.bytes, "sections": self.sections, "charts": self.charts,
+                "png": [str(p) for p in self.pngs]}
+
+
+def write_report(ctx: Context, out: Path, *, png_dir: Path | None = None, title: str = "Fireline report"
+                 ) -> ReportResult:
+    page = report_page(ctx, title=title)
+    text = render(page)
+    charts = [ch for s in page.sections for ch in s.charts]
+    pngs = [write_png(ch, png_dir) for ch in charts] if png_dir else []
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole to a temporary name first: an interrupted run never leaves half a report.
+    tmp = out.with_name(out.name + ".part")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    return ReportResult(out, [s.id for s in page.sections], [c.id for c in charts], pngs, len(text.encode()))

@@ -1,0 +1,296 @@
+"""Sections for the parts beyond the four keys: action items, alerts, knowledge, testing, and
+the slots where on-call coverage and the debt ledger plug in.
+
+Every function returns None when its part has no data in the store, so the section is left out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..charts import bars
+from .model import Cell, Context, Figure, Section, Table
+
+
+def _pct(value: float | None) -> str:
+    return "unknown" if value is None else f"{value * 100:.0f}%"
+
+
+def _hours(value: float | None) -> str:
+    from ..terminal import duration
+
+    return "unknown" if value is None else duration(value)
+
+
+def _has(ctx: Context, table: str) -> bool:
+    return bool(ctx.tables[table].count().execute())
+
+
+# ---- postmortem action items ----------------------------------------------------------------------
+
+def _action_rows(ctx: Context) -> list[dict[str, Any]]:
+    items = ctx.tables["action_items"]
+    pms = ctx.tables["postmortems"].select(pm_id="id", pm_title="title", pm_services="services")
+    j = items.left_join(pms, items.postmortem_id == pms.pm_id)
+    rows = j.to_pyarrow().to_pylist()
+    if ctx.scope.services is None:
+        return rows
+    wanted, teams = set(ctx.scope.services), set(ctx.teams_in_scope)
+    kept = []
+    for row in rows:
+        try:
+            services = set(json.loads(row["pm_services"] or "[]"))
+        except (TypeError, ValueError):
+            services = set()
+        # An item belongs to the filtered scope through its postmortem's services, or its owning team.
+        if services & wanted or (ctx.team is not None and row["team"] in teams):
+            kept.append(row)
+    return kept
+
+
+def action_items(ctx: Context) -> Section | None:
+    if not _has(ctx, "action_items"):
+        return None
+    rows = _action_rows(ctx)
+    if not rows:
+        return None
+    today = ctx.today
+
+    def is_open(r: dict[str, Any]) -> bool:
+        return (r["status"] or "open").lower() == "open"
+
+    def overdue(r: dict[str, Any]) -> bool:
+        return is_open(r) and r["due"] is not None and r["due"] < today
+
+    open_rows = [r for r in rows if is_open(r)]
+    late = [r for r in open_rows if overdue(r)]
+    done = [r for r in rows if not is_open(r)]
+    # Overdue first (most overdue on top), then open by due date, then the rest.
+    rows.sort(key=lambda r: (0 if overdue(r) else 1 if is_open(r) else 2,
+                             r["due"].toordinal() if r["due"] else 10**7, r["postmortem_id"], r["position"]))
+    body: list[list[Cell | str]] = []
+    css: list[str | None] = []
+    for r in rows:
+        late_days = (today - r["due"]).days if overdue(r) else 0
+        status = f"overdue by {late_days} d" if late_days else (r["status"] or "open")
+        body.append([
+            Cell(status, css="badge-overdue" if late_days else None),
+            r["what"] or "", r["owner"] or "—", r["team"] or "—", r["due"].isoformat() if r["due"] else "—",
+            r["term"] or "—", r["dora_metric"] or "—", r["pm_title"] or r["postmortem_id"],
+            r["ticket"] or "—", f"{r['file']}:{r['line']}" if r["file"] else "—",
+        ])
+        css.append("overdue" if late_days else ("done" if not is_open(r) else None))
+    table = Table("action-items-table", f"Postmortem action items on {today.isoformat()} (overdue first)",
+                  ["Status", "Action", "Owner", "Team", "Due", "Term", "DORA metric", "Postmortem", "Ticket",
+                   "Source"], body, row_css=css)
+    figures = [Figure("Open action items", Cell(str(len(open_rows)), value=len(open_rows))),
+               Figure("Overdue", Cell(str(len(late)), value=len(late), css="bad" if late else None),
+                      detail="open and past their due date"),
+               Figure("Done", Cell(str(len(done)), value=len(done)))]
+    lead = (f"{len(late)} of {len(open_rows)} open action items are overdue." if open_rows
+            else "Every action item is done.")
+    return Section("action-items", "Postmortem action items", lead, figures=figures, tables=[table],
+                   verdict=f"{len(late)} overdue action items: a postmortem without follow-through repeats"
+                   if late else None)
+
+
+# ---- alerts: detection gap and noise ----------------------------------------------------------------
+
+def _alert_report(ctx: Context) -> dict[str, Any]:
+    if "alerts" not in ctx.cache:
+        from ...metrics import alerts as alert_metrics
+
+        params = dataclasses.replace(alert_metrics.AlertParams.from_config(ctx.config.alerts), now=ctx.now)
+        ctx.cache["alerts"] = alert_metrics.report(ctx.tables, ctx.scope, team_of=ctx.team_of,
+                                                   tz=ctx.config.timezone, params=params)
+    return ctx.cache["alerts"]
+
+
+def detection_gap(ctx: Context) -> Section | None:
+    if not _has(ctx, "incidents"):
+        return None
+    gap = _alert_report(ctx)["detection_gap"]
+    share, mttd = gap["customer_share"], gap["mttd"]
+    if not share.get("incidents"):
+        return None
+    figures = [
+        Figure("Found by customers first", Cell(_pct(share["value"]), value=share["value"],
+                                                css="bad" if gap["verdict"] else None),
+               detail=f"{share['customer']} of {share['incidents']} incidents"),
+        Figure("Time to detect (median)", Cell(_hours(mttd["value"]), value=mttd["value"]),
+               detail=f"p90 {_hours(mttd['p90'])}; {mttd['count']} incidents" if mttd["value"] is not None
+               else mttd.get("unknown")),
+    ]
+    rows = [[r["team"], str(r["incidents"]), str(r["customer"]), Cell(_pct(r["value"]), value=r["value"])]
+            for r in gap["by_team"]]
+    table = Table("detection-by-team", "Who noticed first, per team", ["Team", "Incidents", "Customer first",
+                                                                       "Share"], rows, numeric={1, 2, 3},
+                  row_css=["flagged" if r["customer"] else None for r in gap["by_team"]])
+    charts = []
+    months = mttd.get("by_month") or []
+    if months:
+        charts.append(bars("chart-mttd-by-month", "Median time to detect by month",
+                           "Median hours from an incident's start to its detection, per month: " +
+                           ", ".join(f"{m['month']} {m['value']:.1f} h" for m in months) + ".",
+                           [{"category": m["month"], "value": round(m["value"], 2)} for m in months],
+                           x_title="hours (median)", table_columns=["Month", "Median hours", "Incidents"],
+                           table_rows=[[m["month"], f"{m['value']:.1f}", str(m["count"])] for m in months]))
+    lead = ("How incidents were noticed: by monitoring, or by a customer first, and how long detection took.")
+    return Section("detection", "Detection gap", lead, figures=figures, charts=charts, tables=[table],
+                   verdict=gap["verdict"])
+
+
+def alert_noise(ctx: Context) -> Section | None:
+    if not _has(ctx, "alert_events"):
+        return None
+    rep = _alert_report(ctx)
+    episodes = rep["episodes"]
+    if not episodes.get("value"):
+        return None
+    pps, inter = rep["pages_per_shift"], rep["interruptions"]
+    flap, transient, runbook, unlinked = rep["flapping"], rep["transient"], rep["no_runbook"], rep["no_incident"]
+    figures = [
+        Figure("Pages per shift", Cell(f"{pps['value']:.2f}" if pps["value"] is not None else "unknown",
+                                       value=pps["value"]),
+               detail=f"budget {pps['budget']} per {pps['shift_hours']} h shift; {pps['over_budget_shifts']} "
+                      "shifts over"),
+        Figure("Off-hours pages", Cell(_pct(inter["off_hours"]["share"]), value=inter["off_hours"]["share"]),
+               detail=f"{inter['off_hours']['value']} of {inter['value']} pages; {inter['sleep_hours']['value']} "
+                      "in sleep hours"),
+        Figure("Flapping", Cell(_pct(flap["share"]), value=flap["share"]),
+               detail=f"{flap['value']} of {flap['episodes']} episodes re-fired within {flap['minutes']} min"),
+        Figure("Transient", Cell(_pct(transient["share"]), value=transient["share"]),
+               detail=f"resolved within {transient['minutes']} min"),
+        Figure("Rules without runbook", Cell(f"{runbook['value']} of {runbook['rules']}", value=runbook["value"])),
+        Figure("Alerts with no incident", Cell(_pct(unlinked.get("share")), value=unlinked.get("share")),
+               detail=unlinked.get("unknown") or f"{unlinked['value']} of {unlinked['episodes']} episodes"),
+    ]
+    rules = rep["noisy_rules"]
+    table = Table("noisy-rules", "Noisiest alert rules", ["Rule", "Episodes", "Flaps", "Transient", "No runbook",
+                                                          "With incident", "What to do"],
+                  [[r["name"] or "—", str(r["episodes"]), str(r["flaps"]), str(r["transient"]),
+                    str(r["no_runbook"]), "—" if r["linked"] is None else str(r["linked"]),
+                    "; ".join(r["recommendations"]) or "—"] for r in rules], numeric={1, 2, 3, 4, 5},
+                  row_css=["flagged" if r["recommendations"] else None for r in rules])
+    teams = [t for t in pps["by_team"] if t["value"] is not None]
+    charts = []
+    if teams:
+        charts.append(bars("chart-pages-per-shift", "Pages per shift by team",
+                           f"Average pages per {pps['shift_hours']}-hour shift per team, against a budget of "
+                           f"{pps['budget']}: " + ", ".join(f"{t['team']} {t['value']:.2f}" for t in teams) + ".",
+                           [{"category": t["team"], "value": round(t["value"], 3)} for t in teams],
+                           x_title="pages per shift", table_columns=["Team", "Pages per shift", "Pages",
+                                                                     "Shifts over budget"],
+                           table_rows=[[t["team"], f"{t['value']:.2f}", str(t["pages"]),
+                                        str(t["over_budget_shifts"])] for t in teams]))
+    lead = (f"{episodes['value']} alert episodes ({episodes['pages']} pages) in the window. An alert that fires "
+            "without an incident, flaps or has no runbook costs sleep and teaches people to ignore pages.")
+    return Section("alerts", "Alert noise", lead, figures=figures, charts=charts, tables=[table])
+
+
+# ---- knowledge silos ----------------------------------------------------------------------------------
+
+def knowledge_silos(ctx: Context) -> Section | None:
+    if not _has(ctx, "change_files"):
+        return None
+    from ...metrics.knowledge import alias_map, knowledge_report
+
+    repos = ctx.store.repo_services()
+    wanted = set(ctx.scope.services) if ctx.scope.services is not None else None
+    aliases = alias_map(ctx.config.people)
+    body: list[list[Cell | str]] = []
+    css: list[str | None] = []
+    silos = 0
+    groups_seen = 0
+    for repo in sorted(repos):
+        services = repos[repo]
+        names = {s["name"] for s in services}
+        if wanted is not None and not names & wanted:
+            continue
+        by = "service" if services else "dir"
+        rep = knowledge_report(ctx.tables, repo, aliases=aliases, by=by, now=ctx.scope.until)
+        for g in rep["groups"]:
+            if wanted is not None and by == "service" and g["name"] not in wanted:
+                continue
+            tf = g["truck_factor"]
+            groups_seen += 1
+            silo = tf["value"] is not None and tf["value"] <= 1
+            silos += silo
+            authors = [a for a in g["authors"] if a["active"]]
+            docs = g["docs"]
+            body.append([repo, g["name"], Cell(str(tf["value"]), value=tf["value"], css="bad" if silo else None),
+                         ", ".join(tf["removed"]) or "—", ", ".join(a["name"] for a in authors[:4]) or "nobody",
+                         str(g["orphaned_files"]), "yes" if docs["readme"] else "missing",
+                         "yes" if docs["runbook"] else "missing"])
+            css.append("flagged" if silo else None)
+    if not body:
+        return None
+    table = Table("knowledge-table", "Truck factor per service (or top-level folder)",
+                  ["Repository", "Service / folder", "Truck factor", "Rests on", "Active authors", "Orphaned files",
+                   "README", "Runbook"], body, row_css=css, numeric={2, 5},
+                  note="Truck factor: how many people would have to leave before most files have no active "
+                       "author who knows them (Avelino et al. 2016). Details: fireline knowledge PATH.")
+    figures = [Figure("Knowledge silos", Cell(str(silos), value=silos, css="bad" if silos else None),
+                      detail=f"of {groups_seen} services or folders rest on one person")]
+    lead = "Where the only expert being away would stop the work: services whose knowledge rests on one person."
+    return Section("knowledge", "Knowledge silos", lead, figures=figures, tables=[table])
+
+
+# ---- fixes without regression tests ---------------------------------------------------------------------
+
+def fixes_without_tests(ctx: Context) -> Section | None:
+    if not _has(ctx, "changes"):
+        return None
+    from ...metrics import testing as testing_metrics
+
+    rep = testing_metrics.report(ctx.tables, ctx.scope.since, ctx.scope.until, team_of=ctx.team_of,
+                                 teams=[ctx.team] if ctx.team else None,
+                                 services=[ctx.service] if ctx.service else None,
+                                 time_basis=ctx.config.time_basis, tz=ctx.config.timezone, limit=20)
+    overall = rep.overall
+    if not overall.fixes:
+        return None
+    teams = [(t, s) for t, s in sorted(rep.by_team.items()) if s.fixes]
+    figures = [Figure("Fixes with a regression test", Cell(_pct(overall.value), value=overall.value),
+                      detail=f"{overall.with_test} of {overall.fixes - overall.files_unknown} bug fixes")]
+    charts = [bars("chart-fixes-tested", "Bug fixes with a regression test, per team",
+                   "Share of bug-fix commits that added or changed a test, per team: " +
+                   ", ".join(f"{t} {_pct(s.value)}" for t, s in teams) + ".",
+                   [{"category": t, "value": round(s.value, 4)} for t, s in teams if s.value is not None],
+                   x_title="share of fixes with a test", percent=True,
+                   table_columns=["Team", "Fixes", "With a test", "Share"],
+                   table_rows=[[t, str(s.fixes), str(s.with_test), _pct(s.value)] for t, s in teams])] if teams else []
+    zone = ZoneInfo(ctx.config.timezone)
+    recent = rep.recent_without_test
+    table = Table("fixes-without-tests", f"The {len(recent)} most recent fixes without a test",
+                  ["Date", "Commit", "Repository", "Service", "Author", "Subject", "Why a fix"],
+                  [[f.time.astimezone(zone).strftime("%Y-%m-%d"), f.sha[:10], f.repo, ", ".join(f.services) or "—",
+                    f.author, f.subject, f.reason] for f in recent])
+    lead = "A hotfix without a regression test lets the same bug come back: these fixes brought none."
+    return Section("testing", "Fixes without tests", lead, figures=figures, charts=charts, tables=[table])
+
+
+# ---- slots: parts being built elsewhere ---------------------------------------------------------------
+
+def oncall_gaps(ctx: Context) -> Section | None:
+    """On-call coverage gaps (fireline.oncall / fireline.metrics.oncall).
+
+    Plug in here: compute the gaps for ctx.scope (window, services -> teams via ctx.team_of) with
+    ctx.now as "now", return None when no rotation is configured (ctx.config.rotations is empty),
+    else a Section("oncall", "On-call coverage", lead, figures=[...], tables=[Table(...)]) with one
+    row per uncovered stretch (team, from, to, hours, why), css "flagged" on weekend/holiday rows.
+    """
+    return None
+
+
+def debt_ledger(ctx: Context) -> Section | None:
+    """The debt ledger (fireline.debt).
+
+    Plug in here: read the ledger for ctx.scope, return None when it is empty, else a
+    Section("debt", "Debt ledger", lead, figures=[...], tables=[Table(...)]) (budget per team from
+    ctx.config.budget; css "overdue"/"flagged" on rows over budget).
+    """
+    return None

@@ -1,0 +1,254 @@
+"""The report's sections. Each is a function Context -> Section | None: None when its part has no
+data, so a report shows only what the store can speak for.
+
+The DORA sections live here; the other parts (alerts, knowledge, testing, action items, and the
+slots for on-call and debt) are in parts.py. `SECTIONS` is the order a page shows them in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ...metrics import explain as explain_lib
+from ...metrics.summary import METRICS, Group, MetricValue, Summary, summarise
+from ..charts import trend
+from ..terminal import format_value
+from . import parts
+from .model import Cell, Context, Drilldown, Figure, Section, Table, drill_id
+
+LABELS = {
+    "deployment_frequency": "Deployment frequency",
+    "lead_time": "Lead time for changes",
+    "change_failure_rate": "Change failure rate",
+    "time_to_restore": "Time to restore",
+    "rework_rate": "Rework rate",
+}
+SHORT = {"deployment_frequency": "Deploys", "lead_time": "Lead time", "change_failure_rate": "Fail rate",
+         "time_to_restore": "Restore", "rework_rate": "Rework"}
+# Weekly charts speak in the unit people count in: deployments per week, hours, percent.
+CHART_UNIT = {"deployment_frequency": ("deployments per week", 7.0), "lead_time": ("hours (median)", 1.0),
+              "change_failure_rate": ("% of deployments", 100.0), "time_to_restore": ("hours (median)", 1.0),
+              "rework_rate": ("% of deployments", 100.0)}
+ALL = "All"
+
+
+def group_sets(ctx: Context) -> tuple[tuple[str, ...], ...]:
+    """The same rows as `fireline dora`: teams and their services, or services when no team is configured."""
+    return (("team",), ("team", "service")) if ctx.config.teams else (("service",),)
+
+
+def summary_of(ctx: Context) -> Summary:
+    if "summary" not in ctx.cache:
+        ctx.cache["summary"] = summarise(ctx.tables, ctx.scope, ctx.profile, team_of=ctx.team_of,
+                                         group_sets=group_sets(ctx))
+    return ctx.cache["summary"]
+
+
+def has_dora_data(ctx: Context) -> bool:
+    return any(bool(ctx.tables[t].count().execute()) for t in ("deployments", "incidents"))
+
+
+def metric_cell(ctx: Context, metric: str, mv: MetricValue, team: str | None = None,
+                service: str | None = None) -> Cell:
+    why = f"n={mv.count}" + (f"; unknown: {mv.unknown}" if mv.unknown else "")
+    return Cell(format_value(metric, mv), tier=mv.tier, value=mv.value, metric=metric, title=why,
+                href=ctx.links.drilldown(metric, team, service))
+
+
+def _label(group: Group) -> tuple[str, str | None, str | None]:
+    team, service = group.keys.get("team"), group.keys.get("service")
+    return (f"└ {service}" if team and service else str(service or team)), team, service
+
+
+def dora_overview(ctx: Context) -> Section | None:
+    if not has_dora_data(ctx):
+        return None
+    summary = summary_of(ctx)
+    overall = summary.overall.metrics
+    figures = [Figure(LABELS[m], metric_cell(ctx, m, overall[m]), detail=_detail(m, overall[m])) for m in METRICS]
+    rows: list[list[Cell | str]] = []
+    css: list[str | None] = []
+    keys: list[str | None] = []
+    for group in _ordered(summary.groups):
+        label, team, service = _label(group)
+        rows.append([Cell(label, css="service" if service and team else "group"),
+                     *(metric_cell(ctx, m, group.metrics[m], team, service) for m in METRICS)])
+        css.append("service-row" if service and team else "team-row")
+        keys.append(f"service:{service}" if service else f"team:{team}")
+    rows.append([Cell(ALL, css="group"), *(metric_cell(ctx, m, overall[m]) for m in METRICS)])
+    css.append("all-row")
+    keys.append("all")
+    first = "Team / service" if ctx.config.teams else "Service"
+    table = Table("dora-table", f"The four keys and rework rate per {first.lower()}, with tiers "
+                  f"({summary.profile} profile)", [first, *(SHORT[m] for m in METRICS)], rows, row_css=css,
+                  row_keys=keys, numeric=set(range(1, 6)),
+                  note="Each figure links to the rows behind it. — means no data for that group in the window.")
+    lead = (f"{overall['deployment_frequency'].count} production deployments and "
+            f"{overall['time_to_restore'].count} resolved incidents in the window; tiers from the "
+            f"{summary.profile} profile.")
+    unknown = [f"{LABELS[m]}: unknown: {mv.unknown}" for m, mv in overall.items() if mv.value is None and mv.unknown]
+    return Section("dora", "DORA metrics", lead, figures=figures, tables=[table], notes=unknown)
+
+
+def _detail(metric: str, mv: MetricValue) -> str | None:
+    d = mv.details
+    if metric == "deployment_frequency" and mv.value is not None:
+        return f"{mv.count} deployments on {d.get('deploy_days', 0)} days"
+    if metric in ("lead_time", "time_to_restore") and mv.value is not None:
+        p90 = d.get("p90")
+        return f"median of {mv.count}; p90 {format_value(metric, MetricValue(p90, mv.unit, 0))}"
+    if metric == "change_failure_rate" and mv.value is not None:
+        return f"{d.get('failed', 0)} of {mv.count} deployments"
+    if metric == "rework_rate" and mv.value is not None:
+        return f"{d.get('rework', 0)} of {mv.count} deployments"
+    return mv.unknown
+
+
+def _ordered(groups: list[Group]) -> list[Group]:
+    """Team rows, each followed by its services (as in the terminal table)."""
+    teams = [g for g in groups if set(g.keys) == {"team"}]
+    if not teams:
+        return groups
+    out = []
+    for team in teams:
+        out.append(team)
+        out += [g for g in groups if "service" in g.keys and g.keys.get("team") == team.keys["team"]]
+    return out
+
+
+def trends(ctx: Context) -> Section | None:
+    if not has_dora_data(ctx):
+        return None
+    by = ("team", "period") if ctx.config.teams else ("service", "period")
+    weekly = summarise(ctx.tables, ctx.scope, ctx.profile, team_of=ctx.team_of, group_sets=(("period",), by),
+                       period="week")
+    series: dict[str, dict[str, MetricValue]] = {}
+    weeks: list[str] = []
+    per: dict[tuple[str, str], dict[str, MetricValue]] = {}
+    for group in weekly.groups:
+        week = str(group.keys["period"])
+        name = str(group.keys.get(by[0], ALL)) if len(group.keys) > 1 else ALL
+        if week not in weeks:
+            weeks.append(week)
+        per[(name, week)] = group.metrics
+        series.setdefault(name, {})
+    weeks.sort()
+    names = [ALL, *sorted(n for n in series if n != ALL)]
+    charts = []
+    for metric in METRICS:
+        unit, factor = CHART_UNIT[metric]
+        points, table_rows = [], []
+        for week in weeks:
+            row: list[Any] = [week]
+            for name in names:
+                mv = per.get((name, week), {}).get(metric)
+                value = None if mv is None or mv.value is None else round(mv.value * factor, 3)
+                if value is not None:
+                    points.append({"week": week, "series": name, "value": value})
+                row.append("—" if value is None else f"{value:g}")
+            table_rows.append(row)
+        described = _describe(metric, points, unit)
+        charts.append(trend(f"trend-{metric.replace('_', '-')}", f"{LABELS[metric]} by week", described, points,
+                            y_title=unit, table_columns=["Week starting", *names], table_rows=table_rows))
+    lead = (f"One point per week (Monday, UTC) and {by[0]}; a week without deployments or incidents has no "
+            "point for the figures that need them.")
+    return Section("trends", "Trends by week", lead, charts=charts)
+
+
+def _describe(metric: str, points: list[dict[str, Any]], unit: str) -> str:
+    overall = [p for p in points if p["series"] == ALL]
+    if not overall:
+        return f"{LABELS[metric]} by week: no data in the window."
+    low = min(overall, key=lambda p: p["value"])
+    high = max(overall, key=lambda p: p["value"])
+    last = overall[-1]
+    return (f"{LABELS[metric]} per week in {unit}, for all services and per group. Overall: lowest "
+            f"{low['value']:g} (week of {low['week']}), highest {high['value']:g} (week of {high['week']}), "
+            f"latest {last['value']:g} (week of {last['week']}). The table below lists every value.")
+
+
+# ---- drill-downs: the rows behind every figure ---------------------------------------------------
+
+EXPLAIN_LABELS = {"deployment_id": "Deployment", "service": "Service", "time": "Time", "sha": "Commit",
+                  "ref": "Ref", "type": "Type", "subject": "Subject", "commit_time": "Committed", "via": "Via",
+                  "lead_hours": "Lead time (h)", "failed": "Failed", "incident_ids": "Incidents", "how": "Linked by",
+                  "incident_id": "Incident", "title": "Title", "resolved": "Resolved", "detected_by": "Detected by",
+                  "restore_hours": "Restore (h)", "rework": "Rework", "reason": "Why"}
+
+
+def fmt(value: Any, zone: ZoneInfo, column: str = "") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    if column == "sha":
+        return str(value)[:10]
+    return str(value)
+
+
+def explanation(ctx: Context, metric: str) -> explain_lib.Explanation:
+    key = f"explain:{metric}"
+    if key not in ctx.cache:
+        ctx.cache[key] = explain_lib.explain(ctx.tables, metric, ctx.scope)
+    return ctx.cache[key]
+
+
+def drill_table(ctx: Context, metric: str, team: str | None, service: str | None,
+                limit: int | None) -> Table:
+    result = explanation(ctx, metric)
+    rows = [r for r in result.rows
+            if (service is None or r.get("service") == service)
+            and (team is None or ctx.team_of.get(r.get("service") or "") == team)]
+    shown = rows[-limit:] if limit else rows
+    zone = ZoneInfo(ctx.config.timezone)
+    flag = {"change_failure_rate": "failed", "rework_rate": "rework"}.get(metric)
+    who = service or team or "all services"
+    note = result.note
+    if len(shown) < len(rows):
+        note += (f" Showing the latest {len(shown)} of {len(rows)} rows; every row: "
+                 f"fireline explain {metric.replace('_', '-')} --json (same filters).")
+    return Table(drill_id(metric, team, service) + "-table",
+                 f"{LABELS[metric]}: the {len(rows)} rows behind the figure for {who}",
+                 [EXPLAIN_LABELS.get(c, c) for c in result.columns],
+                 [[fmt(r.get(c), zone, c) for c in result.columns] for r in shown],
+                 row_css=["flagged" if flag and r.get(flag) else None for r in shown], note=note,
+                 numeric={i for i, c in enumerate(result.columns) if c.endswith("_hours")})
+
+
+def drilldowns(ctx: Context) -> Section | None:
+    """The static report's folded tables, one per figure in the DORA table (the dashboard has pages)."""
+    if ctx.drill_rows <= 0 or not has_dora_data(ctx):
+        return None
+    summary = summary_of(ctx)
+    targets: list[tuple[str | None, str | None]] = [(None, None)]
+    for group in _ordered(summary.groups):
+        _, team, service = _label(group)
+        targets.append((team if not service else None, service))
+    found = []
+    for metric in METRICS:
+        for team, service in targets:
+            table = drill_table(ctx, metric, team, service, ctx.drill_rows)
+            who = service or team or ALL
+            found.append(Drilldown(drill_id(metric, team, service), f"{LABELS[metric]} — {who}", table))
+    lead = "The deployments, commits and incidents behind each figure above; open one to see its rows."
+    return Section("drilldowns", "Behind the figures", lead, drilldowns=found)
+
+
+SectionFn = Callable[[Context], Section | None]
+SECTIONS: tuple[SectionFn, ...] = (
+    dora_overview, trends, parts.action_items, parts.detection_gap, parts.alert_noise, parts.oncall_gaps,
+    parts.knowledge_silos, parts.fixes_without_tests, parts.debt_ledger, drilldowns,
+)
+
+
+def build_sections(ctx: Context, functions: tuple[SectionFn, ...] = SECTIONS) -> list[Section]:
+    return [s for s in (fn(ctx) for fn in functions) if s is not None]

@@ -1,0 +1,112 @@
+"""The dashboard in `fireline serve`: filters in the URL, drill-down pages, and read access by token
+on a public address (on DuckDB and on a real PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fireline.server.app import create_app
+from fireline.server.auth import READ_COOKIE, Secrets
+from fireline.store import Store
+
+from . import report_support as rs
+
+WINDOW = "since=2026-03-01&until=2026-03-31"
+
+
+@pytest.fixture
+def small(store, tmp_path):
+    return store, rs.small_store(store, tmp_path)
+
+
+def _client(store, config, **kw) -> TestClient:
+    secrets = Secrets({"github": None, "gitlab": None, "pagerduty": None, "ingest": "in-token"})
+    open_store = store if callable(store) else (lambda: store)
+    return TestClient(create_app(open_store, config, secrets=secrets, normaliser=False, **kw),
+                      follow_redirects=False)
+
+
+def test_filters_in_the_url_change_the_figures(small):
+    store, config = small
+    with _client(store, config) as client:
+        everything = client.get(f"/?{WINDOW}")
+        red = client.get(f"/?{WINDOW}&team=Red")
+    assert everything.status_code == red.status_code == 200
+    assert "Content-Security-Policy" in everything.text and 'role="search"' in everything.text
+    all_rows, red_rows = rs.figures(everything.text).rows, rs.figures(red.text).rows
+    assert all_rows["all"]["deployment_frequency"] == pytest.approx(32 / 31)
+    assert red_rows["all"]["deployment_frequency"] == pytest.approx(28 / 31)
+    assert "team:Blue" in all_rows and "team:Blue" not in red_rows
+    # The form shows the filters it was given, so the page can be refined and shared.
+    assert '<option value="Red" selected>' in red.text and 'value="2026-03-31"' in red.text
+    # Figures link to drill-down pages that keep the window.
+    assert f'href="/explain/lead-time?{WINDOW.replace("&", "&amp;")}&amp;team=Red"' in red.text
+
+
+def test_drill_down_pages_list_the_rows_behind_a_figure(small):
+    store, config = small
+    with _client(store, config) as client:
+        page = client.get(f"/explain/change-failure-rate?{WINDOW}&service=web")
+        unknown = client.get("/explain/happiness")
+    assert page.status_code == 200
+    assert "the 4 rows behind the figure for web" in page.text
+    assert "INC-2" in page.text and "INC-1" not in page.text
+    assert 'href="/?service=web&amp;since=2026-03-01&amp;until=2026-03-31"' in page.text  # back, same filters
+    assert unknown.status_code == 400 and "unknown metric" in unknown.text
+
+
+def test_bad_filters_show_the_form_and_what_is_wrong(small):
+    store, config = small
+    with _client(store, config) as client:
+        response = client.get("/?team=Green")
+    assert response.status_code == 400
+    assert "unknown team &#39;Green&#39;" in response.text and 'role="alert"' in response.text
+
+
+@pytest.fixture
+def opener(tmp_path):
+    """Each app opens its own connections to one DuckDB file (as `fireline serve` does)."""
+    path = str(tmp_path / "fireline.duckdb")
+    store = Store.open(path)
+    config = rs.small_store(store, tmp_path)
+    store.close()
+    return (lambda: Store.open(path)), config
+
+
+def test_a_public_address_needs_the_read_token(opener):
+    open_store, config = opener
+    with _client(open_store, config, host="0.0.0.0", dashboard_token="read-me") as client:
+        assert client.get("/").status_code == 401
+        assert client.get("/?token=wrong").status_code == 401
+        assert client.get("/", headers={"authorization": "Bearer read-me"}).status_code == 200
+        # A shared link with the token trades it for a cookie and drops it from the address.
+        first = client.get(f"/?token=read-me&{WINDOW}&team=Red")
+        assert first.status_code == 303 and first.headers["location"] == f"/?{WINDOW}&team=Red"
+        assert READ_COOKIE in first.cookies
+        again = client.get(first.headers["location"])
+        assert again.status_code == 200 and "team Red" in again.text
+        # The read token is not a write token.
+        post = client.post("/events", json={}, headers={"authorization": "Bearer read-me"})
+        assert post.status_code == 401
+    with _client(open_store, config, host="0.0.0.0") as client:
+        off = client.get("/")
+        assert off.status_code == 403 and "FIRELINE_READ_TOKEN" in off.text
+    with _client(open_store, config) as client:  # loopback: open, as before
+        assert client.get(f"/?{WINDOW}").status_code == 200
+
+
+def test_the_read_token_comes_from_the_environment(opener, monkeypatch):
+    open_store, config = opener
+    monkeypatch.setenv("FIRELINE_READ_TOKEN", "from-env")
+    with _client(open_store, config, host="10.0.0.8") as client:
+        assert client.get("/").status_code == 401
+        assert client.get("/", headers={"authorization": "Bearer from-env"}).status_code == 200
+
+
+def test_the_view_downloads_as_one_file(small):
+    store, config = small
+    with _client(store, config) as client:
+        response = client.get(f"/report.html?{WINDOW}&team=Blue")
+    assert response.status_code == 200 and "fireline-report.html" in response.headers["content-disposition"]
+    assert "#drill-lead-time-team-blue" in response.text and 'role="search"' not in response.text
