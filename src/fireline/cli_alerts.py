@@ -61,7 +61,7 @@ def alerts_lint(
     for path in paths:
         if not path.exists():
             raise UserError("no such file or folder", where=str(path))
-    found = lint.lint_paths(paths, settings.load(cfg.alerts), repo_root=Path.cwd())
+    found = lint.lint_paths(paths, settings.load(cfg.alerts, cfg.source), repo_root=Path.cwd())
     render = {"text": findings_view.render_text, "json": findings_view.render_json,
               "sarif": findings_view.render_sarif}[fmt.value]
     sys.stdout.write(render(found).rstrip("\n") + "\n")

@@ -6,7 +6,7 @@ import fnmatch
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -143,15 +143,33 @@ def path_matches(path: str, globs: list[str]) -> bool:
     return False
 
 
-def _format_validation(exc: ValidationError, source: str) -> str:
+def _format_validation(exc: ValidationError, source: str, prefix: str = "") -> str:
     lines = []
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        # Union members name themselves in the location (e.g. `str`, `MemberSpec`): not a key the user wrote.
+        parts = [str(p) for p in err["loc"] if not str(p)[:1].isupper() and str(p) not in _TYPE_TAGS]
+        key = ".".join([prefix, *parts] if prefix else parts) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         lines.append(f"{source}: {key}: {msg}")
     return "\n".join(lines)
+
+
+_TYPE_TAGS = {"str", "int", "float", "bool", "date", "datetime", "list", "dict"}
+
+_Section = TypeVar("_Section", bound=BaseModel)
+
+
+def validate_section(model: type[_Section], data: Any, prefix: str, source: str | None = None) -> _Section:
+    """Validate one free-form config section (`[alerts]`, `[postmortems]`, ...) with its own model.
+
+    Errors name the file and the full key, e.g. `fireline.toml: postmortems.folder: unknown key`.
+    """
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise UserError(_format_validation(exc, source or "fireline.toml", prefix)) from None
 
 
 def parse_config(data: dict, *, source: str, base_dir: Path) -> Config:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from ..config import validate_section
 from ..errors import UserError
 from ..sources.rules import duration_ms
 
@@ -84,22 +85,14 @@ def _analytics_keys() -> set[str]:
     return {f.name for f in dataclasses.fields(AlertParams)} - {"now"}
 
 
-def load(alerts: dict[str, Any] | None) -> AlertSettings:
+def load(alerts: dict[str, Any] | None, source: str | None = None) -> AlertSettings:
     """Validate `config.alerts`; errors name the full key, e.g. `alerts.checks.runbook-missing.enabled`."""
     alerts = dict(alerts or {})
     # `[alerts]` is shared with the alert analytics report (fireline.metrics.alerts), which
     # validates its own keys; everything else must be ours, so typos are still refused.
     for key in _analytics_keys() & alerts.keys():
         del alerts[key]
-    try:
-        settings = AlertSettings.model_validate(alerts)
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            key = ".".join(["alerts", *(str(p) for p in err["loc"])])
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-            lines.append(f"{key}: {msg}")
-        raise UserError("\n".join(lines)) from None
+    settings = validate_section(AlertSettings, alerts, "alerts", source)
     if duration_ms(settings.checks.for_missing.min_for) is None:
         raise UserError(f"not a duration: {settings.checks.for_missing.min_for!r}",
                         where="alerts.checks.for-missing.min_for")

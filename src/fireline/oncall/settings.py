@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..config import Config
+from ..config import Config, validate_section
 from ..errors import UserError
 from .schedule import Layer, Override, Rotation, Window, to_utc
 
@@ -113,14 +113,7 @@ def _fail(config: Config, key: str, message: str) -> UserError:
 
 
 def _validate(model: type[BaseModel], data: Any, config: Config, prefix: str) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join([prefix, *(str(p) for p in err["loc"] if not str(p).startswith(("str", "MemberSpec",
-                                                                                        "date", "datetime")))])
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-        raise _fail(config, key, msg) from None
+    return validate_section(model, data, prefix, config.source)
 
 
 def zone_ok(zone: str, config: Config, key: str) -> str:

@@ -13,10 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..config import Config
-from ..errors import UserError
+from ..config import Config, validate_section
 
 
 class PostmortemSettings(BaseModel):
@@ -29,15 +28,7 @@ class PostmortemSettings(BaseModel):
 
 def load(section: dict[str, Any] | None, source: str | None = None) -> PostmortemSettings:
     """Validate `config.postmortems`; an error names the key, e.g. `fireline.toml: postmortems.folder`."""
-    try:
-        return PostmortemSettings.model_validate(dict(section or {}))
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            key = ".".join(["postmortems", *(str(p) for p in err["loc"])])
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-            lines.append(f"{source or 'fireline.toml'}: {key}: {msg}")
-        raise UserError("\n".join(lines)) from None
+    return validate_section(PostmortemSettings, dict(section or {}), "postmortems", source)
 
 
 def of(cfg: Config) -> PostmortemSettings:
