@@ -146,8 +146,8 @@ def test_a_payload_that_is_not_an_object_is_refused():
 
 def test_json_schema_is_a_union_told_apart_by_type():
     schema = events.JSON_SCHEMA
-    assert set(schema["discriminator"]["mapping"]) == {"deployment", "incident", "change"}
-    assert len(schema["oneOf"]) == 3
+    assert set(schema["discriminator"]["mapping"]) == {"deployment", "incident", "change", "feature_flag"}
+    assert len(schema["oneOf"]) == 4
     deployment = schema["$defs"]["DeploymentEvent"]
     assert set(deployment["required"]) == {"id", "type", "time", "service", "sha"}
     assert deployment["additionalProperties"] is False

@@ -14,7 +14,7 @@ from pathlib import Path
 from . import linking, normalise
 from .config import Config
 from .errors import UserError
-from .model import Change, Deployment, RawEvent
+from .model import Change, Deployment, FeatureFlag, RawEvent
 from .sources import deployments as deployment_source
 from .sources import git
 from .sources import incidents as incident_source
@@ -32,6 +32,7 @@ class IngestResult:
     new_deployments: int = 0
     new_incidents: int = 0
     new_alerts: int = 0
+    new_flags: int = 0
     skipped: int = 0
     unchanged: bool = False
     warnings: list[str] = field(default_factory=list)
@@ -201,12 +202,27 @@ def _tag_deployments(info: git.RepoInfo, services: list[dict]) -> list[Deploymen
 
 def _deployment_columns(deployments: list[Deployment]) -> dict[str, list]:
     cols: dict[str, list] = {k: [] for k in ("id", "service", "environment", "sha", "time", "status", "type",
-                                             "source", "ref", "repo")}
+                                             "source", "ref", "repo", "stage")}
     for d in deployments:
         for key in cols:
             value = getattr(d, key)
             cols[key].append(_utc(value) if key == "time" else value)
     return cols
+
+
+def _flag_columns(flags: list[FeatureFlag]) -> dict[str, list]:
+    cols: dict[str, list] = {k: [] for k in ("id", "service", "flag", "time", "state", "source", "incident_id")}
+    for f in flags:
+        for key in cols:
+            value = getattr(f, key)
+            cols[key].append(_utc(value) if key == "time" else value)
+    return cols
+
+
+def _insert_flags(store: Store, tx: Writer, flags: list[FeatureFlag]) -> int:
+    before = store.count("feature_flags")
+    tx.insert("feature_flags", _flag_columns(flags))
+    return store.count("feature_flags") - before
 
 
 def _insert_deployments(store: Store, tx: Writer, deployments: list[Deployment]) -> int:
@@ -233,10 +249,27 @@ def ingest_deployments(store: Store, config: Config, path: str | Path, *, servic
         tx.insert("raw_events", _raw_columns(events))
         records = [deployment_source.normalise(e.kind, json.loads(e.payload), where=str(path), tz=config.timezone)
                    for e in events]
-        result.new_deployments = _insert_deployments(store, tx, records)
-        result.skipped = len(records) - result.new_deployments
+        deployments = [r for r in records if isinstance(r, Deployment)]
+        flags = [r for r in records if isinstance(r, FeatureFlag)]
+        result.new_deployments = _insert_deployments(store, tx, deployments)
+        result.new_flags = _insert_flags(store, tx, flags)
+        result.skipped = len(records) - result.new_deployments - result.new_flags
         links = linking.relink(store, tx, config.production_environments)
     result.unresolved_deployments = links.unresolved_deployments
+    return result
+
+
+def ingest_flags(store: Store, config: Config, path: str | Path, *, service: str | None = None) -> IngestResult:
+    """Feature flag changes from a file (CSV, NDJSON or a JSON array); the same id twice is stored once."""
+    path = Path(path)
+    events = deployment_source.read_flag_events(path, service=service, tz=config.timezone)
+    result = IngestResult(source=str(path), kind="flags")
+    with store.transaction() as tx:
+        tx.insert("raw_events", _raw_columns(events))
+        flags = [deployment_source.normalise(e.kind, json.loads(e.payload), where=str(path), tz=config.timezone)
+                 for e in events]
+        result.new_flags = _insert_flags(store, tx, [f for f in flags if isinstance(f, FeatureFlag)])
+        result.skipped = len(flags) - result.new_flags
     return result
 
 
@@ -271,6 +304,7 @@ def ingest_incidents(store: Store, config: Config, path: str | Path, *, service:
 _NORMALISERS = {
     deployment_source.ROW_KIND: ("deployments", deployment_source.normalise, _deployment_columns),
     deployment_source.GITHUB_KIND: ("deployments", deployment_source.normalise, _deployment_columns),
+    deployment_source.FLAG_KIND: ("feature_flags", deployment_source.normalise, _flag_columns),
     incident_source.ROW_KIND: ("incidents", incident_source.normalise, _incident_columns),
     incident_source.GITHUB_KIND: ("incidents", incident_source.normalise, _incident_columns),
 }
@@ -294,11 +328,14 @@ def rebuild(store: Store, config: Config) -> dict[str, int]:
     with store.transaction() as tx:
         tx.execute("DELETE FROM deployments WHERE source <> 'tag'")
         tx.delete_all("incidents")
+        tx.delete_all("feature_flags")
         tx.insert("deployments", _deployment_columns(grouped.get("deployments", [])))
         tx.insert("incidents", _incident_columns(grouped.get("incidents", [])))
+        tx.insert("feature_flags", _flag_columns(grouped.get("feature_flags", [])))
         webhook_events = normalise.rebuild_webhooks(store, tx, config)
         links = linking.relink(store, tx, config.production_environments)
     return {"deployments": len(grouped.get("deployments", [])), "incidents": len(grouped.get("incidents", [])),
+            "feature_flags": len(grouped.get("feature_flags", [])),
             "webhook_events": webhook_events,
             "deployment_changes": links.deployment_changes, "incident_links": links.incident_links}
 

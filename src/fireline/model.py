@@ -52,6 +52,24 @@ class Deployment:
     source: str = "file"
     ref: str | None = None  # the tag name for tag deployments
     repo: str | None = None
+    stage: str | None = None  # canary, partial or full; None is a plain deployment, counted as full
+
+
+STAGES = ("canary", "partial", "full")
+FLAG_STATES = ("on", "off")
+
+
+@dataclass(slots=True)
+class FeatureFlag:
+    """A feature flag turned on or off for one service; turning one off can end an incident."""
+
+    id: str
+    service: str
+    flag: str
+    time: datetime
+    state: str  # on or off
+    source: str = "file"
+    incident_id: str | None = None  # the incident this flip was made for, when the sender says so
 
 
 @dataclass(slots=True)

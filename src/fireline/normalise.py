@@ -21,7 +21,7 @@ from typing import Any
 
 from . import linking
 from .config import Config
-from .model import AlertEvent, Change, Deployment, Incident
+from .model import AlertEvent, Change, Deployment, FeatureFlag, Incident
 from .sources.webhooks import Normalised, PayloadError
 from .store import Store, Writer
 
@@ -69,6 +69,7 @@ def rebuild_webhooks(store: Store, tx: Writer, config: Config) -> int:
                        "ORDER BY received_at, source, delivery_id", list(WEBHOOK_SOURCES))
     tx.execute("DELETE FROM alert_events")
     tx.execute(f"DELETE FROM deployments WHERE source IN ({marks})", list(WEBHOOK_SOURCES))
+    tx.execute(f"DELETE FROM feature_flags WHERE source IN ({marks})", list(WEBHOOK_SOURCES))
     _apply(store, tx, config, rows)
     return len(rows)
 
@@ -79,6 +80,7 @@ def _apply(store: Store, tx: Writer, config: Config, rows: list[tuple]) -> None:
     errors: list[tuple[str, str, str]] = []
     alert_keys: list[tuple[str, str]] = []
     change_origins: list[str] = []
+    flags: list[FeatureFlag] = []
     for source, delivery_id, kind, payload in rows:
         keys.append((source, delivery_id))
         try:
@@ -92,12 +94,21 @@ def _apply(store: Store, tx: Writer, config: Config, rows: list[tuple]) -> None:
         merged.deployments += records.deployments
         merged.incidents += records.incidents
         merged.alerts += records.alerts
+        flags += getattr(records, "flags", [])  # only the /events sender has feature flags
         alert_keys += [(source, delivery_id)] * len(records.alerts)
     _write_changes(store, tx, merged.changes, change_origins)
     _write_deployments(store, tx, merged.deployments)
     _write_incidents(store, tx, merged.incidents)
     _write_alerts(tx, merged.alerts, alert_keys)
+    _write_flags(tx, flags)
     _mark(tx, keys, errors)
+
+
+def _write_flags(tx: Writer, flags: list[FeatureFlag]) -> None:
+    """A flip is one event, never merged: a re-sent id is stored once."""
+    from .ingest import _flag_columns
+
+    tx.insert("feature_flags", _flag_columns(flags))
 
 
 def _mark(tx: Writer, keys: list[tuple[str, str]], errors: list[tuple[str, str, str]]) -> None:

@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.types as ir
 
 REWORK_TYPES = ("hotfix", "rollback", "revert", "fix", "patch")
+ROLLOUT_STEPS = ("canary", "partial")  # stages before full; a NULL stage is a plain (full) deployment
 
 
 @dataclass(frozen=True)
@@ -40,20 +41,45 @@ def _in_scope(t: ir.Table, time_col: str, scope: Scope, service_col: str = "serv
     return t.filter(cond)
 
 
-def production_deployments(deployments: ir.Table, scope: Scope) -> ir.Table:
-    """Successful production deployments in the window."""
+def _successful_production(deployments: ir.Table, scope: Scope) -> ir.Table:
     envs = [e.lower() for e in scope.production]
-    t = deployments.filter(
+    return deployments.filter(
         (deployments.status.lower() == "success") & deployments.environment.lower().isin(envs)
     )
-    return _in_scope(t, "time", scope)
+
+
+def _is_step(t: ir.Table) -> ir.BooleanValue:
+    return t.stage.lower().isin(list(ROLLOUT_STEPS)).fill_null(False)
+
+
+def production_deployments(deployments: ir.Table, scope: Scope) -> ir.Table:
+    """Successful production deployments in the window, every rollout stage included.
+
+    A canary serves production traffic, so a change first reaches users at its canary: lead
+    time runs to it. Counting rollouts is `counted_deployments`.
+    """
+    return _in_scope(_successful_production(deployments, scope), "time", scope)
+
+
+def counted_deployments(deployments: ir.Table, scope: Scope) -> ir.Table:
+    """One row per rollout: plain and full deployments, plus canary/partial deployments of a
+    service and commit that never went full (a rollout stopped there, e.g. caught in canary).
+
+    The canary and partial steps of a rollout that went full are not counted again: a
+    deployment frequency of three for one change reaching production would flatter the team.
+    """
+    every = _successful_production(deployments, scope)
+    full = every.filter(~_is_step(every)).select(f_service=every.service, f_sha=every.sha).distinct()
+    t = production_deployments(deployments, scope)
+    j = t.left_join(full, [t.service == full.f_service, t.sha == full.f_sha])
+    return j.filter(~_is_step(j) | j.f_sha.isnull()).drop("f_service", "f_sha")
 
 
 def deployment_rows(deployments: ir.Table, scope: Scope) -> ir.Table:
-    """One row per counted deployment, with its UTC day and epoch seconds."""
-    t = production_deployments(deployments, scope)
+    """One row per counted deployment (rollout), with its UTC day and epoch seconds."""
+    t = counted_deployments(deployments, scope)
     return t.select(
-        deployment_id=t.id, service=t.service, time=t.time, sha=t.sha, type=t.type, ref=t.ref,
+        deployment_id=t.id, service=t.service, time=t.time, sha=t.sha, type=t.type, ref=t.ref, stage=t.stage,
         day=t.time.truncate("D"), epoch=t.time.epoch_seconds().cast("int64"),
     )
 
@@ -79,24 +105,63 @@ def lead_time_rows(deployments: ir.Table, deployment_changes: ir.Table, changes:
 
 
 def failure_rows(deployments: ir.Table, incident_deployments: ir.Table, scope: Scope) -> ir.Table:
-    """One row per counted deployment with `failed` (linked to at least one incident)."""
+    """One row per counted deployment with `failed` (linked to at least one incident, itself or an
+    earlier canary/partial step of the same service and commit) and `caught_in_canary` (failed,
+    and the rollout never went full: production told us before every user saw it)."""
     deps = deployment_rows(deployments, scope)
     failed_ids = incident_deployments.select("deployment_id").distinct()
     incident_count = incident_deployments.group_by("deployment_id").agg(incidents=ibis._.count())
+    every = _successful_production(deployments, scope)
+    steps = every.filter(_is_step(every))
+    bad_steps = steps.filter(steps.id.isin(failed_ids.deployment_id)).select(
+        s_service=steps.service, s_sha=steps.sha, s_time=steps.time)
+    inherited = deps.join(bad_steps, [deps.service == bad_steps.s_service, deps.sha == bad_steps.s_sha,
+                                      bad_steps.s_time <= deps.time]).select(i_id=deps.deployment_id).distinct()
     j = deps.left_join(incident_count, deps.deployment_id == incident_count.deployment_id)
+    failed = deps.deployment_id.isin(failed_ids.deployment_id) | deps.deployment_id.isin(inherited.i_id)
     return j.select(
-        deployment_id=deps.deployment_id, service=deps.service, time=deps.time, sha=deps.sha,
-        incidents=j.incidents.fill_null(0), failed=deps.deployment_id.isin(failed_ids.deployment_id),
+        deployment_id=deps.deployment_id, service=deps.service, time=deps.time, sha=deps.sha, stage=deps.stage,
+        incidents=j.incidents.fill_null(0), failed=failed,
+        caught_in_canary=failed & deps.stage.lower().isin(list(ROLLOUT_STEPS)).fill_null(False),
     )
 
 
-def restore_rows(incidents: ir.Table, scope: Scope) -> ir.Table:
-    """One row per incident that started in the window; `restore_seconds` null while open."""
+def restore_rows(incidents: ir.Table, scope: Scope, feature_flags: ir.Table | None = None) -> ir.Table:
+    """One row per incident that started in the window; `restore_seconds` null while open.
+
+    A feature flag flip that ends an incident is its restore time: the first flip at or after
+    the start that names the incident (`incident_id`), or that turns off a flag of the
+    incident's service before it was resolved; `restored_by` says which ("flag NAME" or
+    "resolved").
+    """
     t = _in_scope(incidents, "started", scope)
-    return t.select(
-        incident_id=t.id, service=t.service, title=t.title, time=t.started, resolved=t.resolved,
-        detected_by=t.detected_by, severity=t.severity,
-        restore_seconds=(t.resolved.epoch_seconds().cast("int64") - t.started.epoch_seconds().cast("int64")),
+    if feature_flags is None:
+        return t.select(
+            incident_id=t.id, service=t.service, title=t.title, time=t.started, resolved=t.resolved,
+            detected_by=t.detected_by, severity=t.severity,
+            restore_seconds=(t.resolved.epoch_seconds().cast("int64") - t.started.epoch_seconds().cast("int64")),
+            restored_by=t.resolved.isnull().ifelse(ibis.null("string"), ibis.literal("resolved")),
+        )
+    f = feature_flags
+    named = t.join(f, [f.incident_id == t.id, f.time >= t.started]).select(
+        f_incident=t.id, f_time=f.time, f_flag=f.flag)
+    off = t.join(f, [f.service == t.service, f.state.lower() == "off", f.time >= t.started,
+                     t.resolved.isnull() | (f.time <= t.resolved)]).select(f_incident=t.id, f_time=f.time,
+                                                                           f_flag=f.flag)
+    flips = named.union(off)
+    first = flips.group_by("f_incident").agg(first_time=flips.f_time.min())
+    cand = flips.join(first, [flips.f_incident == first.f_incident, flips.f_time == first.first_time]).select(
+        g_incident=flips.f_incident, g_time=flips.f_time, g_flag=flips.f_flag)
+    which = cand.group_by("g_incident").agg(g_time=cand.g_time.min(), g_flag=cand.g_flag.min())
+    j = t.left_join(which, t.id == which.g_incident)
+    by_flag = j.g_time.notnull() & (j.resolved.isnull() | (j.g_time < j.resolved))
+    end = by_flag.ifelse(j.g_time, j.resolved)
+    return j.select(
+        incident_id=j.id, service=j.service, title=j.title, time=j.started, resolved=j.resolved,
+        detected_by=j.detected_by, severity=j.severity,
+        restore_seconds=(end.epoch_seconds().cast("int64") - j.started.epoch_seconds().cast("int64")),
+        restored_by=ibis.cases((by_flag, "flag " + j.g_flag), (j.resolved.notnull(), "resolved"),
+                               else_=ibis.null("string")),
     )
 
 

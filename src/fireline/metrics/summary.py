@@ -139,7 +139,7 @@ class _Aggregator:
         self.leads = dora.lead_time_rows(tables["deployments"], tables["deployment_changes"],
                                          tables["changes"], scope).select("service", "time", "lead_seconds").cache()
         self.failures = dora.failure_rows(tables["deployments"], tables["incident_deployments"], scope)
-        self.restores = dora.restore_rows(tables["incidents"], scope)
+        self.restores = dora.restore_rows(tables["incidents"], scope, tables.get("feature_flags"))
         self.rework = dora.rework_rows(tables["deployments"], tables["deployment_changes"], tables["changes"],
                                        tables["incidents"], scope).select("service", "time", "rework").cache()
 
@@ -243,8 +243,16 @@ class _Aggregator:
     def _failure_rate(self, keys: tuple[str, ...]) -> dict[tuple, MetricValue]:
         missing = None if self.sources.deployments else "no deployments ingested"
         missing = missing or (None if self.sources.incidents else "no incidents ingested")
-        return self._ratio(self.failures, "failed", keys, "change_failure_rate", missing,
-                           "no deployments in the window")
+        out = self._ratio(self.failures, "failed", keys, "change_failure_rate", missing,
+                          "no deployments in the window")
+        if missing or not out:
+            return out
+        # Failed rollouts stopped at canary or partial: visible beside the rate, counted in it.
+        caught = {_key(r, keys): int(r["caught"] or 0) for r in self._agg(
+            self.failures, keys, caught=lambda t: t.caught_in_canary.ifelse(1, 0).sum())}
+        for key, mv in out.items():
+            mv.details["caught_in_canary"] = caught.get(key, 0)
+        return out
 
     def _rework(self, keys: tuple[str, ...]) -> dict[tuple, MetricValue]:
         missing = None if self.sources.deployments else "no deployments ingested"
@@ -256,6 +264,7 @@ class _Aggregator:
             return {(): MetricValue(None, unit, 0, "no incidents ingested")} if not keys else {}
         rows = self._agg(
             self.restores, keys,
+            by_flag=lambda t: t.restored_by.startswith("flag ").fill_null(False).ifelse(1, 0).sum(),
             n=lambda t: t.restore_seconds.count(),
             open=lambda t: t.restore_seconds.isnull().ifelse(1, 0).sum(),
             median=lambda t: t.restore_seconds.median(),
@@ -266,9 +275,11 @@ class _Aggregator:
             n = int(row["n"] or 0)
             out[_key(row, keys)] = MetricValue(
                 _hours(row["median"]) if n else None, unit, n, None if n else "no resolved incidents in the window",
-                details={"p90": _hours(row["p90"]) if n else None, "open": int(row["open"] or 0)})
+                details={"p90": _hours(row["p90"]) if n else None, "open": int(row["open"] or 0),
+                         "restored_by_flag": int(row["by_flag"] or 0)})
         if not keys and not rows:
-            out[()] = MetricValue(None, unit, 0, "no incidents in the window", details={"p90": None, "open": 0})
+            out[()] = MetricValue(None, unit, 0, "no incidents in the window",
+                                  details={"p90": None, "open": 0, "restored_by_flag": 0})
         return out
 
 

@@ -1,7 +1,8 @@
 """Fireline's own event format, for any CI/CD system or script (`POST /events`).
 
-Three event types, told apart by `type`: a deployment, an incident opening or
-resolving, and a change (a commit). docs/events.md documents them with examples;
+Four event types, told apart by `type`: a deployment (optionally one stage of a
+canary rollout), an incident opening or resolving, a change (a commit) and a feature
+flag turned on or off. docs/events.md documents them with examples;
 JSON_SCHEMA is the same contract for the OpenAPI docs. Unknown fields are refused,
 like unknown config keys, so a typo never silently drops data.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -27,7 +29,7 @@ from pydantic import (
 )
 
 from ...errors import UserError
-from ...model import Change, Deployment, Incident
+from ...model import Change, Deployment, FeatureFlag, Incident
 from ..records import parse_time
 from . import Normalised, PayloadError
 
@@ -83,6 +85,9 @@ class DeploymentEvent(_Event):
     kind: Text | None = Field(None, description="hotfix, rollback, revert, fix or patch make it rework.")
     repo: Text | None = Field(None, description="The repository, when the service has several.")
     ref: Text | None = Field(None, description="The tag or branch deployed.")
+    stage: Literal["canary", "partial", "full"] | None = Field(
+        None, description="The rollout stage: canary, partial or full (absent: a plain deployment, counted as "
+                          "full). A canary linked to an incident whose commit never went full was caught in canary.")
 
 
 class IncidentEvent(_Event):
@@ -129,9 +134,32 @@ class ChangeEvent(_Event):
         return value
 
 
-Event = Annotated[DeploymentEvent | IncidentEvent | ChangeEvent, Field(discriminator="type")]
-_ADAPTER: TypeAdapter[DeploymentEvent | IncidentEvent | ChangeEvent] = TypeAdapter(Event)
-KNOWN_TYPES = ("deployment", "incident", "change")
+class FeatureFlagEvent(_Event):
+    """A feature flag turned on or off; turning one off during an incident restores the service."""
+
+    type: Literal["feature_flag"]
+    flag: Text = Field(description="The flag's name, as the flag system calls it.")
+    service: Text
+    time: Time = Field(description="When it was flipped: ISO 8601 with an offset or Z.")
+    state: Literal["on", "off"]
+    incident_id: EventId | None = Field(None, description="The incident this flip was made for: the flip is "
+                                                           "that incident's restore time.")
+
+
+AnyEvent = DeploymentEvent | IncidentEvent | ChangeEvent | FeatureFlagEvent
+Event = Annotated[AnyEvent, Field(discriminator="type")]
+_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(Event)
+KNOWN_TYPES = ("deployment", "incident", "change", "feature_flag")
+
+
+@dataclass
+class EventRecords(Normalised):
+    """Normalised plus feature flags, which only this sender produces."""
+
+    flags: list[FeatureFlag] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.flags) or Normalised.__bool__(self)
 JSON_SCHEMA: dict[str, Any] = _ADAPTER.json_schema()
 
 
@@ -154,11 +182,15 @@ def delivery_ids(kind: str, headers: Mapping[str, str], payload: Any) -> list[tu
 def normalise(kind: str, payload: Any, **_options: Any) -> Normalised:
     """The records one event stands for. The payload's own `type` decides, not `kind`."""
     event = parse(payload)
+    if isinstance(event, FeatureFlagEvent):
+        return EventRecords(flags=[FeatureFlag(
+            id=event.id, service=event.service, flag=event.flag, time=event.time, state=event.state, source=SOURCE,
+            incident_id=event.incident_id)])
     if isinstance(event, DeploymentEvent):
         return Normalised(deployments=[Deployment(
             id=event.deployment_id or event.id, service=event.service, environment=event.environment,
             sha=event.sha, time=event.time, status=event.status.lower(), type=event.kind, source=SOURCE,
-            ref=event.ref, repo=event.repo)])
+            ref=event.ref, repo=event.repo, stage=event.stage)])
     if isinstance(event, IncidentEvent):
         opened = event.action == "opened"
         # A resolution alone does not know when the incident started; `time` stands in
@@ -177,7 +209,7 @@ def normalise(kind: str, payload: Any, **_options: Any) -> Normalised:
         message=event.message)])
 
 
-def parse(payload: Any) -> DeploymentEvent | IncidentEvent | ChangeEvent:
+def parse(payload: Any) -> AnyEvent:
     """The validated event; any fault becomes a PayloadError naming the field path."""
     event_kind({}, payload)  # a clear message for a missing or unknown type first
     try:

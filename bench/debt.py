@@ -1,0 +1,125 @@
+"""The marker scan with blame vs the core ingestion of the same repository.
+
+    python bench/debt.py [--commits 100000] [--markers-every 0]
+
+Uses the repository bench/run.py generates (cached under bench/out/repos). The generated
+files hold no TODO/FIXME/HACK/XXX, so two scans are measured:
+
+- `scan`: the real marker words: ls-tree + cat-file + regex over every file at HEAD, no blame;
+- `blame-all`: a marker word every generated line contains a word of (`--word`, default
+  "purge", in about every file), so every file goes through the batched blame: the worst case;
+
+and, for a sample of files, `git blame` one process per file, to show why the scan batches.
+Each measured task runs in a fresh child process (bench/child.py style) so its peak memory
+(VmHWM) is its own; ratios are against `ingest_git` of the same repository in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import genrepo  # noqa: E402
+
+
+def peak_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM: peak memory needs Linux")
+
+
+def task(name: str, repo: str, word: str, db: str) -> dict:
+    """Run in a child: one measured step, its time and this process's peak memory."""
+    import pyarrow as pa
+
+    pa.array([0])  # pyarrow's lazy pandas import, outside the timing (see child.py)
+    base = peak_mib()
+    t = time.perf_counter()
+    out: dict = {}
+    if name == "ingest":
+        from fireline.config import Config
+        from fireline.ingest import ingest_git
+        from fireline.store import Store
+
+        store = Store.open(db)
+        out["commits"] = ingest_git(store, Config(), repo, service="bench", deploy_tags="v*").new_changes
+        store.close()
+    else:
+        from fireline.debt.markers import DEFAULT_WORDS, scan_repo
+
+        words = DEFAULT_WORDS if name == "scan" else (word,)
+        result = scan_repo(repo, words=words)
+        out.update(markers=len(result.markers), files=result.files, blamed_files=len({m.path for m in result.markers}),
+                   passes=result.blame_passes, fallback=result.blame_fallback_files)
+    out.update(seconds=time.perf_counter() - t, peak_mib=peak_mib(), baseline_peak_mib=base)
+    return out
+
+
+def child(name: str, repo: Path, word: str, db: str) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", name, str(repo), word, db], capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-3000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def per_file_blame(repo: Path, sample: int) -> float:
+    paths = subprocess.run(["git", "-C", str(repo), "ls-tree", "-r", "--name-only", "HEAD"], capture_output=True,
+                           text=True, check=True).stdout.split()[:sample]
+    t = time.perf_counter()
+    for p in paths:
+        subprocess.run(["git", "-C", str(repo), "blame", "--porcelain", "HEAD", "--", p], capture_output=True,
+                       check=True)
+    return (time.perf_counter() - t) / max(len(paths), 1)
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        print(json.dumps(task(*sys.argv[2:6])))
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--commits", type=int, default=100_000)
+    ap.add_argument("--word", default="purge")
+    ap.add_argument("--sample", type=int, default=20, help="files for the one-process-per-file git blame")
+    args = ap.parse_args()
+    path, facts = genrepo.generate(HERE / "out" / "repos", args.commits, 42)
+    with tempfile.TemporaryDirectory() as tmp:
+        ingest = child("ingest", path, args.word, str(Path(tmp) / "b.duckdb"))
+    scan = child("scan", path, args.word, "")
+    dense = child("blame-all", path, args.word, "")
+    per_file = per_file_blame(path, args.sample)
+    out = {"commits": args.commits, "files": facts.get("files"), "ingest": ingest, "scan": scan, "blame_all": dense,
+           "git_blame_seconds_per_file": per_file,
+           "git_blame_all_files_estimate_seconds": per_file * (dense["blamed_files"] or 0),
+           "ratios": {"scan_time": scan["seconds"] / ingest["seconds"],
+                      "blame_all_time": dense["seconds"] / ingest["seconds"],
+                      "scan_peak": scan["peak_mib"] / ingest["peak_mib"],
+                      "blame_all_peak": dense["peak_mib"] / ingest["peak_mib"]}}
+    (HERE / "out").mkdir(exist_ok=True)
+    (HERE / "out" / "debt.json").write_text(json.dumps(out, indent=2))
+    r = out["ratios"]
+    print(f"| step | seconds | ratio to ingest | peak MiB | ratio |\n|---|--:|--:|--:|--:|\n"
+          f"| ingest_git ({ingest['commits']} commits) | {ingest['seconds']:.2f} | 1.00 | "
+          f"{ingest['peak_mib']:.0f} | 1.00 |\n"
+          f"| marker scan, real words ({scan['markers']} markers) | {scan['seconds']:.2f} | {r['scan_time']:.2f} | "
+          f"{scan['peak_mib']:.0f} | {r['scan_peak']:.2f} |\n"
+          f"| scan + batched blame, {dense['markers']} markers in {dense['blamed_files']} files "
+          f"({dense['passes']} git log pass) | {dense['seconds']:.2f} | {r['blame_all_time']:.2f} | "
+          f"{dense['peak_mib']:.0f} | {r['blame_all_peak']:.2f} |\n"
+          f"| git blame, one process per file (estimate for the same files) | "
+          f"{out['git_blame_all_files_estimate_seconds']:.0f} | "
+          f"{out['git_blame_all_files_estimate_seconds'] / ingest['seconds']:.1f} | | |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

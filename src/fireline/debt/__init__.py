@@ -1,0 +1,1 @@
+"""Debt: markers with blame, the debt ledger, bug budget settings."""

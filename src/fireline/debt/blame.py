@@ -1,0 +1,372 @@
+"""Blame for many files in one `git log` pass: who wrote each line that is still at HEAD.
+
+`git blame` takes one file per process and walks the whole history each time (about 0.4 s
+a file on the 100,000-commit benchmark repository, 0.16 s with changed-path Bloom filters),
+so a repository with markers in 2,000 files would cost minutes. Here ONE `git log -p -U0 -m`
+process streams the diffs of just the files of interest, parents before children, and the
+line origins are replayed forward in Python, with git blame's rules:
+
+- an unchanged line keeps its origin; a line a commit adds is that commit's;
+- at a merge, a line unchanged from the first parent comes from it, else from the first other
+  parent it is unchanged from, else it is the merge's own (a conflict resolution);
+- a rename carries the lines along (paths renamed from outside the file set are found by one
+  batched `git diff-tree --stdin` and the pass is repeated with the older names).
+
+Every replayed file is checked against HEAD (same blob id, same line count); a file that does
+not match (history git cannot diff as text, say) falls back to `git blame` for its marker lines.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import subprocess
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_LITERAL_PATHSPECS": "1"}
+_HEADER = b"\x1eC"
+_HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+_ZERO = re.compile(r"^0+$")
+NEW = -1  # a line new relative to the parent being replayed
+# git matches every path of a pathspec against every changed path (quadratic): past this many files
+# one unfiltered pass, filtered here, is faster (2,000 files x 2,000 commits: 6.1 s vs 0.15 s).
+MAX_PATHSPEC = 64
+RENAME_ROUNDS = 3
+
+
+@dataclass(slots=True)
+class Origin:
+    sha: str
+    author: str
+    email: str
+    time: int  # author time, epoch seconds
+
+
+@dataclass(slots=True)
+class _FileDiff:
+    old: str | None = None
+    new: str | None = None
+    old_blob: str | None = None
+    new_blob: str | None = None
+    hunks: list[tuple[int, int, int]] = field(default_factory=list)  # (old start 0-based, removed, added)
+    binary: bool = False
+
+
+@dataclass(slots=True)
+class _Commit:
+    sha: str
+    parents: list[str]
+    origin: Origin
+    groups: list[list[_FileDiff]] = field(default_factory=list)
+
+
+@dataclass
+class BlameResult:
+    origins: dict[str, list[Origin | None]]  # path -> one origin per line (None: unknown)
+    passes: int = 0  # git log passes (1 + rename rounds)
+    fallback_files: int = 0  # files blamed by `git blame` because the replay did not match HEAD
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, **_ENV}
+
+
+def _unquote(raw: bytes) -> str:
+    raw = raw.rstrip(b"\t")
+    if raw.startswith(b'"') and raw.endswith(b'"'):
+        raw = codecs.escape_decode(raw[1:-1])[0]
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _strip_prefix(path: str) -> str | None:
+    if path == "/dev/null":
+        return None
+    return path[2:] if path[:2] in ("a/", "b/") else path
+
+
+def _log(repo: Path, head: str, paths: list[str] | None) -> list[_Commit]:
+    fmt = "%x1eC%H %P%x1f%an%x1f%ae%x1f%at"
+    # --parents rewrites parents past the commits a pathspec leaves out; -m diffs a merge against each parent.
+    cmd = ["git", "-C", str(repo), "-c", "core.quotepath=off", "log", "--parents", "--reverse", "--topo-order",
+           "-m", "-p", "-U0", "-M", "--full-index", "--no-color", "--no-ext-diff", "--no-textconv",
+           "--no-show-signature", "--encoding=UTF-8", "--src-prefix=a/", "--dst-prefix=b/", f"--format={fmt}",
+           head, "--"]
+    if paths is not None:
+        cmd += paths
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    assert proc.stdout and proc.stderr
+    errors: list[bytes] = []
+    drain = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)
+    drain.start()
+    commits = _parse(proc.stdout)
+    proc.stdout.close()
+    code = proc.wait()
+    drain.join()
+    if code != 0:
+        raise RuntimeError(f"git log failed in {repo}: {b''.join(errors).decode(errors='replace').strip()}")
+    return commits
+
+
+def _parse(stream: Iterable[bytes]) -> list[_Commit]:
+    commits: list[_Commit] = []
+    current: _Commit | None = None
+    group: list[_FileDiff] | None = None
+    diff: _FileDiff | None = None
+    pending = 0  # content lines still to skip in the current hunk
+    for line in stream:
+        if pending:
+            if not line.startswith(b"\\"):
+                pending -= 1
+            continue
+        if line.startswith(_HEADER):
+            head, author, email, when = line[2:].rstrip(b"\n").split(b"\x1f")
+            sha, *parents = head.decode().split()
+            if current is None or current.sha != sha:
+                current = _Commit(sha, parents, Origin(sha, author.decode("utf-8", "replace"),
+                                                       email.decode("utf-8", "replace"), int(when or 0)))
+                commits.append(current)
+            group = []
+            current.groups.append(group)
+            diff = None
+            continue
+        if group is None:
+            continue
+        if line.startswith(b"diff --git "):
+            diff = _FileDiff()
+            group.append(diff)
+            rest = line[11:].rstrip(b"\n")
+            half = (len(rest) - 1) // 2  # "a/P b/P": the same path twice when it was not renamed
+            if rest[:half].removeprefix(b"a/") == rest[half + 1:].removeprefix(b"b/"):
+                diff.old = diff.new = _unquote(rest[half + 1:][2:])
+        elif diff is None:
+            continue
+        elif line.startswith(b"@@ -"):
+            m = _HUNK.match(line)
+            if m:
+                a = int(m.group(1))
+                b = 1 if m.group(2) is None else int(m.group(2))
+                d = 1 if m.group(4) is None else int(m.group(4))
+                diff.hunks.append((a - 1 if b else a, b, d))
+                pending = b + d
+        elif line.startswith(b"--- "):
+            diff.old = _strip_prefix(_unquote(line[4:].rstrip(b"\n")))
+        elif line.startswith(b"+++ "):
+            diff.new = _strip_prefix(_unquote(line[4:].rstrip(b"\n")))
+        elif line.startswith(b"rename from "):
+            diff.old = _unquote(line[12:].rstrip(b"\n"))
+        elif line.startswith(b"rename to "):
+            diff.new = _unquote(line[10:].rstrip(b"\n"))
+        elif line.startswith(b"new file mode"):
+            diff.old = None
+            diff.old_blob = None
+        elif line.startswith(b"deleted file mode"):
+            diff.new = None
+        elif line.startswith(b"index "):
+            blobs = line[6:].rstrip(b"\n").split(b" ", 1)[0].decode()
+            old_blob, _, new_blob = blobs.partition("..")
+            diff.old_blob = None if _ZERO.match(old_blob) else old_blob
+            diff.new_blob = None if _ZERO.match(new_blob) else new_blob
+        elif line.startswith(b"Binary files"):
+            diff.binary = True
+    return commits
+
+
+_State = dict[str, tuple[str | None, list[int] | None]]  # path -> (blob id, origin index per line)
+
+
+def _apply(lines: list[int] | None, diff: _FileDiff, cid: int) -> list[int] | None:
+    if diff.binary or (lines is None and diff.old is not None):
+        return None
+    old = lines or []
+    out: list[int] = []
+    pos = 0
+    for start, removed, added in diff.hunks:
+        if start < pos or start + removed > len(old):
+            return None  # not the content we think it is: leave it to the fallback
+        out += old[pos:start]
+        out += [cid] * added
+        pos = start + removed
+    out += old[pos:]
+    return out
+
+
+def _apply_group(base: _State, diffs: list[_FileDiff], cid: int, *, owned: bool = False) -> _State:
+    """`base` with one parent's diffs applied (new lines marked `cid`); a copy unless `owned`.
+
+    Line lists are never changed in place, so states that share them stay correct.
+    """
+    before = {d.old: base.get(d.old, (None, [])) for d in diffs if d.old is not None}
+    state = base if owned else dict(base)
+    for path in before:
+        state.pop(path, None)
+    for d in diffs:
+        if d.new is None:
+            continue
+        blob, lines = before[d.old] if d.old is not None else (None, [])
+        if d.hunks or d.binary or d.old is None:
+            lines = _apply(lines, d, cid)
+        state[d.new] = (d.new_blob or blob, lines)
+    return state
+
+
+def _assign(groups: list[list[_FileDiff]], parents: list[_State]) -> list[int]:
+    """Which parent each `-m` diff group was made against (an empty diff prints no group)."""
+    chosen: list[int | None] = []
+    for group in groups:
+        hits = {i for i, p in enumerate(parents) for d in group
+                if d.old is not None and d.old_blob and p.get(d.old, (None, None))[0] == d.old_blob}
+        chosen.append(hits.pop() if len(hits) == 1 else None)
+    free = [i for i in range(len(parents)) if i not in chosen]
+    return [c if c is not None else (free.pop(0) if free else 0) for c in chosen]
+
+
+def replay(commits: list[_Commit]) -> tuple[_State, list[Origin]]:
+    """The state of the last commit (the tip), with origins as indexes into the returned list."""
+    origins = [c.origin for c in commits]
+    remaining: dict[str, int] = {}
+    for c in commits:
+        for p in c.parents:
+            remaining[p] = remaining.get(p, 0) + 1
+    states: dict[str, _State] = {}
+    last: _State = {}
+
+    def take(sha: str) -> tuple[_State, bool]:
+        """A parent's state, and whether this child is its last (so it may be changed in place)."""
+        remaining[sha] -= 1
+        return (states.pop(sha), True) if remaining[sha] == 0 else (states[sha], False)
+
+    for cid, c in enumerate(commits):
+        taken = [take(p) for p in c.parents if p in states]
+        parents = [s for s, _ in taken]
+        if len(parents) <= 1:
+            diffs = [d for g in c.groups for d in g]
+            state = _apply_group(parents[0] if parents else {}, diffs, cid, owned=bool(taken) and taken[0][1])
+        else:
+            which = _assign(c.groups, parents)
+            by_parent: dict[int, list[_FileDiff]] = {}
+            for group, i in zip(c.groups, which, strict=True):
+                by_parent.setdefault(i, []).extend(group)
+            state = _apply_group(parents[0], by_parent.get(0, []), NEW)
+            others = [(_apply_group(parents[i], by_parent.get(i, []), NEW)) for i in range(1, len(parents))]
+            for path, (blob, lines) in state.items():
+                if lines is None or NEW not in lines:
+                    continue
+                merged = list(lines)
+                for other in others:
+                    theirs = other.get(path, (None, None))[1]
+                    if theirs is None or len(theirs) != len(merged):
+                        continue
+                    merged = [t if m == NEW else m for m, t in zip(merged, theirs, strict=True)]
+                state[path] = (blob, [cid if m == NEW else m for m in merged])
+        if remaining.get(c.sha):
+            states[c.sha] = state
+        last = state
+    return last, origins
+
+
+def _renamed_from(repo: Path, created: Mapping[str, str]) -> dict[str, str]:
+    """new path -> old path, for files whose first commit in the pass was a rename (one process)."""
+    if not created:
+        return {}
+    commits = sorted(set(created.values()))
+    run = subprocess.run(["git", "-C", str(repo), "-c", "core.quotepath=off", "diff-tree", "--stdin", "-r", "-m",
+                          "-M", "-z", "--name-status"], input=("\n".join(commits) + "\n").encode(),
+                         capture_output=True, env=_env(), check=False)
+    tokens = run.stdout.split(b"\0")
+    found: dict[str, str] = {}
+    i, sha = 0, ""
+    while i < len(tokens):
+        tok = tokens[i].decode("utf-8", "surrogateescape").strip("\n")
+        i += 1
+        if re.fullmatch(r"[0-9a-f]{40}([0-9a-f]{24})?", tok):
+            sha = tok
+        elif tok[:1] in ("R", "C") and i + 1 < len(tokens):
+            old, new = (t.decode("utf-8", "surrogateescape") for t in tokens[i:i + 2])
+            i += 2
+            if tok[0] == "R" and created.get(new) == sha:
+                found[new] = old
+        elif tok[:1] in ("A", "M", "D", "T", "U", "X"):
+            i += 1
+    return found
+
+
+def _keep_history_of(commits: list[_Commit], paths: set[str]) -> None:
+    """Drop the diffs of files that never become one of `paths` (followed back through renames)."""
+    names = set(paths)
+    for c in reversed(commits):
+        for g in c.groups:
+            for d in g:
+                if d.new in names and d.old is not None:
+                    names.add(d.old)
+    for c in commits:
+        c.groups = [[d for d in g if d.new in names or d.old in names] for g in c.groups]
+
+
+def blame_files(repo: Path, head: str, wanted: Mapping[str, tuple[str, int]],
+                marker_lines: Mapping[str, list[int]] | None = None) -> BlameResult:
+    """Origins of every line of `wanted` (path -> (blob id at HEAD, line count))."""
+    result = BlameResult({})
+    if not wanted:
+        return result
+    names: dict[str, set[str]] = {p: {p} for p in wanted}  # HEAD path -> every name it had
+    tip: _State = {}
+    origins: list[Origin] = []
+    if len(wanted) > MAX_PATHSPEC:
+        commits = _log(repo, head, None)
+        result.passes = 1
+        _keep_history_of(commits, set(wanted))
+        tip, origins = replay(commits)
+    for _ in range(RENAME_ROUNDS if len(wanted) <= MAX_PATHSPEC else 0):
+        paths = sorted({n for ns in names.values() for n in ns})
+        commits = _log(repo, head, paths)
+        result.passes += 1
+        tip, origins = replay(commits)
+        created: dict[str, str] = {}
+        for c in commits:
+            for g in c.groups:
+                for d in g:
+                    if d.old is None and d.new in wanted and c.parents:
+                        created[d.new] = c.sha
+        older = _renamed_from(repo, created)
+        if not any(old not in names[new] for new, old in older.items()):
+            break
+        for new, old in older.items():
+            names[new].add(old)
+    for path, (blob, count) in wanted.items():
+        got_blob, lines = tip.get(path, (None, None))
+        if lines is not None and got_blob == blob and len(lines) == count:
+            result.origins[path] = [origins[i] for i in lines]
+        else:
+            result.fallback_files += 1
+            result.origins[path] = _git_blame(repo, head, path, count, (marker_lines or {}).get(path))
+    return result
+
+
+def _git_blame(repo: Path, head: str, path: str, count: int, lines: list[int] | None) -> list[Origin | None]:
+    """`git blame` for one file's marker lines: the fallback, one process for the file."""
+    out: list[Origin | None] = [None] * count
+    ranges = [f"-L{n},{n}" for n in (lines or range(1, count + 1))] if lines else []
+    run = subprocess.run(["git", "-C", str(repo), "blame", "--line-porcelain", *ranges, head, "--", path],
+                         capture_output=True, env=_env(), check=False)
+    if run.returncode != 0:
+        return out
+    sha, author, email, when, final = "", "", "", 0, 0
+    for raw in run.stdout.split(b"\n"):
+        if raw.startswith(b"\t"):
+            if 0 < final <= count:
+                out[final - 1] = Origin(sha, author, email, when)
+            continue
+        parts = raw.split(b" ")
+        if len(parts) >= 3 and re.fullmatch(rb"[0-9a-f]{40}([0-9a-f]{24})?", parts[0]):
+            sha, final = parts[0].decode(), int(parts[2])
+        elif raw.startswith(b"author "):
+            author = raw[7:].decode("utf-8", "replace")
+        elif raw.startswith(b"author-mail "):
+            email = raw[12:].decode("utf-8", "replace").strip("<>")
+        elif raw.startswith(b"author-time "):
+            when = int(raw[12:])
+    return out

@@ -1,0 +1,187 @@
+"""TODO, FIXME, HACK and XXX markers in the files tracked at HEAD, with who wrote them and when.
+
+A source in the house sense: it reads git, never the store. Three processes per repository
+whatever its size: `git ls-tree` (paths, blob ids, sizes), `git cat-file --batch` (the
+contents, streamed) and the batched blame pass of blame.py (plus one `git diff-tree` when
+files were renamed). Binary files (a NUL byte in the first 8,000 bytes, git's own test),
+files over the size limit and files that are not UTF-8 are skipped and counted, never read
+as text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..errors import UserError
+from .blame import blame_files
+
+DEFAULT_WORDS = ("TODO", "FIXME", "HACK", "XXX")
+DEFAULT_MAX_BYTES = 1_000_000
+_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+TEXT_LIMIT = 200  # characters of the marker's line kept for the ledger
+
+
+@dataclass(slots=True)
+class Marker:
+    repo: str
+    path: str
+    line: int
+    word: str
+    text: str
+    sha: str | None = None  # the commit that wrote the line (None: blame unknown)
+    author: str | None = None
+    email: str | None = None
+    time: datetime | None = None  # author time of that commit
+
+    def as_dict(self) -> dict:
+        return {"repo": self.repo, "path": self.path, "line": self.line, "word": self.word, "text": self.text,
+                "sha": self.sha, "author": self.author, "email": self.email, "time": self.time}
+
+
+@dataclass
+class ScanResult:
+    repo: str
+    path: str
+    head: str | None
+    markers: list[Marker] = field(default_factory=list)
+    files: int = 0  # files tracked at HEAD
+    scanned: int = 0  # read as text
+    skipped: dict[str, int] = field(default_factory=lambda: {"binary": 0, "huge": 0, "not_utf8": 0, "other": 0})
+    blame_passes: int = 0
+    blame_fallback_files: int = 0
+
+    def as_dict(self) -> dict:
+        return {"repo": self.repo, "head": self.head, "files": self.files, "scanned": self.scanned,
+                "skipped": dict(self.skipped), "markers": len(self.markers), "blame_passes": self.blame_passes,
+                "blame_fallback_files": self.blame_fallback_files}
+
+
+def marker_pattern(words: Iterable[str]) -> re.Pattern[str]:
+    """Whole words, case as written: `TODO` and `TODO(ann):` match, `todos` and `XXXL` do not."""
+    ordered = sorted({w for w in words if w}, key=len, reverse=True)
+    if not ordered:
+        raise UserError("no marker words configured", where="fireline.toml: budget.markers")
+    return re.compile(r"(?<![\w])(" + "|".join(re.escape(w) for w in ordered) + r")(?![\w])")
+
+
+def _git(repo: Path, *args: str) -> bytes:
+    run = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, env={**os.environ, **_ENV},
+                         check=False)
+    if run.returncode != 0:
+        raise UserError(f"git {args[0]} failed: {run.stderr.decode(errors='replace').strip()}", where=str(repo))
+    return run.stdout
+
+
+def _head(repo: Path) -> str | None:
+    run = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "-q", "HEAD^{commit}"],
+                         capture_output=True, text=True, env={**os.environ, **_ENV}, check=False)
+    return run.stdout.strip() or None
+
+
+def _tree(repo: Path, head: str) -> list[tuple[str, str, str, int | None]]:
+    """(mode, blob id, path, size) of every file at HEAD; `-l` asks for sizes, `-z` keeps paths intact."""
+    out = []
+    for entry in _git(repo, "ls-tree", "-r", "-l", "-z", "--full-tree", head).split(b"\0"):
+        if not entry:
+            continue
+        meta, _, path = entry.partition(b"\t")
+        mode, kind, oid, size = meta.split()
+        if kind != b"blob":
+            continue  # submodules (commits) have no lines of ours
+        out.append((mode.decode(), oid.decode(), path.decode("utf-8", "surrogateescape"),
+                    None if size == b"-" else int(size)))
+    return out
+
+
+def _contents(repo: Path, oids: list[str]):
+    """Yield each blob's bytes in order from one `git cat-file --batch` process."""
+    proc = subprocess.Popen(["git", "-C", str(repo), "cat-file", "--batch"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, **_ENV})
+    assert proc.stdin and proc.stdout
+
+    def feed() -> None:
+        try:
+            for oid in oids:
+                proc.stdin.write(oid.encode() + b"\n")
+        except BrokenPipeError:
+            pass
+        finally:
+            proc.stdin.close()
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        for _ in oids:
+            header = proc.stdout.readline().split()
+            size = int(header[2]) if len(header) == 3 else 0
+            data = proc.stdout.read(size) if size else b""
+            proc.stdout.read(1)  # the newline after each object
+            yield data
+    finally:
+        proc.stdout.close()
+        writer.join()
+        proc.wait()
+
+
+def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str] = DEFAULT_WORDS,
+              max_bytes: int = DEFAULT_MAX_BYTES, blame: bool = True) -> ScanResult:
+    """Every marker in the files at HEAD, blamed in one batched pass."""
+    root = Path(path)
+    name = repo or root.name.removesuffix(".git")
+    head = _head(root)
+    result = ScanResult(repo=name, path=str(root), head=head)
+    if head is None:
+        return result
+    pattern = marker_pattern(words)
+    entries = _tree(root, head)
+    result.files = len(entries)
+    readable = []
+    for mode, oid, file_path, size in entries:
+        if mode == "120000":
+            result.skipped["other"] += 1  # a symbolic link's "content" is its target's name
+        elif size is not None and size > max_bytes:
+            result.skipped["huge"] += 1
+        else:
+            readable.append((oid, file_path))
+    wanted: dict[str, tuple[str, int]] = {}
+    found: dict[str, list[Marker]] = {}
+    for (oid, file_path), data in zip(readable, _contents(root, [o for o, _ in readable]), strict=True):
+        if b"\0" in data[:8000]:
+            result.skipped["binary"] += 1
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            result.skipped["not_utf8"] += 1
+            continue
+        result.scanned += 1
+        if not pattern.search(text):
+            continue
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()  # git counts lines, not newline separators
+        for number, line in enumerate(lines, 1):
+            hit = pattern.search(line)
+            if hit:
+                found.setdefault(file_path, []).append(
+                    Marker(name, file_path, number, hit.group(1), line.strip()[:TEXT_LIMIT]))
+        wanted[file_path] = (oid, len(lines))
+    if blame and wanted:
+        blamed = blame_files(root, head, wanted, {p: [m.line for m in ms] for p, ms in found.items()})
+        result.blame_passes, result.blame_fallback_files = blamed.passes, blamed.fallback_files
+        for file_path, markers in found.items():
+            origins = blamed.origins.get(file_path, [])
+            for m in markers:
+                origin = origins[m.line - 1] if m.line - 1 < len(origins) else None
+                if origin is not None:
+                    m.sha, m.author, m.email = origin.sha, origin.author, origin.email
+                    m.time = datetime.fromtimestamp(origin.time, UTC)
+    result.markers = [m for p in sorted(found) for m in found[p]]
+    return result

@@ -1,0 +1,143 @@
+"""The bug budget: the share of each team's work that went into fixes, month by month.
+
+A commit is a fix by the rules of `fireline testing` (metrics/testing.py: revert, conventional
+`fix:`, a fix keyword as a whole word, or a mention of an incident id); everything else is new
+work. The share is fixes / all commits, or with `weight="lines"` changed lines in fixes /
+changed lines in all commits. Merge commits are left out (their work is counted on the branch).
+A commit belongs to its repository's service or, in a monorepo, to the services whose path
+globs its files match; a commit of two teams counts for both.
+
+Pure: Ibis tables in, plain results out; months are calendar months in `tz`.
+Definitions: docs/debt.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import ibis
+import ibis.expr.types as ir
+
+from .testing import Classifier, TestingParams, _repo_services, months_between, services_of, teams_of
+
+
+@dataclass
+class Cell:
+    commits: int = 0
+    fixes: int = 0
+    lines: int = 0
+    fix_lines: int = 0
+
+    def share(self, weight: str) -> float | None:
+        total, fixes = (self.lines, self.fix_lines) if weight == "lines" else (self.commits, self.fixes)
+        return fixes / total if total else None
+
+    def add(self, fix: bool, lines: int) -> None:
+        self.commits += 1
+        self.lines += lines
+        if fix:
+            self.fixes += 1
+            self.fix_lines += lines
+
+
+def verdict(share: float | None, budget: float, tolerance: float) -> str:
+    if share is None:
+        return "unknown"
+    if share > budget + tolerance + 1e-12:
+        return "over"
+    if share < budget - tolerance - 1e-12:
+        return "under"
+    return "within"
+
+
+@dataclass
+class TeamBudget:
+    team: str
+    budget: float
+    window: Cell
+    months: dict[str, Cell] = field(default_factory=dict)
+
+    def as_dict(self, weight: str, tolerance: float) -> dict[str, Any]:
+        def cell(c: Cell) -> dict[str, Any]:
+            share = c.share(weight)
+            return {"commits": c.commits, "fixes": c.fixes, "lines": c.lines, "fix_lines": c.fix_lines,
+                    "share": share, "verdict": verdict(share, self.budget, tolerance)}
+
+        return {"team": self.team, "budget": self.budget, **cell(self.window),
+                "months": [{"month": m, **cell(c)} for m, c in sorted(self.months.items())]}
+
+
+@dataclass
+class BudgetReport:
+    since: datetime
+    until: datetime
+    timezone: str
+    weight: str
+    tolerance: float
+    teams: list[TeamBudget]
+    unknown: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"window": {"since": self.since.isoformat(), "until": self.until.isoformat()},
+                "timezone": self.timezone, "weight": self.weight, "tolerance": self.tolerance,
+                "unknown": self.unknown, "teams": [t.as_dict(self.weight, self.tolerance) for t in self.teams]}
+
+
+def _rows(expr: ir.Table) -> list[dict[str, Any]]:
+    return expr.to_pyarrow().to_pylist()
+
+
+def budget_report(tables: Mapping[str, ir.Table], since: datetime, until: datetime, *,
+                  budget_of: Mapping[str, float] | None = None, default_budget: float = 0.3,
+                  team_of: Mapping[str, str] | None = None, teams: Iterable[str] | None = None,
+                  weight: str = "commits", tolerance: float = 0.05, time_basis: str = "committer",
+                  tz: str = "UTC", params: TestingParams | None = None) -> BudgetReport:
+    """Fix share per team and month in [since, until), against each team's budget."""
+    if weight not in ("commits", "lines"):
+        raise ValueError(f"weight: commits or lines, not {weight!r}")
+    team_of = dict(team_of or {})
+    budget_of = dict(budget_of or {})
+    changes = tables["changes"]
+    when = changes.author_time if time_basis == "author" else changes.committer_time
+    t = changes.filter((when >= ibis.literal(since)) & (when < ibis.literal(until))
+                       & ~changes.parents.fill_null("").contains(" "))
+    commits = _rows(t.select(repo=t.repo, sha=t.sha, time=when, message=t.message, subject=t.subject,
+                             lines=(t.lines_added.fill_null(0) + t.lines_removed.fill_null(0))))
+    repo_services = _repo_services(tables["repos"])
+    # Files are only needed where a repository holds several services with path globs.
+    split = sorted(r for r, entries in repo_services.items() if any(e.get("paths") for e in entries))
+    files: dict[tuple[str, str], list[str]] = {}
+    if split:
+        cf = tables["change_files"]
+        cf = cf.filter(cf.repo.isin(split))
+        ch = t.filter(t.repo.isin(split)).select("repo", "sha")
+        j = cf.join(ch, [cf.repo == ch.repo, cf.sha == ch.sha]).select(cf.repo, cf.sha, cf.path)
+        for r in _rows(j):
+            files.setdefault((r["repo"], r["sha"]), []).append(r["path"])
+    classifier = Classifier.of(params or TestingParams(), (r["id"] for r in _rows(tables["incidents"].select("id"))))
+    zone = ZoneInfo(tz)
+    wanted = set(teams) if teams is not None else None
+    listed = sorted(wanted) if wanted is not None else sorted(set(team_of.values()))
+    months = months_between(since, until, tz)
+    report: dict[str, TeamBudget] = {
+        name: TeamBudget(name, budget_of.get(name, default_budget), Cell(), {m: Cell() for m in months})
+        for name in listed}
+    known = set(team_of)
+    for row in commits:
+        fix = bool(classifier.reasons(row["message"] or row["subject"] or ""))
+        paths = files.get((row["repo"], row["sha"]), [])
+        services = services_of(row["repo"], paths, repo_services, known)
+        month = row["time"].astimezone(zone).strftime("%Y-%m")
+        for team in teams_of(row["repo"], services, repo_services, team_of):
+            if wanted is not None and team not in wanted:
+                continue
+            entry = report.setdefault(team, TeamBudget(team, budget_of.get(team, default_budget), Cell(),
+                                                       {m: Cell() for m in months}))
+            entry.window.add(fix, int(row["lines"] or 0))
+            entry.months.setdefault(month, Cell()).add(fix, int(row["lines"] or 0))
+    unknown = None if commits or bool(changes.count().execute()) else "no git history ingested"
+    return BudgetReport(since, until, tz, weight, tolerance, sorted(report.values(), key=lambda b: b.team), unknown)

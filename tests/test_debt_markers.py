@@ -1,0 +1,119 @@
+"""The marker scan: TODO/FIXME/HACK/XXX in files at HEAD, blamed in one batched pass.
+
+Real repositories built here, so every marker's author and date is known by construction;
+the batched blame is also checked line by line against `git blame` itself.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime
+
+import pytest
+
+from fireline.debt import blame as blame_mod
+from fireline.debt.markers import marker_pattern, scan_repo
+
+from .gitrepo import GitRepo
+
+ADA = "Ada Lovelace <ada@example.com>"
+BOB = "Bob Byte <bob@example.com>"
+CAT = "Cat Coder <cat@example.com>"
+
+
+def t(month: int, day: int) -> datetime:
+    return datetime(2026, month, day, 12, tzinfo=UTC)
+
+
+def build(repo: GitRepo) -> None:
+    """Markers by three people at known dates, across a merge and a rename."""
+    repo.commit("Start the job", t(1, 5), {"job.py": "def run():\n    # TODO: retry\n    pass\n"}, author=ADA)
+    repo.commit("Add a hack", t(2, 3), {"job.py": "def run():\n    # TODO: retry\n    pass\n    x = 1  # HACK\n"},
+                author=BOB)
+    repo.git("checkout", "-q", "-b", "topic")
+    repo.commit("Topic work", t(3, 1), {"lib/util.py": "# FIXME: slow\nvalue = 1\n"}, author=CAT)
+    repo.git("checkout", "-q", "main")
+    repo.commit("Main work", t(3, 2), {"README.md": "todo list app (not a marker: lower case)\n"}, author=ADA)
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge topic", "topic", when=t(3, 10), author=ADA)
+    # A rename carries its lines: the FIXME stays Cat's, from March 1st.
+    repo.git("mv", "lib/util.py", "lib/helpers.py")
+    repo.git("commit", "-q", "-m", "Rename util", when=t(4, 1), author=BOB)
+    repo.commit("Edit helpers", t(4, 2), {"lib/helpers.py": "# FIXME: slow\nvalue = 2\n# XXX unsafe\n"}, author=BOB)
+
+
+def test_markers_carry_their_author_and_date_through_merges_and_renames(repo):
+    build(repo)
+    result = scan_repo(repo.path)
+    found = {(m.path, m.line): (m.word, m.author, m.time) for m in result.markers}
+    assert found == {
+        ("job.py", 2): ("TODO", "Ada Lovelace", t(1, 5)),
+        ("job.py", 4): ("HACK", "Bob Byte", t(2, 3)),
+        ("lib/helpers.py", 1): ("FIXME", "Cat Coder", t(3, 1)),  # from the topic branch, not the merge
+        ("lib/helpers.py", 3): ("XXX", "Bob Byte", t(4, 2)),
+    }
+    assert result.blame_fallback_files == 0
+    # One git log pass, plus one more after the rename was found (the renamed file's old name).
+    assert result.blame_passes == 2
+
+
+def test_whole_words_and_case_as_written():
+    pattern = marker_pattern(["TODO", "FIXME", "HACK", "XXX"])
+    hits = [bool(pattern.search(s)) for s in ("# TODO: x", "TODO(ann): y", "x = 1  # XXX", "todos", "TODOS",
+                                               "XXXL size", "a_TODO", "FIXME!")]
+    assert hits == [True, True, True, False, False, False, False, True]
+
+
+def test_binary_huge_and_non_utf8_files_are_skipped_and_counted(repo):
+    (repo.path / "logo.png").write_bytes(b"\x89PNG\x00\x01TODO binary")
+    (repo.path / "latin1.py").write_bytes("# TODO: caf\xe9\n".encode("latin-1"))
+    (repo.path / "big.txt").write_text("# TODO big\n" + "x" * 5000)
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "Assorted files", when=t(1, 2))
+    repo.commit("Real code", t(1, 3), {"ok.py": "# FIXME: real\n"})
+    result = scan_repo(repo.path, max_bytes=4096)
+    assert result.skipped == {"binary": 1, "huge": 1, "not_utf8": 1, "other": 0}
+    assert result.files == 4 and result.scanned == 1
+    assert [(m.path, m.word) for m in result.markers] == [("ok.py", "FIXME")]
+
+
+def test_an_empty_repository_has_no_markers(repo):
+    assert scan_repo(repo.path).markers == []
+
+
+def _git_blame_shas(path, file: str) -> list[str]:
+    out = subprocess.run(["git", "-C", str(path), "blame", "--porcelain", "HEAD", "--", file],
+                         capture_output=True, text=True, check=True).stdout
+    shas = {}
+    for line in out.splitlines():
+        parts = line.split(" ")
+        if len(parts) >= 3 and len(parts[0]) == 40 and all(c in "0123456789abcdef" for c in parts[0]):
+            shas[int(parts[2])] = parts[0]
+    return [shas[n] for n in sorted(shas)]
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_the_batched_blame_agrees_with_git_blame_line_by_line(repo, monkeypatch, many):
+    """Several branches editing the same files, merged back; with few files git filters the
+    paths, with many (past MAX_PATHSPEC) one unfiltered pass is filtered here: same answer."""
+    if many:
+        monkeypatch.setattr(blame_mod, "MAX_PATHSPEC", 0)
+    body = {f"f{i}.txt": "".join(f"line {j}\n" for j in range(8)) for i in range(3)}
+    repo.commit("base", t(1, 1), body, author=ADA)
+    for n, who in enumerate((BOB, CAT)):
+        repo.git("checkout", "-q", "-b", f"b{n}", "main")
+        edited = {p: (repo.path / p).read_text().replace(f"line {n * 4 + 1}\n", f"line {n * 4 + 1} by {who[:3]}\n")
+                  for p in body}
+        repo.commit(f"branch {n}", t(2, 1 + n), edited, author=who)
+        repo.git("checkout", "-q", "main")
+        repo.commit(f"main {n}", t(2, 5 + n), {"f0.txt": (repo.path / "f0.txt").read_text() + f"tail {n}\n"},
+                    author=ADA)
+        repo.git("merge", "-q", "--no-ff", "-m", f"merge {n}", f"b{n}", when=t(2, 10 + n), author=ADA)
+    head = repo.head()
+    wanted = {}
+    for name in ("f0.txt", "f1.txt", "f2.txt"):
+        blob = repo.git("rev-parse", f"HEAD:{name}")
+        wanted[name] = (blob, len((repo.path / name).read_text().splitlines()))
+    result = blame_mod.blame_files(repo.path, head, wanted)
+    assert result.fallback_files == 0 and result.passes == 1
+    for name in wanted:
+        assert [o.sha for o in result.origins[name]] == _git_blame_shas(repo.path, name), name
