@@ -137,6 +137,25 @@ def test_a_flag_flip_that_ends_an_incident_is_its_restore_time(store, tmp_path):
     assert rebuilt["feature_flags"] == 3 and store.count("feature_flags") == 3
 
 
+def test_explain_lists_the_same_restore_times_and_canaries_as_the_summary(store, tmp_path):
+    # Regression: explain once listed resolved - started while the summary used the flag flip.
+    from fireline.metrics.explain import explain
+
+    deps, incidents, flags = write_files(tmp_path)
+    cfg = Config()
+    ingest_deployments(store, cfg, deps)
+    ingest_incidents(store, cfg, incidents)
+    ingest_flags(store, cfg, flags)
+    t = store.tables()
+    ttr = explain(t, "time_to_restore", SCOPE)
+    by_incident = {r["incident_id"]: (r["restored_by"], r["restore_hours"]) for r in ttr.rows}
+    assert by_incident["INC-1"] == ("flag new-charts", pytest.approx(50 / 60))
+    assert by_incident["INC-3"] == ("resolved", pytest.approx(2.0))
+    cfr = explain(t, "change_failure_rate", SCOPE)
+    assert "caught_in_canary" in cfr.columns
+    assert {r["deployment_id"]: (r["stage"], r["caught_in_canary"]) for r in cfr.rows}["c-b"] == ("canary", True)
+
+
 def test_bad_flag_rows_are_refused_whole_with_the_line(store, tmp_path):
     bad = tmp_path / "flags.csv"
     bad.write_text("flag,service,time,state\nok,web,2026-03-01T10:00:00Z,off\nx,web,2026-03-01T11:00:00Z,paused\n")

@@ -103,6 +103,8 @@ def _report_ingest(result: ingest_lib.IngestResult, as_json: bool) -> None:
         parts += [f"{result.new_changes} new commits", f"{result.new_deployments} new tag deployments"]
     elif result.kind == "deployments":
         parts.append(f"{result.new_deployments} new deployments")
+        if result.new_flags:
+            parts.append(f"{result.new_flags} new feature flag changes")
     else:
         parts.append(f"{result.new_incidents} new incidents")
     if result.skipped:
@@ -141,7 +143,8 @@ def ingest_git(
 @ingest_app.command("deployments")
 def ingest_deployments(
     file: Annotated[Path, typer.Argument(help="CSV or NDJSON (time, service, environment, sha, status, id, "
-                                         "type) or a GitHub 'list deployments' JSON export.")],
+                                         "type, stage: canary|partial|full; a row with a `flag` and `state` is "
+                                         "a feature flag change) or a GitHub 'list deployments' JSON export.")],
     service: Annotated[str | None, typer.Option("--service", help="Service for records that name none.")] = None,
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:

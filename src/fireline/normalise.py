@@ -94,7 +94,7 @@ def _apply(store: Store, tx: Writer, config: Config, rows: list[tuple]) -> None:
         merged.deployments += records.deployments
         merged.incidents += records.incidents
         merged.alerts += records.alerts
-        flags += getattr(records, "flags", [])  # only the /events sender has feature flags
+        flags += records.flags
         alert_keys += [(source, delivery_id)] * len(records.alerts)
     _write_changes(store, tx, merged.changes, change_origins)
     _write_deployments(store, tx, merged.deployments)

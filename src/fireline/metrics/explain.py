@@ -46,15 +46,19 @@ def explain(tables: dict[str, ir.Table], metric: str, scope: dora.Scope) -> Expl
         agg = links.group_by("deployment_id").agg(incident_ids=links.incident_id.group_concat(", "),
                                                   how=links.via.group_concat(", "))
         j = f.left_join(agg, f.deployment_id == agg.deployment_id)
-        e = j.select(f.deployment_id, f.service, f.time, f.sha, f.failed, j.incident_ids, j.how).order_by("time")
-        return Explanation(metric, ["deployment_id", "service", "time", "sha", "failed", "incident_ids", "how"],
-                           _rows(e), "A deployment failed when at least one incident links to it.")
+        e = j.select(f.deployment_id, f.service, f.time, f.sha, f.stage, f.failed, f.caught_in_canary,
+                     j.incident_ids, j.how).order_by("time")
+        return Explanation(metric, ["deployment_id", "service", "time", "sha", "stage", "failed", "caught_in_canary",
+                                    "incident_ids", "how"], _rows(e),
+                           "A deployment failed when at least one incident links to it (or to an earlier "
+                           "canary/partial step of the same commit); caught_in_canary: it never went full.")
     if metric == "time_to_restore":
-        e = dora.restore_rows(t["incidents"], scope)
+        e = dora.restore_rows(t["incidents"], scope, t.get("feature_flags"))
         e = e.mutate(restore_hours=e.restore_seconds.cast("float64") / 3600.0).order_by(e.time)
-        return Explanation(metric, ["incident_id", "service", "title", "time", "resolved", "detected_by",
-                                    "restore_hours"], _rows(e),
-                           "Incidents that started in the window; open ones have no restore time yet.")
+        return Explanation(metric, ["incident_id", "service", "title", "time", "resolved", "restored_by",
+                                    "detected_by", "restore_hours"], _rows(e),
+                           "Incidents that started in the window; open ones have no restore time yet. A flag "
+                           "flip that ends an incident is its restore time (restored_by).")
     if metric == "rework_rate":
         e = dora.rework_rows(t["deployments"], t["deployment_changes"], t["changes"], t["incidents"], scope)
         e = e.order_by(e.time)

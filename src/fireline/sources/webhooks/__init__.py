@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from ...errors import UserError
-from ...model import AlertEvent, Change, Deployment, Incident
+from ...model import AlertEvent, Change, Deployment, FeatureFlag, Incident
 from ..records import parse_time
 
 
@@ -38,9 +38,10 @@ class Normalised:
     # ones by id; None fields mean "not said by this event".
     incidents: list[Incident] = field(default_factory=list)
     alerts: list[AlertEvent] = field(default_factory=list)
+    flags: list[FeatureFlag] = field(default_factory=list)  # only /events sends feature flag changes
 
     def __bool__(self) -> bool:
-        return bool(self.changes or self.deployments or self.incidents or self.alerts)
+        return bool(self.changes or self.deployments or self.incidents or self.alerts or self.flags)
 
 
 def payload_time(value: Any, where: str, *, required: bool) -> datetime | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -152,14 +151,6 @@ _ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(Event)
 KNOWN_TYPES = ("deployment", "incident", "change", "feature_flag")
 
 
-@dataclass
-class EventRecords(Normalised):
-    """Normalised plus feature flags, which only this sender produces."""
-
-    flags: list[FeatureFlag] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.flags) or Normalised.__bool__(self)
 JSON_SCHEMA: dict[str, Any] = _ADAPTER.json_schema()
 
 
@@ -183,7 +174,7 @@ def normalise(kind: str, payload: Any, **_options: Any) -> Normalised:
     """The records one event stands for. The payload's own `type` decides, not `kind`."""
     event = parse(payload)
     if isinstance(event, FeatureFlagEvent):
-        return EventRecords(flags=[FeatureFlag(
+        return Normalised(flags=[FeatureFlag(
             id=event.id, service=event.service, flag=event.flag, time=event.time, state=event.state, source=SOURCE,
             incident_id=event.incident_id)])
     if isinstance(event, DeploymentEvent):
