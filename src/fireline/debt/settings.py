@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..config import Config
+from ..config import Config, validate_section
 from ..errors import UserError
 from .markers import DEFAULT_WORDS
 
@@ -67,15 +67,7 @@ class BudgetSettings(BaseModel):
 def load(section: dict[str, Any] | None, source: str | None = None, teams: list[str] | None = None) -> BudgetSettings:
     """Validate `config.budget`; an error names the key, e.g. `fireline.toml: budget.teams.Data`."""
     where = source or "fireline.toml"
-    try:
-        settings = BudgetSettings.model_validate(dict(section or {}))
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            key = ".".join(["budget", *(str(p) for p in err["loc"])])
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-            lines.append(f"{where}: {key}: {msg}")
-        raise UserError("\n".join(lines)) from None
+    settings = validate_section(BudgetSettings, dict(section or {}), "budget", where)
     if teams is not None:
         unknown = sorted(set(settings.teams) - set(teams))
         if unknown:
