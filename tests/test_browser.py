@@ -153,12 +153,15 @@ def test_report_opens_offline_and_shows_the_demo_figures(demo, watched, artifact
 
 
 def test_report_drill_down_links_open_the_rows(demo, watched):
+    from playwright.sync_api import expect
+
     w = watched(viewport=LAPTOP)
     w.page.goto(demo.report.as_uri())
     link = w.page.locator("tr[data-key='team:Data'] [data-metric='lead_time'] a")
     link.click()
     target = w.page.locator("details#drill-lead-time-team-data")
-    assert target.get_attribute("open") is not None
+    # The page opens it on `hashchange`, which fires after the click returns: wait for it.
+    expect(target).to_have_attribute("open", "")
     rows = target.locator("tbody tr")
     assert rows.count() > 0 and rows.first.is_visible()
     services = set(target.locator("tbody tr td:nth-child(2)").all_inner_texts())

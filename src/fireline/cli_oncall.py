@@ -212,36 +212,21 @@ def gaps_cmd(team: TeamOpt = None, start: FromOpt = None, end: ToOpt = None,
 
     Nobody on call; weekends and holidays on one person for too long; production deployments nobody of
     their team was on call to verify; every expert of a service away at once."""
-    from .metrics import oncall as m
-    from .metrics.knowledge_history import alias_map
+    from .oncall.report import coverage
 
     cfg, setup = _setup(config)
     _team(setup, team)
     lo, hi = _window(cfg, start, end, timedelta(0), 28)
-    scheds = m.schedules(setup, lo, hi, team)
+    own = None
+    if team is not None:
+        own = set(cfg.services_of_team(team)) if team in cfg.teams else \
+            {name for name, svc in cfg.services.items() if svc.team == team}
     store, tables = _tables(db)
     try:
-        if tables is None:
-            unverified = {"unknown": "no store (ingest deployments first)", "checked": 0, "unverified": []}
-            experts = {"unknown": "no store (ingest git first)", "periods": []}
-        else:
-            unverified = m.unverified_deployments(tables, setup, cfg.team_of, cfg.production_environments, lo, hi)
-            unverified["unknown"] = None if unverified["checked"] or tables["deployments"].count().to_pyarrow()\
-                .as_py() else "no deployments ingested"
-            if team is not None:
-                unverified["unverified"] = [u for u in unverified["unverified"] if u["team"] == team]
-            experts = m.experts_away(tables, setup, alias_map(cfg.people), lo, hi)
-            if team is not None:
-                own = set(cfg.services_of_team(team)) if team in cfg.teams else set()
-                experts["periods"] = [p for p in experts["periods"] if p["service"] in own]
+        data = coverage(setup, cfg, tables, lo, hi, teams=None if team is None else {team}, services=own)
     finally:
         if store is not None:
             store.close()
-    data = {"from": lo, "to": hi, "gaps": m.coverage_gaps(scheds, setup, lo, hi),
-            "weekend_stretches": m.weekend_stretches(scheds, setup), "unverified_deployments": unverified,
-            "experts_away": experts}
-    data["found"] = (len(data["gaps"]) + len(data["weekend_stretches"]) + len(unverified["unverified"])
-                     + len(experts["periods"]))
     if as_json:
         print_json(data)
     else:
@@ -292,19 +277,17 @@ def load_cmd(team: TeamOpt = None, start: FromOpt = None, end: ToOpt = None, db:
     """Hours on call per person (default: the last 28 days): fairness at a glance.
 
     Split into business, off and sleep hours on each person's own clock, and pages when alert history exists."""
-    from .metrics import oncall as m
+    from .oncall.report import load
 
     cfg, setup = _setup(config)
     _team(setup, team)
     lo, hi = _window(cfg, start, end, timedelta(days=-28), 28)
-    scheds = m.schedules(setup, lo, hi, team)
     store, tables = _tables(db)
     try:
-        page_rows = m.pages(tables, lo, hi) if tables is not None else None
+        data = load(setup, tables, lo, hi, cfg.team_of, teams=None if team is None else {team})
     finally:
         if store is not None:
             store.close()
-    data = {"from": lo, "to": hi, **m.load(scheds, setup, page_rows, cfg.team_of)}
     if as_json:
         print_json(data)
         return

@@ -7,7 +7,7 @@ The story they tell, on top of the demo's incidents and deployments:
 - C++ has a weekday layer and a weekend layer (daily shifts, Friday 18:00 to Monday 09:00 New York).
 - Data's Tom Fletcher is on call the week of 11 May; his PTO (pto.ics, nobody replacing him)
   starts Friday 15 May. The purger's disk fills up early Saturday 16 May (INC-0042, reported
-  by a customer) and the Sunday hotfix (dep-0075) ships with nobody of Data on call to verify it.
+  by a customer) and the Sunday purger hotfix ships with nobody of Data on call to verify it.
 - Priya Raman, the purger's only expert, joined UI on 1 May; her UI week from 11 May is cut by a
   conference with no replacement: a gap in UI and every purger expert away at once.
 

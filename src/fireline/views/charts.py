@@ -71,6 +71,22 @@ def bars(chart_id: str, title: str, description: str, rows: list[dict[str, Any]]
     return Chart(chart_id, title, description, chart.to_dict(), table_columns, table_rows)
 
 
+def stacked_bars(chart_id: str, title: str, description: str, rows: list[dict[str, Any]], *, x_title: str,
+                 series: list[str], table_columns: list[str], table_rows: list[list[Any]]) -> Chart:
+    """Horizontal bars, one per category, split into `series` (stacked in that order).
+    `rows`: {"category": name, "series": one of `series`, "value": number}; categories keep their order."""
+    order = {name: i for i, name in enumerate(series)}
+    values = [{**r, "order": order.get(r["series"], len(order))} for r in rows]
+    categories = list(dict.fromkeys(r["category"] for r in rows))
+    chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
+        x=alt.X("value:Q", title=x_title, stack="zero"),
+        y=alt.Y("category:N", title=None, sort=categories),
+        color=alt.Color("series:N", title=None, sort=series, scale=alt.Scale(domain=series)),
+        order=alt.Order("order:Q"),
+    ).properties(width=WIDTH - 120, height=max(40, 26 * len(categories)))
+    return Chart(chart_id, title, description, chart.to_dict(), table_columns, table_rows)
+
+
 def _with_theme(spec: dict[str, Any], for_png: bool) -> dict[str, Any]:
     return {**spec, "config": {**spec.get("config", {}), **_theme(for_png)}}
 

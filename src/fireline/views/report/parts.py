@@ -276,14 +276,10 @@ def fixes_without_tests(ctx: Context) -> Section | None:
 # ---- slots: parts being built elsewhere ---------------------------------------------------------------
 
 def oncall_gaps(ctx: Context) -> Section | None:
-    """On-call coverage gaps (fireline.oncall / fireline.metrics.oncall).
+    """On-call coverage (fireline.oncall): gaps, unverified releases, experts away, load per person."""
+    from .oncall_part import oncall_section
 
-    Plug in here: compute the gaps for ctx.scope (window, services -> teams via ctx.team_of) with
-    ctx.now as "now", return None when no rotation is configured (ctx.config.rotations is empty),
-    else a Section("oncall", "On-call coverage", lead, figures=[...], tables=[Table(...)]) with one
-    row per uncovered stretch (team, from, to, hours, why), css "flagged" on weekend/holiday rows.
-    """
-    return None
+    return oncall_section(ctx)
 
 
 def debt_ledger(ctx: Context) -> Section | None:

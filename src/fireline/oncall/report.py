@@ -1,0 +1,92 @@
+"""The on-call figures a reader asks for together: coverage (`fireline oncall gaps`) and load
+(`fireline oncall load`), assembled from fireline.metrics.oncall for one window and scope.
+
+Shared by the command line and the HTML report, so both show the same figures. No clock and no
+store handling: the caller opens the store (or has none: `tables` None) and passes the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime, timedelta
+
+import ibis
+
+from ..config import Config
+from . import days
+from .settings import Setup
+
+
+def _teams(setup: Setup, teams: Collection[str] | None) -> list[str]:
+    return [t for t in setup.rotations if teams is None or t in teams]
+
+
+def coverage(setup: Setup, config: Config, tables: Mapping[str, ibis.Table] | None, start: datetime,
+             end: datetime, *, teams: Collection[str] | None = None, services: Collection[str] | None = None,
+             team_of: Callable[[str], str | None] | None = None) -> dict:
+    """Gaps, long weekend/holiday stretches, unverified production deployments and experts away in
+    [start, end), for the rotations of `teams` (all when None) and the deployments and experts of
+    `services` (all when None). `team_of` defaults to the config's teams."""
+    from ..metrics import oncall as m
+    from ..metrics.knowledge_history import alias_map
+
+    owner = team_of or config.team_of
+    scheds = {t: s for t, s in m.schedules(setup, start, end).items() if t in _teams(setup, teams)}
+    if tables is None:
+        unverified = {"unknown": "no store (ingest deployments first)", "checked": 0, "unverified": [],
+                      "verify_hours": setup.settings.verify_hours}
+        experts = {"unknown": "no store (ingest git first)", "periods": []}
+    else:
+        unverified = m.unverified_deployments(tables, setup, owner, config.production_environments, start, end)
+        unverified["unknown"] = None if unverified["checked"] or tables["deployments"].count().to_pyarrow()\
+            .as_py() else "no deployments ingested"
+        unverified["unverified"] = [u for u in unverified["unverified"]
+                                    if (teams is None or u["team"] in teams)
+                                    and (services is None or u["service"] in services)]
+        experts = m.experts_away(tables, setup, alias_map(config.people), start, end)
+        if services is not None:
+            experts["periods"] = [p for p in experts["periods"] if p["service"] in services]
+    gaps = m.coverage_gaps(scheds, setup, start, end)
+    for gap in gaps:
+        gap["days_off"] = _days_off(setup, gap["team"], gap["start"], gap["end"])
+    for dep in unverified["unverified"]:
+        dep["day_off"] = _day_off(setup, dep["team"], dep["time"])
+    data = {"from": start, "to": end, "gaps": gaps,
+            "weekend_stretches": m.weekend_stretches(scheds, setup), "unverified_deployments": unverified,
+            "experts_away": experts}
+    data["found"] = (len(data["gaps"]) + len(data["weekend_stretches"]) + len(unverified["unverified"])
+                     + len(experts["periods"]))
+    return data
+
+
+def load(setup: Setup, tables: Mapping[str, ibis.Table] | None, start: datetime, end: datetime,
+         team_of: Callable[[str], str | None], *, teams: Collection[str] | None = None) -> dict:
+    """Hours on call per person in [start, end) (business, off, sleep on their own clock) and the
+    pages that reached them, for the rotations of `teams` (all when None)."""
+    from ..metrics import oncall as m
+
+    scheds = {t: s for t, s in m.schedules(setup, start, end).items() if t in _teams(setup, teams)}
+    page_rows = m.pages(tables, start, end) if tables is not None else None
+    return {"from": start, "to": end, **m.load(scheds, setup, page_rows, team_of)}
+
+
+def _zone(setup: Setup, team: str | None) -> str:
+    return setup.rotations[team].zone if team in setup.rotations else "UTC"
+
+
+def _days_off(setup: Setup, team: str, start: datetime, end: datetime) -> list[str]:
+    """The weekend days and public holidays (on the rotation's calendar) a gap touches: the hours
+    when fewest people are around to notice nobody is on call."""
+    zone = _zone(setup, team)
+    out, day = [], days.to_local(start, zone).date()
+    last = days.to_local(end - timedelta(microseconds=1), zone).date()
+    while day <= last:
+        why = days.day_off(day, zone, setup.settings.holidays)
+        if why:
+            out.append(f"{day:%a %Y-%m-%d}" + ("" if why in ("Saturday", "Sunday") else f" {why}"))
+        day += timedelta(days=1)
+    return out
+
+def _day_off(setup: Setup, team: str | None, instant: datetime) -> str | None:
+    zone = _zone(setup, team)
+    return days.day_off(days.to_local(instant, zone).date(), zone, setup.settings.holidays)
