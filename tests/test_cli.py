@@ -40,8 +40,9 @@ class Run:
         return self.stderr.replace("\n", "")
 
 
-def fireline(tmp_path: Path, *args: str, db: Path | None = None) -> Run:
-    env = {k: v for k, v in os.environ.items() if k not in ("FIRELINE_CONFIG", "COLUMNS", "LINES")}
+def fireline(tmp_path: Path, *args: str, db: Path | None = None, env: dict[str, str] | None = None) -> Run:
+    extra = env or {}
+    env = {k: v for k, v in os.environ.items() if k not in ("FIRELINE_CONFIG", "COLUMNS", "LINES")} | extra
     env["FIRELINE_DB"] = str(db or tmp_path / "store" / "fireline.duckdb")
     proc = subprocess.run([sys.executable, "-m", "fireline.cli", *args], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -324,6 +325,10 @@ def test_error_messages_are_not_hard_wrapped_when_piped(tmp_path):
     [], ["ingest"], ["ingest", "git"], ["ingest", "deployments"], ["ingest", "incidents"], ["dora"],
     ["explain"], ["rebuild"], ["tiers"], ["demo"], ["serve"], ["alerts"], ["alerts", "lint"], ["alerts", "suggest"],
     ["alerts", "report"], ["ingest", "alerts"], ["knowledge"], ["testing"],
+    ["postmortem"], ["postmortem", "new"], ["postmortem", "lint"], ["postmortem", "repeats"], ["actions"],
+    ["followup"], ["ingest", "postmortems"], ["oncall"], ["oncall", "now"], ["oncall", "next"],
+    ["oncall", "schedule"], ["oncall", "gaps"], ["oncall", "load"], ["oncall", "handoff"], ["debt"], ["budget"],
+    ["plan"], ["ingest", "flags"], ["report"],
 ], ids=lambda c: " ".join(c) or "fireline")
 def test_help(tmp_path, command):
     run = fireline(tmp_path, *command, "--help")
@@ -331,6 +336,19 @@ def test_help(tmp_path, command):
     assert "Usage" in run.stdout
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "store").exists()  # asking for help touches nothing
+
+
+@pytest.mark.parametrize(("command", "literal"), [
+    (["dora"], "[tool.fireline]"),
+    (["budget"], "[budget]"),
+    (["followup"], "[postmortems]"),
+    (["oncall"], "[rotations.TEAM]"),
+])
+def test_help_keeps_config_section_names(tmp_path, command, literal):
+    # Regression: Rich read `[budget]` or `[tool.fireline]` in help as a style tag and dropped it.
+    run = fireline(tmp_path, *command, "--help", env={"COLUMNS": "400"})
+    assert run.code == 0, run.stderr
+    assert literal in run.stdout
 
 
 def test_a_mistyped_path_leaves_no_store_behind(tmp_path):

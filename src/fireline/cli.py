@@ -40,16 +40,13 @@ app = typer.Typer(
     help="Fireline: DORA baselines and the other 90% of incident work.\n\n"
     "Start with `fireline demo`, or point `fireline ingest git PATH` at a repository, then run "
     "`fireline dora`.",
-    no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+    no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
 )
 ingest_app = typer.Typer(help="Read git history, deployments, incidents and alert history into the store.",
+                         rich_markup_mode="markdown",
                          no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(alerts_app, name="alerts")
-app.command("knowledge")(cli_knowledge.knowledge)
-app.command("testing")(cli_testing.testing)
-for _module in (cli_postmortems, cli_oncall, cli_debt, cli_report):
-    _module.register(app, ingest_app)
 class Period(str, Enum):
     week = "week"
     month = "month"
@@ -317,6 +314,13 @@ def demo(
     out.print()
     for line in result.hints:
         out.print(line, soft_wrap=True)
+
+
+# The later parts come after the core commands, so `fireline --help` reads in the order of the work.
+app.command("knowledge")(cli_knowledge.knowledge)
+app.command("testing")(cli_testing.testing)
+for _module in (cli_postmortems, cli_oncall, cli_debt, cli_report):
+    _module.register(app, ingest_app)
 
 
 def main() -> None:

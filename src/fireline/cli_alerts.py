@@ -29,7 +29,7 @@ from .store import Store
 from .views import terminal
 
 alerts_app = typer.Typer(help="Alert hygiene: lint rules, suggest the missing ones, measure noise and detection.",
-                         no_args_is_help=True)
+                         no_args_is_help=True, rich_markup_mode="markdown")
 
 
 class Format(str, Enum):

@@ -56,31 +56,19 @@ def debt(team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = Non
     were not done) and knowledge (orphaned code, truck factor 1), per team and service, with the
     totals month by month from --since (default: six months before --now)."""
     from .debt import settings
-    from .debt.ledger import build_ledger
-    from .debt.markers import scan_repo
-    from .metrics.knowledge import alias_map
+    from .debt.report import ledger as debt_ledger
 
     cfg = load_config(config)
-    budget = settings.of(cfg)
+    settings.of(cfg)  # a bad [budget] is reported before the store is opened
     at = _now(now, cfg)
     start = parse_instant(since, "--since", cfg.timezone) if since else at - timedelta(days=182)
     if start >= at:
         raise UserError("must be before --now", where="--since")
     store = Store.open(db, create=False)
     try:
-        services = [service] if service else None
         scope_of(cfg, store, team, service, None, None)  # validates --team and --service
-        scans, notes = [], []
-        for repo, path in store.query("SELECT repo, path FROM repos ORDER BY repo"):
-            if not Path(path).is_dir():
-                notes.append(f"{repo}: {path} is gone; its markers were not scanned")
-                continue
-            scans.append(scan_repo(path, repo=repo, words=budget.markers, max_bytes=budget.max_bytes))
-        ledger = build_ledger(store.tables(), scans, now=at, since=start, team_of=team_map(cfg, store),
-                              aliases=alias_map(cfg.people), heads={s.repo: s.head for s in scans},
-                              teams=[team] if team else None, services=services, tz=cfg.timezone,
-                              hotspots=budget.hotspots)
-        ledger["notes"] = notes + ledger["notes"]
+        ledger = debt_ledger(store, cfg, now=at, since=start, team_of=team_map(cfg, store),
+                             teams=[team] if team else None, services=[service] if service else None)
     finally:
         store.close()
     if as_json:
@@ -145,19 +133,17 @@ def budget(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = None,
     """Share of each team's work spent on fixes, per month, against its budget ([budget] in config):
     over, under or within (budget +- tolerance)."""
     from .debt import settings
-    from .metrics.budget import budget_report
+    from .debt.report import budget as debt_budget
 
     cfg = load_config(config)
-    conf = settings.of(cfg)
+    settings.of(cfg)  # a bad [budget] is reported before the store is opened
     if weight is not None and weight not in ("commits", "lines"):
         raise UserError(f"commits or lines, not {weight!r}", where="--weight")
     store = Store.open(db, create=False)
     try:
         scope = scope_of(cfg, store, team, None, since, until)
-        result = budget_report(store.tables(), scope.since, scope.until, budget_of=conf.teams,
-                               default_budget=conf.default, team_of=team_map(cfg, store),
-                               teams=[team] if team else None, weight=weight or conf.weight,
-                               tolerance=conf.tolerance, time_basis=cfg.time_basis, tz=cfg.timezone)
+        result = debt_budget(store.tables(), cfg, scope.since, scope.until, team_of=team_map(cfg, store),
+                             teams=[team] if team else None, weight=weight)
         data = result.as_dict()
     finally:
         store.close()

@@ -19,9 +19,9 @@ from .views import terminal
 from .window import parse_instant
 
 oncall_app = typer.Typer(
-    help="Support rotations from \\[rotations.<team>] in fireline.toml: who is on call now and next, the "
+    help="Support rotations from [rotations.TEAM] in fireline.toml: who is on call now and next, the "
     "schedule (also as iCalendar), gaps in coverage, unverified weekend releases, load per person, and "
-    "handoff notes. See docs/oncall.md.", no_args_is_help=True)
+    "handoff notes. See docs/oncall.md.", no_args_is_help=True, rich_markup_mode="markdown")
 
 TeamOpt = Annotated[str | None, typer.Option("--team", help="Only this team's rotation.")]
 AtOpt = Annotated[str | None, typer.Option("--at", help="The instant to ask about: a date or ISO time, in the "

@@ -22,7 +22,7 @@ postmortem_app = typer.Typer(
     "Write one with `fireline postmortem new --incident ID`, check it with `fireline postmortem lint`, "
     "store it with `fireline ingest postmortems`, then follow its action items with `fireline actions` "
     "and `fireline followup`.",
-    no_args_is_help=True)
+    no_args_is_help=True, rich_markup_mode="markdown")
 
 
 class Format(str, Enum):
