@@ -113,3 +113,19 @@ def write_png(chart: Chart, directory: Path, scale: float = 2.0) -> Path:
     path = directory / f"{chart.id}.png"
     path.write_bytes(vlc.vegalite_to_png(_with_theme(chart.spec, for_png=True), scale=scale))
     return path
+
+
+def stacked_columns(chart_id: str, title: str, description: str, rows: list[dict[str, Any]], *, y_title: str,
+                    series: list[str], table_columns: list[str], table_rows: list[list[Any]]) -> Chart:
+    """Vertical bars along an ordered axis (months, say), split into `series` (stacked in that order).
+    `rows`: {"category": label, "series": one of `series`, "value": number}; categories keep their order."""
+    order = {name: i for i, name in enumerate(series)}
+    values = [{**r, "order": order.get(r["series"], len(order))} for r in rows]
+    categories = list(dict.fromkeys(r["category"] for r in rows))
+    chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
+        x=alt.X("category:N", title=None, sort=categories, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("value:Q", title=y_title, stack="zero"),
+        color=alt.Color("series:N", title=None, sort=series, scale=alt.Scale(domain=series)),
+        order=alt.Order("order:Q"),
+    ).properties(width=WIDTH, height=HEIGHT)
+    return Chart(chart_id, title, description, chart.to_dict(), table_columns, table_rows)

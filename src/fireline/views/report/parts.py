@@ -283,10 +283,7 @@ def oncall_gaps(ctx: Context) -> Section | None:
 
 
 def debt_ledger(ctx: Context) -> Section | None:
-    """The debt ledger (fireline.debt).
+    """The debt ledger and bug budget (fireline.debt): see debt_part.py."""
+    from .debt_part import debt_section
 
-    Plug in here: read the ledger for ctx.scope, return None when it is empty, else a
-    Section("debt", "Debt ledger", lead, figures=[...], tables=[Table(...)]) (budget per team from
-    ctx.config.budget; css "overdue"/"flagged" on rows over budget).
-    """
-    return None
+    return debt_section(ctx)
