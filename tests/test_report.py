@@ -108,6 +108,20 @@ def test_report_cli_writes_the_file_and_pngs(demo, tmp_path):
     assert "team:SRE" not in page.rows and "dora-2024" in out.read_text()
 
 
+def test_report_with_today_is_as_of_that_day_for_every_part(demo, tmp_path):
+    # Regression: --today fixed the action items but the debt ledger still aged markers to the clock.
+    args = ["report", "--db", str(demo.db), "--config", str(demo.config), *rs.WINDOW, "--today", "2026-07-05"]
+    one, two = tmp_path / "one.html", tmp_path / "two.html"
+    for out in (one, two):
+        result = CliRunner().invoke(app, [*args, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+    assert one.read_bytes() == two.read_bytes()
+    debt = CliRunner().invoke(app, ["debt", "--db", str(demo.db), "--config", str(demo.config), "--now",
+                                    "2026-07-05T23:59:59", "--json"])
+    oldest = max(item["age_days"] for item in json.loads(debt.stdout)["items"] if item["category"] == "marker")
+    assert f"{oldest:.0f} days" in one.read_text()
+
+
 @pytest.mark.parametrize("args, message", [
     (["--team", "Nope"], "unknown team 'Nope'"),
     (["--today", "July"], "--today: not a date"),

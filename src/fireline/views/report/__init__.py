@@ -38,9 +38,13 @@ def build_context(store: Store, config: Config, *, team: str | None = None, serv
     name = profile or config.profile
     if name not in PROFILES:
         raise UserError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}", where="--profile")
+    zone = ZoneInfo(config.timezone)
+    if now is None and today is not None:
+        # Every part is as of the end of that day (debts age, items fall overdue), not of the clock.
+        now = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC)
     now = now or datetime.now(UTC)
     scope = scope or scope_of(config, store, team, service, since, until)
-    today = today or now.astimezone(ZoneInfo(config.timezone)).date()
+    today = today or now.astimezone(zone).date()
     return Context(store=store, tables=store.tables(), config=config, scope=scope,
                    team_of=team_map(config, store), profile=get_profile(name), today=today, now=now,
                    links=links or AnchorLinks(), team=team, service=service, drill_rows=drill_rows)
