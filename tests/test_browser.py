@@ -36,7 +36,9 @@ def _unavailable(reason: str):
     pytest.skip(f"no browser: {reason} (make test installs Debian's chromium as root)")
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running on this thread while it is
+# open, and later tests that call asyncio.run() (the intake fault test) must not find it.
+@pytest.fixture(scope="module")
 def browser():
     try:
         from playwright.sync_api import sync_playwright

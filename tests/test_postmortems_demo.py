@@ -56,7 +56,8 @@ def test_followup_verdicts_come_from_the_demo_history(demo):
     assert verdicts == {
         ("PM-INC-0033", "Data", "change_failure_rate"): "no clear change",
         ("PM-INC-0034", "UI", "deployment_frequency"): "improved",
-        ("PM-INC-0038", "Data", "lead_time"): "improved",
+        # The median fell from 4.9 to 2.8 days, but 13 vs 12 deployments leave the interval across zero.
+        ("PM-INC-0038", "Data", "lead_time"): "no clear change",
         ("PM-INC-0042", "SRE", "deployment_frequency"): "worse",
         ("PM-INC-0042", "C++", "lead_time"): "too little data",
     }
