@@ -28,13 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import genrepo  # noqa: E402
-
-
-def peak_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM: peak memory needs Linux")
+from child import peak_mib  # noqa: E402
 
 
 def task(name: str, repo: str, word: str, db: str) -> dict:

@@ -7,6 +7,7 @@ All datetimes are timezone-aware; the store converts them to UTC.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -124,3 +125,12 @@ class RepoState:
     path: str
     tips: dict[str, str]  # ref name -> object id
     shallow: bool = False
+
+
+def json_list(text: str | None) -> list[str]:
+    """A list stored as JSON text (postmortem services, incidents, tags); anything else reads as empty."""
+    try:
+        value = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []

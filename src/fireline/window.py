@@ -43,3 +43,8 @@ def parse_window(since: str | None, until: str | None, tz_name: str, now: dateti
         raise UserError(f"the window is empty: --since {start:%Y-%m-%d %H:%M} is not before --until "
                         f"{end:%Y-%m-%d %H:%M} (UTC)", where="--since/--until")
     return start, end
+
+
+def as_utc(value: datetime) -> datetime:
+    """A stored timestamp in UTC; a naive one (some engines drop the zone) is read as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -27,6 +27,8 @@ import ibis.expr.types as ir
 from ..metrics.knowledge import analyse, authors_of
 from ..metrics.knowledge_history import History, load_history
 from ..metrics.testing import NO_TEAM, months_between, services_of, teams_of
+from ..model import json_list
+from ..window import as_utc
 from .markers import ScanResult
 
 KINDS = ("technical", "process", "knowledge")
@@ -44,18 +46,6 @@ def _item(kind: str, category: str, team: str, service: str | None, title: str, 
           since: datetime | date | None, now: datetime, **extra: Any) -> dict[str, Any]:
     return {"kind": kind, "category": category, "team": team, "service": service, "title": title,
             "owner": owner, "since": since, "age_days": _age(since, now), **extra}
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _list(text: str | None) -> list[str]:
-    try:
-        value = json.loads(text) if text else []
-    except ValueError:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 class _Owners:
@@ -99,7 +89,7 @@ def _process(tables: Mapping[str, ir.Table], team_of: Mapping[str, str], now: da
     items = []
     today = now.astimezone(ZoneInfo(tz)).date()
     for a in actions:
-        services = _list(pms.get(a["postmortem_id"], {}).get("services"))
+        services = json_list(pms.get(a["postmortem_id"], {}).get("services"))
         service = services[0] if services else None
         team = a["team"] or (team_of.get(service) if service else None) or NO_TEAM
         a["_team"], a["_service"] = team, service
@@ -125,7 +115,7 @@ def _process(tables: Mapping[str, ir.Table], team_of: Mapping[str, str], now: da
                   if r["earlier_actions_total"] else "no action items on the earlier postmortem")
         items.append(_item("process", "repeat incident", team_of.get(service) or NO_TEAM, service,
                            f"{r['incident_id']} repeats {r['earlier_incident_id']} ({r['tag']}): {reason}", None,
-                           _utc(r["started"]), now, incident=r["incident_id"], earlier=r["earlier_incident_id"]))
+                           as_utc(r["started"]), now, incident=r["incident_id"], earlier=r["earlier_incident_id"]))
     return items, actions
 
 

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import ibis.expr.types as ir
 import numpy as np
 
+from ..window import as_utc
 from . import dora
 from .actions import action_rows
 
@@ -70,10 +71,6 @@ def _midnight(day: date, tz: str) -> datetime:
     return datetime.combine(day, time(0), ZoneInfo(tz)).astimezone(UTC)
 
 
-def _utc(when: datetime) -> datetime:
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
 def _samples(tables: dict[str, ir.Table], metric: str, scope: dora.Scope) -> _Side:
     side = _Side(scope.since, scope.until, [])
     if metric == "deployment_frequency":
@@ -81,7 +78,7 @@ def _samples(tables: dict[str, ir.Table], metric: str, scope: dora.Scope) -> _Si
         weeks = int((scope.until - scope.since).total_seconds() // (7 * 86400))
         counts = [0] * weeks
         for r in rows:
-            week = int((_utc(r["time"]) - scope.since).total_seconds() // (7 * 86400))
+            week = int((as_utc(r["time"]) - scope.since).total_seconds() // (7 * 86400))
             if week < weeks:  # a trailing partial week is left out rather than counted as a slow week
                 counts[week] += 1
         side.units = [np.array([c], dtype=float) for c in counts]

@@ -11,23 +11,13 @@ incidents come from the store through one Ibis expression.
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import ibis.expr.types as ir
 
-
-def _list(text: str | None) -> list[str]:
-    try:
-        value = json.loads(text) if text else []
-    except ValueError:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else []
-
-
-def _utc(when: datetime) -> datetime:
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+from ..model import json_list
+from ..window import as_utc
 
 
 def repeat_incidents(tables: dict[str, ir.Table], *, window_days: int = 90) -> list[dict]:
@@ -41,8 +31,8 @@ def repeat_incidents(tables: dict[str, ir.Table], *, window_days: int = 90) -> l
     tags_of: dict[str, set[str]] = {}
     pm_of: dict[str, str] = {}  # incident -> the postmortem that tagged it (first by id, for stability)
     for pm in sorted(pms, key=lambda p: p["id"] or ""):
-        tags = {t.strip().lower() for t in _list(pm["tags"]) if t.strip()}
-        for incident in _list(pm["incidents"]):
+        tags = {t.strip().lower() for t in json_list(pm["tags"]) if t.strip()}
+        for incident in json_list(pm["incidents"]):
             if tags:
                 tags_of.setdefault(incident, set()).update(tags)
             pm_of.setdefault(incident, pm["id"])
@@ -54,7 +44,7 @@ def repeat_incidents(tables: dict[str, ir.Table], *, window_days: int = 90) -> l
     by_pm: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         by_pm.setdefault(item["postmortem_id"], []).append(item)
-    incidents = sorted(({**r, "started": _utc(r["started"])} for r in rows), key=lambda r: (r["started"], r["id"]))
+    incidents = sorted(({**r, "started": as_utc(r["started"])} for r in rows), key=lambda r: (r["started"], r["id"]))
     window = timedelta(days=window_days)
     out = []
     for i, later in enumerate(incidents):

@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ import ibis.expr.types as ir
 
 # config's glob rules, so a monorepo's services mean here what they mean to linking.
 from ..config import path_matches
+from ..window import as_utc
 
 NO_TEAM = "(no team)"
 
@@ -249,10 +250,6 @@ def _rows(expr: ir.Table) -> list[dict[str, Any]]:
     return expr.to_pyarrow().to_pylist()
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _repo_services(repos: ir.Table) -> dict[str, list[dict]]:
     return {r["repo"]: json.loads(r["services"] or "[]") for r in _rows(repos.select("repo", "services"))}
 
@@ -299,7 +296,7 @@ def find_fixes(tables: Mapping[str, ir.Table], since: datetime, until: datetime,
         tests = [p for p in paths if touched[p] and language_of_test_file(p, params)]
         # Webhook-only commits may arrive without file lists: whether they touched tests is unknown.
         known_files = bool(paths) or (row["origin"] or "git") == "git"
-        time = _utc(row["time"])
+        time = as_utc(row["time"])
         fixes.append(Fix(
             repo=row["repo"], sha=row["sha"], time=time, author=row["author"] or "",
             subject=row["subject"] or "", reasons=reasons, services=services,

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-from .schedule import local_day_bounds, merge, to_local, to_utc
+from .schedule import local_day_bounds, merge, subtract, to_local, to_utc
 
 Interval = tuple[datetime, datetime]
 
@@ -107,21 +107,6 @@ def overlap(a: Interval, bs: Iterable[Interval]) -> float:
         if hi > lo:
             total += (hi - lo).total_seconds()
     return total / 3600
-
-
-def subtract(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
-    out = []
-    for s, e in a:
-        cursor = s
-        for bs, be in b:
-            if be <= cursor or bs >= e:
-                continue
-            if bs > cursor:
-                out.append((cursor, bs))
-            cursor = max(cursor, be)
-        if cursor < e:
-            out.append((cursor, e))
-    return out
 
 
 def split_hours(interval: Interval, zone: str, business: tuple[time, time], sleep: tuple[time, time],

@@ -303,17 +303,26 @@ def final(shifts: Sequence[Shift], order: Sequence[str]) -> list[Shift]:
     return out
 
 
+def subtract(a: Sequence[tuple[datetime, datetime]], b: Sequence[tuple[datetime, datetime]]
+             ) -> list[tuple[datetime, datetime]]:
+    """The parts of the intervals `a` outside the sorted, non-overlapping intervals `b`."""
+    out = []
+    for s, e in a:
+        cursor = s
+        for bs, be in b:
+            if be <= cursor or bs >= e:
+                continue
+            if bs > cursor:
+                out.append((cursor, bs))
+            cursor = max(cursor, be)
+        if cursor < e:
+            out.append((cursor, e))
+    return out
+
+
 def gaps(final_shifts: Sequence[Shift], start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """Intervals of [start, end) with nobody on call."""
-    out = []
-    cursor = start
-    for s, e in merge((max(x.start, start), min(x.end, end)) for x in final_shifts):
-        if s > cursor:
-            out.append((cursor, s))
-        cursor = max(cursor, e)
-    if cursor < end:
-        out.append((cursor, end))
-    return out
+    return subtract([(start, end)], merge((max(x.start, start), min(x.end, end)) for x in final_shifts))
 
 
 def runs(final_shifts: Sequence[Shift]) -> list[Shift]:
