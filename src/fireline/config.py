@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -141,6 +142,13 @@ def path_matches(path: str, globs: list[str]) -> bool:
         if pattern.endswith("/**") and path.startswith(pattern[:-2]):
             return True
     return False
+
+
+def in_service(files: Iterable[str], globs: list[str]) -> bool:
+    """Whether a commit touching `files` belongs to a service with these path globs: a service
+    without globs owns its whole repository; a monorepo service owns commits touching its paths.
+    Linking, the testing report and the debt ledger all answer "whose commit is this" with it."""
+    return not globs or any(path_matches(f, globs) for f in files)
 
 
 def _format_validation(exc: ValidationError, source: str, prefix: str = "") -> str:

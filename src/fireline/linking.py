@@ -26,7 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .config import path_matches
+from .config import in_service
 from .store import Store, Writer
 
 _CHERRY = re.compile(r"\(cherry picked from commit ([0-9a-f]{7,40})\)")
@@ -154,9 +154,7 @@ def _link_service(service: str, repo: str, paths: list[str], g: Graph, deps: lis
     linked: set[str] = set()
 
     def belongs(sha: str) -> bool:
-        if not paths:
-            return True
-        return any(path_matches(p, paths) for p in (g.files or {}).get(sha, ()))
+        return in_service((g.files or {}).get(sha, ()), paths)
 
     def add(dep_id: str, sha: str, baseline: bool, via: str) -> None:
         linked.add(sha)

@@ -27,7 +27,7 @@ import ibis
 import ibis.expr.types as ir
 
 # config's glob rules, so a monorepo's services mean here what they mean to linking.
-from ..config import path_matches
+from ..config import in_service
 from ..window import as_utc
 
 NO_TEAM = "(no team)"
@@ -202,8 +202,7 @@ def services_of(repo: str, paths: Iterable[str], repo_services: Mapping[str, lis
         # Repositories known only from webhooks have no `repos` row; linking names them the same way.
         return (repo,) if repo in set(known_services) else ()
     paths = list(paths)
-    found = [e["name"] for e in entries
-             if not e.get("paths") or any(path_matches(p, e["paths"]) for p in paths)]
+    found = [e["name"] for e in entries if in_service(paths, e.get("paths") or [])]
     return tuple(dict.fromkeys(found))
 
 
