@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import linking, normalise
+from .columns import ChangeColumns, raw_columns, record_columns
 from .config import Config
 from .errors import UserError
-from .model import Change, Deployment, FeatureFlag, RawEvent
+from .model import Deployment, FeatureFlag
 from .sources import deployments as deployment_source
 from .sources import git
 from .sources import incidents as incident_source
@@ -40,70 +41,6 @@ class IngestResult:
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
-
-
-def _utc(dt):
-    return dt.astimezone(UTC)
-
-
-def _offset_minutes(dt) -> int:
-    offset = dt.utcoffset()
-    return int(offset.total_seconds() // 60) if offset is not None else 0
-
-
-class _ChangeColumns:
-    """Column buffers, so a 100k-commit pass never holds 100k dicts."""
-
-    def __init__(self, origin: str = "git") -> None:
-        self.origin = origin
-        self._reset()
-
-    def __len__(self) -> int:
-        return len(self.changes["sha"])
-
-    def flush(self, tx: Writer) -> int:
-        """Write what is buffered; returns how many commits that was."""
-        n = len(self)
-        if n:
-            tx.insert("changes", self.changes)
-            tx.insert("change_files", self.files)
-            self._reset()
-        return n
-
-    def _reset(self) -> None:
-        self.changes: dict[str, list] = {k: [] for k in (
-            "repo", "sha", "parents", "author_name", "author_email", "author_time", "author_offset",
-            "committer_name", "committer_email", "committer_time", "committer_offset", "subject",
-            "message", "files_changed", "lines_added", "lines_removed", "origin")}
-        self.files: dict[str, list] = {k: [] for k in ("repo", "sha", "path", "old_path", "added", "removed")}
-
-    def add(self, c: Change) -> None:
-        ch = self.changes
-        ch["repo"].append(c.repo)
-        ch["sha"].append(c.sha)
-        ch["parents"].append(" ".join(c.parents))
-        ch["author_name"].append(c.author_name)
-        ch["author_email"].append(c.author_email)
-        ch["author_time"].append(_utc(c.author_time))
-        ch["author_offset"].append(_offset_minutes(c.author_time))
-        ch["committer_name"].append(c.committer_name)
-        ch["committer_email"].append(c.committer_email)
-        ch["committer_time"].append(_utc(c.committer_time))
-        ch["committer_offset"].append(_offset_minutes(c.committer_time))
-        ch["subject"].append(c.subject)
-        ch["message"].append(c.message)
-        ch["files_changed"].append(len(c.files))
-        ch["lines_added"].append(sum(f.added or 0 for f in c.files))
-        ch["lines_removed"].append(sum(f.removed or 0 for f in c.files))
-        ch["origin"].append(self.origin)
-        fl = self.files
-        for f in c.files:
-            fl["repo"].append(c.repo)
-            fl["sha"].append(c.sha)
-            fl["path"].append(f.path)
-            fl["old_path"].append(f.old_path)
-            fl["added"].append(f.added)
-            fl["removed"].append(f.removed)
 
 
 def _services_for_repo(config: Config, info: git.RepoInfo, service: str | None,
@@ -156,7 +93,7 @@ def ingest_git(store: Store, config: Config, path: str | Path, *, service: str |
     # One transaction for the whole pass (all or nothing), written in batches so memory
     # stays flat however long the history is.
     with store.transaction() as tx:
-        columns = _ChangeColumns()
+        columns = ChangeColumns()
         for change in git.iter_changes(info, set(tips.values()), exclude, on_commit=tick):
             if change.sha in known:
                 continue
@@ -175,7 +112,7 @@ def ingest_git(store: Store, config: Config, path: str | Path, *, service: str |
     return result
 
 
-def _flush_replacing(tx: Writer, repo: str, columns: _ChangeColumns, inferred: set[str]) -> int:
+def _flush_replacing(tx: Writer, repo: str, columns: ChangeColumns, inferred: set[str]) -> int:
     replaced = [sha for sha in columns.changes["sha"] if sha in inferred]
     for start in range(0, len(replaced), 1000):
         chunk = replaced[start:start + 1000]
@@ -200,44 +137,16 @@ def _tag_deployments(info: git.RepoInfo, services: list[dict]) -> list[Deploymen
     return found
 
 
-def _deployment_columns(deployments: list[Deployment]) -> dict[str, list]:
-    cols: dict[str, list] = {k: [] for k in ("id", "service", "environment", "sha", "time", "status", "type",
-                                             "source", "ref", "repo", "stage")}
-    for d in deployments:
-        for key in cols:
-            value = getattr(d, key)
-            cols[key].append(_utc(value) if key == "time" else value)
-    return cols
-
-
-def _flag_columns(flags: list[FeatureFlag]) -> dict[str, list]:
-    cols: dict[str, list] = {k: [] for k in ("id", "service", "flag", "time", "state", "source", "incident_id")}
-    for f in flags:
-        for key in cols:
-            value = getattr(f, key)
-            cols[key].append(_utc(value) if key == "time" else value)
-    return cols
-
-
 def _insert_flags(store: Store, tx: Writer, flags: list[FeatureFlag]) -> int:
     before = store.count("feature_flags")
-    tx.insert("feature_flags", _flag_columns(flags))
+    tx.insert("feature_flags", record_columns("feature_flags", flags))
     return store.count("feature_flags") - before
 
 
 def _insert_deployments(store: Store, tx: Writer, deployments: list[Deployment]) -> int:
     before = store.count("deployments")
-    tx.insert("deployments", _deployment_columns(deployments))
+    tx.insert("deployments", record_columns("deployments", deployments))
     return store.count("deployments") - before
-
-
-def _raw_columns(events: list[RawEvent]) -> dict[str, list]:
-    return {
-        "source": [e.source for e in events], "delivery_id": [e.delivery_id for e in events],
-        "kind": [e.kind for e in events], "payload": [e.payload for e in events],
-        "received_at": [e.received_at for e in events],
-        "headers": [None for _ in events], "normalised": [True for _ in events], "error": [None for _ in events],
-    }
 
 
 def ingest_deployments(store: Store, config: Config, path: str | Path, *, service: str | None = None
@@ -246,7 +155,7 @@ def ingest_deployments(store: Store, config: Config, path: str | Path, *, servic
     events = deployment_source.read_deployment_events(path, service=service, tz=config.timezone)
     result = IngestResult(source=str(path), kind="deployments")
     with store.transaction() as tx:
-        tx.insert("raw_events", _raw_columns(events))
+        tx.insert("raw_events", raw_columns(events))
         records = [deployment_source.normalise(e.kind, json.loads(e.payload), where=str(path), tz=config.timezone)
                    for e in events]
         deployments = [r for r in records if isinstance(r, Deployment)]
@@ -265,22 +174,12 @@ def ingest_flags(store: Store, config: Config, path: str | Path, *, service: str
     events = deployment_source.read_flag_events(path, service=service, tz=config.timezone)
     result = IngestResult(source=str(path), kind="flags")
     with store.transaction() as tx:
-        tx.insert("raw_events", _raw_columns(events))
+        tx.insert("raw_events", raw_columns(events))
         flags = [deployment_source.normalise(e.kind, json.loads(e.payload), where=str(path), tz=config.timezone)
                  for e in events]
         result.new_flags = _insert_flags(store, tx, [f for f in flags if isinstance(f, FeatureFlag)])
         result.skipped = len(flags) - result.new_flags
     return result
-
-
-def _incident_columns(incidents) -> dict[str, list]:
-    cols: dict[str, list] = {k: [] for k in ("id", "service", "title", "started", "detected", "resolved",
-                                             "severity", "detected_by", "cause", "source")}
-    for inc in incidents:
-        for key in cols:
-            value = getattr(inc, key)
-            cols[key].append(_utc(value) if key in ("started", "detected", "resolved") and value else value)
-    return cols
 
 
 def ingest_incidents(store: Store, config: Config, path: str | Path, *, service: str | None = None
@@ -290,11 +189,11 @@ def ingest_incidents(store: Store, config: Config, path: str | Path, *, service:
                                                           tz=config.timezone)
     result = IngestResult(source=str(path), kind="incidents", skipped=skipped)
     with store.transaction() as tx:
-        tx.insert("raw_events", _raw_columns(events))
+        tx.insert("raw_events", raw_columns(events))
         records = [incident_source.normalise(e.kind, json.loads(e.payload), where=str(path), tz=config.timezone)
                    for e in events]
         before = store.count("incidents")
-        tx.insert("incidents", _incident_columns(records))
+        tx.insert("incidents", record_columns("incidents", records))
         result.new_incidents = store.count("incidents") - before
         result.skipped += len(records) - result.new_incidents
         linking.relink(store, tx, config.production_environments)
@@ -302,11 +201,11 @@ def ingest_incidents(store: Store, config: Config, path: str | Path, *, service:
 
 
 _NORMALISERS = {
-    deployment_source.ROW_KIND: ("deployments", deployment_source.normalise, _deployment_columns),
-    deployment_source.GITHUB_KIND: ("deployments", deployment_source.normalise, _deployment_columns),
-    deployment_source.FLAG_KIND: ("feature_flags", deployment_source.normalise, _flag_columns),
-    incident_source.ROW_KIND: ("incidents", incident_source.normalise, _incident_columns),
-    incident_source.GITHUB_KIND: ("incidents", incident_source.normalise, _incident_columns),
+    deployment_source.ROW_KIND: ("deployments", deployment_source.normalise),
+    deployment_source.GITHUB_KIND: ("deployments", deployment_source.normalise),
+    deployment_source.FLAG_KIND: ("feature_flags", deployment_source.normalise),
+    incident_source.ROW_KIND: ("incidents", incident_source.normalise),
+    incident_source.GITHUB_KIND: ("incidents", incident_source.normalise),
 }
 
 
@@ -321,7 +220,7 @@ def rebuild(store: Store, config: Config) -> dict[str, int]:
     for source, delivery_id, kind, payload in rows:
         if kind not in _NORMALISERS:
             continue
-        table, normalise_record, _ = _NORMALISERS[kind]
+        table, normalise_record = _NORMALISERS[kind]
         where = f"raw event {source}/{delivery_id}"
         grouped.setdefault(table, []).append(
             normalise_record(kind, json.loads(payload), where=where, tz=config.timezone))
@@ -329,9 +228,9 @@ def rebuild(store: Store, config: Config) -> dict[str, int]:
         tx.execute("DELETE FROM deployments WHERE source <> 'tag'")
         tx.delete_all("incidents")
         tx.delete_all("feature_flags")
-        tx.insert("deployments", _deployment_columns(grouped.get("deployments", [])))
-        tx.insert("incidents", _incident_columns(grouped.get("incidents", [])))
-        tx.insert("feature_flags", _flag_columns(grouped.get("feature_flags", [])))
+        tx.insert("deployments", record_columns("deployments", grouped.get("deployments", [])))
+        tx.insert("incidents", record_columns("incidents", grouped.get("incidents", [])))
+        tx.insert("feature_flags", record_columns("feature_flags", grouped.get("feature_flags", [])))
         webhook_events = normalise.rebuild_webhooks(store, tx, config)
         links = linking.relink(store, tx, config.production_environments)
     return {"deployments": len(grouped.get("deployments", [])), "incidents": len(grouped.get("incidents", [])),

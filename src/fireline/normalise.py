@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from . import linking
+from .columns import ChangeColumns, record_columns
 from .config import Config
 from .model import AlertEvent, Change, Deployment, FeatureFlag, Incident
 from .sources.webhooks import Normalised, PayloadError
@@ -106,9 +107,7 @@ def _apply(store: Store, tx: Writer, config: Config, rows: list[tuple]) -> None:
 
 def _write_flags(tx: Writer, flags: list[FeatureFlag]) -> None:
     """A flip is one event, never merged: a re-sent id is stored once."""
-    from .ingest import _flag_columns
-
-    tx.insert("feature_flags", _flag_columns(flags))
+    tx.insert("feature_flags", record_columns("feature_flags", flags))
 
 
 def _mark(tx: Writer, keys: list[tuple[str, str]], errors: list[tuple[str, str, str]]) -> None:
@@ -128,17 +127,15 @@ def _mark(tx: Writer, keys: list[tuple[str, str]], errors: list[tuple[str, str, 
 
 def _write_changes(store: Store, tx: Writer, changes: list[Change], origin_of: list[str]) -> None:
     """New commits only: a commit already stored (from git, or an earlier push) keeps its row."""
-    from .ingest import _ChangeColumns  # the same column layout as the git pass
-
     seen: set[tuple[str, str]] = set()
     for repo in {c.repo for c in changes}:
         seen |= {(repo, sha) for sha in store.known_shas(repo)}
-    by_origin: dict[str, _ChangeColumns] = {}
+    by_origin: dict[str, ChangeColumns] = {}
     for change, origin in zip(changes, origin_of, strict=True):
         if (change.repo, change.sha) in seen:
             continue
         seen.add((change.repo, change.sha))
-        by_origin.setdefault(origin, _ChangeColumns(origin)).add(change)
+        by_origin.setdefault(origin, ChangeColumns(origin)).add(change)
     for columns in by_origin.values():
         columns.flush(tx)
 
@@ -152,9 +149,7 @@ def _merge_deployment(old: Deployment, new: Deployment) -> Deployment:
 
 
 def _write_deployments(store: Store, tx: Writer, deployments: list[Deployment]) -> None:
-    from .ingest import _deployment_columns
-
-    _merge_write(store, tx, "deployments", deployments, Deployment, _merge_deployment, _deployment_columns)
+    _merge_write(store, tx, "deployments", deployments, Deployment, _merge_deployment)
 
 
 def _merge_incident(old: Incident, new: Incident) -> Incident:
@@ -173,13 +168,11 @@ def _merge_incident(old: Incident, new: Incident) -> Incident:
 
 
 def _write_incidents(store: Store, tx: Writer, incidents: list[Incident]) -> None:
-    from .ingest import _incident_columns
-
-    _merge_write(store, tx, "incidents", incidents, Incident, _merge_incident, _incident_columns)
+    _merge_write(store, tx, "incidents", incidents, Incident, _merge_incident)
 
 
 def _merge_write(store: Store, tx: Writer, table: str, records: list, record_type: type,
-                 merge: Callable, columns: Callable) -> None:
+                 merge: Callable) -> None:
     """Fold new views of a record into the stored one (by id) and write the result back."""
     if not records:
         return
@@ -189,7 +182,7 @@ def _merge_write(store: Store, tx: Writer, table: str, records: list, record_typ
     for record in records:
         latest[record.id] = merge(latest[record.id], record) if record.id in latest else record
     _delete_ids(tx, table, list(latest))
-    tx.insert(table, columns(list(latest.values())))
+    tx.insert(table, record_columns(table, list(latest.values())))
 
 
 def _write_alerts(tx: Writer, alerts: list[AlertEvent], keys: list[tuple[str, str]]) -> None:
