@@ -16,8 +16,8 @@ def _parse(value: str, option: str, tz: ZoneInfo, *, end: bool) -> datetime:
         day = date.fromisoformat(text)
     except ValueError:
         day = None
-    if day is not None and len(text) == 10:
-        # A bare date means the whole day: --until 2026-06-30 includes June 30.
+    if day is not None:
+        # A bare date (2026-06-30 or 20260630) means the whole day: --until 2026-06-30 includes June 30.
         local = datetime.combine(day + timedelta(days=1) if end else day, time(0), tz)
         return local.astimezone(UTC)
     try:
