@@ -52,19 +52,30 @@ def _team(setup, team: str | None) -> None:
         raise UserError(f"no rotation for team {team!r} (rotations: {', '.join(setup.rotations)})", where="--team")
 
 
+def _instant(value: str, option: str, cfg: Config) -> datetime:
+    from .oncall.schedule import YEARS, in_range
+
+    try:
+        when = parse_instant(value, option, cfg.timezone)
+    except OverflowError:  # 0001-01-01 in a zone east of UTC
+        when = None
+    if when is None or not in_range(when):
+        raise UserError(f"out of range: {value!r} (use a time in the years {YEARS[0]}–{YEARS[1]})", where=option)
+    return when
+
+
 def _at(value: str | None, cfg: Config, option: str = "--at") -> datetime:
-    return parse_instant(value, option, cfg.timezone) if value else datetime.now(UTC)
+    return _instant(value, option, cfg) if value else datetime.now(UTC)
 
 
 def _window(cfg: Config, start: str | None, end: str | None, default_from: timedelta,
             default_days: int) -> tuple[datetime, datetime]:
     now = datetime.now(UTC)
-    lo = parse_instant(start, "--from", cfg.timezone) if start else now + default_from
+    lo = _instant(start, "--from", cfg) if start else now + default_from
     if end:
-        hi = parse_instant(end, "--to", cfg.timezone)
+        hi = _instant(end, "--to", cfg)
         if len(end.strip()) == 10:  # a bare date is the whole day, as with --until
-            hi = parse_instant((date.fromisoformat(end.strip()) + timedelta(days=1)).isoformat(), "--to",
-                               cfg.timezone)
+            hi = _instant((date.fromisoformat(end.strip()) + timedelta(days=1)).isoformat(), "--to", cfg)
     else:
         hi = lo + timedelta(days=default_days)
     if hi <= lo:
@@ -98,13 +109,13 @@ def _table(title: str, columns: list[str], caption: str | None = None) -> Table:
 @oncall_app.command("now")
 def now(team: TeamOpt = None, at: AtOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Who is on call now (or --at): per team, the person, their layer, and until when."""
-    from .metrics.oncall import schedules
+    from .metrics.oncall import around
     from .oncall.schedule import runs
 
     cfg, setup = _setup(config)
     _team(setup, team)
     instant = _at(at, cfg)
-    scheds = schedules(setup, instant - timedelta(days=35), instant + timedelta(days=35), team)
+    scheds = around(setup, instant, team)
     rows = []
     for name, sched in scheds.items():
         run = next((r for r in runs(sched.final) if r.start <= instant < r.end), None)
@@ -131,20 +142,28 @@ def next_(team: TeamOpt = None, at: AtOpt = None,
           count: Annotated[int, typer.Option("--count", min=1, help="How many handoffs per team.")] = 3,
           config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """The next handoffs after now (or --at): who takes over when, per team (a gap shows as nobody)."""
-    from .metrics.oncall import schedules
+    from .metrics.oncall import MAX_LOOK, schedules
     from .oncall.schedule import gaps, runs
 
     cfg, setup = _setup(config)
     _team(setup, team)
     instant = _at(at, cfg)
-    horizon = instant + timedelta(days=120)
     out = []
-    for name, sched in schedules(setup, instant, horizon, team).items():
-        items = [{"person": r.person, "start": r.start, "end": r.end, "layer": r.layer}
-                 for r in runs(sched.final) if r.start > instant]
-        items += [{"person": None, "start": s, "end": e, "layer": None} for s, e in gaps(sched.final, instant, horizon)
-                  if s > instant]
-        out.append({"team": name, "handoffs": sorted(items, key=lambda i: i["start"])[:count]})
+    for name in [t for t in setup.rotations if team is None or t == team]:
+        # Far enough to see `count` handoffs whole: widened until the last one ends inside the look.
+        ahead = timedelta(days=120)
+        while True:
+            horizon = instant + ahead
+            sched = schedules(setup, instant, horizon, name)[name]
+            items = [{"person": r.person, "start": r.start, "end": r.end, "layer": r.layer}
+                     for r in runs(sched.final) if r.start > instant]
+            items += [{"person": None, "start": s, "end": e, "layer": None}
+                      for s, e in gaps(sched.final, instant, horizon) if s > instant]
+            items = sorted(items, key=lambda i: i["start"])[:count]
+            if ahead >= MAX_LOOK or (len(items) == count and items[-1]["end"] < horizon):
+                break
+            ahead = min(ahead * 4, MAX_LOOK)
+        out.append({"team": name, "handoffs": items})
     if as_json:
         print_json({"at": instant, "teams": out})
         return

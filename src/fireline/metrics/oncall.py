@@ -35,6 +35,27 @@ def schedules(setup: Setup, start: datetime, end: datetime, team: str | None = N
     return out
 
 
+# How far `around` may widen its look: a single-member layer's stretch never ends, so stop somewhere.
+MAX_LOOK = timedelta(days=2240)
+
+
+def around(setup: Setup, instant: datetime, team: str | None = None, before: timedelta = timedelta(days=35),
+           after: timedelta = timedelta(days=35)) -> dict[str, TeamSchedule]:
+    """Schedules from `instant - before` to `instant + after`, widened (up to MAX_LOOK each way) until
+    the stretch each team has at `instant` fits inside: a quarterly rotation's shift began long before."""
+    while True:
+        lo, hi = instant - before, instant + after
+        scheds = schedules(setup, lo, hi, team)
+        clipped = [r for sched in scheds.values() for r in runs(sched.final) if r.start <= instant <= r.end
+                   and (r.start <= lo or r.end >= hi)]
+        early = before < MAX_LOOK and any(r.start <= lo for r in clipped)
+        late = after < MAX_LOOK and any(r.end >= hi for r in clipped)
+        if not (early or late):
+            return scheds
+        widen = lambda look: min(max(look * 4, timedelta(days=35)), MAX_LOOK)  # noqa: E731
+        before, after = (widen(before) if early else before), (widen(after) if late else after)
+
+
 def coverage_gaps(scheds: Mapping[str, TeamSchedule], setup: Setup, start: datetime, end: datetime) -> list[dict]:
     """Intervals of [start, end) with nobody on call, per team, with the away overrides that left them."""
     out = []
@@ -193,8 +214,7 @@ def load(scheds: Mapping[str, TeamSchedule], setup: Setup, page_rows: list[dict]
 def handoff(tables: Mapping[str, ibis.Table], setup: Setup, team: str, services: Sequence[str],
             production: Sequence[str], at: datetime) -> dict:
     """What the incoming person needs at the shift change `at` for `team`."""
-    look = timedelta(days=35)
-    sched = schedules(setup, at - look, at + look, team)[team]
+    sched = around(setup, at, team)[team]
     # A handoff is a change of person: a gap inside someone's stretch (PTO with nobody covering)
     # is part of their shift, so its alerts and deployments reach the note.
     stretches: list[Shift] = []

@@ -16,11 +16,13 @@ from typing import Any
 from icalendar import Calendar, Event, vCalAddress
 
 from ..errors import UserError
-from .schedule import Override, Shift, to_utc
+from .schedule import YEARS, Override, Shift, in_range, to_utc
 
 PRODID = "-//Fireline//oncall//EN"
 # Unbounded recurring PTO (every Friday off) is expanded this far after its first occurrence.
 RECUR_HORIZON = timedelta(days=731)
+# Daily for the horizon fits; an hourly or secondly rule is a mistake that would expand to millions.
+MAX_OCCURRENCES = 1000
 KIND_WORDS = (("conference", ("conference", "summit", "meetup", "talk", "pycon", "kubecon", "cppcon")),
               ("sick", ("sick", "illness", "ill")),
               ("pto", ("pto", "vacation", "holiday", "leave", "off", "annual", "away")))
@@ -169,12 +171,27 @@ def _occurrences(ev: Event, start: date | datetime, where: str) -> list[date | d
     for ex in ev.exdates:
         rset.exdate(ex.replace(tzinfo=None) if isinstance(ex, datetime) else datetime.combine(ex, time(0)))
     out = []
-    for when in rset.between(naive, naive + RECUR_HORIZON, inc=True):
+    for when in rset:  # lazily: stop at the horizon or the cap, never expand the whole rule
+        if when > naive + RECUR_HORIZON:
+            break
+        if len(out) == MAX_OCCURRENCES:
+            raise UserError(f"the RRULE gives more than {MAX_OCCURRENCES} occurrences in two years; give it a "
+                            "COUNT or UNTIL, or a longer FREQ", where=where)
         if isinstance(start, datetime):
             out.append(when.replace(tzinfo=start.tzinfo) if start.tzinfo else when)
         else:
             out.append(when.date())
     return out
+
+
+def _check_zones(ev: Event, values: tuple[Any, Any], where: str) -> None:
+    """A TZID neither in the tz database nor defined by a VTIMEZONE of the file leaves a naive time;
+    read in the person's zone it would silently sit at other hours than the calendar says."""
+    for prop, value in zip(("DTSTART", "DTEND"), values, strict=True):
+        tzid = getattr(ev.get(prop), "params", {}).get("TZID")
+        if tzid and isinstance(value, datetime) and value.tzinfo is None:
+            raise UserError(f"{prop} has an unknown time zone TZID={tzid!r}: use an IANA name (Europe/London) "
+                            "or define it in a VTIMEZONE", where=where)
 
 
 def read_overrides(path: Path, people: Mapping[str, Any], zones: Mapping[str, str], default_zone: str,
@@ -202,6 +219,10 @@ def read_overrides(path: Path, people: Mapping[str, Any], zones: Mapping[str, st
             raise UserError("names no configured person: add an ATTENDEE with their email or name, or put "
                             "their name in SUMMARY", where=at)
         start, end = _times(ev, at)
+        _check_zones(ev, (start, end), at)
+        if not in_range(start):
+            raise UserError(f"out of range: DTSTART {start} (use a date in the years {YEARS[0]}–{YEARS[1]})",
+                            where=at)
         zone = zones.get(person, default_zone)
         length = _instant(end, zone) - _instant(start, zone)
         if length <= timedelta(0):

@@ -29,6 +29,14 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 OVERRIDE_LAYER = "override"
+# Dates the commands accept. Shifts are computed up to ~10 years (the longest length) past a date, and
+# zone offsets move a date across a year boundary: far from 1 and 9999, where datetime overflows.
+YEARS = (1900, 2200)
+
+
+def in_range(value: date) -> bool:
+    """Whether a date (or date-time) lies within YEARS."""
+    return YEARS[0] <= value.year <= YEARS[1]
 
 
 @dataclass(frozen=True)

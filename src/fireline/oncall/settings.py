@@ -19,11 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..config import Config, validate_section
 from ..errors import UserError
-from .schedule import Layer, Override, Rotation, Window, to_utc
+from .schedule import YEARS, Layer, Override, Rotation, Window, in_range, to_utc
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LENGTH = re.compile(r"^\s*(\d+)\s*(h|hours?|d|days?|w|weeks?)\s*$", re.IGNORECASE)
 CLOCK = re.compile(r"^\s*(?:(mon|tue|wed|thu|fri|sat|sun)[a-z]*\s+)?([01]?\d|2[0-4]):([0-5]\d)\s*$", re.IGNORECASE)
+MAX_LENGTH_HOURS = 520 * 168
 KINDS = ("pto", "conference", "sick", "swap", "cover", "other")
 AWAY_KINDS = ("pto", "conference", "sick", "other")
 
@@ -131,12 +132,19 @@ def parse_length(text: str, config: Config, key: str) -> timedelta:
     n, unit = int(m.group(1)), m.group(2)[0].lower()
     if n == 0:
         raise _fail(config, key, "a rotation length must be more than zero")
+    if n * {"h": 1, "d": 24, "w": 168}[unit] > MAX_LENGTH_HOURS:
+        raise _fail(config, key, f"a rotation length of at most 520w (ten years), not {text!r}")
     return {"h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[unit]
 
 
-def parse_clock(text: str, config: Config, key: str, *, weekday: bool | None = False) -> tuple[int | None, time]:
-    """`HH:MM` (24:00 allowed as the end of a day), or with a weekday prefix (`fri 18:00`)."""
+def parse_clock(text: str, config: Config, key: str, *, weekday: bool | None = False,
+                end: bool = False) -> tuple[int | None, time]:
+    """`HH:MM` (24:00 allowed as an `end`: the end of the day), or with a weekday prefix (`fri 18:00`)."""
     m = CLOCK.match(text)
+    if m and m.group(2) == "24" and m.group(3) == "00" and not end:
+        # Read as 00:00 it would silently move to the start of the same day, a day early.
+        raise _fail(config, key, f"24:00 is only allowed as the end of a window; use 00:00 (midnight at the "
+                    f"start of the day), not {text!r}")
     if not m or (m.group(2) in ("24",) and m.group(3) != "00"):
         raise _fail(config, key, f"not a time: {text!r} (use HH:MM, e.g. 09:00" +
                     (", or a weekday and a time, e.g. fri 18:00)" if weekday is not False else ")"))
@@ -151,11 +159,13 @@ def parse_range(text: str, config: Config, key: str) -> tuple[time, time]:
     parts = text.split("-")
     if len(parts) != 2:
         raise _fail(config, key, f"not a time range: {text!r} (e.g. 09:00-17:00)")
-    return parse_clock(parts[0], config, key)[1], parse_clock(parts[1], config, key)[1]
+    return parse_clock(parts[0], config, key)[1], parse_clock(parts[1], config, key, end=True)[1]
 
 
 def parse_days(spec: str | list[str], config: Config, key: str) -> frozenset[int]:
     items = spec.split(",") if isinstance(spec, str) else spec
+    if not items:
+        raise _fail(config, key, "name at least one weekday (e.g. mon-fri); with none the window never opens")
     days: set[int] = set()
     for item in items:
         ends = [p.strip().lower()[:3] for p in item.split("-")]
@@ -173,7 +183,7 @@ def _window(spec: WindowSpec, config: Config, key: str, follow_the_sun: bool) ->
                         "zone; remove `zone`")
         zone_ok(spec.zone, config, f"{key}.zone")
     sday, stime = parse_clock(spec.start, config, f"{key}.start", weekday=None)
-    eday, etime = parse_clock(spec.end, config, f"{key}.end", weekday=None)
+    eday, etime = parse_clock(spec.end, config, f"{key}.end", weekday=None, end=True)
     if (sday is None) != (eday is None):
         raise _fail(config, key, "start and end must both name a weekday (a weekly window) or neither (daily)")
     if sday is not None:
@@ -182,6 +192,11 @@ def _window(spec: WindowSpec, config: Config, key: str, follow_the_sun: bool) ->
         return Window(stime, etime, spec.zone, start_day=sday, end_day=eday)
     days = parse_days(spec.days, config, f"{key}.days") if spec.days is not None else frozenset(range(7))
     return Window(stime, etime, spec.zone, days=days)
+
+
+def _dated(value: date | datetime | None, config: Config, key: str) -> None:
+    if value is not None and not in_range(value):
+        raise _fail(config, key, f"out of range: {value} (use a date in the years {YEARS[0]}–{YEARS[1]})")
 
 
 def _local(value: date | datetime, zone: str, at: time = time(0)) -> datetime:
@@ -212,6 +227,8 @@ def _known(name: str, config: Config, key: str) -> str:
 
 def _layer(team: str, i: int, spec: LayerSpec, config: Config, zone: str, zones: dict[str, str]) -> Layer:
     key = f"rotations.{team}.layers.{i}"
+    _dated(spec.start, config, f"{key}.start")
+    _dated(spec.end, config, f"{key}.end")
     handoff_zone = zone_ok(spec.handoff_zone, config, f"{key}.handoff_zone") if spec.handoff_zone else zone
     names = [_known(m if isinstance(m, str) else m.name, config, f"{key}.members.{j}")
              for j, m in enumerate(spec.members)]
@@ -235,6 +252,8 @@ def _layer(team: str, i: int, spec: LayerSpec, config: Config, zone: str, zones:
 def _override(team: str, i: int, spec: OverrideSpec, config: Config, zone: str, zones: dict[str, str],
               layers: set[str]) -> list[Override]:
     key = f"rotations.{team}.overrides.{i}"
+    _dated(spec.start, config, f"{key}.start")
+    _dated(spec.end, config, f"{key}.end")
     if spec.person is None and spec.replacement is None:
         raise _fail(config, key, "name the person who is away (`person`), who covers (`replacement`), or both")
     for role in ("person", "replacement"):
@@ -319,5 +338,12 @@ def load(config: Config, *, read_calendars: bool = True) -> Setup:
 def _country(code: str, config: Config, key: str) -> None:
     import holidays
 
-    if code.split("-")[0].upper() not in holidays.list_supported_countries():
+    supported = holidays.list_supported_countries()
+    country, _, subdiv = code.partition("-")
+    if country.upper() not in supported:
         raise _fail(config, key, f"unknown country code {code!r} for public holidays (ISO 3166, e.g. GB, US, IN)")
+    try:  # the library's own check: it knows the codes (case-sensitive) and their aliases
+        holidays.country_holidays(country.upper(), subdiv=subdiv or None)
+    except NotImplementedError:
+        raise _fail(config, key, f"unknown subdivision {code!r} for public holidays (of {country.upper()}: "
+                    f"{', '.join(supported[country.upper()]) or 'none'})") from None
