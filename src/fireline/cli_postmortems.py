@@ -138,7 +138,7 @@ def postmortem_lint(
 def postmortem_repeats(
     window_days: Annotated[int | None, typer.Option("--window-days", help="Same service and cause tag within this "
                                                     "many days is a repeat (default: [postmortems] "
-                                                    "repeat_window_days, 90).", min=1)] = None,
+                                                    "repeat_window_days, 90).", min=1, max=3650)] = None,
     team: TeamOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Repeat incidents: the same service and cause tag (postmortem `tags`) again within the window, and whether
@@ -151,7 +151,7 @@ def postmortem_repeats(
     services = set(cfg.services_of_team(team)) if team else None
     store = _open_store(db)
     try:
-        rows = repeat_incidents(store.tables(), window_days=window)
+        rows = repeat_incidents(store.tables(), window_days=window, tz=cfg.timezone)
     finally:
         store.close()
     if services is not None:
@@ -206,7 +206,7 @@ def actions(
 
 def followup(
     weeks: Annotated[int | None, typer.Option("--weeks", help="Weeks before and after done_on (default: "
-                                              "[postmortems] followup_weeks, 8).", min=1)] = None,
+                                              "[postmortems] followup_weeks, 8).", min=1, max=104)] = None,
     team: TeamOpt = None, today: TodayOpt = None, db: DbOpt = None, config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -258,7 +258,9 @@ def ingest_postmortems(
             raise UserError("no such file or folder", where=str(path))
     store = Store.open(db)
     try:
-        result = ingest_lib(store, cfg, targets)
+        # Stored paths are relative to the config's folder (the repository), not to wherever ingest ran:
+        # `fireline actions` shows them as the place to edit.
+        result = ingest_lib(store, cfg, targets, root=cfg.base_dir)
     finally:
         store.close()
     err = terminal.console(stderr=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import ibis.expr.types as ir
 
@@ -20,13 +21,15 @@ from ..model import json_list
 from ..window import as_utc
 
 
-def repeat_incidents(tables: dict[str, ir.Table], *, window_days: int = 90) -> list[dict]:
+def repeat_incidents(tables: dict[str, ir.Table], *, window_days: int = 90, tz: str = "UTC") -> list[dict]:
     """One row per (repeat incident, tag, earlier incident), latest repeats first.
 
     Keys: incident_id, service, tag, earlier_incident_id, earlier_postmortem_id, earlier_actions_total,
     earlier_actions_done, earlier_actions_open (plus started, earlier_started, days_apart, postmortem_id,
-    earlier_actions_dropped and earlier_actions_done_before: done on or before the day the repeat started).
+    earlier_actions_dropped and earlier_actions_done_before: done on or before the day the repeat started,
+    that day taken in zone `tz`, the zone `done_on` dates are written in).
     """
+    zone = ZoneInfo(tz)
     pms = tables["postmortems"].select("id", "incidents", "tags").to_pyarrow().to_pylist()
     tags_of: dict[str, set[str]] = {}
     pm_of: dict[str, str] = {}  # incident -> the postmortem that tagged it (first by id, for stability)
@@ -54,7 +57,7 @@ def repeat_incidents(tables: dict[str, ir.Table], *, window_days: int = 90) -> l
             for tag in sorted(tags_of[earlier["id"]] & tags_of[later["id"]]):
                 pm_id = pm_of.get(earlier["id"])
                 acts = by_pm.get(pm_id, [])
-                day = later["started"].date()
+                day = later["started"].astimezone(zone).date()
                 out.append({
                     "incident_id": later["id"], "service": later["service"], "tag": tag,
                     "earlier_incident_id": earlier["id"], "earlier_postmortem_id": pm_id,

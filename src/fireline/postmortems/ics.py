@@ -13,6 +13,8 @@ from typing import Any
 
 from icalendar import Calendar, Event
 
+from ..errors import UserError
+
 
 def calendar(items: list[dict[str, Any]], today: date) -> bytes:
     cal = Calendar()
@@ -46,6 +48,9 @@ def calendar(items: list[dict[str, Any]], today: date) -> bytes:
 
 def write(path: Path, items: list[dict[str, Any]], today: date) -> int:
     data = calendar(items, today)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as exc:  # a folder, a read-only place: the user's path, so exit 2 rather than a traceback
+        raise UserError(f"cannot write the calendar to {path}: {exc.strerror or exc}", where="--ics") from None
     return sum(1 for i in items if i.get("due") is not None)

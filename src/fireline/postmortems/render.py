@@ -21,7 +21,8 @@ METRIC_LABEL = {"deployment_frequency": "deploy frequency", "lead_time": "lead t
 
 
 def _table(title: str | None = None, caption: str | None = None) -> Table:
-    return Table(title=title, caption=caption, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    return Table(title=title, caption=caption, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+                 collapse_padding=True, show_edge=False)
 
 
 def actions(report: dict[str, Any], out: Console) -> None:
@@ -30,8 +31,12 @@ def actions(report: dict[str, Any], out: Console) -> None:
         out.print(f"No open action items (as of {report['today']}).")
         return
     table = _table(caption=f"as of {report['today']} · overdue first · --ics FILE for a calendar, --json for all")
+    # Only the short fixed-width cells refuse to wrap, and the path (one long word) folds when the terminal is
+    # narrow: otherwise Rich squeezes What to two letters a line in 80 columns (a pipe is 80 columns too).
+    where_width = max(24, out.width - 100)
     for col in ("Due", "Late", "Team", "Owner", "What", "Postmortem", "Where"):
-        table.add_column(col, overflow="fold", no_wrap=col in ("Due", "Late", "Where"))
+        table.add_column(col, overflow="fold", no_wrap=col in ("Due", "Late"),
+                         max_width=where_width if col == "Where" else None)
     for i in items:
         late = f"[red]{i['days_late']} d[/]" if i["overdue"] else (f"in {i['days_left']} d" if i["days_left"]
                                                                  is not None else "—")
@@ -77,7 +82,9 @@ def followup(results: list[dict[str, Any]], out: Console) -> None:
     table = _table(caption=f"{weeks} weeks before done_on vs up to {weeks} weeks after (cut at --today) · "
                            "(n) = samples: weeks, deployments or incidents · --json for windows and reasons")
     for col in ("Action", "Team", "Metric", "Done", "Before (n)", "After (n)", "Change", "95% interval", "Verdict"):
-        table.add_column(col, overflow="fold", no_wrap=col not in ("Metric", "95% interval", "Team"))
+        # Only the date refuses to wrap: with more no_wrap columns an 80-column terminal cut dates and verdicts
+        # and dropped Team, Metric and the interval altogether.
+        table.add_column(col, overflow="fold", no_wrap=col == "Done")
     for r in results:
         metric = r["dora_metric"]
         style = VERDICT_STYLE.get(r["verdict"], "")

@@ -43,7 +43,9 @@ def postmortem_id(incident_id: str) -> str:
 
 def file_name(incident: dict[str, Any], tz: str) -> str:
     started: datetime = incident["started"]
-    return f"{started.astimezone(ZoneInfo(tz)).date().isoformat()}-{incident['id'].lower()}.md"
+    # Incident ids are free text in a CSV: a `/` would write into a subfolder, a `:` breaks Windows checkouts.
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in str(incident["id"]).lower()).strip(".")
+    return f"{started.astimezone(ZoneInfo(tz)).date().isoformat()}-{safe or 'incident'}.md"
 
 
 def render(incident: dict[str, Any], tz: str, team: str | None = None) -> str:
@@ -97,10 +99,14 @@ def render(incident: dict[str, Any], tz: str, team: str | None = None) -> str:
         elif section == "Timeline":
             body.append(f"All times {tz}.")
             body.append("")
-            for when, what in ((started, "Impact starts"), (detected, f"Detected ({detected_by or 'how?'})"),
-                               (resolved, "Service restored")):
-                if when:
-                    body.append(f"- {when.astimezone(zone):%Y-%m-%d %H:%M}: {what}")
+            events = [(when.astimezone(zone), what) for when, what in (
+                (started, "Impact starts"), (detected, f"Detected ({detected_by or 'how?'})"),
+                (resolved, "Service restored")) if when]
+            # Across a clock change (a fall-back night repeats an hour) wall times alone read out of order.
+            shifts = len({local.utcoffset() for local, _ in events}) > 1
+            for local, what in events:
+                offset = f" {local.isoformat()[-6:]}" if shifts else ""
+                body.append(f"- {local:%Y-%m-%d %H:%M}{offset}: {what}")
         if section == "Detection" and detected_by:
             body.append("")
             body.append(f"Detected by {detected_by}" + (

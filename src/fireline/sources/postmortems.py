@@ -92,7 +92,10 @@ class PostmortemDoc:
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
-    """Files as given; folders searched recursively for *.md (READMEs skipped), in a stable order."""
+    """Files as given; folders searched recursively for *.md (READMEs skipped), in a stable order.
+
+    A file named twice (a folder and a file in it) is read once: twice would be a duplicate id with itself.
+    """
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
@@ -100,7 +103,8 @@ def expand_paths(paths: list[Path]) -> list[Path]:
                               and f.name.lower() not in SKIPPED_NAMES))
         else:
             out.append(p)
-    return out
+    seen: set[Path] = set()
+    return [f for f in out if not (f.resolve() in seen or seen.add(f.resolve()))]
 
 
 def closest(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
@@ -190,13 +194,20 @@ class _Reader:
         line = node if isinstance(node, int) else self.line(node)
         self.doc.problems.append(Problem(check_id, severity, message, line, self.item))
 
+    def source(self, node: Node) -> str:
+        """The node as written (a `? [a, b]` key), for a message; its parser object means nothing to a user."""
+        buffer = node.start_mark.buffer
+        if buffer is None:
+            return "a list or mapping"
+        return " ".join(buffer[node.start_mark.index:node.end_mark.index].split()) or "a list or mapping"
+
     def mapping(self, node: Node, what: str) -> dict[str, tuple[Node, Node]] | None:
         if not isinstance(node, MappingNode):
             self.problem("pm-yaml-invalid", f"{what} must be a mapping of keys to values", node)
             return None
         out: dict[str, tuple[Node, Node]] = {}
         for k, v in node.value:
-            key = str(k.value) if isinstance(k, ScalarNode) else repr(k)
+            key = str(k.value) if isinstance(k, ScalarNode) else self.source(k)
             if key in out:
                 self.problem("pm-yaml-invalid", f"{what}: key {key!r} is defined twice (first on line "
                              f"{self.line(out[key][0])})", k)
@@ -254,10 +265,14 @@ class _Reader:
 
     def instant(self, node: Node, what: str) -> datetime | None:
         raw = node.value.strip() if isinstance(node, ScalarNode) else None
+        if raw is None:
+            self.problem("pm-bad-date", f"{what} must be a time like 2026-05-16T01:40:00+01:00, not a list or "
+                         "mapping", node)
+            return None
         if raw in ("", "~", "null"):
             return None
         try:
-            when = datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else None
+            when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
         except ValueError:
             when = None
         if when is None or (len(raw) == 10 and _DATE.match(raw)):
@@ -266,7 +281,23 @@ class _Reader:
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=self.tz)  # a wall-clock time in the configured zone
+            self._clock_change(when, raw, what, node)
         return when.astimezone(UTC)
+
+    def _clock_change(self, when: datetime, raw: str, what: str, node: Node) -> None:
+        """Warn when a clock change skips this wall time or repeats it: without an offset it is a guess."""
+        first, second = when.replace(fold=0), when.replace(fold=1)
+        if first.utcoffset() == second.utcoffset():
+            return
+        zone = str(self.tz.key)
+        if first.astimezone(UTC).astimezone(self.tz).replace(tzinfo=None) != when.replace(tzinfo=None):
+            why = (f"{raw!r} does not exist in {zone} (the clocks went forward); it is read as "
+                   f"{first.astimezone(UTC).astimezone(self.tz).isoformat(timespec='minutes')}")
+        else:
+            why = (f"{raw!r} happened twice in {zone} (the clocks went back); it is read as the first, "
+                   f"{first.isoformat(timespec='minutes')}")
+        self.problem("pm-invalid-value", f"{what}: {why}. Write the UTC offset to say which you mean.", node,
+                     "warning")
 
     def choice(self, node: Node, what: str, choices: tuple[str, ...], check_id: str = "pm-invalid-value"
                ) -> str | None:
