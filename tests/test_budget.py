@@ -113,3 +113,19 @@ def test_the_cli_prints_the_verdict_and_json(tmp_path):
     assert data["weight"] == "lines" and data["teams"][0]["verdict"] == "over"
     text = CliRunner().invoke(app, args)
     assert text.exit_code == 0 and "over" in text.output and "Core" in text.output
+
+
+def test_a_half_year_fits_an_80_column_terminal(tmp_path):
+    # Regression: months were headed 2026-01 ... 2026-07, which Rich cut to "202…" at 80
+    # columns (a pipe, CI, a small terminal): no month could be told from another.
+    build(tmp_path)
+    (tmp_path / "fireline.toml").write_text('[teams.Core]\nservices = ["api"]\n[services.api]\nrepo = "api"\n')
+    base = ["--db", str(tmp_path / "f.duckdb"), "--config", str(tmp_path / "fireline.toml")]
+    assert CliRunner().invoke(app, ["ingest", "git", str(tmp_path / "api"), *base]).exit_code == 0
+    text = CliRunner().invoke(app, ["budget", *base, "--since", "2026-01-01", "--until", "2026-08-01"],
+                              env={"COLUMNS": "80"})
+    assert text.exit_code == 0, text.output
+    header = next(line for line in text.output.splitlines() if "Team" in line)
+    assert "…" not in header and len(header.rstrip()) <= 80
+    for month in ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Budget", "Verdict"):
+        assert month in header, header

@@ -93,3 +93,36 @@ def test_the_cli_narrows_to_a_team_and_prints_json(tmp_path):
     assert data["scans"][0]["markers"] == 2
     text = CliRunner().invoke(app, ["debt", *base, "--now", "2026-04-01"])
     assert text.exit_code == 0 and "Technical debt" in text.output and "month by month" in text.output
+
+
+def test_totals_of_one_service_count_only_that_services_debt(store, tmp_path):
+    # Regression: with --service, the knowledge totals counted every service's orphaned files
+    # and truck factor 1, so another team's debt showed up in the narrowed month-by-month table.
+    repo, cfg = setup(tmp_path)
+    ingest_git(store, cfg, repo.path)
+    scan = scan_repo(repo.path, repo="jobs")
+    kwargs = {"now": NOW, "since": datetime(2026, 1, 1, tzinfo=UTC), "team_of": {"purger": "Data", "export": "Ops"},
+              "tz": "UTC", "hotspots": 0}
+    whole = build_ledger(store.tables(), [scan], **kwargs)
+    assert any(i["service"] == "export" and i["kind"] == "knowledge" for i in whole["items"])
+    ledger = build_ledger(store.tables(), [scan], services=["purger"], **kwargs)
+    assert {i["service"] for i in ledger["items"]} == {"purger"}
+    last = {r["team"]: r for r in ledger["totals"] if r["month"] == "2026-03"}
+    assert set(last) == {"Data"}  # Ops owns nothing of purger: no row of zeros, no export knowledge
+    assert last["Data"]["knowledge"] == sum(1 for i in ledger["items"] if i["kind"] == "knowledge")
+
+
+def test_a_repository_gone_from_disk_is_named_not_called_uningested(tmp_path):
+    # Regression: besides "<path> is gone", the ledger said "no repository could be scanned
+    # (ingest git first)", telling the user to do what they had done.
+    import shutil
+
+    repo, _cfg = setup(tmp_path)
+    db = str(tmp_path / "f.duckdb")
+    assert CliRunner().invoke(app, ["ingest", "git", str(repo.path), "--db", db]).exit_code == 0
+    shutil.rmtree(repo.path)
+    run = CliRunner().invoke(app, ["debt", "--db", db, "--now", "2026-04-01", "--json"])
+    assert run.exit_code == 0, run.output
+    notes = json.loads(run.output)["notes"]
+    assert any("is gone" in n for n in notes)
+    assert not any("ingest git first" in n for n in notes)

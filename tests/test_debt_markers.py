@@ -117,3 +117,16 @@ def test_the_batched_blame_agrees_with_git_blame_line_by_line(repo, monkeypatch,
     assert result.fallback_files == 0 and result.passes == 1
     for name in wanted:
         assert [o.sha for o in result.origins[name]] == _git_blame_shas(repo.path, name), name
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_as_the_rest_of_fireline_shows_it(tmp_path):
+    # Regression: a Latin-1 file name came out as "caf\udce9.py" (a lone surrogate that strict JSON
+    # readers refuse), while its hotspot and the store said "caf\ufffd.py"; its marker is still blamed.
+    repo = GitRepo.create(tmp_path / "r")
+    (repo.path / "caf\udce9.py").write_text("# TODO: accents\n")  # the byte 0xE9: Latin-1 "é"
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "Add", when=t(2, 1), author_when=t(2, 1))
+    (marker,) = scan_repo(repo.path).markers
+    assert marker.path == "caf\ufffd.py"
+    marker.path.encode("utf-8")  # encodable: no lone surrogate
+    assert marker.sha == repo.head() and marker.time == t(2, 1)

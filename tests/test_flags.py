@@ -176,3 +176,27 @@ def test_an_open_incident_is_restored_by_turning_its_flag_off(duck):
     t = duck.tables()
     [row] = dora.restore_rows(t["incidents"], SCOPE, t["feature_flags"]).to_pyarrow().to_pylist()
     assert (row["restore_seconds"], row["restored_by"]) == (720, "flag beta")
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00"])
+def test_a_time_beyond_the_calendar_in_utc_is_refused_with_its_line(duck, tmp_path, when):
+    # Regression: a valid ISO time whose UTC instant falls outside years 1..9999 crashed the
+    # insert with OverflowError (a traceback) after the file had been accepted.
+    flags = tmp_path / "flags.csv"
+    flags.write_text(f"flag,service,time,state\nok,web,2026-03-01T10:00:00Z,off\nx,web,{when},on\n")
+    with pytest.raises(UserError, match=r"flags\.csv:3: field 'time': .*out of range"):
+        ingest_flags(duck, Config(), flags)
+    deps = tmp_path / "deps.csv"
+    deps.write_text(f"time,service,sha\n{when},web,{A}\n")
+    with pytest.raises(UserError, match=r"deps\.csv:2: field 'time': .*out of range"):
+        ingest_deployments(duck, Config(), deps)
+    assert duck.count("feature_flags") == 0 and duck.count("deployments") == 0
+
+
+def test_an_event_time_beyond_the_calendar_in_utc_is_refused():
+    # Regression: the event was accepted (202) and its insert then failed with OverflowError.
+    with pytest.raises(PayloadError, match=r"time: out of range in UTC"):
+        events.normalise("feature_flag", {**FLAG, "time": "9999-12-31T23:00:00-05:00"})
+    with pytest.raises(PayloadError, match=r"time: out of range in UTC"):
+        events.normalise("deployment", {"id": "d", "type": "deployment", "service": "web", "sha": A,
+                                        "time": "0001-01-01T00:30:00+01:00"})

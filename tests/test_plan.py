@@ -108,3 +108,44 @@ def test_the_cli_plans_in_the_configured_zone(tmp_path):
     assert text.exit_code == 0 and "last merge (80%)" in text.output
     bad = CliRunner().invoke(app, [*args[:5], "--release", "30/09/2026"])
     assert bad.exit_code != 0 and "--release: not a date" in str(bad.exception)  # main() makes it exit 2
+
+
+def test_lead_times_are_elapsed_time_across_a_dst_change(store):
+    # Regression: the last merge was counted back in wall-clock time, so across the end of
+    # summer time in London (2026-10-25) the 95% date left one hour more than the lead time.
+    fill(store)
+    p = plan_release(store.tables(), Scope(SINCE, UNTIL), date(2026, 11, 2), tz="Europe/London", verify_days=2)
+    deployed_by = datetime(2026, 10, 31, tzinfo=UTC)  # midnight GMT
+    for label, m in p["last_merge"].items():
+        elapsed = (deployed_by - m["merge_by"]).total_seconds() / 86400
+        assert abs(elapsed - m["lead_time_days"]) < 1e-6, label
+    # 8.8 days before 10-31 00:00 GMT is 10-22 04:48 UTC, 05:48 on a London clock.
+    assert m["merge_by"].strftime("%Y-%m-%d %H:%M %Z") == "2026-10-22 05:48 BST"
+    assert p["last_merge"]["95"]["last_full_day"] == "2026-10-21"
+
+
+def test_a_fixed_freeze_lasts_whole_local_days_across_a_dst_change(store):
+    fill(store)
+    p = plan_release(store.tables(), Scope(SINCE, UNTIL), date(2026, 11, 2), tz="Europe/London", verify_days=2,
+                     freeze_days=7)
+    freeze = next(s for s in p["steps"] if s["step"] == "freeze")
+    assert freeze["start"].strftime("%Y-%m-%d %H:%M %Z") == "2026-10-24 00:00 BST"
+    assert p["freeze_days"] == 7
+    # Every last-merge date is at or before the freeze's start (8.8 days back is before it anyway).
+    assert all(m["merge_by"] <= freeze["start"] for m in p["last_merge"].values())
+    assert p["last_merge"]["50"]["bound"] == "freeze"
+
+
+def test_a_release_too_early_or_days_too_many_are_user_errors(tmp_path):
+    # Regression: counting back from 0001-01-02 or by 10^8 days raised OverflowError (a traceback).
+    from fireline.store import Store
+
+    db = tmp_path / "f.duckdb"
+    store = Store.open(str(db))
+    fill(store)
+    store.close()
+    base = ["plan", "--db", str(db), "--since", "2026-06-01", "--until", "2026-06-30"]
+    for extra in (["--release", "0001-01-02"], ["--release", "2026-09-30", "--verify-days", "99999999"],
+                  ["--release", "2026-09-30", "--freeze-days", "99999999"]):
+        run = CliRunner().invoke(app, [*base, *extra])
+        assert run.exit_code == 2 or "UserError" in type(run.exception).__name__, (extra, run.exception)

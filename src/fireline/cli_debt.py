@@ -30,6 +30,8 @@ from .window import parse_instant
 
 NowOpt = Annotated[str | None, typer.Option("--now", help="Reference time for ages and overdue items "
                                             "(default: the clock), so a report can be reproduced.")]
+PlanNowOpt = Annotated[str | None, typer.Option("--now", help="Today, for which dates have passed and the default "
+                                                "--until (default: the clock), so a plan can be reproduced.")]
 
 
 def _now(value: str | None, cfg: Config) -> datetime:
@@ -126,6 +128,9 @@ def _render_debt(ledger: dict[str, Any], tz: str, limit: int) -> None:
 
 # ---- budget ---------------------------------------------------------------------------------------
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def budget(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = None,
            weight: Annotated[str | None, typer.Option("--weight", help="commits (each commit counts once) or "
                                                       "lines (changed lines); default from [budget].")] = None,
@@ -157,14 +162,16 @@ def budget(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = None,
         out.print(f"unknown: {data['unknown']}")
         return
     months = sorted({m["month"] for t in data["teams"] for m in t["months"]})
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
                   caption="fix share per month (! over budget, ↓ under); window verdict last")
     table.add_column("Team")
-    table.add_column("Budget", justify="right")
+    table.add_column("Budget", justify="right", min_width=6)
+    # "Jan" not "2026-01": seven months of the longer form do not fit 80 columns and were cut to "202…".
+    years = {m[:4] for m in months}
     for m in months:
-        table.add_column(m, justify="right")
-    table.add_column("Window", justify="right")
-    table.add_column("Verdict")
+        table.add_column(_MONTHS[int(m[5:]) - 1] + ("" if len(years) == 1 else f" {m[2:4]}"), justify="right")
+    table.add_column("Window", justify="right", min_width=6)
+    table.add_column("Verdict", min_width=7)
     mark = {"over": "!", "under": "↓", "within": "", "unknown": ""}
     for t in data["teams"]:
         cells = {m["month"]: m for m in t["months"]}
@@ -200,11 +207,13 @@ def _on_call(cfg: Config, team: str | None, release: date) -> dict[str, Any]:
 
 def plan(release: Annotated[str, typer.Option("--release", help="Release day (a date in the configured zone).")],
          team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, until: UntilOpt = None,
-         verify_days: Annotated[int | None, typer.Option("--verify-days", min=0, help="Days in production before "
-                                                         "the release (default [budget] plan_verify_days, 2).")] = None,
-         freeze_days: Annotated[int | None, typer.Option("--freeze-days", min=0, help="Freeze before verification "
-                                                         "(default: from the last merge at 80% confidence).")] = None,
-         now: NowOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+         verify_days: Annotated[int | None, typer.Option(
+             "--verify-days", min=0, max=365,
+             help="Days in production before the release (default [budget] plan_verify_days, 2).")] = None,
+         freeze_days: Annotated[int | None, typer.Option(
+             "--freeze-days", min=0, max=365,
+             help="Freeze before verification (default: from the last merge at 80% confidence).")] = None,
+         now: PlanNowOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Plan backwards from release day: the last merge date at 50/80/95% confidence from the measured
     lead times (--since/--until, default the 90 days before now) and deploy cadence, with the freeze
     and verification steps, who is on call that day, and a flag when the median lead time exceeds
@@ -224,9 +233,12 @@ def plan(release: Annotated[str, typer.Option("--release", help="Release day (a 
     store = Store.open(db, create=False)
     try:
         scope = scope_of(cfg, store, team, service, since, until or at.isoformat())
-        result = plan_release(store.tables(), scope, day, tz=cfg.timezone,
-                              verify_days=conf.plan_verify_days if verify_days is None else verify_days,
-                              freeze_days=conf.plan_freeze_days if freeze_days is None else freeze_days, now=at)
+        try:
+            result = plan_release(store.tables(), scope, day, tz=cfg.timezone,
+                                  verify_days=conf.plan_verify_days if verify_days is None else verify_days,
+                                  freeze_days=conf.plan_freeze_days if freeze_days is None else freeze_days, now=at)
+        except OverflowError:
+            raise UserError(f"{day}: too early to count back from", where="--release") from None
     finally:
         store.close()
     result["team"], result["service"] = team, service

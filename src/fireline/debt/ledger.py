@@ -17,7 +17,7 @@ left out of the totals. Pure: markers and tables in, plain dicts out; "now" is a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -153,14 +153,17 @@ def _month_ends(since: datetime, until: datetime, tz: str) -> list[tuple[str, da
 
 
 def _totals(items: list[dict[str, Any]], actions: list[dict[str, Any]], histories: Mapping[str, History],
-            owners: _Owners, since: datetime, until: datetime, tz: str, active_months: int) -> list[dict[str, Any]]:
+            owners: _Owners, since: datetime, until: datetime, tz: str, active_months: int,
+            keep: Callable[[str, str | None], bool], services: set[str] | None) -> list[dict[str, Any]]:
     rows: dict[tuple[str, str], dict[str, int]] = {}
 
     def add(month: str, team: str, kind: str, n: int = 1) -> None:
         cell = rows.setdefault((month, team), dict.fromkeys(KINDS, 0))
         cell[kind] += n
 
-    teams = {i["team"] for i in items} | set(owners.team_of.values())
+    # Narrowed to services, only their teams get a row (of zeros, when they have no debt).
+    teams = {i["team"] for i in items} | (set(owners.team_of.values()) if services is None else
+                                          {owners.team_of[s] for s in services if s in owners.team_of})
     for month, end in _month_ends(since, until, tz):
         for team in teams:
             rows.setdefault((month, team), dict.fromkeys(KINDS, 0))
@@ -180,6 +183,8 @@ def _totals(items: list[dict[str, Any]], actions: list[dict[str, Any]], historie
             report = analyse(history, by="service", now=end, active_months=active_months, top=0)
             for g in report["groups"]:
                 team = owners.team_of.get(g["name"]) or owners.of(repo, g["name"])[1]
+                if not keep(team, g["name"] if g["name"] != "(other)" else None):
+                    continue
                 add(month, team, "knowledge", g["orphaned_files"] + (1 if g["truck_factor"]["value"] == 1 else 0))
     return [{"month": m, "team": t, **c, "total": sum(c.values())} for (m, t), c in sorted(rows.items())]
 
@@ -209,7 +214,7 @@ def build_ledger(tables: Mapping[str, ir.Table], scans: list[ScanResult], *, now
     actions = [a for a in actions if keep(a["_team"], a["_service"])]
     items.sort(key=lambda i: (KINDS.index(i["kind"]), i["team"], i["service"] or "", -(i["age_days"] or 0),
                               i["title"]))
-    totals = _totals(items, actions, histories, owners, since, now, tz, active_months)
+    totals = _totals(items, actions, histories, owners, since, now, tz, active_months, keep, want_services)
     if want_teams is not None:
         totals = [t for t in totals if t["team"] in want_teams]
     summary: dict[str, dict[str, int]] = {}
@@ -217,7 +222,7 @@ def build_ledger(tables: Mapping[str, ir.Table], scans: list[ScanResult], *, now
         cell = summary.setdefault(i["team"], {k: 0 for k in KINDS})
         cell[i["kind"]] += 1
     scanned = [s.as_dict() for s in scans]
-    if not scans:
+    if not scans and not repos:  # an ingested repository that is gone has its own note
         notes.append("technical markers: no repository could be scanned (ingest git first)")
     return {"now": now, "since": since, "timezone": tz, "items": items,
             "by_team": [{"team": t, **c, "total": sum(c.values())} for t, c in sorted(summary.items())],

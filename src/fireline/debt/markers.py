@@ -167,11 +167,14 @@ def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str]
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()  # git counts lines, not newline separators
+        # git needs the path's own bytes; people (and the store, and JSON) get U+FFFD for a byte
+        # that is not UTF-8, as the git ingest writes it.
+        shown = file_path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         for number, line in enumerate(lines, 1):
             hit = pattern.search(line)
             if hit:
                 found.setdefault(file_path, []).append(
-                    Marker(name, file_path, number, hit.group(1), line.strip()[:TEXT_LIMIT]))
+                    Marker(name, shown, number, hit.group(1), line.strip()[:TEXT_LIMIT]))
         wanted[file_path] = (oid, len(lines))
     if blame and wanted:
         blamed = blame_files(root, head, wanted, {p: [m.line for m in ms] for p, ms in found.items()})

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -81,17 +81,24 @@ def plan_release(tables: Mapping[str, ir.Table], scope: dora.Scope, release: dat
     leads = lead_time_quantiles(tables, scope, confidences)
     pace = cadence(tables, scope)
     release_at = _local_day_start(release, tz)
-    deployed_by = release_at - timedelta(days=verify_days)
+    # Whole days of verification and freeze are calendar days (midnight to midnight on the local
+    # clock); a lead time is elapsed time, counted back in UTC so a DST change cannot stretch it.
+    deployed_by = datetime.combine(release - timedelta(days=verify_days), time(0), zone)
     q = leads["quantiles_days"]
+
+    def back(days: float) -> datetime:
+        return (deployed_by.astimezone(UTC) - timedelta(days=days)).astimezone(zone)
+
     if freeze_days:
-        freeze_start: datetime | None = deployed_by - timedelta(days=freeze_days)
+        freeze_start: datetime | None = datetime.combine(deployed_by.date() - timedelta(days=freeze_days), time(0),
+                                                         zone)
     else:
-        freeze_start = deployed_by - timedelta(days=q[FREEZE_AT]) if q.get(FREEZE_AT) is not None else None
+        freeze_start = back(q[FREEZE_AT]) if q.get(FREEZE_AT) is not None else None
     out: dict[str, Any] = {
         "release": release.isoformat(), "timezone": tz,
         "sample": {"since": scope.since.isoformat(), "until": scope.until.isoformat(), **leads},
         "cadence": pace, "verify_days": verify_days,
-        "freeze_days": None if freeze_start is None else (deployed_by - freeze_start).total_seconds() / 86400,
+        "freeze_days": None if freeze_start is None else freeze_days or q[FREEZE_AT],
         "freeze_from": "config" if freeze_days else f"last merge at {FREEZE_AT}% confidence",
         "steps": [
             {"step": "release", "start": release_at, "end": None, "note": "release day"},
@@ -107,8 +114,10 @@ def plan_release(tables: Mapping[str, ir.Table], scope: dora.Scope, release: dat
         out["unknown"] = "no deployed changes in the window: no lead times to plan from"
         return out
     for label, days in q.items():
-        by_lead = deployed_by - timedelta(days=days)
-        capped = bool(freeze_days) and freeze_start is not None and freeze_start < by_lead
+        by_lead = back(days)
+        # Compared in UTC: Python compares two times of one zone by their wall clocks.
+        capped = bool(freeze_days) and freeze_start is not None \
+            and freeze_start.astimezone(UTC) < by_lead.astimezone(UTC)
         merge_by = freeze_start if capped and freeze_start is not None else by_lead
         local = merge_by.astimezone(zone)
         out["last_merge"][label] = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -50,6 +50,10 @@ def _time(value: Any) -> Any:
     # that said none the configured ZoneInfo: only the latter is refused.
     if when is None or isinstance(when.tzinfo, ZoneInfo):
         raise ValueError(f"needs a UTC offset or Z, e.g. 2026-11-20T14:03:00Z: {value!r}")
+    try:
+        when.astimezone(UTC)  # stored in UTC, where 9999-12-31T23:00-05:00 would be year 10000
+    except OverflowError:
+        raise ValueError(f"out of range in UTC: {value!r}") from None
     return when
 
 
