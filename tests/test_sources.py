@@ -351,6 +351,13 @@ def test_incident_resolved_before_started_is_refused_with_line(tmp_path):
     assert "resolved" in message and "started" in message
 
 
+def test_incident_time_beyond_the_calendar_in_utc_is_refused_with_line(tmp_path):
+    # Regression: 9999-12-31T23:00-05:00 is year 10000 in UTC, and the insert crashed with a traceback.
+    path = write(tmp_path / "inc.csv", f"{INC_HEADER}\nINC-1,api,x,9999-12-31T23:00:00-05:00,,,,,\n")
+    message = refused(path, reader=incidents)
+    assert f"{path}:2" in message and "field 'started'" in message and "out of range" in message
+
+
 def test_incident_bad_started_names_field(tmp_path):
     path = write(tmp_path / "inc.csv", f"{INC_HEADER}\nINC-1,api,x,03/02/2026,,,,,\n")
     message = refused(path, reader=incidents)

@@ -193,7 +193,8 @@ def test_error_messages_in_the_docs_are_the_real_ones():
     base = {"id": "d", "type": "deployment", "time": "2026-11-18T16:42:10Z", "service": "purger", "sha": PARENT}
     for payload in (without(base, "id"), {**base, "time": "yesterday"}, {**base, "time": "2026-11-20T14:03:00"},
                     {**base, "type": "deploy"}, without(base, "sha"), {**CHANGE, "sha": "ac364a8"},
-                    {**CHANGE, "author": "Priya Raman"}, {**base, "colour": "blue"}):
+                    {**CHANGE, "author": "Priya Raman"}, {**base, "colour": "blue"},
+                    {**base, "time": "9999-12-31T23:00:00-05:00"}):
         with pytest.raises(PayloadError) as refused:
             intake(payload)
         produced.add(str(refused.value))

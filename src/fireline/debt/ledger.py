@@ -26,6 +26,7 @@ import ibis.expr.types as ir
 
 from ..metrics.knowledge import analyse, authors_of
 from ..metrics.knowledge_history import History, load_history
+from ..metrics.repeats import repeat_incidents
 from ..metrics.testing import NO_TEAM, months_between, services_of, teams_of
 from ..model import json_list
 from ..window import as_utc
@@ -101,12 +102,7 @@ def _process(tables: Mapping[str, ir.Table], team_of: Mapping[str, str], now: da
         elif a["status"] == "dropped":
             items.append(_item("process", "action dropped", team, service, a["what"], a["owner"],
                                a["due"] or pms.get(a["postmortem_id"], {}).get("date"), now, **where))
-    try:
-        from ..metrics.repeats import repeat_incidents
-    except ImportError:
-        notes.append("repeat incidents: unknown (fireline.metrics.repeats is not available)")
-        return items, actions
-    for r in repeat_incidents(dict(tables), window_days=90):
+    for r in repeat_incidents(dict(tables), window_days=90, tz=tz):
         undone = r["earlier_actions_total"] - r.get("earlier_actions_done_before", r["earlier_actions_done"])
         if r["earlier_actions_total"] and undone <= 0:
             continue  # the earlier lessons were all acted on: a repeat, but not a debt

@@ -63,7 +63,7 @@ def _flag(record: dict, *, where: str, tz: str) -> FeatureFlag:
     service = optional(record, "service") or optional(record, "_service")
     if not service:
         raise UserError("field 'service' is missing (or pass --service)", where=where)
-    time = _in_range(parse_time(record.get("time"), where=where, field="time", tz=tz), where, "time")
+    time = parse_time(record.get("time"), where=where, field="time", tz=tz)
     state = (optional(record, "state") or "").lower()
     if state not in FLAG_STATES:
         raise UserError(f"field 'state': on or off, got {record.get('state')!r}", where=where)
@@ -72,16 +72,6 @@ def _flag(record: dict, *, where: str, tz: str) -> FeatureFlag:
     assert time is not None
     return FeatureFlag(id=flag_id, service=service, flag=flag, time=time, state=state, source="file",
                        incident_id=incident)
-
-
-def _in_range(when: datetime | None, where: str, field: str) -> datetime | None:
-    """The time, if it exists in UTC: times are stored in UTC, and 9999-12-31T23:00-05:00 is year 10000 there."""
-    if when is not None:
-        try:
-            when.astimezone(UTC)
-        except OverflowError:
-            raise UserError(f"field '{field}': {when.isoformat()} is out of range in UTC", where=where) from None
-    return when
 
 
 def _check_sha(sha: str, where: str) -> str:
@@ -95,7 +85,7 @@ def _from_row(record: dict, *, where: str, tz: str) -> Deployment:
     service = optional(record, "service") or optional(record, "_service")
     if not service:
         raise UserError("field 'service' is missing (or pass --service)", where=where)
-    time = _in_range(parse_time(record.get("time"), where=where, field="time", tz=tz), where, "time")
+    time = parse_time(record.get("time"), where=where, field="time", tz=tz)
     status = (optional(record, "status") or "success").lower()
     environment = optional(record, "environment") or "production"
     dep_id = optional(record, "id") or stable_id("dep", {k: v for k, v in record.items() if k != "_service"})
@@ -113,7 +103,7 @@ def _from_github(record: dict, *, where: str) -> Deployment:
     service = optional(payload, "service") or optional(record, "_service") or repo_name(record)
     if not service:
         raise UserError("cannot tell the service: pass --service or add payload.service", where=where)
-    created = _in_range(parse_time(record.get("created_at"), where=where, field="created_at"), where, "created_at")
+    created = parse_time(record.get("created_at"), where=where, field="created_at")
     status, when = _github_status(record, where)
     environment = optional(record, "environment") or "production"
     dep_type = None
@@ -138,8 +128,7 @@ def _github_status(record: dict, where: str) -> tuple[str, datetime | None]:
         chosen = min(successes, key=lambda s: str(s.get("created_at", ""))) if successes else \
             max(statuses, key=lambda s: str(s.get("created_at", "")))
         state = "success" if successes else str(chosen.get("state", "unknown")).lower()
-        when = _in_range(parse_time(chosen.get("created_at"), where=where, field="statuses.created_at",
-                                    required=False), where, "statuses.created_at")
+        when = parse_time(chosen.get("created_at"), where=where, field="statuses.created_at", required=False)
         return state, when
     for key in ("state", "status", "latest_status"):
         if record.get(key):

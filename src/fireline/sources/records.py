@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -104,6 +104,10 @@ def parse_time(value: object, *, where: str, field: str, tz: str = "UTC", requir
         raise UserError(f"field {field!r}: not an ISO 8601 time: {value!r}", where=where) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=ZoneInfo(tz))
+    try:
+        when.astimezone(UTC)  # stored in UTC: 9999-12-31T23:00-05:00 is year 10000 there
+    except OverflowError:
+        raise UserError(f"field {field!r}: {value!r} is out of range in UTC", where=where) from None
     return when
 
 
