@@ -144,3 +144,17 @@ def test_an_empty_store_gives_a_page_that_says_so(tmp_path):
     finally:
         store.close()
     assert "No data in this window yet" in html and "<svg" not in html
+
+
+@pytest.mark.parametrize("option", ["--png", "--out"])
+def test_an_output_path_under_a_file_exits_2_and_writes_nothing(demo, tmp_path, option):
+    # Regression: --png into an existing file (or --out below one) ended in a FileExistsError traceback.
+    blocker = tmp_path / "afile"
+    blocker.write_text("keep me")
+    out = tmp_path / "r.html"
+    target = str(blocker) if option == "--png" else str(blocker / "r.html")
+    args = ["--png", target, "--out", str(out)] if option == "--png" else ["--out", target]
+    run = rs.cli("report", "--db", str(demo.db), "--config", str(demo.config), *rs.WINDOW, *args)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert str(blocker) in run.stderr and "not a folder" in run.stderr
+    assert not out.exists() and blocker.read_text() == "keep me"

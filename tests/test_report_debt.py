@@ -197,3 +197,18 @@ def test_a_repository_ingested_elsewhere_is_scanned_where_the_config_puts_it(sto
     assert {row[2] for row in _rows(_table(data, "debt-items"))} == {"Data"}
     assert [row[1] for row in data.charts[0].rows] == ["1", "2", "2"]
     assert [row[0] for row in _rows(_table(data, "debt-budget"))] == ["Data"]
+
+
+def test_a_century_long_window_charts_the_months_with_debt(demo_store):
+    # Regression: --since 1900-01-01 drew 1500 months of zeros and Vega overflowed its stack (a traceback; a 500
+    # on the dashboard). A window of more than ten years charts its last ten years, and says so.
+    from fireline.views.charts import to_svg
+
+    store, config = demo_store
+    section = _debt(store, config, since="1900-01-01")
+    [chart] = section.charts
+    months = [row[0] for row in chart.rows]
+    assert len(months) == 120 and months[0] == "2016-08" and months[-1] == "2026-07"
+    assert "The last 120 months of the window" in chart.description
+    assert "<svg" in to_svg(chart)
+    assert [row[0] for row in _debt(store, config).charts[0].rows] == MONTHS  # a normal window keeps every month

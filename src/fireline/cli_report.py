@@ -23,7 +23,8 @@ OutOpt = Annotated[Path, typer.Option("--out", "-o", help="The HTML file to writ
                                       "inside, no network needed to open it).")]
 PngOpt = Annotated[Path | None, typer.Option("--png", help="Also write each chart as a PNG image in this folder "
                                              "(for slides, wikis and email).", show_default=False)]
-TodayOpt = Annotated[str | None, typer.Option("--today", help="The date action items are overdue against "
+TodayOpt = Annotated[str | None, typer.Option("--today", help="The day the report is as of: action items fall "
+                                              "overdue, debts age and on-call gaps lie ahead against the end of it "
                                               "(default: today in the configured zone).", show_default=False)]
 
 
@@ -35,7 +36,7 @@ def report(
 ) -> None:
     """Write one HTML file to share: the four keys and rework rate per team with tier badges, weekly trend
     charts, the rows behind every figure, and a section for each other part with data (action items,
-    detection gap, alert noise, knowledge silos, fixes without tests).
+    detection gap, alert noise, on-call coverage, knowledge silos, fixes without tests, debt and bug budget).
 
     It opens offline in any browser (light or dark, laptop or phone). Example:
 

@@ -85,15 +85,31 @@ class ReportResult:
                 "png": [str(p) for p in self.pngs]}
 
 
+def _make_folder(folder: Path, option: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise UserError(f"{blocker} is a file, not a folder; give a path in a folder", where=option) from None
+        raise UserError(f"cannot create the folder {folder}: {exc.strerror}", where=option) from None
+
+
 def write_report(ctx: Context, out: Path, *, png_dir: Path | None = None, title: str = "Fireline report"
                  ) -> ReportResult:
+    # Both folders first: a path that cannot be written fails before any work, with nothing half-written.
+    for folder, option in ((out.parent, "--out"), *(((png_dir, "--png"),) if png_dir else ())):
+        _make_folder(folder, option)
     page = report_page(ctx, title=title)
     text = render(page)
     charts = [ch for s in page.sections for ch in s.charts]
     pngs = [write_png(ch, png_dir) for ch in charts] if png_dir else []
-    out.parent.mkdir(parents=True, exist_ok=True)
     # Written whole to a temporary name first: an interrupted run never leaves half a report.
     tmp = out.with_name(out.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"cannot write the report: {exc.strerror}", where=str(out)) from None
     return ReportResult(out, [s.id for s in page.sections], [c.id for c in charts], pngs, len(text.encode()))

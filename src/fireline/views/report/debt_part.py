@@ -18,6 +18,7 @@ from ..charts import stacked_columns
 from .model import Cell, Context, Figure, Section, Table
 
 KINDS = ("technical", "process", "knowledge")
+LONG_WINDOW_MONTHS = 120  # a longer window charts its last ten years
 ITEMS_SHOWN = 100  # the dashboard has no folded drill-downs (drill_rows 0) but still caps the list
 
 
@@ -65,6 +66,12 @@ def _totals_chart(ledger: dict[str, Any]):
     months = sorted({t["month"] for t in totals})
     if not any(t["total"] for t in totals):
         return None
+    shown = ""
+    if len(months) > LONG_WINDOW_MONTHS:
+        # Past ~1300 months Vega runs out of stack, and a century of columns is unreadable anyway.
+        months = months[-LONG_WINDOW_MONTHS:]
+        totals = [t for t in totals if t["month"] >= months[0]]
+        shown = f" The last {LONG_WINDOW_MONTHS} months of the window; every month: fireline debt --json."
     per = {m: dict.fromkeys(KINDS, 0) for m in months}
     by_team: dict[tuple[str, str], int] = {}
     for t in totals:
@@ -77,7 +84,7 @@ def _totals_chart(ledger: dict[str, Any]):
     return stacked_columns(
         "chart-debt-by-month", "The debt ledger month by month",
         "Debts on the ledger at the end of each month, split into technical (markers), process (overdue or "
-        f"dropped actions, repeat incidents) and knowledge (orphaned files, truck factor 1): {described}.",
+        f"dropped actions, repeat incidents) and knowledge (orphaned files, truck factor 1): {described}.{shown}",
         [{"category": m, "series": k, "value": per[m][k]} for m in months for k in KINDS],
         y_title="debts at the month's end", series=list(KINDS),
         table_columns=["Month", "Technical", "Process", "Knowledge", "Total", *(f"{t} (total)" for t in teams)],
