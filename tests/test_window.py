@@ -28,3 +28,11 @@ def test_a_time_is_taken_as_given_and_a_naive_one_in_the_configured_zone():
 def test_nonsense_names_the_option():
     with pytest.raises(UserError, match="--until"):
         parse_window(None, "next tuesday", "UTC", NOW)
+
+
+@pytest.mark.parametrize(("since", "until"), [
+    (None, "9999-12-31"), ("0001-01-01", None), ("1899-12-31", "2026-01-01"), (None, "9999-12-31T23:00-05:00")])
+def test_dates_outside_the_supported_years_are_user_errors(since, until):
+    # Regression: --until 9999-12-31 overflowed and --since 0001-01-01 crashed the alert analytics.
+    with pytest.raises(UserError, match="out of range"):
+        parse_window(since, until, "Europe/London", NOW)

@@ -8,14 +8,26 @@ from zoneinfo import ZoneInfo
 from .errors import UserError
 
 DEFAULT_DAYS = 90
+# Times outside these years are typos (or 0001-01-01 as "everything"): refuse them before the
+# date arithmetic and the time-zone tables overflow.
+YEARS = (1900, 9998)
 
 
 def _parse(value: str, option: str, tz: ZoneInfo, *, end: bool) -> datetime:
+    when = _parse_any(value, option, tz, end=end)
+    if not YEARS[0] <= when.year <= YEARS[1]:
+        raise UserError(f"out of range: {value!r} (use a year from {YEARS[0]} to {YEARS[1]})", where=option)
+    return when
+
+
+def _parse_any(value: str, option: str, tz: ZoneInfo, *, end: bool) -> datetime:
     text = value.strip()
     try:
         day = date.fromisoformat(text)
     except ValueError:
         day = None
+    if day is not None and not YEARS[0] <= day.year <= YEARS[1]:
+        return datetime.combine(day, time(0), UTC)  # refused by the caller, without date arithmetic
     if day is not None:
         # A bare date (2026-06-30 or 20260630) means the whole day: --until 2026-06-30 includes June 30.
         local = datetime.combine(day + timedelta(days=1) if end else day, time(0), tz)
@@ -26,7 +38,10 @@ def _parse(value: str, option: str, tz: ZoneInfo, *, end: bool) -> datetime:
         raise UserError(f"not a date or ISO 8601 time: {value!r} (e.g. 2026-01-31)", where=option) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=tz)
-    return when.astimezone(UTC)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        raise UserError(f"out of range: {value!r} (use a year from {YEARS[0]} to {YEARS[1]})", where=option) from None
 
 
 def parse_instant(value: str, option: str, tz_name: str = "UTC") -> datetime:
