@@ -300,6 +300,14 @@ def test_unknown_config_key_in_cwd_names_file_and_key(tmp_path, shop):
     user_error(fireline(tmp_path, "dora"), "fireline.toml", "services.shop.owner: unknown key")
 
 
+def test_a_service_named_only_under_its_team_is_known(tmp_path, shop):
+    # Regression: --service refused a service listed in [teams.X] services but not under [services].
+    (tmp_path / "fireline.toml").write_text('[teams.web]\nservices = ["shop", "cart"]\n')
+    run = fireline(tmp_path, "dora", "--json", "--service", "cart", *WINDOW)
+    assert run.code == 0, run.stderr
+    assert json.loads(run.stdout)["overall"]["deployment_frequency"]["count"] == 0
+
+
 def test_config_timezone_and_team_are_used(tmp_path, shop):
     (tmp_path / "fireline.toml").write_text(
         'timezone = "Asia/Kolkata"\n[teams.web]\nservices = ["shop"]\n')

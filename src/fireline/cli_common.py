@@ -65,4 +65,5 @@ def team_map(cfg: Config, store: Store) -> dict[str, str]:
     names = [r[0] for r in store.query("SELECT DISTINCT service FROM deployments UNION "
                                        "SELECT DISTINCT service FROM incidents")]
     names += [svc["name"] for services in store.repo_services().values() for svc in services]
+    names += [service for team in cfg.teams.values() for service in team.services]
     return cfg.service_team_map(sorted(set(names) | set(cfg.services)))
