@@ -112,6 +112,18 @@ def test_totals_of_one_service_count_only_that_services_debt(store, tmp_path):
     assert last["Data"]["knowledge"] == sum(1 for i in ledger["items"] if i["kind"] == "knowledge")
 
 
+def test_no_knowledge_debt_before_the_repository_existed(store, tmp_path):
+    # Regression: a window from 2025 counted the truck factor of files written in 2026 in every month.
+    repo, cfg = setup(tmp_path)
+    ingest_git(store, cfg, repo.path)
+    scan = scan_repo(repo.path, repo="jobs")
+    ledger = build_ledger(store.tables(), [scan], now=NOW, since=datetime(2025, 10, 1, tzinfo=UTC),
+                          team_of={"purger": "Data", "export": "Ops"}, tz="UTC", hotspots=0)
+    knowledge = {(r["month"], r["team"]): r["knowledge"] for r in ledger["totals"]}
+    assert all(knowledge.get((m, team), 0) == 0 for m in ("2025-10", "2025-11", "2025-12") for team in ("Data", "Ops"))
+    assert knowledge[("2026-03", "Data")] > 0
+
+
 def test_a_repository_gone_from_disk_is_named_not_called_uningested(tmp_path):
     # Regression: besides "<path> is gone", the ledger said "no repository could be scanned
     # (ingest git first)", telling the user to do what they had done.

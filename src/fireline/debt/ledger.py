@@ -160,6 +160,7 @@ def _totals(items: list[dict[str, Any]], actions: list[dict[str, Any]], historie
     # Narrowed to services, only their teams get a row (of zeros, when they have no debt).
     teams = {i["team"] for i in items} | (set(owners.team_of.values()) if services is None else
                                           {owners.team_of[s] for s in services if s in owners.team_of})
+    born = {repo: min(as_utc(f.created) for f in history.files.values()) for repo, history in histories.items()}
     for month, end in _month_ends(since, until, tz):
         for team in teams:
             rows.setdefault((month, team), dict.fromkeys(KINDS, 0))
@@ -176,6 +177,8 @@ def _totals(items: list[dict[str, Any]], actions: list[dict[str, Any]], historie
             if a["status"] in ("open", "dropped") or (a["status"] == "done" and done is not None and done >= day):
                 add(month, a["_team"], "process")
         for repo, history in histories.items():
+            if end <= born[repo]:
+                continue  # no code yet, so no silo: the truck factor is of files that exist at HEAD
             report = analyse(history, by="service", now=end, active_months=active_months, top=0)
             for g in report["groups"]:
                 team = owners.team_of.get(g["name"]) or owners.of(repo, g["name"])[1]
