@@ -308,6 +308,15 @@ def test_a_service_named_only_under_its_team_is_known(tmp_path, shop):
     assert json.loads(run.stdout)["overall"]["deployment_frequency"]["count"] == 0
 
 
+def test_a_team_named_only_by_its_services_is_known(tmp_path, shop):
+    # Regression: `team = "web"` under [services.shop] did not make --team web known.
+    (tmp_path / "fireline.toml").write_text('[services.shop]\nteam = "web"\n')
+    run = fireline(tmp_path, "dora", "--json", "--team", "web", *WINDOW)
+    assert run.code == 0, run.stderr
+    assert json.loads(run.stdout)["overall"]["deployment_frequency"]["count"] == 3
+    user_error(fireline(tmp_path, "dora", "--team", "nobody", *WINDOW), "unknown team 'nobody' (teams: web)")
+
+
 def test_config_timezone_and_team_are_used(tmp_path, shop):
     (tmp_path / "fireline.toml").write_text(
         'timezone = "Asia/Kolkata"\n[teams.web]\nservices = ["shop"]\n')

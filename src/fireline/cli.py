@@ -185,7 +185,7 @@ def compute_summary(cfg: Config, store: Store, scope: Scope, profile: str | None
     group_sets: tuple[tuple[str, ...], ...]
     if by:
         group_sets = (("period",),)
-    elif cfg.teams:
+    elif cfg.team_names:
         group_sets = (("team",), ("team", "service"))
     else:
         group_sets = (("service",),)

@@ -238,8 +238,7 @@ def gaps_cmd(team: TeamOpt = None, start: FromOpt = None, end: ToOpt = None,
     lo, hi = _window(cfg, start, end, timedelta(0), 28)
     own = None
     if team is not None:
-        own = set(cfg.services_of_team(team)) if team in cfg.teams else \
-            {name for name, svc in cfg.services.items() if svc.team == team}
+        own = set(cfg.services_of_team(team)) if team in cfg.team_names else set()
     store, tables = _tables(db)
     try:
         data = coverage(setup, cfg, tables, lo, hi, teams=None if team is None else {team}, services=own)
@@ -335,7 +334,7 @@ def handoff_cmd(team: Annotated[str, typer.Option("--team", help="The team handi
     cfg, setup = _setup(config)
     _team(setup, team)
     instant = _at(at, cfg)
-    services = cfg.services_of_team(team) if team in cfg.teams else []
+    services = cfg.services_of_team(team) if team in cfg.team_names else []
     store = Store.open(db, create=False)
     try:
         note = handoff(store.tables(), setup, team, services, cfg.production_environments, instant)

@@ -181,8 +181,8 @@ def actions(
     cfg = load_config(config)
     settings.of(cfg)  # a typo in [postmortems] is refused by every postmortem command
     day = _today(today, cfg)
-    if team is not None and cfg.teams and team not in cfg.teams:
-        raise UserError(f"unknown team {team!r} (teams: {', '.join(cfg.teams)})", where="--team")
+    if team is not None and cfg.team_names and team not in cfg.team_names:
+        raise UserError(f"unknown team {team!r} (teams: {', '.join(cfg.team_names)})", where="--team")
     store = _open_store(db)
     try:
         report = open_actions(store.tables(), today=day, team=team, owner=owner, overdue_only=overdue).as_dict()
@@ -224,7 +224,7 @@ def followup(
     params = FollowupParams(weeks=weeks or settings.of(cfg).followup_weeks,
                             production=tuple(cfg.production_environments), time_basis=cfg.time_basis,
                             tz=cfg.timezone)
-    services_of = {name: cfg.services_of_team(name) for name in cfg.teams}
+    services_of = {name: cfg.services_of_team(name) for name in cfg.team_names}
     store = _open_store(db)
     try:
         results = followup_lib(store.tables(), today=day, services_of=services_of, params=params, team=team)

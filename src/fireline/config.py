@@ -115,11 +115,16 @@ class Config(BaseModel):
     def service_team_map(self, services: list[str]) -> dict[str, str]:
         return {s: (self.team_of(s) or "(no team)") for s in services}
 
+    @property
+    def team_names(self) -> list[str]:
+        """Teams from `[teams]`, then those named only by a service's `team` key."""
+        return list(dict.fromkeys([*self.teams, *(s.team for s in self.services.values() if s.team)]))
+
     def services_of_team(self, team: str) -> list[str]:
-        if team not in self.teams:
-            known = ", ".join(self.teams) or "none configured"
+        if team not in self.team_names:
+            known = ", ".join(self.team_names) or "none configured"
             raise UserError(f"unknown team {team!r} (teams: {known})", where="--team")
-        listed = list(self.teams[team].services)
+        listed = list(self.teams[team].services) if team in self.teams else []
         listed += [n for n, s in self.services.items() if s.team == team and n not in listed]
         return listed
 

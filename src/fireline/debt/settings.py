@@ -77,4 +77,4 @@ def load(section: dict[str, Any] | None, source: str | None = None, teams: list[
 
 
 def of(cfg: Config) -> BudgetSettings:
-    return load(cfg.budget, cfg.source, list(cfg.teams) if cfg.teams else None)
+    return load(cfg.budget, cfg.source, cfg.team_names or None)

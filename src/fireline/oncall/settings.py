@@ -306,8 +306,8 @@ def load(config: Config, *, read_calendars: bool = True) -> Setup:
                               calendars)
     specs: dict[str, RotationSpec] = {}
     for team, data in config.rotations.items():
-        if config.teams and team not in config.teams:
-            raise _fail(config, f"rotations.{team}", f"unknown team {team!r} (teams: {', '.join(config.teams)})")
+        if config.team_names and team not in config.team_names:
+            raise _fail(config, f"rotations.{team}", f"unknown team {team!r} (teams: {', '.join(config.team_names)})")
         if not isinstance(data, dict):
             raise _fail(config, f"rotations.{team}", "expected a table with `layers`")
         specs[team] = _validate(RotationSpec, data, config, f"rotations.{team}")

@@ -82,8 +82,8 @@ def lint_docs(docs: list[PostmortemDoc], cfg: Config, known_incidents: Iterable[
     """Findings for parsed files. `known_incidents` (None: not checked) are the store's incident ids."""
     findings: list[Finding] = []
     incidents = set(known_incidents) if known_incidents is not None else None
-    check_owners = bool(cfg.teams or cfg.people)
-    owner_names = [*cfg.teams, *cfg.people]
+    check_owners = bool(cfg.team_names or cfg.people)
+    owner_names = [*cfg.team_names, *cfg.people]
     first_seen: dict[str, tuple[str, int]] = {}
 
     def add(check_id: str, message: str, name: str, line: int, doc: PostmortemDoc, rule: str | None = None,
@@ -108,7 +108,7 @@ def lint_docs(docs: list[PostmortemDoc], cfg: Config, known_incidents: Iterable[
         for item in doc.action_items:
             if check_owners and item.owner and not settings.known_owner(cfg, item.owner):
                 near = closest(item.owner, owner_names)
-                hint = f" (did you mean {near!r}?)" if near else f" (teams: {', '.join(cfg.teams) or 'none'})"
+                hint = f" (did you mean {near!r}?)" if near else f" (teams: {', '.join(cfg.team_names) or 'none'})"
                 add("pm-unknown-owner", f"action item {item.position}: owner {item.owner!r} is neither a team nor "
                     f"a person in the config{hint}", name, item.line_of("owner"), doc, f"action {item.position}")
         if incidents:

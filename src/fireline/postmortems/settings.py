@@ -45,13 +45,13 @@ def team_of_owner(cfg: Config, owner: str | None) -> str | None:
     """An owner is a team or a person from config; a person's team comes from `people.<name>.team`."""
     if not owner:
         return None
-    if owner in cfg.teams:
+    if owner in cfg.team_names:
         return owner
     person = cfg.people.get(owner)
     if person is not None:
         return person.team
     folded = owner.casefold()
-    for team in cfg.teams:
+    for team in cfg.team_names:
         if team.casefold() == folded:
             return team
     for name, person in cfg.people.items():
@@ -63,7 +63,7 @@ def team_of_owner(cfg: Config, owner: str | None) -> str | None:
 
 def known_owner(cfg: Config, owner: str) -> bool:
     folded = owner.casefold()
-    if any(t.casefold() == folded for t in cfg.teams):
+    if any(t.casefold() == folded for t in cfg.team_names):
         return True
     for name, person in cfg.people.items():
         emails = {e.casefold() for e in [person.email or "", *person.emails] if e}

@@ -80,7 +80,7 @@ def _filters(ctx: report_view.Context | None, config: Config, store: Store, quer
     since, until = query.get("since", since), query.get("until", until)
     profile = query.get("profile") or config.profile
     return report_view.Filters(
-        teams=[report_view.Option(t, t, t == query.get("team")) for t in sorted(config.teams)],
+        teams=[report_view.Option(t, t, t == query.get("team")) for t in sorted(config.team_names)],
         services=[report_view.Option(s, s, s == query.get("service")) for s in services],
         profiles=[report_view.Option(p, p, p == profile) for p in PROFILES],
         since=since, until=until, timezone=config.timezone)

@@ -37,7 +37,7 @@ ALL = "All"
 
 def group_sets(ctx: Context) -> tuple[tuple[str, ...], ...]:
     """The same rows as `fireline dora`: teams and their services, or services when no team is configured."""
-    return (("team",), ("team", "service")) if ctx.config.teams else (("service",),)
+    return (("team",), ("team", "service")) if ctx.config.team_names else (("service",),)
 
 
 def summary_of(ctx: Context) -> Summary:
@@ -81,7 +81,7 @@ def dora_overview(ctx: Context) -> Section | None:
     rows.append([Cell(ALL, css="group"), *(metric_cell(ctx, m, overall[m]) for m in METRICS)])
     css.append("all-row")
     keys.append("all")
-    first = "Team / service" if ctx.config.teams else "Service"
+    first = "Team / service" if ctx.config.team_names else "Service"
     table = Table("dora-table", f"The four keys and rework rate per {first.lower()}, with tiers "
                   f"({summary.profile} profile)", [first, *(SHORT[m] for m in METRICS)], rows, row_css=css,
                   row_keys=keys, numeric=set(range(1, 6)),
@@ -122,7 +122,7 @@ def _ordered(groups: list[Group]) -> list[Group]:
 def trends(ctx: Context) -> Section | None:
     if not has_dora_data(ctx):
         return None
-    by = ("team", "period") if ctx.config.teams else ("service", "period")
+    by = ("team", "period") if ctx.config.team_names else ("service", "period")
     weekly = summarise(ctx.tables, ctx.scope, ctx.profile, team_of=ctx.team_of, group_sets=(("period",), by),
                        period="week")
     series: dict[str, dict[str, MetricValue]] = {}
