@@ -139,6 +139,25 @@ def test_repeat_incidents_same_service_same_tag_within_the_window(store, folder,
     assert repeat_incidents(store.tables(), window_days=60) == []  # 69 days apart: outside a 60-day window
 
 
+def test_the_debt_ledger_uses_the_configured_repeat_window(duck, folder, tmp_path):
+    # Regression: the ledger always used 90 days, so it disagreed with `postmortem repeats` under
+    # `[postmortems] repeat_window_days`.
+    from datetime import UTC, datetime
+
+    from fireline.debt.ledger import build_ledger
+
+    _incidents(duck, [("INC-1", "purger", "2026-01-20T10:00"), ("INC-2", "purger", "2026-03-30T10:00")])
+    ingest_postmortems(duck, CFG, [folder], root=tmp_path)
+
+    def repeats(days: int) -> list[str]:
+        ledger = build_ledger(duck.tables(), [], now=datetime(2026, 4, 1, tzinfo=UTC),
+                              since=datetime(2026, 1, 1, tzinfo=UTC), team_of={"purger": "Data"},
+                              repeat_window_days=days)
+        return [i["title"] for i in ledger["items"] if i["category"] == "repeat incident"]
+
+    assert len(repeats(90)) == 1 and repeats(60) == []  # 69 days apart
+
+
 def test_no_repeat_across_services(duck, folder, tmp_path):
     _incidents(duck, [("INC-1", "purger", "2026-01-20T10:00"), ("INC-2", "api", "2026-01-30T10:00")])
     ingest_postmortems(duck, CFG, [folder], root=tmp_path)

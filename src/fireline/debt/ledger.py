@@ -83,7 +83,7 @@ def _technical(scans: Iterable[ScanResult], histories: Mapping[str, History], ow
 
 
 def _process(tables: Mapping[str, ir.Table], team_of: Mapping[str, str], now: datetime, tz: str,
-             notes: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+             repeat_window_days: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(items, raw action rows for the monthly totals)."""
     pms = {r["id"]: r for r in tables["postmortems"].select("id", "services", "date").to_pyarrow().to_pylist()}
     actions = tables["action_items"].to_pyarrow().to_pylist()
@@ -102,7 +102,7 @@ def _process(tables: Mapping[str, ir.Table], team_of: Mapping[str, str], now: da
         elif a["status"] == "dropped":
             items.append(_item("process", "action dropped", team, service, a["what"], a["owner"],
                                a["due"] or pms.get(a["postmortem_id"], {}).get("date"), now, **where))
-    for r in repeat_incidents(dict(tables), window_days=90, tz=tz):
+    for r in repeat_incidents(dict(tables), window_days=repeat_window_days, tz=tz):
         undone = r["earlier_actions_total"] - r.get("earlier_actions_done_before", r["earlier_actions_done"])
         if r["earlier_actions_total"] and undone <= 0:
             continue  # the earlier lessons were all acted on: a repeat, but not a debt
@@ -192,7 +192,7 @@ def build_ledger(tables: Mapping[str, ir.Table], scans: list[ScanResult], *, now
                  since: datetime, team_of: Mapping[str, str], aliases: Mapping[str, str] | None = None,
                  heads: Mapping[str, str | None] | None = None, teams: Iterable[str] | None = None,
                  services: Iterable[str] | None = None, tz: str = "UTC", hotspots: int = 5,
-                 active_months: int = 6) -> dict[str, Any]:
+                 active_months: int = 6, repeat_window_days: int = 90) -> dict[str, Any]:
     """The whole ledger; `teams`/`services` narrow the items (and totals) to them."""
     notes: list[str] = []
     repos = {r["repo"]: json.loads(r["services"] or "[]")
@@ -201,7 +201,7 @@ def build_ledger(tables: Mapping[str, ir.Table], scans: list[ScanResult], *, now
     histories = {repo: load_history(tables, repo, aliases=aliases, head=(heads or {}).get(repo)) for repo in repos}
     histories = {repo: h for repo, h in histories.items() if h.files}
     items = _technical(scans, histories, owners, now, hotspots)
-    process, actions = _process(tables, team_of, now, tz, notes)
+    process, actions = _process(tables, team_of, now, tz, repeat_window_days)
     items += process + _knowledge(histories, owners, now, active_months)
     want_teams = set(teams) if teams is not None else None
     want_services = set(services) if services is not None else None

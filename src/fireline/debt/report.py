@@ -17,6 +17,7 @@ from typing import Any
 from ..config import Config
 from ..metrics.budget import BudgetReport, budget_report
 from ..metrics.knowledge import alias_map
+from ..postmortems import settings as postmortem_settings
 from ..store import Store
 from . import settings
 from .ledger import build_ledger
@@ -54,7 +55,8 @@ def ledger(store: Store, config: Config, *, now: datetime, since: datetime, team
     scans, notes = scan_repos(store, config, conf)
     result = build_ledger(store.tables(), scans, now=now, since=since, team_of=team_of,
                           aliases=alias_map(config.people), heads={s.repo: s.head for s in scans},
-                          teams=teams, services=services, tz=config.timezone, hotspots=conf.hotspots)
+                          teams=teams, services=services, tz=config.timezone, hotspots=conf.hotspots,
+                          repeat_window_days=postmortem_settings.of(config).repeat_window_days)
     result["notes"] = notes + result["notes"]
     return result
 
