@@ -122,7 +122,7 @@ def failure_rows(deployments: ir.Table, incident_deployments: ir.Table, scope: S
     return j.select(
         deployment_id=deps.deployment_id, service=deps.service, time=deps.time, sha=deps.sha, stage=deps.stage,
         incidents=j.incidents.fill_null(0), failed=failed,
-        caught_in_canary=failed & deps.stage.lower().isin(list(ROLLOUT_STEPS)).fill_null(False),
+        caught_in_canary=failed & _is_step(deps),
     )
 
 

@@ -134,11 +134,13 @@ class _Aggregator:
         self.period = period
         self.sources = Sources.of(tables)
         self.deps = dora.deployment_rows(tables["deployments"], scope)
-        # The two expensive row sets (a join of every shipped change with its commit, and a scan
-        # of every commit subject) are computed once and reused by every grouping level.
+        # The expensive row sets (a join of every shipped change with its commit, a scan of every
+        # commit subject, the failure links with inherited rollout steps) are computed once and
+        # reused by every grouping level and aggregate.
         self.leads = dora.lead_time_rows(tables["deployments"], tables["deployment_changes"],
                                          tables["changes"], scope).select("service", "time", "lead_seconds").cache()
-        self.failures = dora.failure_rows(tables["deployments"], tables["incident_deployments"], scope)
+        self.failures = dora.failure_rows(tables["deployments"], tables["incident_deployments"], scope).select(
+            "service", "time", "failed", "caught_in_canary").cache()
         self.restores = dora.restore_rows(tables["incidents"], scope, tables.get("feature_flags"))
         self.rework = dora.rework_rows(tables["deployments"], tables["deployment_changes"], tables["changes"],
                                        tables["incidents"], scope).select("service", "time", "rework").cache()
