@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..config import Config, validate_section
+from ..metrics.knowledge_history import alias_map
 
 
 class PostmortemSettings(BaseModel):
@@ -41,32 +42,32 @@ def folder(cfg: Config) -> Path:
     return path if path.is_absolute() else cfg.base_dir / path
 
 
+def _person(cfg: Config, owner: str) -> str | None:
+    """The configured person an owner names: their name or any of their emails, in any case."""
+    key = owner.strip().lower()
+    aliases = alias_map(cfg.people)
+    return aliases.get(key) or aliases.get(f"name:{key}")
+
+
+def _team(cfg: Config, owner: str) -> str | None:
+    folded = owner.casefold()
+    return next((team for team in cfg.team_names if team.casefold() == folded), None)
+
+
 def team_of_owner(cfg: Config, owner: str | None) -> str | None:
     """An owner is a team or a person from config; a person's team comes from `people.<name>.team`."""
     if not owner:
         return None
     if owner in cfg.team_names:
         return owner
-    person = cfg.people.get(owner)
-    if person is not None:
-        return person.team
-    folded = owner.casefold()
-    for team in cfg.team_names:
-        if team.casefold() == folded:
-            return team
-    for name, person in cfg.people.items():
-        emails = {e.casefold() for e in [person.email or "", *person.emails] if e}
-        if name.casefold() == folded or folded in emails:
-            return person.team
-    return None
+    if owner in cfg.people:
+        return cfg.people[owner].team
+    team = _team(cfg, owner)
+    if team is not None:
+        return team
+    person = _person(cfg, owner)
+    return cfg.people[person].team if person else None
 
 
 def known_owner(cfg: Config, owner: str) -> bool:
-    folded = owner.casefold()
-    if any(t.casefold() == folded for t in cfg.team_names):
-        return True
-    for name, person in cfg.people.items():
-        emails = {e.casefold() for e in [person.email or "", *person.emails] if e}
-        if name.casefold() == folded or folded in emails:
-            return True
-    return False
+    return _team(cfg, owner) is not None or _person(cfg, owner) is not None
