@@ -19,10 +19,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import ibis
 import ibis.expr.types as ir
 
-from .testing import Classifier, TestingParams, _repo_services, months_between, services_of, teams_of
+from .testing import (
+    Classifier,
+    TestingParams,
+    commits_in_window,
+    months_between,
+    repo_services,
+    services_of,
+    teams_of,
+)
 
 
 @dataclass
@@ -101,15 +108,12 @@ def budget_report(tables: Mapping[str, ir.Table], since: datetime, until: dateti
         raise ValueError(f"weight: commits or lines, not {weight!r}")
     team_of = dict(team_of or {})
     budget_of = dict(budget_of or {})
-    changes = tables["changes"]
-    when = changes.author_time if time_basis == "author" else changes.committer_time
-    t = changes.filter((when >= ibis.literal(since)) & (when < ibis.literal(until))
-                       & ~changes.parents.fill_null("").contains(" "))
+    t, when = commits_in_window(tables["changes"], since, until, time_basis=time_basis)
     commits = _rows(t.select(repo=t.repo, sha=t.sha, time=when, message=t.message, subject=t.subject,
                              lines=(t.lines_added.fill_null(0) + t.lines_removed.fill_null(0))))
-    repo_services = _repo_services(tables["repos"])
+    services_by_repo = repo_services(tables["repos"])
     # Files are only needed where a repository holds several services with path globs.
-    split = sorted(r for r, entries in repo_services.items() if any(e.get("paths") for e in entries))
+    split = sorted(r for r, entries in services_by_repo.items() if any(e.get("paths") for e in entries))
     files: dict[tuple[str, str], list[str]] = {}
     if split:
         cf = tables["change_files"]
@@ -130,14 +134,14 @@ def budget_report(tables: Mapping[str, ir.Table], since: datetime, until: dateti
     for row in commits:
         fix = bool(classifier.reasons(row["message"] or row["subject"] or ""))
         paths = files.get((row["repo"], row["sha"]), [])
-        services = services_of(row["repo"], paths, repo_services, known)
+        services = services_of(row["repo"], paths, services_by_repo, known)
         month = row["time"].astimezone(zone).strftime("%Y-%m")
-        for team in teams_of(row["repo"], services, repo_services, team_of):
+        for team in teams_of(row["repo"], services, services_by_repo, team_of):
             if wanted is not None and team not in wanted:
                 continue
             entry = report.setdefault(team, TeamBudget(team, budget_of.get(team, default_budget), Cell(),
                                                        {m: Cell() for m in months}))
             entry.window.add(fix, int(row["lines"] or 0))
             entry.months.setdefault(month, Cell()).add(fix, int(row["lines"] or 0))
-    unknown = None if commits or bool(changes.count().execute()) else "no git history ingested"
+    unknown = None if commits or bool(tables["changes"].count().execute()) else "no git history ingested"
     return BudgetReport(since, until, tz, weight, tolerance, sorted(report.values(), key=lambda b: b.team), unknown)

@@ -249,8 +249,19 @@ def _rows(expr: ir.Table) -> list[dict[str, Any]]:
     return expr.to_pyarrow().to_pylist()
 
 
-def _repo_services(repos: ir.Table) -> dict[str, list[dict]]:
+def repo_services(repos: ir.Table) -> dict[str, list[dict]]:
     return {r["repo"]: json.loads(r["services"] or "[]") for r in _rows(repos.select("repo", "services"))}
+
+
+def commits_in_window(changes: ir.Table, since: datetime, until: datetime, *, time_basis: str = "committer",
+                      include_merges: bool = False) -> tuple[ir.Table, ir.Value]:
+    """Commits whose time (committer or author) is in [since, until), and that time's column."""
+    when = changes.author_time if time_basis == "author" else changes.committer_time
+    in_window = changes.filter((when >= ibis.literal(since)) & (when < ibis.literal(until)))
+    if not include_merges:
+        # `parents` is space-separated: a space means two or more parents.
+        in_window = in_window.filter(~in_window.parents.fill_null("").contains(" "))
+    return in_window, when
 
 
 def find_fixes(tables: Mapping[str, ir.Table], since: datetime, until: datetime, *,
@@ -258,12 +269,8 @@ def find_fixes(tables: Mapping[str, ir.Table], since: datetime, until: datetime,
                time_basis: str = "committer", tz: str = "UTC") -> list[Fix]:
     """Every bug-fix commit with its time in [since, until), newest first."""
     team_of = dict(team_of or {})
-    changes = tables["changes"]
-    when = changes.author_time if time_basis == "author" else changes.committer_time
-    in_window = changes.filter((when >= ibis.literal(since)) & (when < ibis.literal(until)))
-    if not params.include_merges:
-        # `parents` is space-separated: a space means two or more parents.
-        in_window = in_window.filter(~in_window.parents.fill_null("").contains(" "))
+    in_window, when = commits_in_window(tables["changes"], since, until, time_basis=time_basis,
+                                        include_merges=params.include_merges)
     commits = _rows(in_window.select(
         repo=in_window.repo, sha=in_window.sha, time=when, author=in_window.author_name,
         subject=in_window.subject, message=in_window.message, origin=in_window.origin,
@@ -284,14 +291,14 @@ def find_fixes(tables: Mapping[str, ir.Table], since: datetime, until: datetime,
         return []
 
     files = _fix_files(tables["change_files"], list(candidates))
-    repo_services = _repo_services(tables["repos"])
+    services_by_repo = repo_services(tables["repos"])
     known = set(team_of)
     zone = ZoneInfo(tz)
     fixes = []
     for key, (row, reasons) in candidates.items():
         touched = files.get(key, {})
         paths = sorted(touched)
-        services = services_of(row["repo"], paths, repo_services, known)
+        services = services_of(row["repo"], paths, services_by_repo, known)
         tests = [p for p in paths if touched[p] and language_of_test_file(p, params)]
         # Webhook-only commits may arrive without file lists: whether they touched tests is unknown.
         known_files = bool(paths) or (row["origin"] or "git") == "git"
@@ -299,7 +306,7 @@ def find_fixes(tables: Mapping[str, ir.Table], since: datetime, until: datetime,
         fixes.append(Fix(
             repo=row["repo"], sha=row["sha"], time=time, author=row["author"] or "",
             subject=row["subject"] or "", reasons=reasons, services=services,
-            teams=teams_of(row["repo"], services, repo_services, team_of), test_files=tests,
+            teams=teams_of(row["repo"], services, services_by_repo, team_of), test_files=tests,
             tested=bool(tests) if known_files else None, month=time.astimezone(zone).strftime("%Y-%m"),
         ))
     fixes.sort(key=lambda f: (f.time, f.repo, f.sha), reverse=True)
