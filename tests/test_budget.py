@@ -89,8 +89,8 @@ def test_a_month_without_commits_has_no_share(store):
 
 
 def test_budget_settings_are_validated_with_the_key_named(tmp_path):
-    assert settings.of(config(tmp_path, {"teams": {"Core": 0.2}})).budget_of("Core") == 0.2
-    assert settings.of(config(tmp_path)).budget_of("Core") == 0.3
+    assert settings.of(config(tmp_path, {"teams": {"Core": 0.2}})).teams == {"Core": 0.2}
+    assert settings.of(config(tmp_path)).default == 0.3
     for bad, message in (({"teams": {"Core": 1.5}}, "budget.teams: Core: a share between 0 and 1"),
                          ({"deafult": 0.2}, "budget.deafult: unknown key"),
                          ({"weight": "hours"}, "budget.weight"),

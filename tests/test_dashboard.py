@@ -110,3 +110,41 @@ def test_the_view_downloads_as_one_file(small):
         response = client.get(f"/report.html?{WINDOW}&team=Blue")
     assert response.status_code == 200 and "fireline-report.html" in response.headers["content-disposition"]
     assert "#drill-lead-time-team-blue" in response.text and 'role="search"' not in response.text
+
+
+def test_pages_read_git_for_markers_again_only_after_a_commit(store, tmp_path, monkeypatch):
+    """The debt section's marker scan (git ls-tree, cat-file, blame) runs once per repository HEAD for
+    the life of the server, not on every page; a new commit is on the next page all the same."""
+    from datetime import UTC, datetime
+
+    from fireline.config import parse_config
+    from fireline.debt import report as debt_report
+    from fireline.ingest import ingest_git
+
+    from .gitrepo import GitRepo
+
+    scans: list[str] = []
+    real_scan = debt_report.scan_repo
+
+    def counted(path, **kw):
+        scans.append(str(path))
+        return real_scan(path, **kw)
+
+    monkeypatch.setattr(debt_report, "scan_repo", counted)
+    repo = GitRepo.create(tmp_path / "jobs")
+    repo.commit("Start", datetime(2026, 1, 10, 12, tzinfo=UTC), {"purger/job.py": "# TODO: schedule\nrun()\n"})
+    config = parse_config({"teams": {"Data": {"services": ["purger"]}},
+                           "services": {"purger": {"repo": "jobs"}}}, source="fireline.toml", base_dir=tmp_path)
+    ingest_git(store, config, repo.path)
+    with _client(store, config) as client:
+        first, again = client.get("/"), client.get("/?team=Data")
+        assert first.status_code == again.status_code == 200
+        assert "# TODO: schedule" in first.text and "# TODO: schedule" in again.text
+        assert len(scans) == 1
+        repo.commit("Sleep", datetime(2026, 2, 10, 12, tzinfo=UTC),
+                    {"purger/job.py": "# TODO: schedule\nrun()\n# FIXME: sleep\n"})
+        after = client.get("/")
+        assert "# FIXME: sleep" in after.text
+        assert len(scans) == 2
+        assert "# FIXME: sleep" in client.get("/report.html").text
+        assert len(scans) == 2

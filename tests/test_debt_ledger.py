@@ -138,3 +138,28 @@ def test_a_repository_gone_from_disk_is_named_not_called_uningested(tmp_path):
     notes = json.loads(run.output)["notes"]
     assert any("is gone" in n for n in notes)
     assert not any("ingest git first" in n for n in notes)
+
+
+def test_histories_the_report_already_loaded_give_the_same_ledger(store, tmp_path):
+    """The report loads each repository's history once for its knowledge, on-call and debt parts; the
+    ledger built from them is the ledger built alone, even when the working copy is on another branch
+    (then the history of the scanned HEAD is the one that counts)."""
+    from fireline.metrics.knowledge_history import load_history
+
+    repo, cfg = setup(tmp_path)
+    kwargs = {"now": NOW, "since": datetime(2026, 1, 1, tzinfo=UTC), "team_of": {"purger": "Data", "export": "Ops"},
+              "tz": "UTC", "hotspots": 2}
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("Feature", t(3, 20), {"purger/new.py": "# XXX: later\n" * 40}, author=BOB)
+    ingest_git(store, cfg, repo.path)
+    add_actions(store)
+    for branch in ("main", "feature"):
+        repo.git("checkout", "-q", branch)
+        scan = scan_repo(repo.path, repo="jobs")
+        # Loaded the way the report loads them: at the stored default HEAD (main), not the scanned one.
+        histories = {"jobs": load_history(store.tables(), "jobs")}
+        alone = build_ledger(store.tables(), [scan], heads={"jobs": scan.head}, **kwargs)
+        shared = build_ledger(store.tables(), [scan], heads={"jobs": scan.head}, histories=histories, **kwargs)
+        assert shared == alone
+        hotspots = {i["path"] for i in alone["items"] if i["category"] == "hotspot"}
+        assert ("purger/new.py" in hotspots) == (branch == "feature")

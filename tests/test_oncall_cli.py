@@ -187,3 +187,28 @@ def test_errors_exit_2_with_the_key(tmp_path):
     res = CliRunner().invoke(app, ["oncall", "now", "--config", str(_config(tmp_path, length="0w"))])
     assert res.exit_code != 0
     assert isinstance(res.exception, UserError) and "rotations.Data.layers.0.length" in str(res.exception)
+
+
+def test_handoff_action_items_are_the_open_ones_by_the_local_day(store, tmp_path):
+    # Regression: the handoff counted items with no status as open (`fireline actions` does not) and
+    # judged "overdue" and "due within handoff_due_days" on the UTC date: at 20:00 in Los Angeles an
+    # item due that day was already overdue, and one due 15 local days ahead was listed.
+    config = tmp_path / "fireline.toml"
+    config.write_text('timezone = "America/Los_Angeles"\n' + PEOPLE + ROTATION.format(extra="", length="1w"))
+    items = [("due today", date(2026, 4, 15), "open"), ("late", date(2026, 4, 14), "open"),
+             ("no status", date(2026, 4, 10), None), ("too far", date(2026, 4, 30), "open"),
+             ("finished", date(2026, 4, 12), "done")]
+    with store.transaction() as tx:
+        tx.insert("action_items", {"postmortem_id": ["PM-1"] * len(items), "position": list(range(1, len(items) + 1)),
+                                   "owner": ["Tom Fletcher"] * len(items), "team": ["Data"] * len(items),
+                                   "what": [i[0] for i in items], "due": [i[1] for i in items],
+                                   "status": [i[2] for i in items]})
+    url = store.url
+    if store.kind == "duckdb":
+        store.close()
+    # 03:00 UTC on April 16 is 20:00 on April 15 in Los Angeles.
+    res = CliRunner().invoke(app, ["oncall", "handoff", "--team", "Data", "--db", url, "--at", "2026-04-16T03:00Z",
+                                   "--config", str(config), "--json"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    got = {i["what"]: i["overdue"] for i in json.loads(res.output)["action_items"]}
+    assert got == {"late": True, "due today": False}

@@ -66,3 +66,32 @@ def test_the_docs_example_runs(tmp_path):
     shifts = json.loads((tmp_path / "schedule.json").read_text())["shifts"]
     assert any(s["reason"] == "pto for Tom Fletcher: Easter" and s["person"] == "Sofia Alvarez" for s in shifts)
     assert (tmp_path / "data.ics").read_bytes().startswith(b"BEGIN:VCALENDAR")
+
+
+def test_one_expansion_and_loaded_histories_give_the_same_figures(demo):
+    # The report expands the schedules once and hands over the histories it already loaded: the
+    # figures must be exactly those of `fireline oncall gaps` and `load`, which compute their own.
+    from fireline.config import load_config
+    from fireline.metrics.knowledge_history import alias_map, load_history
+    from fireline.oncall import report
+    from fireline.oncall.settings import load
+    from fireline.store import Store
+    from fireline.window import parse_window
+
+    db, config = demo
+    cfg = load_config(config)
+    setup = load(cfg)
+    lo, hi = parse_window("2026-01-05", "2026-07-04", cfg.timezone, None)
+    store = Store.open(db, create=False)
+    try:
+        tables = store.tables()
+        repos = [r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist()]
+        histories = {r: load_history(tables, r, aliases=alias_map(cfg.people)) for r in repos}
+        for teams in (None, {"Data"}):
+            scheds = report.expand(setup, lo, hi, teams)
+            assert report.coverage(setup, cfg, tables, lo, hi, teams=teams, scheds=scheds, histories=histories) == \
+                report.coverage(setup, cfg, tables, lo, hi, teams=teams)
+            assert report.load(setup, tables, lo, hi, cfg.team_of, teams=teams, scheds=scheds) == \
+                report.load(setup, tables, lo, hi, cfg.team_of, teams=teams)
+    finally:
+        store.close()

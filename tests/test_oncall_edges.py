@@ -167,3 +167,15 @@ def test_a_weekly_pto_rule_with_an_exdate_gives_each_friday_but_the_excluded_one
     starts = [o.start for o in load(cfg).overrides["A"]]
     # Whole days on Tom's London calendar: GMT on 20 March, BST (UTC+1) from 29 March.
     assert starts == [datetime(2026, 3, 20, tzinfo=UTC), datetime(2026, 4, 2, 23, tzinfo=UTC)]
+
+
+@pytest.mark.parametrize("to", ["2026-04-01", "20260401", " 20260401 "])
+def test_to_a_date_in_either_iso_form_includes_the_whole_day(tmp_path, to):
+    # Regression: `--to 20260401` ended at the start of April 1 while `--to 2026-04-01` included it.
+    import json
+
+    res = _run(_config(tmp_path), "schedule", "--from", "2026-03-30", "--to", to, "--json")
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    data = json.loads(res.output)
+    assert data["to"] == "2026-04-01T23:00:00+00:00"  # the midnight after April 1, BST
+    assert data["shifts"][-1]["end"] == data["to"]

@@ -36,3 +36,11 @@ def test_dates_outside_the_supported_years_are_user_errors(since, until):
     # Regression: --until 9999-12-31 overflowed and --since 0001-01-01 crashed the alert analytics.
     with pytest.raises(UserError, match="out of range"):
         parse_window(since, until, "Europe/London", NOW)
+
+
+@pytest.mark.parametrize("value", ["2026-04-01", "20260401"])
+def test_an_end_instant_from_a_date_includes_the_whole_day(value):
+    # The other commands' --to reads a bare date as its whole day, like --until.
+    assert parse_instant(value, "--to", "Europe/London", end=True) == datetime(2026, 4, 1, 23, tzinfo=UTC)
+    assert parse_instant(value, "--to", "Europe/London") == datetime(2026, 3, 31, 23, tzinfo=UTC)
+    assert parse_instant("2026-04-01T06:00", "--to", "Europe/London", end=True) == datetime(2026, 4, 1, 5, tzinfo=UTC)

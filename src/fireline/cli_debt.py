@@ -187,21 +187,20 @@ def budget(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = None,
 
 def _on_call(cfg: Config, team: str | None, release: date) -> dict[str, Any]:
     """Who is on call on release day, when the rotations module and a rotation for the team exist."""
+    from .metrics.oncall import schedules
+    from .oncall import schedule as sched
+    from .oncall import settings as oncall_settings
+
     if not team:
         return {"unknown": "pass --team to see who is on call on release day"}
-    try:
-        from .oncall import schedule as sched
-        from .oncall import settings as oncall_settings
-    except ImportError:
-        return {"unknown": "on-call rotations are not available in this version"}
     if team not in cfg.rotations:
         return {"unknown": f"no rotation configured for team {team}"}
     setup = oncall_settings.load(cfg, read_calendars=True)
-    rotation = setup.rotations[team]
-    start, end = sched.local_day_bounds(release, rotation.zone)
-    shifts = sched.final(sched.schedule(rotation, setup.overrides.get(team, []), start, end), sched.priority(rotation))
-    return {"zone": rotation.zone, "shifts": [{"person": s.person, "layer": s.layer, "start": s.start, "end": s.end}
-                                              for s in sched.runs(shifts)],
+    zone = setup.rotations[team].zone
+    start, end = sched.local_day_bounds(release, zone)
+    shifts = schedules(setup, start, end, team)[team].final
+    return {"zone": zone, "shifts": [{"person": s.person, "layer": s.layer, "start": s.start, "end": s.end}
+                                     for s in sched.runs(shifts)],
             "gaps": [{"start": a, "end": b} for a, b in sched.gaps(shifts, start, end)]}
 
 

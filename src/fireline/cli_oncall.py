@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -52,14 +52,12 @@ def _team(setup, team: str | None) -> None:
         raise UserError(f"no rotation for team {team!r} (rotations: {', '.join(setup.rotations)})", where="--team")
 
 
-def _instant(value: str, option: str, cfg: Config) -> datetime:
+def _instant(value: str, option: str, cfg: Config, *, end: bool = False) -> datetime:
     from .oncall.schedule import YEARS, in_range
 
-    try:
-        when = parse_instant(value, option, cfg.timezone)
-    except OverflowError:  # 0001-01-01 in a zone east of UTC
-        when = None
-    if when is None or not in_range(when):
+    when = parse_instant(value, option, cfg.timezone, end=end)
+    # Narrower than the other commands' years: shifts are computed up to a rotation length past a date.
+    if not in_range(when):
         raise UserError(f"out of range: {value!r} (use a time in the years {YEARS[0]}–{YEARS[1]})", where=option)
     return when
 
@@ -72,12 +70,7 @@ def _window(cfg: Config, start: str | None, end: str | None, default_from: timed
             default_days: int) -> tuple[datetime, datetime]:
     now = datetime.now(UTC)
     lo = _instant(start, "--from", cfg) if start else now + default_from
-    if end:
-        hi = _instant(end, "--to", cfg)
-        if len(end.strip()) == 10:  # a bare date is the whole day, as with --until
-            hi = _instant((date.fromisoformat(end.strip()) + timedelta(days=1)).isoformat(), "--to", cfg)
-    else:
-        hi = lo + timedelta(days=default_days)
+    hi = _instant(end, "--to", cfg, end=True) if end else lo + timedelta(days=default_days)
     if hi <= lo:
         raise UserError(f"the window is empty: --from {lo:%Y-%m-%d %H:%M} is not before --to {hi:%Y-%m-%d %H:%M} "
                         "(UTC)", where="--from/--to")
@@ -110,6 +103,7 @@ def _table(title: str, columns: list[str], caption: str | None = None) -> Table:
 def now(team: TeamOpt = None, at: AtOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Who is on call now (or --at): per team, the person, their layer, and until when."""
     from .metrics.oncall import around
+    from .oncall.schedule import at as shift_at
     from .oncall.schedule import runs
 
     cfg, setup = _setup(config)
@@ -118,8 +112,7 @@ def now(team: TeamOpt = None, at: AtOpt = None, config: ConfigOpt = None, as_jso
     scheds = around(setup, instant, team)
     rows = []
     for name, sched in scheds.items():
-        run = next((r for r in runs(sched.final) if r.start <= instant < r.end), None)
-        shift = next((s for s in sched.final if s.start <= instant < s.end), None)
+        run, shift = shift_at(runs(sched.final), instant), shift_at(sched.final, instant)
         layers = [{"layer": s.layer, "person": s.person} for s in sched.layers if s.start <= instant < s.end]
         rows.append({"team": name, "person": shift.person if shift else None, "layer": shift.layer if shift else None,
                      "reason": shift.reason if shift else None, "since": run.start if run else None,
@@ -142,28 +135,12 @@ def next_(team: TeamOpt = None, at: AtOpt = None,
           count: Annotated[int, typer.Option("--count", min=1, help="How many handoffs per team.")] = 3,
           config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """The next handoffs after now (or --at): who takes over when, per team (a gap shows as nobody)."""
-    from .metrics.oncall import MAX_LOOK, schedules
-    from .oncall.schedule import gaps, runs
+    from .metrics.oncall import next_handoffs
 
     cfg, setup = _setup(config)
     _team(setup, team)
     instant = _at(at, cfg)
-    out = []
-    for name in [t for t in setup.rotations if team is None or t == team]:
-        # Far enough to see `count` handoffs whole: widened until the last one ends inside the look.
-        ahead = timedelta(days=120)
-        while True:
-            horizon = instant + ahead
-            sched = schedules(setup, instant, horizon, name)[name]
-            items = [{"person": r.person, "start": r.start, "end": r.end, "layer": r.layer}
-                     for r in runs(sched.final) if r.start > instant]
-            items += [{"person": None, "start": s, "end": e, "layer": None}
-                      for s, e in gaps(sched.final, instant, horizon) if s > instant]
-            items = sorted(items, key=lambda i: i["start"])[:count]
-            if ahead >= MAX_LOOK or (len(items) == count and items[-1]["end"] < horizon):
-                break
-            ahead = min(ahead * 4, MAX_LOOK)
-        out.append({"team": name, "handoffs": items})
+    out = [{"team": name, "handoffs": items} for name, items in next_handoffs(setup, instant, count, team).items()]
     if as_json:
         print_json({"at": instant, "teams": out})
         return
@@ -337,7 +314,8 @@ def handoff_cmd(team: Annotated[str, typer.Option("--team", help="The team handi
     services = cfg.services_of_team(team) if team in cfg.team_names else []
     store = Store.open(db, create=False)
     try:
-        note = handoff(store.tables(), setup, team, services, cfg.production_environments, instant)
+        note = handoff(store.tables(), setup, team, services, cfg.production_environments, instant,
+                       zone=cfg.timezone)
     finally:
         store.close()
     if as_json:

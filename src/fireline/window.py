@@ -44,9 +44,10 @@ def _parse_any(value: str, option: str, tz: ZoneInfo, *, end: bool) -> datetime:
         raise UserError(f"out of range: {value!r} (use a year from {YEARS[0]} to {YEARS[1]})", where=option) from None
 
 
-def parse_instant(value: str, option: str, tz_name: str = "UTC") -> datetime:
-    """One point in time from a command-line option: a bare date is its midnight in `tz_name`."""
-    return _parse(value, option, ZoneInfo(tz_name), end=False)
+def parse_instant(value: str, option: str, tz_name: str = "UTC", *, end: bool = False) -> datetime:
+    """One point in time from a command-line option: a bare date is its midnight in `tz_name`, or
+    with `end` the midnight after it (the end of a window that includes the whole day, like --until)."""
+    return _parse(value, option, ZoneInfo(tz_name), end=end)
 
 
 def parse_window(since: str | None, until: str | None, tz_name: str, now: datetime,

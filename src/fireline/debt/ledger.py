@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import ibis.expr.types as ir
 
+from ..metrics.actions import is_overdue
 from ..metrics.knowledge import analyse, authors_of
 from ..metrics.knowledge_history import History, load_history
 from ..metrics.repeats import repeat_incidents
@@ -96,7 +97,7 @@ def _process(tables: Mapping[str, ir.Table], team_of: Mapping[str, str], now: da
         a["_team"], a["_service"] = team, service
         where = {"postmortem": a["postmortem_id"], "file": a["file"], "line": a["line"], "due": a["due"],
                  "ticket": a["ticket"]}
-        if a["status"] == "open" and a["due"] is not None and a["due"] < today:
+        if is_overdue(a, today):
             items.append(_item("process", "action overdue", team, service, a["what"], a["owner"], a["due"], now,
                                **where))
         elif a["status"] == "dropped":
@@ -192,14 +193,25 @@ def build_ledger(tables: Mapping[str, ir.Table], scans: list[ScanResult], *, now
                  since: datetime, team_of: Mapping[str, str], aliases: Mapping[str, str] | None = None,
                  heads: Mapping[str, str | None] | None = None, teams: Iterable[str] | None = None,
                  services: Iterable[str] | None = None, tz: str = "UTC", hotspots: int = 5,
-                 active_months: int = 6, repeat_window_days: int = 90) -> dict[str, Any]:
-    """The whole ledger; `teams`/`services` narrow the items (and totals) to them."""
+                 active_months: int = 6, repeat_window_days: int = 90,
+                 histories: Mapping[str, History] | None = None) -> dict[str, Any]:
+    """The whole ledger; `teams`/`services` narrow the items (and totals) to them.
+
+    `histories`: repositories' histories the caller already loaded (with the same `aliases`); one is
+    used when it was replayed from the HEAD in `heads` (or no HEAD is given), else it is loaded again."""
     notes: list[str] = []
     repos = {r["repo"]: json.loads(r["services"] or "[]")
              for r in tables["repos"].select("repo", "services").to_pyarrow().to_pylist()}
     owners = _Owners(repos, dict(team_of))
-    histories = {repo: load_history(tables, repo, aliases=aliases, head=(heads or {}).get(repo)) for repo in repos}
-    histories = {repo: h for repo, h in histories.items() if h.files}
+    loaded = histories or {}
+
+    def history(repo: str) -> History:
+        head, known = (heads or {}).get(repo), loaded.get(repo)
+        if known is not None and (head is None or known.head == head):
+            return known
+        return load_history(tables, repo, aliases=aliases, head=head)
+
+    histories = {repo: h for repo in repos if (h := history(repo)).files}
     items = _technical(scans, histories, owners, now, hotspots)
     process, actions = _process(tables, team_of, now, tz, repeat_window_days)
     items += process + _knowledge(histories, owners, now, active_months)

@@ -79,7 +79,7 @@ def _git(repo: Path, *args: str) -> bytes:
     return run.stdout
 
 
-def _head(repo: Path) -> str | None:
+def head_of(repo: Path) -> str | None:
     run = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "-q", "HEAD^{commit}"],
                          capture_output=True, text=True, env={**os.environ, **_ENV}, check=False)
     return run.stdout.strip() or None
@@ -135,7 +135,7 @@ def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str]
     """Every marker in the files at HEAD, blamed in one batched pass."""
     root = Path(path)
     name = repo or root.name.removesuffix(".git")
-    head = _head(root)
+    head = head_of(root)
     result = ScanResult(repo=name, path=str(root), head=head)
     if head is None:
         return result

@@ -9,6 +9,7 @@ another machine), at the `repo` path the config gives its services.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -17,11 +18,12 @@ from typing import Any
 from ..config import Config
 from ..metrics.budget import BudgetReport, budget_report
 from ..metrics.knowledge import alias_map
+from ..metrics.knowledge_history import History
 from ..postmortems import settings as postmortem_settings
 from ..store import Store
 from . import settings
 from .ledger import build_ledger
-from .markers import ScanResult, scan_repo
+from .markers import ScanResult, head_of, scan_repo
 
 
 def working_copy(config: Config, stored: str | None, services: Iterable[dict]) -> Path | None:
@@ -34,9 +36,37 @@ def working_copy(config: Config, stored: str | None, services: Iterable[dict]) -
     return next((p for p in candidates if p.is_dir()), None)
 
 
-def scan_repos(store: Store, config: Config, conf: settings.BudgetSettings | None = None
-               ) -> tuple[list[ScanResult], list[str]]:
-    """Every ingested repository's markers, and a note for each one whose files cannot be found."""
+class ScanCache:
+    """Marker scans kept for the life of a long-running process (the dashboard), so a page does not
+    read git again while nothing was committed: a repository is scanned again when its HEAD moves.
+
+    The scan reads only the files at HEAD and their history, so (repository, working copy, HEAD,
+    marker words, size limit) gives the same markers. One entry per working copy: the latest."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._scans: dict[tuple[str, str], tuple[tuple, ScanResult]] = {}
+        self.scans = 0  # how many times git was actually read: what the cache saves is visible
+
+    def scan(self, path: Path, *, repo: str, words: list[str], max_bytes: int) -> ScanResult:
+        where = (repo, str(path))
+        key = (head_of(path), tuple(words), max_bytes)
+        with self._lock:
+            kept = self._scans.get(where)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        result = scan_repo(path, repo=repo, words=words, max_bytes=max_bytes)
+        with self._lock:
+            self.scans += 1
+            # Keyed on the HEAD the scan itself saw, in case a commit landed between the two reads.
+            self._scans[where] = ((result.head, *key[1:]), result)
+        return result
+
+
+def scan_repos(store: Store, config: Config, conf: settings.BudgetSettings | None = None, *,
+               cache: ScanCache | None = None) -> tuple[list[ScanResult], list[str]]:
+    """Every ingested repository's markers, and a note for each one whose files cannot be found.
+    With `cache`, a repository whose HEAD has not moved since its last scan is not read again."""
     conf = conf or settings.of(config)
     scans, notes = [], []
     for repo, stored, services in store.query("SELECT repo, path, services FROM repos ORDER BY repo"):
@@ -44,19 +74,25 @@ def scan_repos(store: Store, config: Config, conf: settings.BudgetSettings | Non
         if path is None:
             notes.append(f"{repo}: {stored} is gone; its markers were not scanned")
             continue
-        scans.append(scan_repo(path, repo=repo, words=conf.markers, max_bytes=conf.max_bytes))
+        if cache is not None:
+            scans.append(cache.scan(path, repo=repo, words=conf.markers, max_bytes=conf.max_bytes))
+        else:
+            scans.append(scan_repo(path, repo=repo, words=conf.markers, max_bytes=conf.max_bytes))
     return scans, notes
 
 
 def ledger(store: Store, config: Config, *, now: datetime, since: datetime, team_of: Mapping[str, str],
-           teams: Iterable[str] | None = None, services: Iterable[str] | None = None) -> dict[str, Any]:
-    """The ledger of `fireline debt --json`: items as of `now`, totals at each month's end from `since`."""
+           teams: Iterable[str] | None = None, services: Iterable[str] | None = None,
+           cache: ScanCache | None = None, histories: Mapping[str, History] | None = None) -> dict[str, Any]:
+    """The ledger of `fireline debt --json`: items as of `now`, totals at each month's end from `since`.
+    `cache`: marker scans to reuse (see ScanCache); `histories`: see build_ledger."""
     conf = settings.of(config)
-    scans, notes = scan_repos(store, config, conf)
+    scans, notes = scan_repos(store, config, conf, cache=cache)
     result = build_ledger(store.tables(), scans, now=now, since=since, team_of=team_of,
                           aliases=alias_map(config.people), heads={s.repo: s.head for s in scans},
                           teams=teams, services=services, tz=config.timezone, hotspots=conf.hotspots,
-                          repeat_window_days=postmortem_settings.of(config).repeat_window_days)
+                          repeat_window_days=postmortem_settings.of(config).repeat_window_days,
+                          histories=histories)
     result["notes"] = notes + result["notes"]
     return result
 

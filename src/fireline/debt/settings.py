@@ -56,9 +56,6 @@ class BudgetSettings(BaseModel):
                 raise ValueError(f"a marker is one word, got {word!r}")
         return value
 
-    def budget_of(self, team: str) -> float:
-        return self.teams.get(team, self.default)
-
     @property
     def max_bytes(self) -> int:
         return self.max_file_kib * 1024

@@ -5,6 +5,7 @@ Pure: tables in, rows out; "today" is a parameter (no clock). Definitions: docs/
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -25,6 +26,11 @@ def action_rows(tables: dict[str, ir.Table]) -> ir.Table:
         term=items.term, dora_metric=items.dora_metric, status=items.status, done_on=items.done_on,
         ticket=items.ticket, file=items.file, line=items.line,
     )
+
+
+def is_overdue(row: Mapping[str, Any], today: date) -> bool:
+    """Overdue: still open and due before `today` (an item due today is not late yet)."""
+    return row.get("status") == "open" and row.get("due") is not None and row["due"] < today
 
 
 @dataclass
@@ -57,7 +63,7 @@ def open_actions(tables: dict[str, ir.Table], *, today: date, team: str | None =
     for r in rows:
         due = r["due"]
         late = (today - due).days if due is not None else 0
-        items.append({**r, "team": r["team"] or NO_TEAM, "overdue": late > 0, "days_late": max(late, 0),
+        items.append({**r, "team": r["team"] or NO_TEAM, "overdue": is_overdue(r, today), "days_late": max(late, 0),
                       "days_left": max(-late, 0) if due is not None else None})
     items.sort(key=lambda i: (not i["overdue"], -i["days_late"], i["due"] or date.max, i["team"], i["owner"] or "",
                               i["postmortem_id"] or "", i["position"]))

@@ -7,16 +7,22 @@ No clock: "now" and the handoff instant are parameters. Definitions: docs/oncall
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import ibis
 
 from ..oncall import days
 from ..oncall.schedule import Shift, final, gaps, merge, priority, runs, schedule
+from ..oncall.schedule import at as shift_at
 from ..oncall.settings import Setup
+from .actions import is_overdue
+
+if TYPE_CHECKING:
+    from .knowledge_history import History
 
 
 @dataclass
@@ -26,17 +32,37 @@ class TeamSchedule:
     final: list[Shift]  # who is on call
 
 
-def schedules(setup: Setup, start: datetime, end: datetime, team: str | None = None) -> dict[str, TeamSchedule]:
+def schedules(setup: Setup, start: datetime, end: datetime,
+              team: str | Collection[str] | None = None) -> dict[str, TeamSchedule]:
+    """The shifts in [start, end) of one team's rotation, of a set of teams', or of all (None)."""
+    teams = {team} if isinstance(team, str) else team
     out = {}
     for name, rotation in setup.rotations.items():
-        if team is None or name == team:
+        if teams is None or name in teams:
             layers = schedule(rotation, setup.overrides.get(name, []), start, end)
             out[name] = TeamSchedule(name, layers, final(layers, priority(rotation)))
     return out
 
 
+def verify_end(setup: Setup, end: datetime) -> datetime:
+    """How far schedules must reach for `unverified_deployments` to judge a deployment just before `end`."""
+    return end + timedelta(hours=setup.settings.verify_hours) + timedelta(seconds=1)
+
+
+def clip(scheds: Mapping[str, TeamSchedule], start: datetime, end: datetime) -> dict[str, TeamSchedule]:
+    """The part of each schedule in [start, end): what expanding over that window alone would give."""
+    def cut(shifts: list[Shift]) -> list[Shift]:
+        return [replace(s, start=max(s.start, start), end=min(s.end, end)) for s in shifts
+                if s.end > start and s.start < end]
+    return {t: TeamSchedule(t, cut(s.layers), cut(s.final)) for t, s in scheds.items()}
+
+
 # How far `around` may widen its look: a single-member layer's stretch never ends, so stop somewhere.
 MAX_LOOK = timedelta(days=2240)
+
+
+def _widen(look: timedelta) -> timedelta:
+    return min(max(look * 4, timedelta(days=35)), MAX_LOOK)
 
 
 def around(setup: Setup, instant: datetime, team: str | None = None, before: timedelta = timedelta(days=35),
@@ -52,8 +78,28 @@ def around(setup: Setup, instant: datetime, team: str | None = None, before: tim
         late = after < MAX_LOOK and any(r.end >= hi for r in clipped)
         if not (early or late):
             return scheds
-        widen = lambda look: min(max(look * 4, timedelta(days=35)), MAX_LOOK)  # noqa: E731
-        before, after = (widen(before) if early else before), (widen(after) if late else after)
+        before, after = (_widen(before) if early else before), (_widen(after) if late else after)
+
+
+def next_handoffs(setup: Setup, instant: datetime, count: int, team: str | None = None) -> dict[str, list[dict]]:
+    """Per team, the first `count` changes of who is on call after `instant` (a gap is person None)."""
+    out = {}
+    for name in [t for t in setup.rotations if team is None or t == team]:
+        # Far enough to see `count` handoffs whole: widened as `around` does until the last one ends inside.
+        ahead = timedelta(days=120)
+        while True:
+            horizon = instant + ahead
+            sched = schedules(setup, instant, horizon, name)[name]
+            items = [{"person": r.person, "start": r.start, "end": r.end, "layer": r.layer}
+                     for r in runs(sched.final) if r.start > instant]
+            items += [{"person": None, "start": s, "end": e, "layer": None}
+                      for s, e in gaps(sched.final, instant, horizon) if s > instant]
+            items = sorted(items, key=lambda i: i["start"])[:count]
+            if ahead >= MAX_LOOK or (len(items) == count and items[-1]["end"] < horizon):
+                break
+            ahead = _widen(ahead)
+        out[name] = items
+    return out
 
 
 def coverage_gaps(scheds: Mapping[str, TeamSchedule], setup: Setup, start: datetime, end: datetime) -> list[dict]:
@@ -88,26 +134,34 @@ def weekend_stretches(scheds: Mapping[str, TeamSchedule], setup: Setup) -> list[
 
 
 def unverified_deployments(tables: Mapping[str, ibis.Table], setup: Setup, team_of: Callable[[str], str | None],
-                           production: Sequence[str], start: datetime, end: datetime) -> dict:
+                           production: Sequence[str], start: datetime, end: datetime, *,
+                           scheds: Mapping[str, TeamSchedule] | None = None) -> dict:
     """Production deployments in [start, end) with nobody of the owning team on call for the
-    `verify_hours` after them (at the instant itself when verify_hours is 0)."""
+    `verify_hours` after them (at the instant itself when verify_hours is 0).
+
+    `scheds`: schedules already expanded over [start, verify_end(setup, end)); the deployments of a
+    team with a rotation but no schedule in it are left out. Default: every team's, expanded here."""
     d = tables["deployments"]
     rows = (d.filter(d.environment.isin(list(production)) & (d.status == "success") & (d.time >= start)
                      & (d.time < end)).select("id", "service", "time", "type").order_by(["time", "id"])
             .to_pyarrow().to_pylist())
+    unknown = None if rows or d.count().to_pyarrow().as_py() else "no deployments ingested"
     verify = timedelta(hours=setup.settings.verify_hours)
-    scheds = schedules(setup, start, end + verify + timedelta(seconds=1))
+    if scheds is None:
+        scheds = schedules(setup, start, verify_end(setup, end))
     out = []
     for row in rows:
         team = team_of(row["service"])
         t = row["time"]
         if team is None:
             why, on_call, hole = f"service {row['service']} has no team", None, None
-        elif team not in scheds:
+        elif team not in setup.rotations:
             why, on_call, hole = f"team {team} has no rotation", None, None
+        elif team not in scheds:
+            continue  # outside the caller's teams
         else:
             fin = scheds[team].final
-            current = next((s for s in fin if s.start <= t < s.end), None)
+            current = shift_at(fin, t)
             on_call = current.person if current else None
             holes = gaps(fin, t, t + verify) if verify else ([] if current else [(t, t + timedelta(seconds=1))])
             if not holes:
@@ -119,27 +173,34 @@ def unverified_deployments(tables: Mapping[str, ibis.Table], setup: Setup, team_
         out.append({"id": row["id"], "service": row["service"], "team": team, "time": t, "type": row["type"],
                     "weekday": local.strftime("%A"), "on_call": on_call, "why": why,
                     "gap": {"start": hole[0], "end": hole[1]} if hole else None})
-    return {"checked": len(rows), "unverified": out, "verify_hours": setup.settings.verify_hours}
+    return {"checked": len(rows), "unverified": out, "verify_hours": setup.settings.verify_hours, "unknown": unknown}
 
 
 def experts_away(tables: Mapping[str, ibis.Table], setup: Setup, aliases: Mapping[str, str], start: datetime,
-                 end: datetime) -> dict:
+                 end: datetime, *, histories: Mapping[str, History] | None = None) -> dict:
     """Periods when every expert of a service is away (PTO, conference, sick) at once.
 
     Experts are the service's truck-factor set (fireline.metrics.knowledge): the fewest people
-    whose absence leaves most of its files without an author."""
-    from .knowledge import knowledge_report
+    whose absence leaves most of its files without an author. `histories`: each repository's
+    history already loaded with `aliases` (knowledge_history.load_history); default: loaded here."""
+    from .knowledge import analyse, knowledge_report
 
-    if tables["changes"].count().to_pyarrow().as_py() == 0:
+    if histories is not None:
+        repos = sorted(histories)
+        if not any(h.developers for h in histories.values()):
+            return {"unknown": "no git history ingested (fireline ingest git)", "periods": []}
+    elif tables["changes"].count().to_pyarrow().as_py() == 0:
         return {"unknown": "no git history ingested (fireline ingest git)", "periods": []}
+    else:
+        repos = sorted(r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist())
     away: dict[str, list[tuple[datetime, datetime, str]]] = {}
     for o in setup.away:
         away.setdefault(o.person, []).append((o.start, o.end, f"{o.person}: {o.kind}" + (f" ({o.note})"
                                                                                          if o.note else "")))
-    repos = sorted(r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist())
     periods, experts = [], {}
     for repo in repos:
-        report = knowledge_report(tables, repo, aliases=aliases, by="service")
+        report = (analyse(histories[repo], by="service") if histories is not None
+                  else knowledge_report(tables, repo, aliases=aliases, by="service"))
         for group in report["groups"]:
             if group["name"] == "(other)":
                 continue
@@ -192,7 +253,7 @@ def load(scheds: Mapping[str, TeamSchedule], setup: Setup, page_rows: list[dict]
     for row in page_rows or []:
         team = team_of(row["service"]) if row["service"] else None
         sched = scheds.get(team) if team else None
-        shift = next((s for s in sched.final if s.start <= row["starts_at"] < s.end), None) if sched else None
+        shift = shift_at(sched.final, row["starts_at"]) if sched else None
         if shift is None:
             continue
         p = people[shift.person]
@@ -212,8 +273,9 @@ def load(scheds: Mapping[str, TeamSchedule], setup: Setup, page_rows: list[dict]
 
 
 def handoff(tables: Mapping[str, ibis.Table], setup: Setup, team: str, services: Sequence[str],
-            production: Sequence[str], at: datetime) -> dict:
-    """What the incoming person needs at the shift change `at` for `team`."""
+            production: Sequence[str], at: datetime, *, zone: str = "UTC") -> dict:
+    """What the incoming person needs at the shift change `at` for `team`. Action items are due by
+    days in `zone` (the configured zone), as `fireline actions` counts them."""
     sched = around(setup, at, team)[team]
     # A handoff is a change of person: a gap inside someone's stretch (PTO with nobody covering)
     # is part of their shift, so its alerts and deployments reach the note.
@@ -244,14 +306,14 @@ def handoff(tables: Mapping[str, ibis.Table], setup: Setup, team: str, services:
                .order_by("time").to_pyarrow().to_pylist()) if svc else []
     ai = tables["action_items"]
     members = sorted({m for layer in setup.rotations[team].layers for m in layer.members})
-    due_by = (at + timedelta(days=setup.settings.handoff_due_days)).date()
+    today = at.astimezone(ZoneInfo(zone)).date()
+    due_by = today + timedelta(days=setup.settings.handoff_due_days)
     ours = (ai.team == team) | (ai.team.isnull() & ai.owner.isin(members))
-    pending = ai.status.isnull() | ~ai.status.isin(["done", "dropped", "closed", "cancelled"])
-    items = (ai.filter(ours & pending & ai.due.notnull() & (ai.due <= due_by))
+    items = (ai.filter(ours & (ai.status == "open") & ai.due.notnull() & (ai.due <= due_by))
              .select("postmortem_id", "position", "owner", "what", "due", "status", "ticket").order_by("due")
              .to_pyarrow().to_pylist())
     for item in items:
-        item["overdue"] = item["due"] < at.date()
+        item["overdue"] = is_overdue(item, today)
     holes = [{"start": s, "end": e} for s, e in gaps(sched.final, shift_start, at)]
     return {"team": team, "at": at, "services": svc,
             "outgoing": {"person": current.person, "start": current.start, "end": current.end} if current else None,

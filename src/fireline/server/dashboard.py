@@ -23,9 +23,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..config import Config
+from ..debt.report import ScanCache
 from ..errors import UserError
 from ..metrics.explain import ALIASES
 from ..metrics.tiers import PROFILES
+from ..scope import team_map
 from ..store import Store
 from ..views import report as report_view
 from ..views.report.model import AnchorLinks, Figure, PageLinks, Section
@@ -36,11 +38,15 @@ FILTERS = ("team", "service", "since", "until", "profile")
 
 
 class Reader:
-    """A read connection opened on first use; shares the intake's lock only when it is the same store."""
+    """A read connection opened on first use; shares the intake's lock only when it is the same store.
+
+    It also keeps the debt section's marker scans for the life of the server (`scans`): a page reads
+    git again only for a repository whose HEAD moved, not on every request while holding the lock."""
 
     def __init__(self, open_store: Callable[[], Store], shared: Callable[[], Store | None],
                  shared_lock: threading.Lock) -> None:
         self._open, self._shared, self._shared_lock = open_store, shared, shared_lock
+        self.scans = ScanCache()
         self._store: Store | None = None
         self._lock = threading.Lock()
         self._guard = threading.Lock()
@@ -69,9 +75,7 @@ def _query(request: Request) -> dict[str, str]:
 
 def _filters(ctx: report_view.Context | None, config: Config, store: Store, query: dict[str, str]
              ) -> report_view.Filters:
-    from ..cli_common import team_map
-
-    services = sorted(team_map(config, store))
+    services = sorted(ctx.team_of if ctx is not None else team_map(config, store))
     since, until = ("", "")
     if ctx is not None:
         first, last = report_view.window_dates(ctx)
@@ -143,7 +147,7 @@ def router(reader: Reader, config: Config, *, token: str | None, exposed: bool) 
         query = _query(request)
         with reader.store() as store:
             try:
-                ctx = _context(store, config, query, links=PageLinks(query), drill_rows=0)
+                ctx = _context(store, config, query, links=PageLinks(query), drill_rows=0, scans=reader.scans)
                 page = report_view.report_page(ctx, title="Fireline dashboard",
                                                filters=_filters(ctx, config, store, query))
             except UserError as exc:
@@ -164,7 +168,7 @@ def router(reader: Reader, config: Config, *, token: str | None, exposed: bool) 
                 return _error_page(config, store, query, f"unknown metric {metric!r}; choose one of "
                                    f"{', '.join(ALIASES)}")
             try:
-                ctx = _context(store, config, query, links=PageLinks(query), drill_rows=0)
+                ctx = _context(store, config, query, links=PageLinks(query), drill_rows=0, scans=reader.scans)
                 section = _explain_section(ctx, name, 1000)
             except UserError as exc:
                 return _error_page(config, store, query, str(exc))
@@ -182,7 +186,7 @@ def router(reader: Reader, config: Config, *, token: str | None, exposed: bool) 
         query = _query(request)
         with reader.store() as store:
             try:
-                ctx = _context(store, config, query, links=AnchorLinks())
+                ctx = _context(store, config, query, links=AnchorLinks(), scans=reader.scans)
                 page = report_view.report_page(ctx)
             except UserError as exc:
                 return _error_page(config, store, query, str(exc))

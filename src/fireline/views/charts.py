@@ -71,19 +71,28 @@ def bars(chart_id: str, title: str, description: str, rows: list[dict[str, Any]]
     return Chart(chart_id, title, description, chart.to_dict(), table_columns, table_rows)
 
 
-def stacked_bars(chart_id: str, title: str, description: str, rows: list[dict[str, Any]], *, x_title: str,
-                 series: list[str], table_columns: list[str], table_rows: list[list[Any]]) -> Chart:
-    """Horizontal bars, one per category, split into `series` (stacked in that order).
-    `rows`: {"category": name, "series": one of `series`, "value": number}; categories keep their order."""
+def stacked(chart_id: str, title: str, description: str, rows: list[dict[str, Any]], *, value_title: str,
+            series: list[str], table_columns: list[str], table_rows: list[list[Any]], horizontal: bool) -> Chart:
+    """Bars split into `series` (stacked in that order), one per category; categories keep their order.
+    `rows`: {"category": name, "series": one of `series`, "value": number}.
+
+    Horizontal: one bar per row, the chart as tall as its categories (people, teams). Vertical: columns
+    along an ordered axis (months, say), at the usual chart size."""
     order = {name: i for i, name in enumerate(series)}
     values = [{**r, "order": order.get(r["series"], len(order))} for r in rows]
     categories = list(dict.fromkeys(r["category"] for r in rows))
+    value = alt.X if horizontal else alt.Y
+    category = alt.Y if horizontal else alt.X
+    encoding = {"x" if horizontal else "y": value("value:Q", title=value_title, stack="zero"),
+                "y" if horizontal else "x": category("category:N", title=None, sort=categories,
+                                                     **({} if horizontal else {"axis": alt.Axis(labelAngle=0)}))}
+    size = (dict(width=WIDTH - 120, height=max(40, 26 * len(categories))) if horizontal
+            else dict(width=WIDTH, height=HEIGHT))
     chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
-        x=alt.X("value:Q", title=x_title, stack="zero"),
-        y=alt.Y("category:N", title=None, sort=categories),
+        **encoding,
         color=alt.Color("series:N", title=None, sort=series, scale=alt.Scale(domain=series)),
         order=alt.Order("order:Q"),
-    ).properties(width=WIDTH - 120, height=max(40, 26 * len(categories)))
+    ).properties(**size)
     return Chart(chart_id, title, description, chart.to_dict(), table_columns, table_rows)
 
 
@@ -113,19 +122,3 @@ def write_png(chart: Chart, directory: Path, scale: float = 2.0) -> Path:
     path = directory / f"{chart.id}.png"
     path.write_bytes(vlc.vegalite_to_png(_with_theme(chart.spec, for_png=True), scale=scale))
     return path
-
-
-def stacked_columns(chart_id: str, title: str, description: str, rows: list[dict[str, Any]], *, y_title: str,
-                    series: list[str], table_columns: list[str], table_rows: list[list[Any]]) -> Chart:
-    """Vertical bars along an ordered axis (months, say), split into `series` (stacked in that order).
-    `rows`: {"category": label, "series": one of `series`, "value": number}; categories keep their order."""
-    order = {name: i for i, name in enumerate(series)}
-    values = [{**r, "order": order.get(r["series"], len(order))} for r in rows]
-    categories = list(dict.fromkeys(r["category"] for r in rows))
-    chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
-        x=alt.X("category:N", title=None, sort=categories, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("value:Q", title=y_title, stack="zero"),
-        color=alt.Color("series:N", title=None, sort=series, scale=alt.Scale(domain=series)),
-        order=alt.Order("order:Q"),
-    ).properties(width=WIDTH, height=HEIGHT)
-    return Chart(chart_id, title, description, chart.to_dict(), table_columns, table_rows)

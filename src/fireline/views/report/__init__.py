@@ -13,17 +13,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from ...config import Config
 from ...errors import UserError
 from ...metrics.dora import Scope
-from ...metrics.tiers import PROFILES, get_profile
+from ...metrics.tiers import get_profile
+from ...scope import scope_of, team_map
 from ...store import Store
 from ..charts import write_png
 from .html import Filters, Option, Page, render
 from .model import AnchorLinks, Context, Links, Section
 from .sections import build_sections
+
+if TYPE_CHECKING:
+    from ...debt.report import ScanCache
 
 __all__ = ["Context", "Filters", "Option", "Page", "ReportResult", "build_context", "render", "report_page",
            "scope_text", "write_report"]
@@ -32,22 +37,23 @@ __all__ = ["Context", "Filters", "Option", "Page", "ReportResult", "build_contex
 def build_context(store: Store, config: Config, *, team: str | None = None, service: str | None = None,
                   since: str | None = None, until: str | None = None, profile: str | None = None,
                   today: date | None = None, now: datetime | None = None, links: Links | None = None,
-                  drill_rows: int = 100, scope: Scope | None = None) -> Context:
-    from ...cli_common import scope_of, team_map
-
-    name = profile or config.profile
-    if name not in PROFILES:
-        raise UserError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}", where="--profile")
+                  drill_rows: int = 100, scope: Scope | None = None, scans: ScanCache | None = None) -> Context:
+    """`scans`: a long-running server's marker scans to reuse (the report command scans once anyway)."""
+    try:
+        chosen = get_profile(profile or config.profile)
+    except KeyError as exc:
+        raise UserError(exc.args[0], where="--profile") from None
     zone = ZoneInfo(config.timezone)
     if now is None and today is not None:
         # Every part is as of the end of that day (debts age, items fall overdue), not of the clock.
         now = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC)
     now = now or datetime.now(UTC)
-    scope = scope or scope_of(config, store, team, service, since, until)
+    team_of = team_map(config, store)
+    scope = scope or scope_of(config, store, team, service, since, until, team_of=team_of)
     today = today or now.astimezone(zone).date()
-    return Context(store=store, tables=store.tables(), config=config, scope=scope,
-                   team_of=team_map(config, store), profile=get_profile(name), today=today, now=now,
-                   links=links or AnchorLinks(), team=team, service=service, drill_rows=drill_rows)
+    return Context(store=store, tables=store.tables(), config=config, scope=scope, team_of=team_of,
+                   profile=chosen, today=today, now=now, links=links or AnchorLinks(), team=team,
+                   service=service, drill_rows=drill_rows, scans=scans)
 
 
 def window_dates(ctx: Context) -> tuple[date, date]:

@@ -14,8 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ...metrics.testing import months_between
-from ..charts import stacked_columns
+from ..charts import stacked
 from .model import Cell, Context, Figure, Section, Table
+from .parts import histories
 
 KINDS = ("technical", "process", "knowledge")
 LONG_WINDOW_MONTHS = 120  # a longer window charts its last ten years
@@ -35,7 +36,7 @@ def _data(ctx: Context) -> dict[str, Any]:
         services = [ctx.service] if ctx.service else None
         since, until = ctx.scope.since, min(ctx.scope.until, ctx.now)
         ledger = report.ledger(ctx.store, ctx.config, now=ctx.now, since=min(since, ctx.now), team_of=ctx.team_of,
-                               teams=teams, services=services)
+                               teams=teams, services=services, cache=ctx.scans, histories=histories(ctx))
         # The totals run to ctx.now; the report shows the months of its window.
         months = set(months_between(since, until, ctx.config.timezone)) if since < until else set()
         ledger["totals"] = [t for t in ledger["totals"] if t["month"] in months]
@@ -81,12 +82,12 @@ def _totals_chart(ledger: dict[str, Any]):
     teams = sorted({t["team"] for t in totals if t["total"]})
     described = "; ".join(f"{m}: {sum(per[m].values())} ({', '.join(f'{per[m][k]} {k}' for k in KINDS)})"
                           for m in months)
-    return stacked_columns(
+    return stacked(
         "chart-debt-by-month", "The debt ledger month by month",
         "Debts on the ledger at the end of each month, split into technical (markers), process (overdue or "
         f"dropped actions, repeat incidents) and knowledge (orphaned files, truck factor 1): {described}.{shown}",
         [{"category": m, "series": k, "value": per[m][k]} for m in months for k in KINDS],
-        y_title="debts at the month's end", series=list(KINDS),
+        value_title="debts at the month's end", series=list(KINDS), horizontal=False,
         table_columns=["Month", "Technical", "Process", "Knowledge", "Total", *(f"{t} (total)" for t in teams)],
         table_rows=[[m, *(str(per[m][k]) for k in KINDS), str(sum(per[m].values())),
                      *(str(by_team.get((m, t), 0)) for t in teams)] for m in months])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
 import ibis.expr.types as ir
@@ -20,6 +20,9 @@ from ...metrics.dora import Scope
 from ...metrics.tiers import Profile
 from ...store import Store
 from ..charts import Chart
+
+if TYPE_CHECKING:
+    from ...debt.report import ScanCache
 
 
 @dataclass
@@ -128,7 +131,8 @@ class Context:
     team: str | None = None
     service: str | None = None
     drill_rows: int = 100  # rows per folded drill-down table; the rest are a command away
-    cache: dict[str, Any] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)  # what several sections read, computed once per page
+    scans: ScanCache | None = None  # marker scans a long-running server keeps across pages
 
     @property
     def teams_in_scope(self) -> list[str]:

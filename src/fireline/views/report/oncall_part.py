@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..charts import stacked_bars
+from ..charts import stacked
 from .model import Cell, Context, Figure, Section, Table
+from .parts import histories
 
 SPLIT = ("business", "off", "sleep")
 
@@ -41,11 +42,12 @@ def _data(ctx: Context) -> dict[str, Any]:
             teams = {t for t in [owner(ctx.service)] if t}
         services = set(ctx.scope.services) if ctx.scope.services is not None else None
         lo, hi = ctx.scope.since, ctx.scope.until
+        scheds = report.expand(setup, lo, hi, teams)  # once, for the gaps, the deployments and the load
         ctx.cache["oncall"] = {
             "setup": setup, "teams": teams,
             "coverage": report.coverage(setup, ctx.config, ctx.tables, lo, hi, teams=teams, services=services,
-                                        team_of=owner),
-            "load": report.load(setup, ctx.tables, lo, hi, owner, teams=teams)}
+                                        team_of=owner, scheds=scheds, histories=histories(ctx)),
+            "load": report.load(setup, ctx.tables, lo, hi, owner, teams=teams, scheds=scheds)}
     return ctx.cache["oncall"]
 
 
@@ -112,13 +114,13 @@ def _load_chart(load: dict):
     people = [p for p in load["people"] if p["hours"] > 0]
     if not people:
         return None
-    return stacked_bars(
+    return stacked(
         "chart-oncall-load", "Hours on call per person",
         "Hours on call per person, split into business, off and sleep hours on their own clock: " +
         "; ".join(f"{p['person']} {p['hours']:.0f} h ({p['business']:.0f} business, {p['off']:.0f} off, "
                   f"{p['sleep']:.0f} sleep)" for p in people) + ".",
         [{"category": p["person"], "series": k, "value": round(p[k], 2)} for p in people for k in SPLIT],
-        x_title="hours on call", series=list(SPLIT),
+        value_title="hours on call", series=list(SPLIT), horizontal=True,
         table_columns=["Person", "Hours", "Business", "Off", "Sleep"],
         table_rows=[[p["person"], _h(p["hours"]), _h(p["business"]), _h(p["off"]), _h(p["sleep"])] for p in people])
 

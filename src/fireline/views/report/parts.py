@@ -7,12 +7,14 @@ Every function returns None when its part has no data in the store, so the secti
 from __future__ import annotations
 
 import dataclasses
-import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..charts import bars
 from .model import Cell, Context, Figure, Section, Table
+
+if TYPE_CHECKING:
+    from ...metrics.knowledge_history import History
 
 
 def _pct(value: float | None) -> str:
@@ -31,58 +33,55 @@ def _has(ctx: Context, table: str) -> bool:
 
 # ---- postmortem action items ----------------------------------------------------------------------
 
-def _action_rows(ctx: Context) -> list[dict[str, Any]]:
-    items = ctx.tables["action_items"]
-    pms = ctx.tables["postmortems"].select(pm_id="id", pm_title="title", pm_services="services")
-    j = items.left_join(pms, items.postmortem_id == pms.pm_id)
-    rows = j.to_pyarrow().to_pylist()
+def _action_rows(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(open items from fireline.metrics.actions, the done and dropped ones), kept to the filtered scope."""
+    from ...metrics.actions import action_rows, open_actions
+    from ...model import json_list
+
+    open_rows = open_actions(ctx.tables, today=ctx.today).items
+    rows = action_rows(ctx.tables)
+    closed = rows.filter(rows.status != "open").to_pyarrow().to_pylist()
     if ctx.scope.services is None:
-        return rows
+        return open_rows, closed
+    pms = ctx.tables["postmortems"]
+    services = {r["id"]: set(json_list(r["services"])) for r in pms.select("id", "services").to_pyarrow().to_pylist()}
     wanted, teams = set(ctx.scope.services), set(ctx.teams_in_scope)
-    kept = []
-    for row in rows:
-        try:
-            services = set(json.loads(row["pm_services"] or "[]"))
-        except (TypeError, ValueError):
-            services = set()
+
+    def kept(row: dict[str, Any]) -> bool:
         # An item belongs to the filtered scope through its postmortem's services, or its owning team.
-        if services & wanted or (ctx.team is not None and row["team"] in teams):
-            kept.append(row)
-    return kept
+        return bool(services.get(row["postmortem_id"], set()) & wanted) or (ctx.team is not None
+                                                                           and row["team"] in teams)
+    return [r for r in open_rows if kept(r)], [r for r in closed if kept(r)]
 
 
 def action_items(ctx: Context) -> Section | None:
     if not _has(ctx, "action_items"):
         return None
-    rows = _action_rows(ctx)
-    if not rows:
+    from ...metrics.actions import NO_TEAM
+
+    open_rows, done = _action_rows(ctx)
+    if not open_rows and not done:
         return None
     today = ctx.today
-
-    def is_open(r: dict[str, Any]) -> bool:
-        return (r["status"] or "open").lower() == "open"
-
-    def overdue(r: dict[str, Any]) -> bool:
-        return is_open(r) and r["due"] is not None and r["due"] < today
-
-    open_rows = [r for r in rows if is_open(r)]
-    late = [r for r in open_rows if overdue(r)]
-    done = [r for r in rows if not is_open(r)]
+    late = [r for r in open_rows if r["overdue"]]
     # Overdue first (most overdue on top), then open by due date, then the rest.
-    rows.sort(key=lambda r: (0 if overdue(r) else 1 if is_open(r) else 2,
-                             r["due"].toordinal() if r["due"] else 10**7, r["postmortem_id"], r["position"]))
+    rows = sorted(open_rows, key=lambda r: (0 if r["overdue"] else 1, r["due"].toordinal() if r["due"] else 10**7,
+                                            r["postmortem_id"], r["position"]))
+    rows += sorted(done, key=lambda r: (r["due"].toordinal() if r["due"] else 10**7, r["postmortem_id"],
+                                        r["position"]))
     body: list[list[Cell | str]] = []
     css: list[str | None] = []
     for r in rows:
-        late_days = (today - r["due"]).days if overdue(r) else 0
-        status = f"overdue by {late_days} d" if late_days else (r["status"] or "open")
+        late_days = r.get("days_late", 0)
+        status = f"overdue by {late_days} d" if late_days else r["status"]
+        team = r["team"] if r["team"] not in (None, NO_TEAM) else None
         body.append([
             Cell(status, css="badge-overdue" if late_days else None),
-            r["what"] or "", r["owner"] or "—", r["team"] or "—", r["due"].isoformat() if r["due"] else "—",
-            r["term"] or "—", r["dora_metric"] or "—", r["pm_title"] or r["postmortem_id"],
+            r["what"] or "", r["owner"] or "—", team or "—", r["due"].isoformat() if r["due"] else "—",
+            r["term"] or "—", r["dora_metric"] or "—", r["postmortem_title"] or r["postmortem_id"],
             r["ticket"] or "—", f"{r['file']}:{r['line']}" if r["file"] else "—",
         ])
-        css.append("overdue" if late_days else ("done" if not is_open(r) else None))
+        css.append("overdue" if late_days else ("done" if r["status"] != "open" else None))
     table = Table("action-items-table", f"Postmortem action items on {today.isoformat()} (overdue first)",
                   ["Status", "Action", "Owner", "Team", "Due", "Term", "DORA metric", "Postmortem", "Ticket",
                    "Source"], body, row_css=css)
@@ -193,14 +192,26 @@ def alert_noise(ctx: Context) -> Section | None:
 
 # ---- knowledge silos ----------------------------------------------------------------------------------
 
+def histories(ctx: Context) -> dict[str, History]:
+    """Every ingested repository's history (at its default HEAD), replayed once per page: the knowledge,
+    debt and on-call parts all read it."""
+    if "histories" not in ctx.cache:
+        from ...metrics.knowledge_history import alias_map, load_history
+
+        aliases = alias_map(ctx.config.people)
+        repos = sorted(r["repo"] for r in ctx.tables["repos"].select("repo").to_pyarrow().to_pylist())
+        ctx.cache["histories"] = {repo: load_history(ctx.tables, repo, aliases=aliases) for repo in repos}
+    return ctx.cache["histories"]
+
+
 def knowledge_silos(ctx: Context) -> Section | None:
     if not _has(ctx, "change_files"):
         return None
-    from ...metrics.knowledge import alias_map, knowledge_report
+    from ...metrics.knowledge import analyse
 
     repos = ctx.store.repo_services()
     wanted = set(ctx.scope.services) if ctx.scope.services is not None else None
-    aliases = alias_map(ctx.config.people)
+    loaded = histories(ctx)
     body: list[list[Cell | str]] = []
     css: list[str | None] = []
     silos = 0
@@ -211,7 +222,7 @@ def knowledge_silos(ctx: Context) -> Section | None:
         if wanted is not None and not names & wanted:
             continue
         by = "service" if services else "dir"
-        rep = knowledge_report(ctx.tables, repo, aliases=aliases, by=by, now=ctx.scope.until)
+        rep = analyse(loaded[repo], by=by, now=ctx.scope.until)
         for g in rep["groups"]:
             if wanted is not None and by == "service" and g["name"] not in wanted:
                 continue

@@ -48,7 +48,9 @@ def summary_of(ctx: Context) -> Summary:
 
 
 def has_dora_data(ctx: Context) -> bool:
-    return any(bool(ctx.tables[t].count().execute()) for t in ("deployments", "incidents"))
+    if "has_dora_data" not in ctx.cache:  # asked by three sections; two count queries each time otherwise
+        ctx.cache["has_dora_data"] = any(bool(ctx.tables[t].count().execute()) for t in ("deployments", "incidents"))
+    return ctx.cache["has_dora_data"]
 
 
 def metric_cell(ctx: Context, metric: str, mv: MetricValue, team: str | None = None,

@@ -1,0 +1,48 @@
+"""The measuring scope every command and page shares: which services a team or service filter
+means, over which window, and which team each known service belongs to.
+
+Not part of the CLI: the report and the dashboard build their scope here too (`cli_common`
+re-exports both names for the command modules).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from .config import Config
+from .errors import UserError
+from .metrics.dora import Scope
+from .store import Store
+from .window import parse_window
+
+__all__ = ["scope_of", "team_map"]
+
+
+def scope_of(cfg: Config, store: Store, team: str | None, service: str | None, since: str | None,
+             until: str | None, *, team_of: Mapping[str, str] | None = None) -> Scope:
+    """The Scope of --team/--service/--since/--until; `team_of` is `team_map(cfg, store)` when the caller
+    already has it (it is only read to check --service)."""
+    start, end = parse_window(since, until, cfg.timezone, datetime.now(UTC))
+    services: tuple[str, ...] | None = None
+    if team:
+        services = tuple(cfg.services_of_team(team))
+    if service:
+        known = set(team_of if team_of is not None else team_map(cfg, store))
+        if service not in known:
+            listed = ", ".join(sorted(known)) or "none yet"
+            raise UserError(f"unknown service {service!r} (known: {listed})", where="--service")
+        if services is not None and service not in services:
+            raise UserError(f"service {service!r} is not one of team {team!r}'s services", where="--service")
+        services = (service,)
+    return Scope(since=start, until=end, services=services, production=tuple(cfg.production_environments),
+                 time_basis=cfg.time_basis)
+
+
+def team_map(cfg: Config, store: Store) -> dict[str, str]:
+    """Every service the store or the config knows -> its team."""
+    names = [r[0] for r in store.query("SELECT DISTINCT service FROM deployments UNION "
+                                       "SELECT DISTINCT service FROM incidents")]
+    names += [svc["name"] for services in store.repo_services().values() for svc in services]
+    names += [service for team in cfg.teams.values() for service in team.services]
+    return cfg.service_team_map(sorted(set(names) | set(cfg.services)))
