@@ -139,58 +139,54 @@ def _authorised(request: Request, token: str | None, exposed: bool) -> Response 
 def router(reader: Reader, config: Config, *, token: str | None, exposed: bool) -> APIRouter:
     api = APIRouter(include_in_schema=False)
 
-    @api.get("/", response_class=HTMLResponse)
-    def overview(request: Request) -> Response:
+    def page(request: Request, build: Callable[[Store, dict[str, str]], Response]) -> Response:
+        """Every page: the read token, the filters from the URL, one store read, and a bad filter
+        (or metric) shown as the form with its message instead of an error status page."""
         refused = _authorised(request, token, exposed)
         if refused:
             return refused
         query = _query(request)
         with reader.store() as store:
             try:
-                ctx = _context(store, config, query, links=PageLinks(query), drill_rows=0, scans=reader.scans)
-                page = report_view.report_page(ctx, title="Fireline dashboard",
-                                               filters=_filters(ctx, config, store, query))
+                return build(store, query)
             except UserError as exc:
                 return _error_page(config, store, query, str(exc))
+
+    @api.get("/", response_class=HTMLResponse)
+    def overview(request: Request) -> Response:
+        def build(store: Store, query: dict[str, str]) -> Response:
+            ctx = _context(store, config, query, links=PageLinks(query), drill_rows=0, scans=reader.scans)
+            view = report_view.report_page(ctx, title="Fireline dashboard",
+                                           filters=_filters(ctx, config, store, query))
             qs = urlencode(query)
-            page.footer += f" Download this view as one file: /report.html{'?' + qs if qs else ''}."
-            return HTMLResponse(report_view.render(page))
+            view.footer += f" Download this view as one file: /report.html{'?' + qs if qs else ''}."
+            return HTMLResponse(report_view.render(view))
+
+        return page(request, build)
 
     @api.get("/explain/{metric}", response_class=HTMLResponse)
     def explain(metric: str, request: Request) -> Response:
-        refused = _authorised(request, token, exposed)
-        if refused:
-            return refused
-        name = ALIASES.get(metric)
-        query = _query(request)
-        with reader.store() as store:
+        def build(store: Store, query: dict[str, str]) -> Response:
+            name = ALIASES.get(metric)
             if name is None:
-                return _error_page(config, store, query, f"unknown metric {metric!r}; choose one of "
-                                   f"{', '.join(ALIASES)}")
-            try:
-                ctx = _context(store, config, query, links=PageLinks(query), drill_rows=0, scans=reader.scans)
-                section = _explain_section(ctx, name, 1000)
-            except UserError as exc:
-                return _error_page(config, store, query, str(exc))
+                raise UserError(f"unknown metric {metric!r}; choose one of {', '.join(ALIASES)}")
+            ctx = _context(store, config, query, links=PageLinks(query), drill_rows=0, scans=reader.scans)
+            section = _explain_section(ctx, name, 1000)
             qs = urlencode(query)
-            page = report_view.report_page(ctx, title=f"Fireline: {LABELS[name].lower()}",
+            view = report_view.report_page(ctx, title=f"Fireline: {LABELS[name].lower()}",
                                            filters=None, sections=[section])
-            page.back = "/" + (f"?{qs}" if qs else "")
-            return HTMLResponse(report_view.render(page))
+            view.back = "/" + (f"?{qs}" if qs else "")
+            return HTMLResponse(report_view.render(view))
+
+        return page(request, build)
 
     @api.get("/report.html", response_class=HTMLResponse)
     def report_file(request: Request) -> Response:
-        refused = _authorised(request, token, exposed)
-        if refused:
-            return refused
-        query = _query(request)
-        with reader.store() as store:
-            try:
-                ctx = _context(store, config, query, links=AnchorLinks(), scans=reader.scans)
-                page = report_view.report_page(ctx)
-            except UserError as exc:
-                return _error_page(config, store, query, str(exc))
-            return HTMLResponse(report_view.render(page),
+        def build(store: Store, query: dict[str, str]) -> Response:
+            ctx = _context(store, config, query, links=AnchorLinks(), scans=reader.scans)
+            return HTMLResponse(report_view.render(report_view.report_page(ctx)),
                                 headers={"Content-Disposition": 'inline; filename="fireline-report.html"'})
+
+        return page(request, build)
 
     return api
