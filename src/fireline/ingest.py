@@ -153,32 +153,31 @@ def ingest_deployments(store: Store, config: Config, path: str | Path, *, servic
                        ) -> IngestResult:
     path = Path(path)
     events = deployment_source.read_deployment_events(path, service=service, tz=config.timezone)
-    result = IngestResult(source=str(path), kind="deployments")
-    with store.transaction() as tx:
-        tx.insert("raw_events", raw_columns(events))
-        records = [deployment_source.normalise(e.kind, json.loads(e.payload), where=str(path), tz=config.timezone)
-                   for e in events]
-        deployments = [r for r in records if isinstance(r, Deployment)]
-        flags = [r for r in records if isinstance(r, FeatureFlag)]
-        result.new_deployments = _insert_deployments(store, tx, deployments)
-        result.new_flags = _insert_flags(store, tx, flags)
-        result.skipped = len(records) - result.new_deployments - result.new_flags
-        links = linking.relink(store, tx, config.production_environments)
-    result.unresolved_deployments = links.unresolved_deployments
-    return result
+    return _ingest_deployment_file(store, config, path, events, "deployments")
 
 
 def ingest_flags(store: Store, config: Config, path: str | Path, *, service: str | None = None) -> IngestResult:
     """Feature flag changes from a file (CSV, NDJSON or a JSON array); the same id twice is stored once."""
     path = Path(path)
     events = deployment_source.read_flag_events(path, service=service, tz=config.timezone)
-    result = IngestResult(source=str(path), kind="flags")
+    return _ingest_deployment_file(store, config, path, events, "flags")
+
+
+def _ingest_deployment_file(store: Store, config: Config, path: Path, events: list, kind: str) -> IngestResult:
+    """Raw events and the deployments and flag changes they stand for, in one transaction. Only new
+    deployments change which commits shipped when, so a file of flag changes alone skips relinking."""
+    result = IngestResult(source=str(path), kind=kind)
     with store.transaction() as tx:
         tx.insert("raw_events", raw_columns(events))
-        flags = [deployment_source.normalise(e.kind, json.loads(e.payload), where=str(path), tz=config.timezone)
-                 for e in events]
-        result.new_flags = _insert_flags(store, tx, [f for f in flags if isinstance(f, FeatureFlag)])
-        result.skipped = len(flags) - result.new_flags
+        records = [deployment_source.normalise(e.kind, json.loads(e.payload), where=str(path), tz=config.timezone)
+                   for e in events]
+        deployments = [r for r in records if isinstance(r, Deployment)]
+        result.new_deployments = _insert_deployments(store, tx, deployments)
+        result.new_flags = _insert_flags(store, tx, [r for r in records if isinstance(r, FeatureFlag)])
+        result.skipped = len(records) - result.new_deployments - result.new_flags
+        links = linking.relink(store, tx, config.production_environments) if kind == "deployments" else None
+    if links is not None:
+        result.unresolved_deployments = links.unresolved_deployments
     return result
 
 
