@@ -14,6 +14,7 @@ import typer
 from .cli_common import (
     ConfigOpt,
     DbOpt,
+    FindingsFormat,
     JsonOpt,
     ServiceOpt,
     SinceOpt,
@@ -32,12 +33,6 @@ alerts_app = typer.Typer(help="Alert hygiene: lint rules, suggest the missing on
                          no_args_is_help=True, rich_markup_mode="markdown")
 
 
-class Format(str, Enum):
-    text = "text"
-    json = "json"
-    sarif = "sarif"
-
-
 class Severity(str, Enum):
     error = "error"
     warning = "warning"
@@ -47,8 +42,8 @@ class Severity(str, Enum):
 @alerts_app.command("lint")
 def alerts_lint(
     paths: Annotated[list[Path], typer.Argument(help="Rule files or folders (*.yml, *.yaml; PrometheusRule too).")],
-    fmt: Annotated[Format, typer.Option("--format", help="text for people, json for scripts, sarif for code "
-                                        "scanning.")] = Format.text,
+    fmt: Annotated[FindingsFormat, typer.Option("--format", help="text for people, json for scripts, sarif for code "
+                                        "scanning.")] = FindingsFormat.text,
     fail_on: Annotated[Severity, typer.Option("--fail-on", help="Exit 1 on findings at or above this.")] =
     Severity.warning,
     config: ConfigOpt = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +16,14 @@ from .scope import scope_of, team_map  # shared with the report and the dashboar
 
 __all__ = ["ConfigOpt", "DbOpt", "JsonOpt", "ProfileOpt", "ServiceOpt", "SinceOpt", "TeamOpt", "UntilOpt",
            "print_json", "scope_of", "team_map"]
+
+class FindingsFormat(str, Enum):
+    """How lint findings print: text for people, json for scripts, sarif for code scanning."""
+
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="Store URL: a DuckDB file (default "
                                            ".fireline/fireline.duckdb) or postgresql://...; env FIRELINE_DB.",

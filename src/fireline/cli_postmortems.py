@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from .cli_common import ConfigOpt, DbOpt, JsonOpt, TeamOpt, print_json
+from .cli_common import ConfigOpt, DbOpt, FindingsFormat, JsonOpt, TeamOpt, print_json
 from .config import Config, load_config
 from .errors import UserError
 from .store import Store
@@ -23,12 +23,6 @@ postmortem_app = typer.Typer(
     "store it with `fireline ingest postmortems`, then follow its action items with `fireline actions` "
     "and `fireline followup`.",
     no_args_is_help=True, rich_markup_mode="markdown")
-
-
-class Format(str, Enum):
-    text = "text"
-    json = "json"
-    sarif = "sarif"
 
 
 class FailOn(str, Enum):
@@ -96,8 +90,8 @@ def postmortem_new(
 def postmortem_lint(
     paths: Annotated[list[Path] | None, typer.Argument(help="Postmortem files or folders (*.md; default: the "
                                                        "[postmortems] folder).", show_default=False)] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="text for people, json for scripts, sarif for GitHub "
-                                        "code scanning.")] = Format.text,
+    fmt: Annotated[FindingsFormat, typer.Option("--format", help="text for people, json for scripts, sarif for GitHub "
+                                        "code scanning.")] = FindingsFormat.text,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 on findings at or above this.")] =
     FailOn.error,
     db: Annotated[str | None, typer.Option("--db", help="Also check that referenced incidents exist in this store "
@@ -124,9 +118,9 @@ def postmortem_lint(
             store.close()
     result = lint.lint_paths(targets, cfg, known)
     found = result.findings
-    if fmt is Format.sarif:
+    if fmt is FindingsFormat.sarif:
         text = findings_view.render_sarif(found, lint.CHECKS.values())
-    elif fmt is Format.json:
+    elif fmt is FindingsFormat.json:
         text = findings_view.render_json(found)
     else:
         text = findings_view.render_text(found).rstrip("\n") + f" in {len(result.docs)} postmortem files\n"
