@@ -163,7 +163,7 @@ def test_public_address_without_a_secret_refuses_that_sender(duck):
 
 
 def test_health_and_prometheus_metrics(server):
-    assert server.get("/healthz").json() == {"status": "ok", "pending": 0, "lag_seconds": 0.0}
+    assert server.get("/healthz").json() == {"status": "ok", "pending": 0, "failed": 0, "lag_seconds": 0.0}
     body, headers = github_request(GITHUB[0])
     server.post("/webhooks/github", content=body, headers=headers)
     server.post("/webhooks/github", content=body, headers={**headers, "x-hub-signature-256": "sha256=00"})

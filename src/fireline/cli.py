@@ -25,6 +25,7 @@ from .cli_common import (
     scope_of,
     team_map,
 )
+from .cli_events import events_app
 from .config import Config, load_config
 from .errors import UserError
 from .metrics import explain as explain_lib
@@ -47,6 +48,7 @@ ingest_app = typer.Typer(help="Read git history, deployments, incidents and aler
                          no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(events_app, name="events")
 class Period(str, Enum):
     week = "week"
     month = "month"

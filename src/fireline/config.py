@@ -51,6 +51,8 @@ class ServerConfig(_Strict):
     read_token: str | None = None  # dashboard read access on a non-loopback address (env FIRELINE_READ_TOKEN wins)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     normalise_interval_seconds: float = Field(default=1.0, gt=0)
+    # /healthz says degraded when the oldest waiting raw event is older than this.
+    max_pending_age_seconds: float = Field(default=300.0, ge=0)
 
 
 class Config(BaseModel):

@@ -211,18 +211,27 @@ _NORMALISERS = {
 def rebuild(store: Store, config: Config) -> dict[str, int]:
     """Re-derive deployments and incidents from raw events, then relink.
 
-    Tag deployments come from git, not raw events; they are kept as they are.
+    Tag deployments come from git, not raw events; they are kept as they are. An event that
+    today's parsers refuse is marked failed with its error (`fireline events failed`) and
+    the rest are rebuilt.
     """
     rows = store.query("SELECT source, delivery_id, kind, payload FROM raw_events ORDER BY received_at, "
                        "source, delivery_id")
     grouped: dict[str, list] = {}
+    derived: list[tuple[str, str]] = []
+    failed: list[tuple[str, str, str]] = []
     for source, delivery_id, kind, payload in rows:
         if kind not in _NORMALISERS:
             continue
         table, normalise_record = _NORMALISERS[kind]
         where = f"raw event {source}/{delivery_id}"
-        grouped.setdefault(table, []).append(
-            normalise_record(kind, json.loads(payload), where=where, tz=config.timezone))
+        try:
+            record = normalise_record(kind, json.loads(payload), where=where, tz=config.timezone)
+        except Exception as exc:
+            failed.append((source, delivery_id, f"{type(exc).__name__}: {str(exc).strip()}"[:1000]))
+            continue
+        derived.append((source, delivery_id))
+        grouped.setdefault(table, []).append(record)
     with store.transaction() as tx:
         tx.execute("DELETE FROM deployments WHERE source <> 'tag'")
         tx.delete_all("incidents")
@@ -230,12 +239,14 @@ def rebuild(store: Store, config: Config) -> dict[str, int]:
         tx.insert("deployments", record_columns("deployments", grouped.get("deployments", [])))
         tx.insert("incidents", record_columns("incidents", grouped.get("incidents", [])))
         tx.insert("feature_flags", record_columns("feature_flags", grouped.get("feature_flags", [])))
+        normalise.mark(tx, derived, failed)
         webhook_events = normalise.rebuild_webhooks(store, tx, config)
         links = linking.relink(store, tx, config.production_environments)
     return {"deployments": len(grouped.get("deployments", [])), "incidents": len(grouped.get("incidents", [])),
             "feature_flags": len(grouped.get("feature_flags", [])),
             "webhook_events": webhook_events,
-            "deployment_changes": links.deployment_changes, "incident_links": links.incident_links}
+            "deployment_changes": links.deployment_changes, "incident_links": links.incident_links,
+            "failed": len(normalise.failed_events(store))}
 
 
 def ingest_alerts(store: Store, config: Config, path: str | Path) -> IngestResult:

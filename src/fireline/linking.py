@@ -95,6 +95,10 @@ def _load_graph(store: Store, repo: str, with_files: bool) -> Graph:
 
 
 def relink(store: Store, tx: Writer, production: list[str]) -> LinkResult:
+    # The link tables are rewritten whole from what this transaction reads: two at once on a shared
+    # PostgreSQL store would each write its own snapshot and the last would lose the other's links.
+    # Waiting here makes every relink read what all earlier ones committed.
+    tx.lock("relink")
     result = LinkResult()
     deployments = counted_deployments(store, production)
     services_by_repo = store.repo_services()

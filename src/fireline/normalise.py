@@ -12,8 +12,9 @@ start and the latest resolution win for an incident.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import import_module
 from types import ModuleType
@@ -23,9 +24,10 @@ from . import linking
 from .columns import ChangeColumns, record_columns
 from .config import Config
 from .model import AlertEvent, Change, Deployment, FeatureFlag, Incident
-from .sources.webhooks import Normalised, PayloadError
+from .sources.webhooks import Normalised
 from .store import Store, Writer
 
+log = logging.getLogger("fireline.normalise")
 WEBHOOK_SOURCES = ("github", "gitlab", "alertmanager", "pagerduty", "events")
 
 
@@ -35,32 +37,116 @@ def sender(source: str) -> ModuleType:
     return import_module(f".sources.webhooks.{source}", __package__)
 
 
+@dataclass(frozen=True)
+class QueueState:
+    """What `/healthz` and `/metrics` say about the normaliser's queue."""
+
+    pending: int
+    oldest_pending: datetime | None
+    failed: int
+
+    def oldest_age(self, now: datetime) -> float:
+        return max(0.0, (now - self.oldest_pending).total_seconds()) if self.oldest_pending else 0.0
+
+
+@dataclass(frozen=True)
+class FailedEvent:
+    source: str
+    delivery_id: str
+    kind: str
+    received_at: datetime
+    error: str
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "delivery_id": self.delivery_id, "kind": self.kind,
+                "received_at": self.received_at.astimezone(UTC).isoformat(), "error": self.error}
+
+
+def _webhook_marks() -> str:
+    return ", ".join("?" for _ in WEBHOOK_SOURCES)
+
+
 def pending_count(store: Store) -> tuple[int, datetime | None]:
     """Raw webhook events not yet normalised, and when the oldest of them arrived."""
-    marks = ", ".join("?" for _ in WEBHOOK_SOURCES)
     rows = store.query(f"SELECT count(*), min(received_at) FROM raw_events WHERE NOT coalesce(normalised, FALSE) "
-                       f"AND source IN ({marks})", list(WEBHOOK_SOURCES))
+                       f"AND source IN ({_webhook_marks()})", list(WEBHOOK_SOURCES))
     return rows[0][0], rows[0][1]
 
 
+def queue_state(store: Store) -> QueueState:
+    pending, oldest = pending_count(store)
+    failed = store.query("SELECT count(*) FROM raw_events WHERE error IS NOT NULL")[0][0]
+    return QueueState(pending, oldest, failed)
+
+
+def failed_events(store: Store) -> list[FailedEvent]:
+    """Raw events whose records could not be derived, each with its error, oldest first."""
+    rows = store.query("SELECT source, delivery_id, kind, received_at, error FROM raw_events "
+                       "WHERE error IS NOT NULL ORDER BY received_at, source, delivery_id")
+    return [FailedEvent(*row) for row in rows]
+
+
 def normalise_pending(store: Store, config: Config, limit: int = 5000) -> int:
-    """Normalise up to `limit` pending raw events in one transaction; returns how many."""
-    marks = ", ".join("?" for _ in WEBHOOK_SOURCES)
-    with store.transaction() as tx:
-        if store.kind == "postgres":
-            # Several server workers share the store: one normaliser at a time.
-            got = store.query("SELECT pg_try_advisory_xact_lock(424242)")[0][0]
-            if not got:
+    """Normalise up to `limit` pending raw events; returns how many were taken.
+
+    One transaction for the batch. When it fails, the batch is halved until the events that
+    fail stand alone: each is marked failed with its error (`failed_events`), the rest commit,
+    so one poison event never stalls the queue.
+    """
+    rows: list[tuple] = []
+    try:
+        with store.transaction() as tx:
+            # Several server workers share a PostgreSQL store: one normaliser at a time.
+            if not tx.try_lock("normaliser"):
                 return 0
-        rows = store.query(
-            f"SELECT source, delivery_id, kind, payload FROM raw_events WHERE NOT coalesce(normalised, FALSE) "
-            f"AND source IN ({marks}) ORDER BY received_at, source, delivery_id LIMIT {int(limit)}",
-            list(WEBHOOK_SOURCES))
+            rows = store.query(
+                f"SELECT source, delivery_id, kind, payload FROM raw_events WHERE NOT coalesce(normalised, FALSE) "
+                f"AND source IN ({_webhook_marks()}) ORDER BY received_at, source, delivery_id LIMIT {int(limit)}",
+                list(WEBHOOK_SOURCES))
+            if not rows:
+                return 0
+            _apply(store, tx, config, rows)
+            linking.relink(store, tx, config.production_environments)
+        return len(rows)
+    except Exception:
         if not rows:
-            return 0
-        _apply(store, tx, config, rows)
+            raise
+        log.warning("a batch of %d raw events failed; isolating the events that fail", len(rows), exc_info=True)
+    _commit_isolating(store, config, rows)
+    with store.transaction() as tx:
         linking.relink(store, tx, config.production_environments)
     return len(rows)
+
+
+def _commit_isolating(store: Store, config: Config, rows: list[tuple]) -> None:
+    """Commit `rows`, halving on failure until each failing event is alone, then mark it failed."""
+    try:
+        with store.transaction() as tx:
+            tx.lock("normaliser")
+            _apply(store, tx, config, rows)
+        return
+    except Exception as exc:
+        if len(rows) == 1:
+            source, delivery_id = rows[0][0], rows[0][1]
+            log.error("raw event %s/%s failed: %s", source, delivery_id, exc)
+            with store.transaction() as tx:
+                mark(tx, [(source, delivery_id)], [(source, delivery_id, _describe(exc))])
+            return
+    middle = len(rows) // 2
+    _commit_isolating(store, config, rows[:middle])
+    _commit_isolating(store, config, rows[middle:])
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).strip()}"[:1000]
+
+
+def retry(store: Store, keys: list[tuple[str, str]]) -> None:
+    """Put failed webhook events back in the queue (after a fix); `normalise_pending` takes them."""
+    with store.transaction() as tx:
+        for source, delivery_id in keys:
+            tx.execute("UPDATE raw_events SET normalised = FALSE, error = NULL WHERE source = ? AND delivery_id = ?",
+                       [source, delivery_id])
 
 
 def rebuild_webhooks(store: Store, tx: Writer, config: Config) -> int:
@@ -86,9 +172,9 @@ def _apply(store: Store, tx: Writer, config: Config, rows: list[tuple]) -> None:
         keys.append((source, delivery_id))
         try:
             records = sender(source).normalise(kind, json.loads(payload), **config.normalise_options())
-        except (PayloadError, ValueError, KeyError, TypeError) as exc:
+        except Exception as exc:
             # Validated at intake; a parser change can still refuse an old event. Keep it, say why.
-            errors.append((source, delivery_id, f"{type(exc).__name__}: {exc}"))
+            errors.append((source, delivery_id, _describe(exc)))
             continue
         merged.changes += records.changes
         change_origins += [source] * len(records.changes)
@@ -102,7 +188,7 @@ def _apply(store: Store, tx: Writer, config: Config, rows: list[tuple]) -> None:
     _write_incidents(store, tx, merged.incidents)
     _write_alerts(tx, merged.alerts, alert_keys)
     _write_flags(tx, flags)
-    _mark(tx, keys, errors)
+    mark(tx, keys, errors)
 
 
 def _write_flags(tx: Writer, flags: list[FeatureFlag]) -> None:
@@ -110,7 +196,8 @@ def _write_flags(tx: Writer, flags: list[FeatureFlag]) -> None:
     tx.insert("feature_flags", record_columns("feature_flags", flags))
 
 
-def _mark(tx: Writer, keys: list[tuple[str, str]], errors: list[tuple[str, str, str]]) -> None:
+def mark(tx: Writer, keys: list[tuple[str, str]], errors: list[tuple[str, str, str]]) -> None:
+    """Raw events done: `keys` derived, `errors` (source, delivery id, message) failed and kept aside."""
     by_source: dict[str, list[str]] = {}
     for source, delivery_id in keys:
         by_source.setdefault(source, []).append(delivery_id)
@@ -121,7 +208,7 @@ def _mark(tx: Writer, keys: list[tuple[str, str]], errors: list[tuple[str, str, 
             tx.execute(f"UPDATE raw_events SET normalised = TRUE, error = NULL WHERE source = ? "
                        f"AND delivery_id IN ({marks})", [source, *chunk])
     for source, delivery_id, message in errors:
-        tx.execute("UPDATE raw_events SET error = ? WHERE source = ? AND delivery_id = ?",
+        tx.execute("UPDATE raw_events SET normalised = TRUE, error = ? WHERE source = ? AND delivery_id = ?",
                    [message[:1000], source, delivery_id])
 
 

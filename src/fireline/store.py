@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from urllib.parse import urlparse
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import UserError
 from .model import RepoState
@@ -103,8 +105,41 @@ _ARROW_TYPES = {
 
 def pending_raw_event(source: str, delivery_id: str, kind: str, payload: str, received_at: datetime,
                       headers: str | None) -> tuple:
-    """A `raw_events` row in column order, waiting for the normaliser (for `Writer.insert_values`)."""
-    return (source, delivery_id, kind, payload, received_at, headers, False, None)
+    """A `raw_events` row in column order, waiting for the normaliser (for `Writer.insert_values`),
+    its text already as the store keeps it, so a caller can match the keys the insert returns."""
+    return (storable(source), storable(delivery_id), storable(kind), storable(payload), received_at,
+            storable(headers), False, None)
+
+
+# The store's one rule for text (docs/security.md): NUL (PostgreSQL refuses it in text) and lone
+# surrogates (a JSON escape such as "\ud800", which UTF-8 cannot carry) become U+FFFD, on every
+# engine, so what the intake accepts is always storable and both engines store the same text.
+REPLACEMENT = "\ufffd"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """`value` with NUL and lone surrogates replaced by U+FFFD when it is text; anything else as it is."""
+    if value.__class__ is not str:
+        return value
+    if value.isascii():
+        return value.replace("\x00", REPLACEMENT) if "\x00" in value else value
+    return _UNSTORABLE.sub(REPLACEMENT, value)
+
+
+def _storable_strings(values: list, arrow_type: pa.DataType) -> pa.Array:
+    """One text column as Arrow, cleaned by `storable` (fast path: Arrow's own UTF-8 check)."""
+    try:
+        array = pa.array(values, type=arrow_type)
+    except UnicodeEncodeError:
+        array = pa.array([storable(v) for v in values], type=arrow_type)
+    return _without_nul(array)
+
+
+def _without_nul(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    if pc.any(pc.match_substring(array, "\x00")).as_py():
+        return pc.replace_substring(array, "\x00", REPLACEMENT)
+    return array
 
 
 def arrow_schema(table: str) -> pa.Schema:
@@ -178,17 +213,37 @@ class Store:
         self.con.disconnect()
 
     def ensure_schema(self) -> None:
+        """Create the tables, columns and index a store lacks. A complete store is only read: DDL
+        takes locks that would queue behind, or deadlock with, another process's open ingest."""
+        if self._schema_complete():
+            return
         with self.transaction() as tx:
+            # Processes opening a new PostgreSQL store at once would race on CREATE ... IF NOT EXISTS.
+            tx.lock("schema")
             for name in TABLES:
                 tx.execute(create_table_sql(name, if_not_exists=True))
+            # Stores made by earlier versions lack the columns added since.
+            present = self._columns()
+            for table, (columns, _) in TABLES.items():
+                for column, sql_type in columns:
+                    if (table, column) not in present:
+                        tx.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
             tx.execute("CREATE INDEX IF NOT EXISTS change_files_sha ON change_files (repo, sha)")
-            # Stores made before the intake server existed lack these columns.
-            for column, sql_type in (("headers", "TEXT"), ("normalised", "BOOLEAN"), ("error", "TEXT")):
-                tx.execute(f"ALTER TABLE raw_events ADD COLUMN IF NOT EXISTS {column} {sql_type}")
-            tx.execute("ALTER TABLE changes ADD COLUMN IF NOT EXISTS origin TEXT")
-            tx.execute("ALTER TABLE deployments ADD COLUMN IF NOT EXISTS stage TEXT")
             tx.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                        [str(SCHEMA_VERSION)])
+
+    def _columns(self) -> set[tuple[str, str]]:
+        return set(self.query("SELECT table_name, column_name FROM information_schema.columns "
+                              "WHERE table_schema = current_schema() AND table_catalog = current_database()"))
+
+    def _schema_complete(self) -> bool:
+        wanted = {(table, column) for table, (columns, _) in TABLES.items() for column, _ in columns}
+        if not wanted <= self._columns():
+            return False
+        index = ("SELECT count(*) FROM pg_indexes WHERE indexname = 'change_files_sha'" if self.kind == "postgres"
+                 else "SELECT count(*) FROM duckdb_indexes() WHERE index_name = 'change_files_sha'")
+        return bool(self.query(index)[0][0]) and bool(
+            self.query("SELECT count(*) FROM meta WHERE key = 'schema_version'")[0][0])
 
     # ---- writing ----------------------------------------------------------------
 
@@ -215,6 +270,7 @@ class Store:
         return {name: self.con.table(name) for name in TABLES}
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        params = [storable(p) for p in params]
         if self.kind == "postgres":
             with self.raw.cursor() as cur:
                 cur.execute(_pg(sql), params)
@@ -222,6 +278,7 @@ class Store:
         return self.raw.execute(sql, list(params)).fetchall()
 
     def arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        params = [storable(p) for p in params]
         if self.kind == "postgres":
             with self.raw.cursor() as cur:
                 cur.execute(_pg(sql), params)
@@ -251,6 +308,11 @@ class Store:
                                          [repo, origin])}
 
 
+# Advisory locks that serialise work across processes sharing a PostgreSQL store; released at
+# commit. An embedded DuckDB file has one writer process, whose transactions already serialise.
+_LOCKS = {"normaliser": 424242, "relink": 424243, "schema": 424244}
+
+
 class Writer:
     """Writes inside one open transaction."""
 
@@ -258,11 +320,23 @@ class Writer:
         self.store = store
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        params = [storable(p) for p in params]
         if self.store.kind == "postgres":
             with self.store.raw.cursor() as cur:
                 cur.execute(_pg(sql), params)
         else:
-            self.store.raw.execute(sql, list(params))
+            self.store.raw.execute(sql, params)
+
+    def lock(self, name: str) -> None:
+        """Wait until no other transaction holds `name`, then hold it until this one ends."""
+        if self.store.kind == "postgres":
+            self.store.query("SELECT pg_advisory_xact_lock(?)", [_LOCKS[name]])
+
+    def try_lock(self, name: str) -> bool:
+        """Hold `name` until this transaction ends, if no other transaction holds it now."""
+        if self.store.kind == "postgres":
+            return bool(self.store.query("SELECT pg_try_advisory_xact_lock(?)", [_LOCKS[name]])[0][0])
+        return True
 
     def delete_all(self, table: str) -> None:
         self.execute(f"DELETE FROM {table}")
@@ -279,8 +353,13 @@ class Writer:
         if isinstance(data, dict):
             # Columns a caller does not know about (added by later versions) are stored as NULL.
             rows = len(next(iter(data.values()), []))
-            data = {name: data.get(name, [None] * rows) for name in arrow_schema(table).names}
-            data = pa.Table.from_pydict(data, schema=arrow_schema(table))
+            schema = arrow_schema(table)
+            data = pa.Table.from_arrays(
+                [_storable_strings(data.get(f.name, [None] * rows), f.type) if f.type == pa.string()
+                 else pa.array(data.get(f.name, [None] * rows), type=f.type) for f in schema], schema=schema)
+        else:
+            data = pa.Table.from_arrays([_without_nul(c) if c.type == pa.string() else c for c in data.columns],
+                                        schema=data.schema)
         if data.num_rows == 0:
             return 0
         columns, pk = TABLES[table]
@@ -311,6 +390,7 @@ class Writer:
         index = [i for i, (name, _) in enumerate(columns) if name in pk]
         unique: dict[tuple, tuple] = {}
         for row in rows:
+            row = tuple(storable(v) for v in row)
             unique.setdefault(tuple(row[i] for i in index), row)
         if not unique:
             return set()

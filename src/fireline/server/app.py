@@ -52,6 +52,13 @@ class _Metrics:
         self.pending = Gauge("fireline_normalisation_pending", "Raw events waiting", registry=self.registry)
         self.lag = Gauge("fireline_normalisation_lag_seconds", "Age of the oldest waiting raw event",
                          registry=self.registry)
+        self.failed = Gauge("fireline_normalisation_failed", "Raw events whose records could not be derived "
+                            "(fireline events failed)", registry=self.registry)
+
+    def show(self, queue: normalise.QueueState) -> None:
+        self.pending.set(queue.pending)
+        self.lag.set(queue.oldest_age(datetime.now(UTC)))
+        self.failed.set(queue.failed)
 
 
 def _document_events_schema(app: FastAPI) -> None:
@@ -116,14 +123,16 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
             try:
                 with state["normaliser_lock"]:
                     done = normalise.normalise_pending(state["normaliser_store"], config, limit=BATCH)
-                    pending, oldest = normalise.pending_count(state["normaliser_store"])
                 metrics.normalised.inc(done)
-                metrics.pending.set(pending)
-                metrics.lag.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0)
                 backlog = done == BATCH
             except Exception:  # keep intake alive; the raw events wait for the next round
                 log.exception("normalisation failed; the raw events stay pending")
                 backlog = False
+            try:
+                with state["normaliser_lock"]:
+                    metrics.show(normalise.queue_state(state["normaliser_store"]))
+            except Exception:
+                log.exception("cannot read the normalisation queue")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -236,18 +245,36 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
 
     _document_events_schema(app)
 
-    @app.get("/healthz")
+    @app.get("/healthz", responses={503: {"description": "degraded (events failing, or the queue not draining) "
+                                                         "or the store unreachable"}})
     def healthz() -> JSONResponse:
+        """200 `ok`; 503 `degraded` with its reasons, or `error` when the store cannot be read."""
         try:
             with lock:
-                pending, oldest = normalise.pending_count(state["store"])
+                queue = normalise.queue_state(state["store"])
         except Exception as exc:  # any failure means unhealthy; say which
             return JSONResponse({"status": "error", "error": type(exc).__name__}, status_code=503)
-        lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
-        return JSONResponse({"status": "ok", "pending": pending, "lag_seconds": round(lag, 3)})
+        metrics.show(queue)
+        lag = queue.oldest_age(datetime.now(UTC))
+        reasons = []
+        if queue.failed:
+            reasons.append(f"{queue.failed} raw events failed to normalise (fireline events failed)")
+        if queue.pending and lag > config.server.max_pending_age_seconds:
+            reasons.append(f"the oldest of {queue.pending} waiting raw events is {lag:.0f} s old "
+                           f"(over max_pending_age_seconds = {config.server.max_pending_age_seconds:g})")
+        body = {"status": "degraded" if reasons else "ok", "pending": queue.pending, "failed": queue.failed,
+                "lag_seconds": round(lag, 3)}
+        if reasons:
+            body["reasons"] = reasons
+        return JSONResponse(body, status_code=503 if reasons else 200)
 
     @app.get("/metrics")
     def prometheus() -> PlainTextResponse:
+        try:
+            with lock:
+                metrics.show(normalise.queue_state(state["store"]))
+        except Exception:  # the counters still answer; the queue gauges keep their last value
+            log.exception("cannot read the normalisation queue")
         return PlainTextResponse(generate_latest(metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(dashboard.router(reader, config, token=dashboard_token, exposed=exposed))
