@@ -26,7 +26,7 @@ def test_a_time_is_taken_as_given_and_a_naive_one_in_the_configured_zone():
 
 
 def test_nonsense_names_the_option():
-    with pytest.raises(UserError, match="--until"):
+    with pytest.raises(UserError, match="until"):
         parse_window(None, "next tuesday", "UTC", NOW)
 
 

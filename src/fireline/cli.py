@@ -22,20 +22,13 @@ from .cli_common import (
     TeamOpt,
     UntilOpt,
     print_json,
-    scope_of,
-    team_map,
 )
 from .cli_events import events_app
-from .config import Config, load_config
 from .errors import UserError
-from .metrics import explain as explain_lib
-from .metrics.dora import Scope
-from .metrics.summary import UNITS, Summary, summarise
+from .metrics.summary import UNITS
 from .metrics.tiers import PROFILES, get_profile
-from .sources.git import open_repo
-from .sources.records import check_file
-from .store import Store
 from .views import terminal
+from .workspace import Workspace
 
 app = typer.Typer(
     help="Fireline: DORA baselines and the other 90% of incident work.\n\n"
@@ -126,16 +119,13 @@ def ingest_git(
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Read a repository's history in one streamed pass; re-runs read only what is new."""
-    cfg = load_config(config)
-    open_repo(path)  # a mistyped path must fail before a store is created
-    store = Store.open(db)
-    progress, update = _progress_callback("reading commits")
-    if progress:
-        with progress:
-            result = ingest_lib.ingest_git(store, cfg, path, service=service, deploy_tags=deploy_tags,
-                                           progress=update)
-    else:
-        result = ingest_lib.ingest_git(store, cfg, path, service=service, deploy_tags=deploy_tags)
+    with Workspace(db, config) as ws:
+        progress, update = _progress_callback("reading commits")
+        if progress:
+            with progress:
+                result = ws.ingest_git(path, service=service, deploy_tags=deploy_tags, progress=update)
+        else:
+            result = ws.ingest_git(path, service=service, deploy_tags=deploy_tags)
     _report_ingest(result, as_json)
 
 
@@ -148,9 +138,8 @@ def ingest_deployments(
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Add deployments; only successful production ones count. Ingesting a file twice adds nothing."""
-    cfg = load_config(config)
-    check_file(file)
-    result = ingest_lib.ingest_deployments(Store.open(db), cfg, file, service=service)
+    with Workspace(db, config) as ws:
+        result = ws.ingest_deployments(file, service=service)
     _report_ingest(result, as_json)
 
 
@@ -162,9 +151,8 @@ def ingest_incidents(
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Add incidents. GitHub issues count when labelled `incident` (config: incident_label)."""
-    cfg = load_config(config)
-    check_file(file)
-    result = ingest_lib.ingest_incidents(Store.open(db), cfg, file, service=service)
+    with Workspace(db, config) as ws:
+        result = ws.ingest_incidents(file, service=service)
     _report_ingest(result, as_json)
 
 
@@ -175,24 +163,9 @@ def ingest_alerts(
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Add alert history from a file (webhooks bring it continuously: see `fireline serve`)."""
-    cfg = load_config(config)
-    check_file(file)
-    _report_ingest(ingest_lib.ingest_alerts(Store.open(db), cfg, file), as_json)
-
-
-def compute_summary(cfg: Config, store: Store, scope: Scope, profile: str | None, by: Period | None) -> Summary:
-    prof = get_profile(profile or cfg.profile) if (profile or cfg.profile) in PROFILES else None
-    if prof is None:
-        raise UserError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}", where="--profile")
-    group_sets: tuple[tuple[str, ...], ...]
-    if by:
-        group_sets = (("period",),)
-    elif cfg.team_names:
-        group_sets = (("team",), ("team", "service"))
-    else:
-        group_sets = (("service",),)
-    return summarise(store.tables(), scope, prof, team_of=team_map(cfg, store), group_sets=group_sets,
-                     period=by.value if by else None)
+    with Workspace(db, config) as ws:
+        result = ws.ingest_alerts(file)
+    _report_ingest(result, as_json)
 
 
 @app.command()
@@ -203,12 +176,11 @@ def dora(
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """The four keys plus rework rate, per team and service, each with its tier."""
-    cfg = load_config(config)
-    store = Store.open(db, create=False)
-    scope = scope_of(cfg, store, team, service, since, until)
-    summary = compute_summary(cfg, store, scope, profile, by)
+    with Workspace(db, config) as ws:
+        summary = ws.dora(team=team, service=service, since=since, until=until, profile=profile,
+                          by=by.value if by else None)
     if as_json:
-        print_json(summary.as_dict())
+        print_json(summary.to_dict())
         return
     out = terminal.console()
     out.print(terminal.dora_table(summary, title="DORA metrics"))
@@ -226,15 +198,12 @@ def explain(
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """List the deployments, commits or incidents behind a figure."""
-    cfg = load_config(config)
-    store = Store.open(db, create=False)
-    scope = scope_of(cfg, store, team, service, since, until)
-    name = explain_lib.ALIASES[metric.value]
-    result = explain_lib.explain(store.tables(), name, scope)
-    summary = compute_summary(cfg, store, scope, None, None)
-    figure = summary.overall.metrics[name]
+    with Workspace(db, config) as ws:
+        result = ws.explain(metric.value, team=team, service=service, since=since, until=until)
+        tz = ws.config.timezone
+    name, figure = result.metric, result.figure
     if as_json:
-        print_json({"metric": name, "figure": figure.as_dict(), "note": result.note, "rows": result.rows})
+        print_json(result.to_dict())
         return
     out = terminal.console()
     out.print(f"[bold]{terminal.LABELS[name]}[/]: {terminal.format_value(name, figure)} "
@@ -242,7 +211,7 @@ def explain(
                                                                   if figure.unknown else ""))
     out.print(f"[dim]{result.note}[/]")
     rows = result.rows[-limit:] if limit else result.rows
-    out.print(terminal.rows_table(rows, result.columns, cfg.timezone))
+    out.print(terminal.rows_table(rows, result.columns, tz))
     if len(result.rows) > len(rows):
         out.print(f"[dim]… {len(result.rows) - len(rows)} earlier rows; use --limit 0 or --json for all.[/]")
 
@@ -250,8 +219,8 @@ def explain(
 @app.command()
 def rebuild(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Re-derive deployments, incidents and links from the raw events (after a parser fix)."""
-    cfg = load_config(config)
-    counts = ingest_lib.rebuild(Store.open(db, create=False), cfg)
+    with Workspace(db, config) as ws:
+        counts = ws.rebuild()
     if as_json:
         print_json(counts)
     else:
@@ -332,7 +301,7 @@ def main() -> None:
     except UserError as exc:
         from rich.markup import escape
 
-        terminal.console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}")
+        terminal.console(stderr=True).print(f"[red]error:[/] {escape(exc.for_cli())}")
         sys.exit(exc.exit_code)
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from .app.settings import load_config
 from .cli_common import (
     ConfigOpt,
     DbOpt,
@@ -24,7 +25,6 @@ from .cli_common import (
     scope_of,
     team_map,
 )
-from .config import load_config
 from .errors import UserError
 from .store import Store
 from .views import terminal

@@ -10,6 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from .app.settings import load_config
 from .cli_common import (
     ConfigOpt,
     DbOpt,
@@ -22,7 +23,7 @@ from .cli_common import (
     scope_of,
     team_map,
 )
-from .config import Config, load_config
+from .config import Config
 from .errors import UserError
 from .store import Store
 from .views import terminal

@@ -9,8 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import failures
+from .app.settings import load_config
 from .cli_common import ConfigOpt, DbOpt, JsonOpt, print_json
-from .config import load_config
 from .store import Store
 from .views import terminal
 

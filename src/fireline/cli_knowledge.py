@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
+from .app.settings import load_config
 from .cli_common import ConfigOpt, DbOpt, JsonOpt, print_json
-from .config import load_config
 from .errors import UserError
 from .store import Store
 from .window import parse_instant

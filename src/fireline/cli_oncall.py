@@ -11,8 +11,9 @@ import typer
 from rich import box
 from rich.table import Table
 
+from .app.settings import load_config
 from .cli_common import ConfigOpt, DbOpt, JsonOpt, print_json
-from .config import Config, load_config
+from .config import Config
 from .errors import UserError
 from .store import Store
 from .views import terminal

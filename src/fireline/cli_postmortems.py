@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from .app.settings import load_config
 from .cli_common import ConfigOpt, DbOpt, FindingsFormat, JsonOpt, TeamOpt, print_json
-from .config import Config, load_config
+from .config import Config
 from .errors import UserError
 from .store import Store
 from .views import terminal

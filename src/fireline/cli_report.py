@@ -44,7 +44,7 @@ def report(
     """
     from datetime import date
 
-    from .config import load_config
+    from .app.settings import load_config
     from .errors import UserError
     from .store import Store
     from .views import terminal

@@ -12,6 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from .app.settings import load_config
 from .cli_common import (
     ConfigOpt,
     DbOpt,
@@ -24,7 +25,6 @@ from .cli_common import (
     scope_of,
     team_map,
 )
-from .config import load_config
 from .errors import UserError
 from .store import Store
 from .views import terminal

@@ -125,7 +125,7 @@ class Config(BaseModel):
     def services_of_team(self, team: str) -> list[str]:
         if team not in self.team_names:
             known = ", ".join(self.team_names) or "none configured"
-            raise UserError(f"unknown team {team!r} (teams: {known})", where="--team")
+            raise UserError(f"unknown team {team!r} (teams: {known})", field="team")
         listed = list(self.teams[team].services) if team in self.teams else []
         listed += [n for n, s in self.services.items() if s.team == team and n not in listed]
         return listed
@@ -158,7 +158,7 @@ def in_service(files: Iterable[str], globs: list[str]) -> bool:
     return not globs or any(path_matches(f, globs) for f in files)
 
 
-def _format_validation(exc: ValidationError, source: str, prefix: str = "") -> str:
+def format_validation(exc: ValidationError, source: str, prefix: str = "") -> str:
     lines = []
     for err in exc.errors():
         # Union members name themselves in the location (e.g. `str`, `MemberSpec`): not a key the user wrote.
@@ -184,14 +184,14 @@ def validate_section(model: type[_Section], data: Any, prefix: str, source: str 
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        raise UserError(_format_validation(exc, source or "fireline.toml", prefix)) from None
+        raise UserError(format_validation(exc, source or "fireline.toml", prefix)) from None
 
 
 def parse_config(data: dict, *, source: str, base_dir: Path) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise UserError(_format_validation(exc, source)) from None
+        raise UserError(format_validation(exc, source)) from None
     config.base_dir = base_dir
     config.source = source
     return config

@@ -20,10 +20,10 @@ __all__ = ["scope_of", "team_map"]
 
 
 def scope_of(cfg: Config, store: Store, team: str | None, service: str | None, since: str | None,
-             until: str | None, *, team_of: Mapping[str, str] | None = None) -> Scope:
+             until: str | None, *, team_of: Mapping[str, str] | None = None, now: datetime | None = None) -> Scope:
     """The Scope of --team/--service/--since/--until; `team_of` is `team_map(cfg, store)` when the caller
-    already has it (it is only read to check --service)."""
-    start, end = parse_window(since, until, cfg.timezone, datetime.now(UTC))
+    already has it (it is only read to check --service); `now` ends the window when `until` is not given."""
+    start, end = parse_window(since, until, cfg.timezone, now or datetime.now(UTC))
     services: tuple[str, ...] | None = None
     if team:
         services = tuple(cfg.services_of_team(team))
@@ -31,9 +31,9 @@ def scope_of(cfg: Config, store: Store, team: str | None, service: str | None, s
         known = set(team_of if team_of is not None else team_map(cfg, store))
         if service not in known:
             listed = ", ".join(sorted(known)) or "none yet"
-            raise UserError(f"unknown service {service!r} (known: {listed})", where="--service")
+            raise UserError(f"unknown service {service!r} (known: {listed})", field="service")
         if services is not None and service not in services:
-            raise UserError(f"service {service!r} is not one of team {team!r}'s services", where="--service")
+            raise UserError(f"service {service!r} is not one of team {team!r}'s services", field="service")
         services = (service,)
     return Scope(since=start, until=end, services=services, production=tuple(cfg.production_environments),
                  time_basis=cfg.time_basis)

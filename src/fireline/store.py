@@ -185,7 +185,7 @@ class Store:
             try:
                 con = ibis.connect(url.replace("postgres://", "postgresql://", 1))
             except Exception as exc:  # psycopg raises many kinds; all mean "cannot connect"
-                raise UserError(f"cannot connect to PostgreSQL: {str(exc).strip()}", where="--db") from None
+                raise UserError(f"cannot connect to PostgreSQL: {str(exc).strip()}", field="db") from None
             store = cls(url, con, "postgres")
         elif parsed.scheme in ("", "duckdb", "file") or len(parsed.scheme) == 1:  # 1: Windows drive
             path = Path(url.split("://", 1)[1] if "://" in url else url)
@@ -201,7 +201,7 @@ class Store:
             store = cls(str(path), con, "duckdb")
         else:
             raise UserError(f"unsupported database URL scheme {parsed.scheme!r} "
-                            "(use a DuckDB file path or postgresql://...)", where="--db")
+                            "(use a DuckDB file path or postgresql://...)", field="db")
         store.ensure_schema()
         return store
 

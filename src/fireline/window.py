@@ -16,7 +16,7 @@ YEARS = (1900, 9998)
 def _parse(value: str, option: str, tz: ZoneInfo, *, end: bool) -> datetime:
     when = _parse_any(value, option, tz, end=end)
     if not YEARS[0] <= when.year <= YEARS[1]:
-        raise UserError(f"out of range: {value!r} (use a year from {YEARS[0]} to {YEARS[1]})", where=option)
+        raise UserError(f"out of range: {value!r} (use a year from {YEARS[0]} to {YEARS[1]})", field=option)
     return when
 
 
@@ -35,17 +35,18 @@ def _parse_any(value: str, option: str, tz: ZoneInfo, *, end: bool) -> datetime:
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise UserError(f"not a date or ISO 8601 time: {value!r} (e.g. 2026-01-31)", where=option) from None
+        raise UserError(f"not a date or ISO 8601 time: {value!r} (e.g. 2026-01-31)", field=option) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=tz)
     try:
         return when.astimezone(UTC)
     except OverflowError:
-        raise UserError(f"out of range: {value!r} (use a year from {YEARS[0]} to {YEARS[1]})", where=option) from None
+        raise UserError(f"out of range: {value!r} (use a year from {YEARS[0]} to {YEARS[1]})", field=option) from None
 
 
 def parse_instant(value: str, option: str, tz_name: str = "UTC", *, end: bool = False) -> datetime:
-    """One point in time from a command-line option: a bare date is its midnight in `tz_name`, or
+    """`option` names the argument in errors (`at`, shown as `--at` by the CLI).
+    One point in time from a command-line option: a bare date is its midnight in `tz_name`, or
     with `end` the midnight after it (the end of a window that includes the whole day, like --until)."""
     return _parse(value, option, ZoneInfo(tz_name), end=end)
 
@@ -53,11 +54,11 @@ def parse_instant(value: str, option: str, tz_name: str = "UTC", *, end: bool = 
 def parse_window(since: str | None, until: str | None, tz_name: str, now: datetime,
                  default_days: int = DEFAULT_DAYS) -> tuple[datetime, datetime]:
     tz = ZoneInfo(tz_name)
-    end = _parse(until, "--until", tz, end=True) if until else now.astimezone(UTC)
-    start = _parse(since, "--since", tz, end=False) if since else end - timedelta(days=default_days)
+    end = _parse(until, "until", tz, end=True) if until else now.astimezone(UTC)
+    start = _parse(since, "since", tz, end=False) if since else end - timedelta(days=default_days)
     if start >= end:
-        raise UserError(f"the window is empty: --since {start:%Y-%m-%d %H:%M} is not before --until "
-                        f"{end:%Y-%m-%d %H:%M} (UTC)", where="--since/--until")
+        raise UserError(f"the window is empty: since {start:%Y-%m-%d %H:%M} is not before until "
+                        f"{end:%Y-%m-%d %H:%M} (UTC)", field="since/until")
     return start, end
 
 

@@ -30,6 +30,8 @@ NO_TEAM = "(no team)"
 
 @dataclass
 class MetricValue:
+    """One figure: its value in `unit`, its tier, the sample size, or why it is unknown."""
+
     value: float | None
     unit: str
     count: int
@@ -40,6 +42,8 @@ class MetricValue:
     def as_dict(self) -> dict[str, Any]:
         return {"value": self.value, "unit": self.unit, "tier": self.tier, "count": self.count,
                 "unknown": self.unknown, **self.details}
+
+    to_dict = as_dict
 
 
 @dataclass
@@ -66,6 +70,25 @@ class Summary:
             "overall": {m: v.as_dict() for m, v in self.overall.metrics.items()},
             "groups": [g.as_dict() for g in self.groups],
         }
+
+    to_dict = as_dict  # the library's name; `fireline dora --json` prints exactly this
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per group and metric (the overall figures first, with empty keys): the long form
+        a DataFrame or a warehouse table wants."""
+        out = []
+        for group in [self.overall, *self.groups]:
+            for metric, v in group.metrics.items():
+                out.append({"team": group.keys.get("team"), "service": group.keys.get("service"),
+                            "period": group.keys.get("period"), "metric": metric, "value": v.value, "unit": v.unit,
+                            "tier": v.tier, "count": v.count, "unknown": v.unknown})
+        return out
+
+    def to_arrow(self) -> Any:
+        """`rows()` as an Arrow table (`.to_pandas()` on it for a DataFrame)."""
+        import pyarrow as pa
+
+        return pa.Table.from_pylist(self.rows())
 
 
 @dataclass(frozen=True)

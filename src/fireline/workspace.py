@@ -1,0 +1,186 @@
+"""`fireline.Workspace`: Fireline from Python, with the CLI's defaults.
+
+A workspace is a store and a validated configuration, found the way the CLI finds them
+(`--db` / FIRELINE_DB / .fireline/fireline.duckdb, and `--config` / FIRELINE_CONFIG /
+./fireline.toml / [tool.fireline]), plus an optional fixed "now" so a notebook or a
+scheduled task can reproduce a figure. Every method returns a typed result whose
+`to_dict()` is what the matching `--json` prints.
+
+    with Workspace() as ws:
+        ws.ingest_git("~/src/shop", deploy_tags="v*")
+        print(ws.dora(team="Data", since="2026-01-01").to_dict())
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from . import failures, ingest
+from .app import dora as dora_use_case
+from .app.settings import load_config, validate
+from .config import Config
+from .errors import UserError
+from .metrics.dora import Scope
+from .metrics.summary import Summary
+from .scope import scope_of, team_map
+from .store import Store, resolve_url
+
+When = str | date | datetime | None
+
+__all__ = ["Workspace"]
+
+
+def _text(value: When) -> str | None:
+    """A date or time as `parse_window` reads it: a date is a whole day, a naive time is local."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.isoformat()
+
+
+class Workspace:
+    """A store and a configuration, as the CLI would find them.
+
+    `db`: a DuckDB file path or a postgresql:// URL (default FIRELINE_DB, else
+    .fireline/fireline.duckdb). `config`: a path, a `Config`, or None for the default search.
+    `now`: the as-of time for windows that end "now" (default: the clock at each call).
+    """
+
+    def __init__(self, db: str | Path | None = None, config: str | Path | Config | None = None, *,
+                 now: datetime | None = None) -> None:
+        if isinstance(config, Config):
+            validate(config)
+            self.config = config
+        else:
+            self.config = load_config(config)
+        if now is not None and now.tzinfo is None:
+            raise UserError("must carry a time zone (e.g. datetime(2026, 7, 5, tzinfo=UTC))", field="now")
+        self.url = resolve_url(str(db) if db is not None else None)
+        self._now = now
+        self._store: Store | None = None
+
+    # ---- the store -------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The store, opened on first use (created if missing)."""
+        if self._store is None:
+            self._store = Store.open(self.url)
+        return self._store
+
+    def _reading(self) -> Store:
+        """The store for a read: a missing DuckDB file is an error, not an empty new store."""
+        if self._store is None:
+            self._store = Store.open(self.url, create=False)
+        return self._store
+
+    def tables(self) -> dict[str, Any]:
+        """The normalised tables as Ibis tables, for your own queries or to materialise elsewhere."""
+        return self._reading().tables()
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Workspace(db={self.url!r}, config={self.config.source or '(defaults)'!r})"
+
+    # ---- scope -------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self._now or datetime.now(UTC)
+
+    def scope(self, *, team: str | None = None, service: str | None = None, since: When = None,
+              until: When = None) -> Scope:
+        """Which services and which window: `since`/`until` are dates (whole days in the configured
+        zone), times, or ISO strings; the window defaults to the 90 days before `until` or now."""
+        store = self._reading()
+        return scope_of(self.config, store, team, service, _text(since), _text(until), now=self.now())
+
+    def _scope(self, scope: Scope | None, filters: dict[str, Any]) -> Scope:
+        if scope is not None and any(v is not None for v in filters.values()):
+            raise UserError("give a scope or team/service/since/until, not both", field="scope")
+        return scope if scope is not None else self.scope(**filters)
+
+    def team_of(self) -> dict[str, str]:
+        """Every service the store or the config knows, with its team."""
+        return team_map(self.config, self._reading())
+
+    # ---- DORA ----------------------------------------------------------------------------
+
+    def dora(self, scope: Scope | None = None, *, team: str | None = None, service: str | None = None,
+             since: When = None, until: When = None, profile: str | None = None,
+             by: str | None = None) -> Summary:
+        """The four keys plus rework rate with tiers (`fireline dora`); `by`: "week" or "month"."""
+        scope = self._scope(scope, {"team": team, "service": service, "since": since, "until": until})
+        return dora_use_case.summary(self._reading(), self.config, scope, profile=profile, by=by)  # type: ignore[arg-type]
+
+    def explain(self, metric: str, scope: Scope | None = None, *, team: str | None = None,
+                service: str | None = None, since: When = None, until: When = None) -> dora_use_case.Explained:
+        """The deployments, commits or incidents behind one figure (`fireline explain`)."""
+        scope = self._scope(scope, {"team": team, "service": service, "since": since, "until": until})
+        return dora_use_case.explain(self._reading(), self.config, metric, scope)
+
+    # ---- ingest --------------------------------------------------------------------------
+
+    def ingest_git(self, path: str | Path, *, service: str | None = None, deploy_tags: str | None = None,
+                   progress: ingest.Progress | None = None) -> ingest.IngestResult:
+        """A repository's history in one streamed pass; tags matching `deploy_tags` are deployments."""
+        from .sources.git import open_repo
+
+        repo = Path(path).expanduser()
+        open_repo(repo)  # a mistyped path fails before a store is created
+        return ingest.ingest_git(self.store, self.config, repo, service=service,
+                                 deploy_tags=deploy_tags, progress=progress)
+
+    def ingest_deployments(self, path: str | Path, *, service: str | None = None) -> ingest.IngestResult:
+        file = _existing(path)  # checked before a store is created
+        return ingest.ingest_deployments(self.store, self.config, file, service=service)
+
+    def ingest_incidents(self, path: str | Path, *, service: str | None = None) -> ingest.IngestResult:
+        file = _existing(path)  # checked before a store is created
+        return ingest.ingest_incidents(self.store, self.config, file, service=service)
+
+    def ingest_alerts(self, path: str | Path) -> ingest.IngestResult:
+        file = _existing(path)
+        return ingest.ingest_alerts(self.store, self.config, file)
+
+    def ingest_flags(self, path: str | Path, *, service: str | None = None) -> ingest.IngestResult:
+        file = _existing(path)  # checked before a store is created
+        return ingest.ingest_flags(self.store, self.config, file, service=service)
+
+    def ingest_postmortems(self, paths: list[str | Path] | None = None) -> Any:
+        """Postmortem files or folders (default: the [postmortems] folder); refused while lint finds errors."""
+        from .postmortems.ingest import default_paths, ingest_postmortems
+
+        targets = [Path(p).expanduser() for p in paths] if paths else default_paths(self.config)
+        for target in targets:
+            if not target.exists():
+                raise UserError("no such file or folder", where=str(target))
+        return ingest_postmortems(self.store, self.config, targets, root=self.config.base_dir)
+
+    def rebuild(self) -> dict[str, int]:
+        """Re-derive every normalised table from the raw events (after a parser fix)."""
+        return ingest.rebuild(self._reading(), self.config)
+
+    def failed_events(self) -> list[failures.FailedEvent]:
+        return failures.failed_events(self._reading())
+
+    def retry_failed(self, delivery_ids: list[str] | None = None) -> failures.RetryOutcome:
+        return failures.retry(self._reading(), self.config, delivery_ids)
+
+
+def _existing(path: str | Path) -> Path:
+    from .sources.records import check_file
+
+    p = Path(path).expanduser()
+    check_file(p)
+    return p
