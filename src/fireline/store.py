@@ -212,6 +212,12 @@ class Store:
     def close(self) -> None:
         self.con.disconnect()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def ensure_schema(self) -> None:
         """Create the tables, columns and index a store lacks. A complete store is only read: DDL
         takes locks that would queue behind, or deadlock with, another process's open ingest."""

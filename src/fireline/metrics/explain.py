@@ -7,6 +7,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 
+from .. import registry
 from . import dora
 
 
@@ -18,13 +19,7 @@ class Explanation:
     note: str
 
 
-ALIASES = {
-    "deployment-frequency": "deployment_frequency",
-    "lead-time": "lead_time",
-    "change-failure-rate": "change_failure_rate",
-    "time-to-restore": "time_to_restore",
-    "rework-rate": "rework_rate",
-}
+ALIASES = {m.slug: m.name for m in registry.METRICS}
 
 
 def explain(tables: dict[str, ir.Table], metric: str, scope: dora.Scope) -> Explanation:

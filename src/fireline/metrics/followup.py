@@ -29,13 +29,13 @@ from zoneinfo import ZoneInfo
 import ibis.expr.types as ir
 import numpy as np
 
+from .. import registry
 from ..window import as_utc
 from . import dora
 from .actions import action_rows
 
-LOWER_IS_BETTER = frozenset({"lead_time", "change_failure_rate", "time_to_restore"})
-UNITS = {"deployment_frequency": "deployments/day", "lead_time": "hours", "change_failure_rate": "ratio",
-         "time_to_restore": "hours"}
+LOWER_IS_BETTER = frozenset(m.name for m in registry.METRICS if m.better == "lower")
+UNITS = {name: registry.BY_NAME[name].unit for name in registry.POSTMORTEM_TARGETS}
 SAMPLE_UNITS = {"deployment_frequency": "weeks", "lead_time": "deployments", "change_failure_rate": "deployments",
                 "time_to_restore": "incidents"}
 # Fewer than this on either side and no verdict is given. Lead time also needs MIN_LEAD_CHANGES changes.

@@ -14,17 +14,12 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from .. import registry
 from . import dora
 from .tiers import Profile
 
-METRICS = ("deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore", "rework_rate")
-UNITS = {
-    "deployment_frequency": "deployments/day",
-    "lead_time": "hours",
-    "change_failure_rate": "ratio",
-    "time_to_restore": "hours",
-    "rework_rate": "ratio",
-}
+METRICS = registry.NAMES
+UNITS = {m.name: m.unit for m in registry.METRICS}
 NO_TEAM = "(no team)"
 
 

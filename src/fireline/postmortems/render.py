@@ -12,12 +12,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .. import registry
 from ..views.terminal import duration
 
 VERDICT_STYLE = {"improved": "bold green", "worse": "bold red", "no clear change": "yellow",
                  "too little data": "dim", "unknown": "dim"}
-METRIC_LABEL = {"deployment_frequency": "deploy frequency", "lead_time": "lead time",
-                "change_failure_rate": "change failure rate", "time_to_restore": "time to restore"}
+METRIC_LABEL = {name: registry.BY_NAME[name].phrase for name in registry.POSTMORTEM_TARGETS}
 
 
 def _table(title: str | None = None, caption: str | None = None) -> Table:

@@ -21,6 +21,8 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from .. import registry
+
 SUFFIXES = (".md", ".markdown")
 SKIPPED_NAMES = {"readme.md", "readme.markdown"}  # a folder's README explains the folder, it is no postmortem
 
@@ -28,7 +30,7 @@ POSTMORTEM_KEYS = ("id", "title", "date", "severity", "services", "incidents", "
                    "impact_end", "status", "authors", "tags", "action_items")
 REQUIRED_KEYS = ("id", "title", "date")
 ACTION_KEYS = ("owner", "what", "due", "term", "dora_metric", "status", "done_on", "ticket")
-DORA_METRICS = ("deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore")
+DORA_METRICS = registry.POSTMORTEM_TARGETS
 METRIC_CHOICES = (*DORA_METRICS, "none")
 TERMS = ("short", "long")
 ACTION_STATUSES = ("open", "done", "dropped")

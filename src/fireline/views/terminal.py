@@ -10,15 +10,10 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from .. import registry
 from ..metrics.summary import METRICS, Group, MetricValue, Summary
 
-LABELS = {
-    "deployment_frequency": "Deploys",
-    "lead_time": "Lead time",
-    "change_failure_rate": "Fail rate",
-    "time_to_restore": "Restore",
-    "rework_rate": "Rework",
-}
+LABELS = {m.name: m.short for m in registry.METRICS}
 TIER_STYLE = {"Elite": "bold green", "High": "green", "Mid": "yellow", "Medium": "yellow", "Low": "red"}
 
 

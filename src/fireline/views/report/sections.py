@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ... import registry
 from ...metrics import explain as explain_lib
 from ...metrics.summary import METRICS, Group, MetricValue, Summary, summarise
 from ..charts import trend
@@ -19,19 +20,10 @@ from ..terminal import format_value
 from . import parts
 from .model import Cell, Context, Drilldown, Figure, Section, Table, drill_id
 
-LABELS = {
-    "deployment_frequency": "Deployment frequency",
-    "lead_time": "Lead time for changes",
-    "change_failure_rate": "Change failure rate",
-    "time_to_restore": "Time to restore",
-    "rework_rate": "Rework rate",
-}
-SHORT = {"deployment_frequency": "Deploys", "lead_time": "Lead time", "change_failure_rate": "Fail rate",
-         "time_to_restore": "Restore", "rework_rate": "Rework"}
+LABELS = {m.name: m.label for m in registry.METRICS}
+SHORT = {m.name: m.short for m in registry.METRICS}
 # Weekly charts speak in the unit people count in: deployments per week, hours, percent.
-CHART_UNIT = {"deployment_frequency": ("deployments per week", 7.0), "lead_time": ("hours (median)", 1.0),
-              "change_failure_rate": ("% of deployments", 100.0), "time_to_restore": ("hours (median)", 1.0),
-              "rework_rate": ("% of deployments", 100.0)}
+CHART_UNIT = {m.name: (m.chart_unit, m.chart_scale) for m in registry.METRICS}
 ALL = "All"
 
 
