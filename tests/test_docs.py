@@ -39,3 +39,33 @@ def test_tier_bounds_in_docs_match_the_code():
     doc = (DOCS / "tiers.md").read_text()
     for line in run.stdout.strip().splitlines():
         assert line in doc, f"docs/tiers.md is out of date: {line!r} missing"
+
+
+def test_library_examples_run(tmp_path):
+    """docs/library.md's Python blocks run in order, in one namespace, on a fresh demo."""
+    from fireline.demo import run
+
+    demo = run(tmp_path / "demo")
+    namespace: dict = {"DEMO": Path(demo.db).parent}
+    blocks = _blocks((DOCS / "library.md").read_text(), "python")
+    assert len(blocks) >= 4
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for block in blocks:
+            exec(compile(block, "docs/library.md", "exec"), namespace)
+    printed = out.getvalue()
+    assert "median lead time" in printed and "tier" in printed
+    assert "unknown service 'nope'" in printed
+    assert "changes with a lead time" in printed
+    assert namespace["figures"]["overall"]["deployment_frequency"]["value"] > 0
+
+
+def test_cli_reference_is_current():
+    """docs/cli.md is generated from the commands' help: a new option without a regenerated reference fails."""
+    script = Path(__file__).resolve().parent.parent / "scripts" / "cli_reference.py"
+    run = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True,
+                         env={**os.environ, "COLUMNS": "120"})
+    assert run.returncode == 0, run.stderr
