@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from fireline.app.report import build_context, render, report_page
+from fireline.app.report.sections import build_sections
 from fireline.cli import app
-from fireline.views.report import build_context, render, report_page
-from fireline.views.report.sections import build_sections
 
 from . import report_support as rs
 

@@ -10,12 +10,12 @@ from datetime import UTC, date, datetime
 import pytest
 from fastapi.testclient import TestClient
 
+from fireline.app.report import build_context, render, report_page
+from fireline.app.report.sections import build_sections
 from fireline.config import load_config
 from fireline.server.app import create_app
 from fireline.server.auth import Secrets
 from fireline.store import Store
-from fireline.views.report import build_context, render, report_page
-from fireline.views.report.sections import build_sections
 
 from . import report_support as rs
 

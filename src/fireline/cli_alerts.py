@@ -50,6 +50,7 @@ def alerts_lint(
 ) -> None:
     """Check Prometheus alert rules: do they explain the problem AND the next action?"""
     from .alerting import lint, settings
+    from .alerting.checks import CHECKS
     from .views import findings as findings_view
 
     cfg = load_config(config)
@@ -58,7 +59,7 @@ def alerts_lint(
             raise UserError("no such file or folder", where=str(path))
     found = lint.lint_paths(paths, settings.load(cfg.alerts, cfg.source), repo_root=Path.cwd())
     render = {"text": findings_view.render_text, "json": findings_view.render_json,
-              "sarif": findings_view.render_sarif}[fmt.value]
+              "sarif": lambda found: findings_view.render_sarif(found, CHECKS.values())}[fmt.value]
     sys.stdout.write(render(found).rstrip("\n") + "\n")
     raise typer.Exit(findings_view.exit_code(found, fail_on.value))
 

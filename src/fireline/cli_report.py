@@ -44,11 +44,11 @@ def report(
     """
     from datetime import date
 
+    from .app.report import build_context, write_report
     from .app.settings import load_config
     from .errors import UserError
     from .store import Store
     from .views import terminal
-    from .views.report import build_context, write_report
 
     cfg = load_config(config)
     day = None

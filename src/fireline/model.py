@@ -11,6 +11,21 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
+SEVERITIES = ("info", "warning", "error")  # of lint findings, ascending, so the index is a rank
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One lint finding (alert rules, postmortems), at a file and line."""
+
+    check_id: str
+    severity: str  # "error" | "warning" | "info"
+    message: str
+    file: str
+    line: int
+    group: str | None = None
+    rule: str | None = None
+
 
 @dataclass(slots=True)
 class FileChange:

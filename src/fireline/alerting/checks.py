@@ -15,25 +15,16 @@ from typing import Any
 
 import promql_parser
 
+from ..model import SEVERITIES, Finding
 from ..sources.rules import Rule, RuleGroup, duration_ms
 from .settings import CheckSettings
 
-SEVERITIES = ("info", "warning", "error")  # ascending, so the index is a rank
+__all__ = ["CHECKS", "SEVERITIES", "Check", "Finding"]  # Finding and SEVERITIES live in fireline.model
+
 COMPARISONS = {"==", "!=", ">", "<", ">=", "<="}
 ABSENCE_FUNCTIONS = {"absent", "absent_over_time"}
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 _TEMPLATE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Finding:
-    check_id: str
-    severity: str  # "error" | "warning" | "info"
-    message: str
-    file: str
-    line: int
-    group: str | None = None
-    rule: str | None = None
 
 
 Hit = tuple[int, str, str | None]  # line, message, rule name

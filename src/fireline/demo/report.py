@@ -27,7 +27,7 @@ def build(root: Path) -> None:
 
 def ingest(store: Store, config: Config, root: Path) -> None:
     """Write the demo's report (root is `<demo dir>/world`; the report goes in `<demo dir>`)."""
-    from ..views.report import build_context, write_report
+    from ..app.report import build_context, write_report
 
     scope = Scope(since=WINDOW_START, until=WINDOW_END, production=tuple(config.production_environments),
                   time_basis=config.time_basis)

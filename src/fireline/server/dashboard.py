@@ -22,6 +22,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ..app import report as report_view
+from ..app.report.sections import LABELS, drill_table, metric_cell, summary_of
 from ..config import Config
 from ..debt.report import ScanCache
 from ..errors import UserError
@@ -29,9 +31,7 @@ from ..metrics.explain import ALIASES
 from ..metrics.tiers import PROFILES
 from ..scope import team_map
 from ..store import Store
-from ..views import report as report_view
 from ..views.report.model import AnchorLinks, Figure, PageLinks, Section
-from ..views.report.sections import LABELS, drill_table, metric_cell, summary_of
 from .auth import READ_COOKIE
 
 FILTERS = ("team", "service", "since", "until", "profile")

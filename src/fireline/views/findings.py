@@ -7,9 +7,19 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path, PurePath
+from typing import Protocol
 
-from ..alerting.checks import CHECKS, SEVERITIES, Check, Finding
 from ..errors import UserError
+from ..model import SEVERITIES, Finding
+
+
+class Rule(Protocol):
+    """What SARIF says of a check: its id, default severity, what it finds and how to fix it."""
+
+    id: str
+    severity: str
+    summary: str
+    fix: str
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -56,9 +66,10 @@ def _uri(file: str) -> str:
     return Path(file).as_uri() if path.is_absolute() else path.as_posix()
 
 
-def render_sarif(findings: list[Finding], rules: Iterable[Check] | None = None) -> str:
-    """SARIF 2.1.0, for GitHub code scanning and other viewers; file paths are used as relative URIs."""
-    rule_list = list(CHECKS.values() if rules is None else rules)
+def render_sarif(findings: list[Finding], rules: Iterable[Rule]) -> str:
+    """SARIF 2.1.0, for GitHub code scanning and other viewers; file paths are used as relative URIs.
+    `rules`: the checks that ran (each with id, severity, summary and fix)."""
+    rule_list = list(rules)
     index = {r.id: i for i, r in enumerate(rule_list)}
     results = []
     for f in findings:

@@ -9,20 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 from urllib.parse import urlencode
 
-import ibis.expr.types as ir
-
-from ...config import Config
-from ...metrics.dora import Scope
-from ...metrics.tiers import Profile
-from ...store import Store
 from ..charts import Chart
-
-if TYPE_CHECKING:
-    from ...debt.report import ScanCache
 
 
 @dataclass
@@ -113,28 +103,3 @@ class PageLinks:
 def drill_id(metric: str, team: str | None = None, service: str | None = None) -> str:
     who = f"service-{slug(service)}" if service else (f"team-{slug(team)}" if team else "all")
     return f"drill-{slug(metric)}-{who}"
-
-
-@dataclass
-class Context:
-    """Everything a section may read. Metrics take their "now" from here, never from the clock."""
-
-    store: Store
-    tables: dict[str, ir.Table]
-    config: Config
-    scope: Scope
-    team_of: dict[str, str]
-    profile: Profile
-    today: date
-    now: datetime
-    links: Links
-    team: str | None = None
-    service: str | None = None
-    drill_rows: int = 100  # rows per folded drill-down table; the rest are a command away
-    cache: dict[str, Any] = field(default_factory=dict)  # what several sections read, computed once per page
-    scans: ScanCache | None = None  # marker scans a long-running server keeps across pages
-
-    @property
-    def teams_in_scope(self) -> list[str]:
-        services = self.scope.services
-        return sorted({t for s, t in self.team_of.items() if services is None or s in services})

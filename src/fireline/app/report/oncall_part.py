@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..charts import stacked
-from .model import Cell, Context, Figure, Section, Table
-from .parts import histories
+from ...views.charts import stacked
+from ...views.report.model import Cell, Figure, Section, Table
+from .context import Context, histories
 
 SPLIT = ("business", "off", "sleep")
 

@@ -15,10 +15,13 @@ from zoneinfo import ZoneInfo
 from ... import registry
 from ...metrics import explain as explain_lib
 from ...metrics.summary import METRICS, Group, MetricValue, Summary, summarise
-from ..charts import trend
-from ..terminal import format_value
+from ...views.charts import trend
+from ...views.report.model import Cell, Drilldown, Figure, Section, Table, drill_id
+from ...views.terminal import format_value
 from . import parts
-from .model import Cell, Context, Drilldown, Figure, Section, Table, drill_id
+from .context import Context
+from .debt_part import debt_section
+from .oncall_part import oncall_section
 
 LABELS = {m.name: m.label for m in registry.METRICS}
 SHORT = {m.name: m.short for m in registry.METRICS}
@@ -239,8 +242,8 @@ def drilldowns(ctx: Context) -> Section | None:
 
 SectionFn = Callable[[Context], Section | None]
 SECTIONS: tuple[SectionFn, ...] = (
-    dora_overview, trends, parts.action_items, parts.detection_gap, parts.alert_noise, parts.oncall_gaps,
-    parts.knowledge_silos, parts.fixes_without_tests, parts.debt_ledger, drilldowns,
+    dora_overview, trends, parts.action_items, parts.detection_gap, parts.alert_noise, oncall_section,
+    parts.knowledge_silos, parts.fixes_without_tests, debt_section, drilldowns,
 )
 
 

@@ -10,11 +10,12 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from ..charts import bars
-from .model import Cell, Context, Figure, Section, Table
+from ...views.charts import bars
+from ...views.report.model import Cell, Figure, Section, Table
+from .context import Context, histories
 
 if TYPE_CHECKING:
-    from ...metrics.knowledge_history import History
+    pass
 
 
 def _pct(value: float | None) -> str:
@@ -22,7 +23,7 @@ def _pct(value: float | None) -> str:
 
 
 def _hours(value: float | None) -> str:
-    from ..terminal import duration
+    from ...views.terminal import duration
 
     return "unknown" if value is None else duration(value)
 
@@ -192,18 +193,6 @@ def alert_noise(ctx: Context) -> Section | None:
 
 # ---- knowledge silos ----------------------------------------------------------------------------------
 
-def histories(ctx: Context) -> dict[str, History]:
-    """Every ingested repository's history (at its default HEAD), replayed once per page: the knowledge,
-    debt and on-call parts all read it."""
-    if "histories" not in ctx.cache:
-        from ...metrics.knowledge_history import alias_map, load_history
-
-        aliases = alias_map(ctx.config.people)
-        repos = sorted(r["repo"] for r in ctx.tables["repos"].select("repo").to_pyarrow().to_pylist())
-        ctx.cache["histories"] = {repo: load_history(ctx.tables, repo, aliases=aliases) for repo in repos}
-    return ctx.cache["histories"]
-
-
 def knowledge_silos(ctx: Context) -> Section | None:
     if not _has(ctx, "change_files"):
         return None
@@ -282,19 +271,3 @@ def fixes_without_tests(ctx: Context) -> Section | None:
                     f.author, f.subject, f.reason] for f in recent])
     lead = "A hotfix without a regression test lets the same bug come back: these fixes brought none."
     return Section("testing", "Fixes without tests", lead, figures=figures, charts=charts, tables=[table])
-
-
-# ---- slots: parts being built elsewhere ---------------------------------------------------------------
-
-def oncall_gaps(ctx: Context) -> Section | None:
-    """On-call coverage (fireline.oncall): gaps, unverified releases, experts away, load per person."""
-    from .oncall_part import oncall_section
-
-    return oncall_section(ctx)
-
-
-def debt_ledger(ctx: Context) -> Section | None:
-    """The debt ledger and bug budget (fireline.debt): see debt_part.py."""
-    from .debt_part import debt_section
-
-    return debt_section(ctx)

@@ -14,9 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ...metrics.testing import months_between
-from ..charts import stacked
-from .model import Cell, Context, Figure, Section, Table
-from .parts import histories
+from ...views.charts import stacked
+from ...views.report.model import Cell, Figure, Section, Table
+from .context import Context, histories
 
 KINDS = ("technical", "process", "knowledge")
 LONG_WINDOW_MONTHS = 120  # a longer window charts its last ten years

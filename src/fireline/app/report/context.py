@@ -1,0 +1,62 @@
+"""What every report section reads: the store's tables, the scope, the config and the clock.
+
+The report is assembled here, in the use-case layer; the page types it fills (sections,
+tables, figures) and the HTML they become live in views/report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import ibis.expr.types as ir
+
+from ...config import Config
+from ...metrics.dora import Scope
+from ...metrics.tiers import Profile
+from ...store import Store
+from ...views.report.model import Links
+
+if TYPE_CHECKING:
+    from ...debt.report import ScanCache
+    from ...metrics.knowledge_history import History
+
+__all__ = ["Context", "histories"]
+
+
+@dataclass
+class Context:
+    """Everything a section may read. Metrics take their "now" from here, never from the clock."""
+
+    store: Store
+    tables: dict[str, ir.Table]
+    config: Config
+    scope: Scope
+    team_of: dict[str, str]
+    profile: Profile
+    today: date
+    now: datetime
+    links: Links
+    team: str | None = None
+    service: str | None = None
+    drill_rows: int = 100  # rows per folded drill-down table; the rest are a command away
+    cache: dict[str, Any] = field(default_factory=dict)  # what several sections read, computed once per page
+    scans: ScanCache | None = None  # marker scans a long-running server keeps across pages
+
+    @property
+    def teams_in_scope(self) -> list[str]:
+        services = self.scope.services
+        return sorted({t for s, t in self.team_of.items() if services is None or s in services})
+
+
+def histories(ctx: Context) -> dict[str, History]:
+    """Every ingested repository's history (at its default HEAD), replayed once per page: the knowledge,
+    debt and on-call parts all read it."""
+    if "histories" not in ctx.cache:
+        from ...metrics.knowledge_history import alias_map, load_history
+
+        aliases = alias_map(ctx.config.people)
+        repos = sorted(r["repo"] for r in ctx.tables["repos"].select("repo").to_pyarrow().to_pylist())
+        ctx.cache["histories"] = {repo: load_history(ctx.tables, repo, aliases=aliases) for repo in repos}
+    return ctx.cache["histories"]
