@@ -104,21 +104,14 @@ def ingest_git(store: Store, config: Config, path: str | Path, *, service: str |
         if progress:
             progress(total, total)
         result.new_deployments = _insert_deployments(store, tx, tag_deployments)
-        tx.execute("DELETE FROM repos WHERE repo = ?", [info.name])
-        tx.insert("repos", {"repo": [info.name], "path": [str(info.path)], "tips": [json.dumps(tips, sort_keys=True)],
-                            "services": [json.dumps(services)], "shallow": [info.shallow]})
+        tx.put_repo(info.name, str(info.path), tips, services, info.shallow)
         links = linking.relink(store, tx, config.production_environments)
     result.unresolved_deployments = links.unresolved_deployments
     return result
 
 
 def _flush_replacing(tx: Writer, repo: str, columns: ChangeColumns, inferred: set[str]) -> int:
-    replaced = [sha for sha in columns.changes["sha"] if sha in inferred]
-    for start in range(0, len(replaced), 1000):
-        chunk = replaced[start:start + 1000]
-        marks = ", ".join("?" for _ in chunk)
-        for table in ("changes", "change_files"):
-            tx.execute(f"DELETE FROM {table} WHERE repo = ? AND sha IN ({marks})", [repo, *chunk])
+    tx.delete_commits(repo, [sha for sha in columns.changes["sha"] if sha in inferred])
     return columns.flush(tx)
 
 
@@ -215,8 +208,7 @@ def rebuild(store: Store, config: Config) -> dict[str, int]:
     today's parsers refuse is marked failed with its error (`fireline events failed`) and
     the rest are rebuilt.
     """
-    rows = store.query("SELECT source, delivery_id, kind, payload FROM raw_events ORDER BY received_at, "
-                       "source, delivery_id")
+    rows = store.raw_events()
     grouped: dict[str, list] = {}
     derived: list[tuple[str, str]] = []
     failed: list[tuple[str, str, str]] = []
@@ -233,13 +225,11 @@ def rebuild(store: Store, config: Config) -> dict[str, int]:
         derived.append((source, delivery_id))
         grouped.setdefault(table, []).append(record)
     with store.transaction() as tx:
-        tx.execute("DELETE FROM deployments WHERE source <> 'tag'")
-        tx.delete_all("incidents")
-        tx.delete_all("feature_flags")
+        tx.delete_derived_records()
         tx.insert("deployments", record_columns("deployments", grouped.get("deployments", [])))
         tx.insert("incidents", record_columns("incidents", grouped.get("incidents", [])))
         tx.insert("feature_flags", record_columns("feature_flags", grouped.get("feature_flags", [])))
-        normalise.mark(tx, derived, failed)
+        tx.mark_raw_events(derived, failed)
         webhook_events = normalise.rebuild_webhooks(store, tx, config)
         links = linking.relink(store, tx, config.production_environments)
     return {"deployments": len(grouped.get("deployments", [])), "incidents": len(grouped.get("incidents", [])),

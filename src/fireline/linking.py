@@ -63,32 +63,23 @@ class LinkResult:
 
 
 def counted_deployments(store: Store, production: list[str]) -> list[tuple[str, str, str, datetime]]:
-    envs = [e.lower() for e in production]
-    marks = ", ".join("?" for _ in envs)
-    return store.query(
-        "SELECT id, service, sha, time FROM deployments "
-        f"WHERE lower(status) = 'success' AND lower(environment) IN ({marks}) ORDER BY time, id",
-        envs,
-    )
+    return store.counted_deployments(production)
 
 
 def _load_graph(store: Store, repo: str, with_files: bool) -> Graph:
-    table = store.arrow("SELECT sha, parents FROM changes WHERE repo = ?", [repo])
+    table = store.commit_parents(repo)
     shas = table.column("sha").to_pylist()
     parents = table.column("parents").to_pylist()
     graph = {s: tuple(p.split()) if p else () for s, p in zip(shas, parents, strict=True)}
     cherry = {}
-    for sha, message in store.query(
-        "SELECT sha, message FROM changes WHERE repo = ? AND message LIKE '%cherry picked from commit%'",
-        [repo],
-    ):
+    for sha, message in store.cherry_pick_messages(repo):
         match = _CHERRY.search(message)
         if match:
             cherry[sha] = match.group(1)
     files = None
     if with_files:
         files = defaultdict(list)
-        ft = store.arrow("SELECT sha, path FROM change_files WHERE repo = ?", [repo])
+        ft = store.changed_paths(repo)
         for sha, path in zip(ft.column("sha").to_pylist(), ft.column("path").to_pylist(), strict=True):
             files[sha].append(path)
     return Graph(graph, cherry, files)
@@ -124,7 +115,7 @@ def relink(store: Store, tx: Writer, production: list[str]) -> LinkResult:
     dep_sha: dict[str, tuple[str, str]] = {}  # deployment id -> (repo, full sha)
 
     # Repositories known only from webhook pushes have commits but no `repos` row.
-    all_repos = sorted({r[0] for r in store.query("SELECT DISTINCT repo FROM changes")} | set(services_by_repo))
+    all_repos = sorted(store.repos_with_changes() | set(services_by_repo))
     for service, deps in by_service.items():
         targets = repos_of_service.get(service)
         if not targets and service in all_repos:
@@ -196,9 +187,7 @@ def _link_incidents(store: Store, by_service: dict[str, list[tuple[str, str, dat
     by_sha: dict[str, list[str]] = defaultdict(list)
     for dep_id, (_repo, full) in dep_sha.items():
         by_sha[full].append(dep_id)
-    for inc_id, service, started, cause in store.query(
-        "SELECT id, service, started, cause FROM incidents ORDER BY started, id"
-    ):
+    for inc_id, service, started, cause in store.incidents_to_link():
         target, via = _named_cause(cause, dep_sha, by_sha, shipped, graphs)
         if target is None and service in by_service:
             i = bisect.bisect_right(times[service], started)

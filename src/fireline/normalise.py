@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import import_module
@@ -62,28 +62,19 @@ class FailedEvent:
                 "received_at": self.received_at.astimezone(UTC).isoformat(), "error": self.error}
 
 
-def _webhook_marks() -> str:
-    return ", ".join("?" for _ in WEBHOOK_SOURCES)
-
-
 def pending_count(store: Store) -> tuple[int, datetime | None]:
     """Raw webhook events not yet normalised, and when the oldest of them arrived."""
-    rows = store.query(f"SELECT count(*), min(received_at) FROM raw_events WHERE NOT coalesce(normalised, FALSE) "
-                       f"AND source IN ({_webhook_marks()})", list(WEBHOOK_SOURCES))
-    return rows[0][0], rows[0][1]
+    return store.pending_count(WEBHOOK_SOURCES)
 
 
 def queue_state(store: Store) -> QueueState:
     pending, oldest = pending_count(store)
-    failed = store.query("SELECT count(*) FROM raw_events WHERE error IS NOT NULL")[0][0]
-    return QueueState(pending, oldest, failed)
+    return QueueState(pending, oldest, store.failed_count())
 
 
 def failed_events(store: Store) -> list[FailedEvent]:
     """Raw events whose records could not be derived, each with its error, oldest first."""
-    rows = store.query("SELECT source, delivery_id, kind, received_at, error FROM raw_events "
-                       "WHERE error IS NOT NULL ORDER BY received_at, source, delivery_id")
-    return [FailedEvent(*row) for row in rows]
+    return [FailedEvent(*row) for row in store.failed_raw_events()]
 
 
 def normalise_pending(store: Store, config: Config, limit: int = 5000) -> int:
@@ -99,10 +90,7 @@ def normalise_pending(store: Store, config: Config, limit: int = 5000) -> int:
             # Several server workers share a PostgreSQL store: one normaliser at a time.
             if not tx.try_lock("normaliser"):
                 return 0
-            rows = store.query(
-                f"SELECT source, delivery_id, kind, payload FROM raw_events WHERE NOT coalesce(normalised, FALSE) "
-                f"AND source IN ({_webhook_marks()}) ORDER BY received_at, source, delivery_id LIMIT {int(limit)}",
-                list(WEBHOOK_SOURCES))
+            rows = store.pending_raw_events(WEBHOOK_SOURCES, limit)
             if not rows:
                 return 0
             _apply(store, tx, config, rows)
@@ -130,7 +118,7 @@ def _commit_isolating(store: Store, config: Config, rows: list[tuple]) -> None:
             source, delivery_id = rows[0][0], rows[0][1]
             log.error("raw event %s/%s failed: %s", source, delivery_id, exc)
             with store.transaction() as tx:
-                mark(tx, [(source, delivery_id)], [(source, delivery_id, _describe(exc))])
+                tx.mark_raw_events([], [(source, delivery_id, _describe(exc))])
             return
     middle = len(rows) // 2
     _commit_isolating(store, config, rows[:middle])
@@ -144,19 +132,15 @@ def _describe(exc: BaseException) -> str:
 def retry(store: Store, keys: list[tuple[str, str]]) -> None:
     """Put failed webhook events back in the queue (after a fix); `normalise_pending` takes them."""
     with store.transaction() as tx:
-        for source, delivery_id in keys:
-            tx.execute("UPDATE raw_events SET normalised = FALSE, error = NULL WHERE source = ? AND delivery_id = ?",
-                       [source, delivery_id])
+        tx.requeue_raw_events(keys)
 
 
 def rebuild_webhooks(store: Store, tx: Writer, config: Config) -> int:
     """Re-derive everything webhooks produced (inside rebuild's transaction)."""
-    marks = ", ".join("?" for _ in WEBHOOK_SOURCES)
-    rows = store.query(f"SELECT source, delivery_id, kind, payload FROM raw_events WHERE source IN ({marks}) "
-                       "ORDER BY received_at, source, delivery_id", list(WEBHOOK_SOURCES))
-    tx.execute("DELETE FROM alert_events")
-    tx.execute(f"DELETE FROM deployments WHERE source IN ({marks})", list(WEBHOOK_SOURCES))
-    tx.execute(f"DELETE FROM feature_flags WHERE source IN ({marks})", list(WEBHOOK_SOURCES))
+    rows = store.raw_events(WEBHOOK_SOURCES)
+    tx.delete_all("alert_events")
+    tx.delete_by_source("deployments", WEBHOOK_SOURCES)
+    tx.delete_by_source("feature_flags", WEBHOOK_SOURCES)
     _apply(store, tx, config, rows)
     return len(rows)
 
@@ -188,28 +172,12 @@ def _apply(store: Store, tx: Writer, config: Config, rows: list[tuple]) -> None:
     _write_incidents(store, tx, merged.incidents)
     _write_alerts(tx, merged.alerts, alert_keys)
     _write_flags(tx, flags)
-    mark(tx, keys, errors)
+    tx.mark_raw_events(keys, errors)
 
 
 def _write_flags(tx: Writer, flags: list[FeatureFlag]) -> None:
     """A flip is one event, never merged: a re-sent id is stored once."""
     tx.insert("feature_flags", record_columns("feature_flags", flags))
-
-
-def mark(tx: Writer, keys: list[tuple[str, str]], errors: list[tuple[str, str, str]]) -> None:
-    """Raw events done: `keys` derived, `errors` (source, delivery id, message) failed and kept aside."""
-    by_source: dict[str, list[str]] = {}
-    for source, delivery_id in keys:
-        by_source.setdefault(source, []).append(delivery_id)
-    for source, ids in by_source.items():
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start:start + 1000]
-            marks = ", ".join("?" for _ in chunk)
-            tx.execute(f"UPDATE raw_events SET normalised = TRUE, error = NULL WHERE source = ? "
-                       f"AND delivery_id IN ({marks})", [source, *chunk])
-    for source, delivery_id, message in errors:
-        tx.execute("UPDATE raw_events SET normalised = TRUE, error = ? WHERE source = ? AND delivery_id = ?",
-                   [message[:1000], source, delivery_id])
 
 
 def _write_changes(store: Store, tx: Writer, changes: list[Change], origin_of: list[str]) -> None:
@@ -264,11 +232,11 @@ def _merge_write(store: Store, tx: Writer, table: str, records: list, record_typ
     if not records:
         return
     latest: dict[str, Any] = {}
-    for existing in _existing(store, table, [r.id for r in records]):
+    for existing in store.rows_by_id(table, [r.id for r in records]):
         latest[existing["id"]] = record_type(**existing)
     for record in records:
         latest[record.id] = merge(latest[record.id], record) if record.id in latest else record
-    _delete_ids(tx, table, list(latest))
+    tx.delete_ids(table, list(latest))
     tx.insert(table, record_columns(table, list(latest.values())))
 
 
@@ -288,17 +256,3 @@ def _write_alerts(tx: Writer, alerts: list[AlertEvent], keys: list[tuple[str, st
         cols["labels"].append(json.dumps(alert.labels, sort_keys=True))
         cols["annotations"].append(json.dumps(alert.annotations, sort_keys=True))
     tx.insert("alert_events", cols)
-
-
-def _existing(store: Store, table: str, ids: Iterable[str]) -> list[dict]:
-    ids = sorted(set(ids))
-    if not ids:
-        return []
-    marks = ", ".join("?" for _ in ids)
-    return store.arrow(f"SELECT * FROM {table} WHERE id IN ({marks})", ids).to_pylist()
-
-
-def _delete_ids(tx: Writer, table: str, ids: list[str]) -> None:
-    if ids:
-        marks = ", ".join("?" for _ in ids)
-        tx.execute(f"DELETE FROM {table} WHERE id IN ({marks})", ids)

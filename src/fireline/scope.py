@@ -41,8 +41,7 @@ def scope_of(cfg: Config, store: Store, team: str | None, service: str | None, s
 
 def team_map(cfg: Config, store: Store) -> dict[str, str]:
     """Every service the store or the config knows -> its team."""
-    names = [r[0] for r in store.query("SELECT DISTINCT service FROM deployments UNION "
-                                       "SELECT DISTINCT service FROM incidents")]
+    names = list(store.service_names())
     names += [svc["name"] for services in store.repo_services().values() for svc in services]
     names += [service for team in cfg.teams.values() for service in team.services]
     return cfg.service_team_map(sorted(set(names) | set(cfg.services)))

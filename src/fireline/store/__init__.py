@@ -1,0 +1,356 @@
+"""The store: the only code that knows SQL.
+
+Reads go through Ibis so metrics run on any backend. Writes use the engine's own
+connection, because Ibis has no transactions and an ingest must be all or nothing.
+DuckDB (embedded, the default) and PostgreSQL are writable (`engines`: one class each);
+any Ibis backend can be read by the metrics.
+
+The rest of the code asks the store by name (`pending_raw_events`, `counted_deployments`,
+`Writer.mark_raw_events`, ...) rather than writing SQL of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from ..model import RepoState
+from .engines import DuckDBEngine, PostgresEngine, connect
+from .schema import DERIVED, SCHEMA_VERSION, TABLES, TS, arrow_schema, create_table_sql
+from .text import REPLACEMENT, storable, storable_strings, without_nul
+
+__all__ = ["DB_ENV", "DEFAULT_DB", "DERIVED", "REPLACEMENT", "SCHEMA_VERSION", "TABLES", "TS", "DuckDBEngine",
+           "PostgresEngine", "Store", "Writer", "arrow_schema", "create_table_sql", "pending_raw_event",
+           "resolve_url", "storable"]
+
+DB_ENV = "FIRELINE_DB"
+DEFAULT_DB = Path(".fireline") / "fireline.duckdb"
+
+
+def resolve_url(url: str | None) -> str:
+    return url or os.environ.get(DB_ENV) or str(DEFAULT_DB)
+
+
+def pending_raw_event(source: str, delivery_id: str, kind: str, payload: str, received_at: datetime,
+                      headers: str | None) -> tuple:
+    """A `raw_events` row in column order, waiting for the normaliser (for `Writer.insert_values`),
+    its text already as the store keeps it, so a caller can match the keys the insert returns."""
+    return (storable(source), storable(delivery_id), storable(kind), storable(payload), received_at,
+            storable(headers), False, None)
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+class Store:
+    """A connection to one store. `Store.open(url)`; use it as a context manager to close it."""
+
+    def __init__(self, engine: DuckDBEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str | None = None, *, create: bool = True) -> Store:
+        store = cls(connect(resolve_url(url), create=create))
+        store.ensure_schema()
+        return store
+
+    @property
+    def url(self) -> str:
+        return self.engine.url
+
+    @property
+    def kind(self) -> str:
+        """"duckdb" or "postgres": what a user is told, never what code branches on."""
+        return self.engine.kind
+
+    @property
+    def con(self) -> Any:
+        """The Ibis backend."""
+        return self.engine.con
+
+    @property
+    def raw(self) -> Any:
+        """The engine's own connection (DuckDB's, or psycopg's)."""
+        return self.engine.raw
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ensure_schema(self) -> None:
+        """Create the tables, columns and index a store lacks. A complete store is only read: DDL
+        takes locks that would queue behind, or deadlock with, another process's open ingest."""
+        if self._schema_complete():
+            return
+        with self.transaction() as tx:
+            # Processes opening a new PostgreSQL store at once would race on CREATE ... IF NOT EXISTS.
+            tx.lock("schema")
+            for name in TABLES:
+                tx.execute(create_table_sql(name, if_not_exists=True))
+            # Stores made by earlier versions lack the columns added since.
+            present = self._columns()
+            for table, (columns, _) in TABLES.items():
+                for column, sql_type in columns:
+                    if (table, column) not in present:
+                        tx.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
+            tx.execute("CREATE INDEX IF NOT EXISTS change_files_sha ON change_files (repo, sha)")
+            tx.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+                       [str(SCHEMA_VERSION)])
+
+    def _columns(self) -> set[tuple[str, str]]:
+        return set(self.query("SELECT table_name, column_name FROM information_schema.columns "
+                              "WHERE table_schema = current_schema() AND table_catalog = current_database()"))
+
+    def _schema_complete(self) -> bool:
+        wanted = {(table, column) for table, (columns, _) in TABLES.items() for column, _ in columns}
+        if not wanted <= self._columns():
+            return False
+        return self.engine.has_index("change_files_sha") and bool(
+            self.query("SELECT count(*) FROM meta WHERE key = 'schema_version'")[0][0])
+
+    # ---- writing ----------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Writer]:
+        with self.engine.transaction():
+            yield Writer(self)
+
+    # ---- reading ----------------------------------------------------------------
+
+    def table(self, name: str) -> ibis.Table:
+        return self.con.table(name)
+
+    def tables(self) -> dict[str, ibis.Table]:
+        return {name: self.con.table(name) for name in TABLES}
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return self.engine.query(sql, [storable(p) for p in params])
+
+    def arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        return self.engine.arrow(sql, [storable(p) for p in params])
+
+    def count(self, table: str) -> int:
+        return self.query(f"SELECT count(*) FROM {table}")[0][0]
+
+    # ---- repositories and commits --------------------------------------------------
+
+    def repo_state(self, repo: str) -> RepoState | None:
+        rows = self.query("SELECT repo, path, tips, shallow FROM repos WHERE repo = ?", [repo])
+        if not rows:
+            return None
+        repo, path, tips, shallow = rows[0]
+        return RepoState(repo=repo, path=path, tips=json.loads(tips), shallow=bool(shallow))
+
+    def repo_services(self) -> dict[str, list[dict]]:
+        return {repo: json.loads(services or "[]")
+                for repo, services in self.query("SELECT repo, services FROM repos")}
+
+    def known_shas(self, repo: str, *, origin: str | None = None) -> set[str]:
+        if origin is None:
+            return {r[0] for r in self.query("SELECT sha FROM changes WHERE repo = ?", [repo])}
+        return {r[0] for r in self.query("SELECT sha FROM changes WHERE repo = ? AND coalesce(origin, 'git') = ?",
+                                         [repo, origin])}
+
+    def repos_with_changes(self) -> set[str]:
+        """Every repository with commits, including those known only from webhook pushes."""
+        return {r[0] for r in self.query("SELECT DISTINCT repo FROM changes")}
+
+    def commit_parents(self, repo: str) -> pa.Table:
+        """(sha, parents) of every commit of `repo`; parents are space-separated shas."""
+        return self.arrow("SELECT sha, parents FROM changes WHERE repo = ?", [repo])
+
+    def cherry_pick_messages(self, repo: str) -> list[tuple[str, str]]:
+        """(sha, message) of the commits whose message records a cherry-pick."""
+        return self.query("SELECT sha, message FROM changes WHERE repo = ? AND message LIKE "
+                          "'%cherry picked from commit%'", [repo])
+
+    def changed_paths(self, repo: str) -> pa.Table:
+        """(sha, path) for every file every commit of `repo` touched."""
+        return self.arrow("SELECT sha, path FROM change_files WHERE repo = ?", [repo])
+
+    # ---- deployments, incidents, services ----------------------------------------
+
+    def counted_deployments(self, production: Sequence[str]) -> list[tuple[str, str, str, datetime]]:
+        """(id, service, sha, time) of successful deployments to these environments, in time order."""
+        envs = [e.lower() for e in production]
+        return self.query("SELECT id, service, sha, time FROM deployments WHERE lower(status) = 'success' "
+                          f"AND lower(environment) IN ({_marks(envs)}) ORDER BY time, id", envs)
+
+    def incidents_to_link(self) -> list[tuple[str, str, datetime, str | None]]:
+        """(id, service, started, cause) of every incident, in start order."""
+        return self.query("SELECT id, service, started, cause FROM incidents ORDER BY started, id")
+
+    def service_names(self) -> set[str]:
+        """Every service a deployment or an incident names."""
+        return {r[0] for r in self.query("SELECT DISTINCT service FROM deployments UNION "
+                                         "SELECT DISTINCT service FROM incidents")}
+
+    def rows_by_id(self, table: str, ids: Sequence[str]) -> list[dict]:
+        """The rows of `table` with these ids, as dicts."""
+        ids = sorted(set(ids))
+        if not ids:
+            return []
+        return self.arrow(f"SELECT * FROM {table} WHERE id IN ({_marks(ids)})", ids).to_pylist()
+
+    # ---- raw events ----------------------------------------------------------------
+
+    def raw_events(self, sources: Sequence[str] | None = None) -> list[tuple[str, str, str, str]]:
+        """(source, delivery id, kind, payload) of every raw event (of these sources), in arrival order."""
+        where = f" WHERE source IN ({_marks(sources)})" if sources is not None else ""
+        return self.query(f"SELECT source, delivery_id, kind, payload FROM raw_events{where} "
+                          "ORDER BY received_at, source, delivery_id", list(sources or ()))
+
+    def pending_raw_events(self, sources: Sequence[str], limit: int) -> list[tuple[str, str, str, str]]:
+        """Up to `limit` raw events of these sources waiting for the normaliser, oldest first."""
+        return self.query(f"SELECT source, delivery_id, kind, payload FROM raw_events WHERE NOT "
+                          f"coalesce(normalised, FALSE) AND source IN ({_marks(sources)}) "
+                          f"ORDER BY received_at, source, delivery_id LIMIT {int(limit)}", list(sources))
+
+    def pending_count(self, sources: Sequence[str]) -> tuple[int, datetime | None]:
+        """How many raw events of these sources wait, and when the oldest of them arrived."""
+        rows = self.query(f"SELECT count(*), min(received_at) FROM raw_events WHERE NOT coalesce(normalised, FALSE) "
+                          f"AND source IN ({_marks(sources)})", list(sources))
+        return rows[0][0], rows[0][1]
+
+    def failed_count(self) -> int:
+        return self.query("SELECT count(*) FROM raw_events WHERE error IS NOT NULL")[0][0]
+
+    def failed_raw_events(self) -> list[tuple[str, str, str, datetime, str]]:
+        """(source, delivery id, kind, received at, error) of the raw events that failed, oldest first."""
+        return self.query("SELECT source, delivery_id, kind, received_at, error FROM raw_events "
+                          "WHERE error IS NOT NULL ORDER BY received_at, source, delivery_id")
+
+
+class Writer:
+    """Writes inside one open transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.engine = store.engine
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.engine.execute(sql, [storable(p) for p in params])
+
+    def lock(self, name: str) -> None:
+        """Wait until no other transaction holds `name` ("normaliser", "relink", "schema"), then hold it
+        until this one ends. On PostgreSQL an advisory lock; DuckDB has one writer process anyway."""
+        self.engine.lock(name)
+
+    def try_lock(self, name: str) -> bool:
+        """Hold `name` until this transaction ends, if no other transaction holds it now."""
+        return self.engine.try_lock(name)
+
+    def delete_all(self, table: str) -> None:
+        self.execute(f"DELETE FROM {table}")
+
+    def delete_ids(self, table: str, ids: Sequence[str]) -> None:
+        if ids:
+            self.execute(f"DELETE FROM {table} WHERE id IN ({_marks(ids)})", list(ids))
+
+    def delete_by_source(self, table: str, sources: Sequence[str]) -> None:
+        self.execute(f"DELETE FROM {table} WHERE source IN ({_marks(sources)})", list(sources))
+
+    def delete_derived_records(self) -> None:
+        """Deployments, incidents and flag changes derived from raw events (tag deployments come from git)."""
+        self.execute("DELETE FROM deployments WHERE source <> 'tag'")
+        self.delete_all("incidents")
+        self.delete_all("feature_flags")
+
+    def delete_commits(self, repo: str, shas: Sequence[str]) -> None:
+        """These commits of `repo` and their files (to be written again, exactly, by the git pass)."""
+        for start in range(0, len(shas), 1000):
+            chunk = list(shas[start:start + 1000])
+            for table in ("changes", "change_files"):
+                self.execute(f"DELETE FROM {table} WHERE repo = ? AND sha IN ({_marks(chunk)})", [repo, *chunk])
+
+    def put_repo(self, repo: str, path: str, tips: dict[str, str], services: list[dict], shallow: bool) -> None:
+        self.execute("DELETE FROM repos WHERE repo = ?", [repo])
+        self.insert("repos", {"repo": [repo], "path": [path], "tips": [json.dumps(tips, sort_keys=True)],
+                              "services": [json.dumps(services)], "shallow": [shallow]})
+
+    def mark_raw_events(self, done: Sequence[tuple[str, str]], failed: Sequence[tuple[str, str, str]]) -> None:
+        """Raw events handled: `done` (source, delivery id) derived; `failed` (source, delivery id, error)
+        kept aside with their error."""
+        by_source: dict[str, list[str]] = {}
+        for source, delivery_id in done:
+            by_source.setdefault(source, []).append(delivery_id)
+        for source, ids in by_source.items():
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start:start + 1000]
+                self.execute(f"UPDATE raw_events SET normalised = TRUE, error = NULL WHERE source = ? "
+                             f"AND delivery_id IN ({_marks(chunk)})", [source, *chunk])
+        for source, delivery_id, message in failed:
+            self.execute("UPDATE raw_events SET normalised = TRUE, error = ? WHERE source = ? AND delivery_id = ?",
+                         [message[:1000], source, delivery_id])
+
+    def requeue_raw_events(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Put raw events back in the normaliser's queue, their errors cleared."""
+        for source, delivery_id in keys:
+            self.execute("UPDATE raw_events SET normalised = FALSE, error = NULL WHERE source = ? AND delivery_id = ?",
+                         [source, delivery_id])
+
+    def replace_all(self, table: str, data: pa.Table | dict[str, list]) -> None:
+        """Rewrite a derived table whole. Dropping and re-creating it (transactional DDL on both
+        engines) is several times faster than deleting every row and re-inserting."""
+        self.execute(f"DROP TABLE {table}")
+        self.execute(create_table_sql(table))
+        self.insert(table, data)
+
+    def insert(self, table: str, data: pa.Table | dict[str, list]) -> int:
+        """Insert rows; rows whose primary key already exists are kept as they were."""
+        if isinstance(data, dict):
+            # Columns a caller does not know about (added by later versions) are stored as NULL.
+            rows = len(next(iter(data.values()), []))
+            schema = arrow_schema(table)
+            data = pa.Table.from_arrays(
+                [storable_strings(data.get(f.name, [None] * rows), f.type) if f.type == pa.string()
+                 else pa.array(data.get(f.name, [None] * rows), type=f.type) for f in schema], schema=schema)
+        else:
+            data = pa.Table.from_arrays([without_nul(c) if c.type == pa.string() else c for c in data.columns],
+                                        schema=data.schema)
+        if data.num_rows == 0:
+            return 0
+        columns, pk = TABLES[table]
+        pk = () if table in DERIVED else pk
+        self.engine.insert_arrow(table, data, ", ".join(c for c, _ in columns), pk)
+        return data.num_rows
+
+    def insert_values(self, table: str, rows: list[tuple]) -> set[tuple]:
+        """Insert rows given in column order; returns the primary keys of the rows that were new.
+
+        The intake server's path: one multi-row statement (DuckDB pays about 2 ms per statement,
+        so fifty single-row inserts cost twenty times one fifty-row insert) and no Arrow batch.
+        Rows repeating a key within `rows` are dropped here: only the first can be new.
+        """
+        columns, pk = TABLES[table]
+        index = [i for i, (name, _) in enumerate(columns) if name in pk]
+        unique: dict[tuple, tuple] = {}
+        for row in rows:
+            row = tuple(storable(v) for v in row)
+            unique.setdefault(tuple(row[i] for i in index), row)
+        if not unique:
+            return set()
+        names = ", ".join(c for c, _ in columns)
+        one = "(" + ", ".join("?" for _ in columns) + ")"
+        new: set[tuple] = set()
+        batch = list(unique.values())
+        for start in range(0, len(batch), 200):
+            chunk = batch[start:start + 200]
+            sql = (f"INSERT INTO {table} ({names}) VALUES {', '.join(one for _ in chunk)} ON CONFLICT DO NOTHING "
+                   f"RETURNING {', '.join(pk)}")
+            new |= {tuple(r) for r in self.engine.returning(sql, [value for row in chunk for value in row])}
+        return new

@@ -1,0 +1,170 @@
+"""One class per SQL engine, the way an HTTP client swaps transports: connecting, running a
+statement, transactions, bulk inserts, advisory locks and catalogue lookups. The Store asks
+its engine and never branches on which one it has."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import ibis
+import pyarrow as pa
+
+from ..errors import UserError
+
+# Advisory locks that serialise work across processes sharing a PostgreSQL store; released at
+# commit. An embedded DuckDB file has one writer process, whose transactions already serialise.
+LOCKS = {"normaliser": 424242, "relink": 424243, "schema": 424244}
+
+
+class DuckDBEngine:
+    """The embedded default: one file, one process."""
+
+    kind = "duckdb"
+
+    def __init__(self, con: Any, url: str) -> None:
+        self.con = con  # the Ibis backend
+        self.url = url
+
+    @classmethod
+    def connect(cls, url: str, *, create: bool) -> DuckDBEngine:
+        path = Path(url.split("://", 1)[1] if "://" in url else url)
+        if not create and not path.exists():
+            raise UserError("no Fireline store here; ingest something first or pass --db", where=str(path))
+        if path.is_dir():
+            raise UserError("is a directory, expected a DuckDB file", where=str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = ibis.duckdb.connect(str(path))
+        except Exception as exc:  # DuckDB's own errors: a lock held by another process, a bad file
+            raise UserError(f"cannot open DuckDB file: {exc}", where=str(path)) from None
+        return cls(con, str(path))
+
+    @property
+    def raw(self) -> Any:
+        return self.con.con
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.raw.execute(sql, list(params))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return self.raw.execute(sql, list(params)).fetchall()
+
+    def arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        return self.raw.sql(sql, params=list(params)).to_arrow_table()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.raw.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.raw.execute("ROLLBACK")
+            raise
+        self.raw.execute("COMMIT")
+
+    def insert_arrow(self, table: str, data: pa.Table, names: str, pk: Sequence[str]) -> None:
+        self.raw.register("_fireline_batch", data)
+        try:
+            # DISTINCT ON guards against one batch repeating a key (DuckDB refuses that).
+            source = (f"SELECT DISTINCT ON ({', '.join(pk)}) {names} FROM _fireline_batch" if pk
+                      else f"SELECT {names} FROM _fireline_batch")
+            conflict = " ON CONFLICT DO NOTHING" if pk else ""
+            self.raw.execute(f"INSERT INTO {table} ({names}) {source}{conflict}")
+        finally:
+            self.raw.unregister("_fireline_batch")
+
+    def returning(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+        """Run a statement with RETURNING and give its rows."""
+        return self.raw.execute(sql, list(params)).fetchall()
+
+    def lock(self, name: str) -> None:
+        """Wait for the named lock and hold it until the transaction ends (one process: nothing to wait for)."""
+
+    def try_lock(self, name: str) -> bool:
+        return True
+
+    def has_index(self, name: str) -> bool:
+        return bool(self.query("SELECT count(*) FROM duckdb_indexes() WHERE index_name = ?", [name])[0][0])
+
+
+def _pg(sql: str) -> str:
+    """psycopg placeholders: escape literal percent signs, then ? -> %s."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class PostgresEngine(DuckDBEngine):
+    """A shared server: many processes and hosts; locks serialise what must not interleave."""
+
+    kind = "postgres"
+
+    @classmethod
+    def connect(cls, url: str, *, create: bool) -> PostgresEngine:
+        try:
+            con = ibis.connect(url.replace("postgres://", "postgresql://", 1))
+        except Exception as exc:  # psycopg raises many kinds; all mean "cannot connect"
+            raise UserError(f"cannot connect to PostgreSQL: {str(exc).strip()}", field="db") from None
+        return cls(con, url)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        with self.raw.cursor() as cur:
+            cur.execute(_pg(sql), params)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self.raw.cursor() as cur:
+            cur.execute(_pg(sql), params)
+            return cur.fetchall() if cur.description else []
+
+    def arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        with self.raw.cursor() as cur:
+            cur.execute(_pg(sql), params)
+            names = [d.name for d in cur.description]
+            rows = cur.fetchall()
+        return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.raw.transaction():
+            yield
+
+    def insert_arrow(self, table: str, data: pa.Table, names: str, pk: Sequence[str]) -> None:
+        conflict = " ON CONFLICT DO NOTHING" if pk else ""
+        with self.raw.cursor() as cur:
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS _fireline_batch (LIKE {table}) ON COMMIT DROP")
+            cur.execute("TRUNCATE _fireline_batch")
+            with cur.copy(f"COPY _fireline_batch ({names}) FROM STDIN") as copy:
+                for row in zip(*(data.column(i).to_pylist() for i in range(data.num_columns)), strict=True):
+                    copy.write_row(row)
+            cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _fireline_batch{conflict}")
+            cur.execute("DROP TABLE _fireline_batch")
+
+    def returning(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+        with self.raw.cursor() as cur:
+            cur.execute(_pg(sql), params)
+            return cur.fetchall()
+
+    def lock(self, name: str) -> None:
+        self.query("SELECT pg_advisory_xact_lock(?)", [LOCKS[name]])
+
+    def try_lock(self, name: str) -> bool:
+        return bool(self.query("SELECT pg_try_advisory_xact_lock(?)", [LOCKS[name]])[0][0])
+
+    def has_index(self, name: str) -> bool:
+        return bool(self.query("SELECT count(*) FROM pg_indexes WHERE indexname = ?", [name])[0][0])
+
+
+def connect(url: str, *, create: bool) -> DuckDBEngine:
+    """The engine for a store URL: postgresql://... or a DuckDB file path."""
+    scheme = urlparse(url).scheme
+    if scheme in ("postgresql", "postgres"):
+        return PostgresEngine.connect(url, create=create)
+    if scheme in ("", "duckdb", "file") or len(scheme) == 1:  # 1: a Windows drive letter
+        return DuckDBEngine.connect(url, create=create)
+    raise UserError(f"unsupported database URL scheme {scheme!r} (use a DuckDB file path or postgresql://...)",
+                    field="db")

@@ -1,0 +1,97 @@
+"""The tables: their columns, keys and types, spelled the way DuckDB and PostgreSQL both read them."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+TS = "TIMESTAMP WITH TIME ZONE"
+
+# name -> (columns, primary key). Types are spelled the way both DuckDB and PostgreSQL read them.
+TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
+    "meta": ([("key", "TEXT"), ("value", "TEXT")], ("key",)),
+    # Every inbound event, verbatim; `normalised` is set once its records are derived.
+    "raw_events": ([
+        ("source", "TEXT"), ("delivery_id", "TEXT"), ("kind", "TEXT"), ("payload", "TEXT"),
+        ("received_at", TS), ("headers", "TEXT"), ("normalised", "BOOLEAN"), ("error", "TEXT"),
+    ], ("source", "delivery_id")),
+    "repos": ([("repo", "TEXT"), ("path", "TEXT"), ("tips", "TEXT"), ("services", "TEXT"),
+               ("shallow", "BOOLEAN")], ("repo",)),
+    "changes": ([
+        ("repo", "TEXT"), ("sha", "TEXT"), ("parents", "TEXT"), ("author_name", "TEXT"),
+        ("author_email", "TEXT"), ("author_time", TS), ("author_offset", "INTEGER"),
+        ("committer_name", "TEXT"), ("committer_email", "TEXT"), ("committer_time", TS),
+        ("committer_offset", "INTEGER"), ("subject", "TEXT"), ("message", "TEXT"),
+        ("files_changed", "INTEGER"), ("lines_added", "BIGINT"), ("lines_removed", "BIGINT"),
+        # "git" for the git pass (exact); a webhook source name when its parents were inferred.
+        ("origin", "TEXT"),
+    ], ("repo", "sha")),
+    "change_files": ([
+        ("repo", "TEXT"), ("sha", "TEXT"), ("path", "TEXT"), ("old_path", "TEXT"),
+        ("added", "BIGINT"), ("removed", "BIGINT"),
+    ], ()),
+    "deployments": ([
+        ("id", "TEXT"), ("service", "TEXT"), ("environment", "TEXT"), ("sha", "TEXT"), ("time", TS),
+        ("status", "TEXT"), ("type", "TEXT"), ("source", "TEXT"), ("ref", "TEXT"), ("repo", "TEXT"),
+        # canary, partial or full (NULL: a plain deployment, counted as full).
+        ("stage", "TEXT"),
+    ], ("id",)),
+    "incidents": ([
+        ("id", "TEXT"), ("service", "TEXT"), ("title", "TEXT"), ("started", TS), ("detected", TS),
+        ("resolved", TS), ("severity", "TEXT"), ("detected_by", "TEXT"), ("cause", "TEXT"),
+        ("source", "TEXT"),
+    ], ("id",)),
+    "alert_events": ([
+        ("source", "TEXT"), ("delivery_id", "TEXT"), ("fingerprint", "TEXT"), ("name", "TEXT"),
+        ("status", "TEXT"), ("starts_at", TS), ("ends_at", TS), ("service", "TEXT"), ("severity", "TEXT"),
+        ("labels", "TEXT"), ("annotations", "TEXT"),
+    ], ("source", "delivery_id", "fingerprint")),
+    # Postmortems as code (postmortems/*.md front matter); lists are JSON text.
+    "postmortems": ([
+        ("id", "TEXT"), ("file", "TEXT"), ("title", "TEXT"), ("date", "DATE"), ("severity", "TEXT"),
+        ("services", "TEXT"), ("incidents", "TEXT"), ("detected_by", "TEXT"), ("impact_start", TS),
+        ("impact_end", TS), ("status", "TEXT"), ("authors", "TEXT"), ("tags", "TEXT"),
+    ], ("id",)),
+    "action_items": ([
+        ("postmortem_id", "TEXT"), ("position", "INTEGER"), ("owner", "TEXT"), ("team", "TEXT"),
+        ("what", "TEXT"), ("due", "DATE"), ("term", "TEXT"), ("dora_metric", "TEXT"), ("status", "TEXT"),
+        ("done_on", "DATE"), ("ticket", "TEXT"), ("file", "TEXT"), ("line", "INTEGER"),
+    ], ("postmortem_id", "position")),
+    # Feature flag changes (from /events or a deployments file): a flip can end an incident.
+    "feature_flags": ([
+        ("id", "TEXT"), ("service", "TEXT"), ("flag", "TEXT"), ("time", TS), ("state", "TEXT"),
+        ("source", "TEXT"), ("incident_id", "TEXT"),
+    ], ("id",)),
+    # Derived by linking (see linking.py); rebuilt whole on every ingest.
+    "deployment_changes": ([
+        ("deployment_id", "TEXT"), ("service", "TEXT"), ("repo", "TEXT"), ("sha", "TEXT"),
+        ("baseline", "BOOLEAN"), ("via", "TEXT"),
+    ], ("deployment_id", "repo", "sha")),
+    "incident_deployments": ([
+        ("incident_id", "TEXT"), ("deployment_id", "TEXT"), ("via", "TEXT"),
+    ], ("incident_id", "deployment_id")),
+}
+
+_ARROW_TYPES = {
+    "TEXT": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_(),
+    TS: pa.timestamp("us", tz="UTC"), "DOUBLE PRECISION": pa.float64(), "DATE": pa.date32(),
+}
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    columns, _ = TABLES[table]
+    return pa.schema([(name, _ARROW_TYPES[sql]) for name, sql in columns])
+
+
+# Derived tables are rewritten whole by linking; their keys are unique by construction,
+# so they carry no PRIMARY KEY index to maintain on every rewrite.
+DERIVED = ("deployment_changes", "incident_deployments")
+
+
+def create_table_sql(name: str, *, if_not_exists: bool = False) -> str:
+    columns, pk = TABLES[name]
+    cols = ", ".join(f"{c} {t}" for c, t in columns)
+    key = f", PRIMARY KEY ({', '.join(pk)})" if pk and name not in DERIVED else ""
+    guard = "IF NOT EXISTS " if if_not_exists else ""
+    return f"CREATE TABLE {guard}{name} ({cols}{key})"
