@@ -68,7 +68,7 @@ def postmortem_new(
         if not rows:
             from .sources.postmortems import closest
 
-            ids = sorted(r[0] for r in store.query("SELECT id FROM incidents"))
+            ids = sorted(store.incident_ids())
             near = closest(incident, ids)
             hint = f"; did you mean {near!r}?" if near else ("; ingest incidents first (fireline ingest incidents)"
                                                              if not ids else "")

@@ -8,7 +8,6 @@ another machine), at the `repo` path the config gives its services.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -69,8 +68,8 @@ def scan_repos(store: Store, config: Config, conf: settings.BudgetSettings | Non
     With `cache`, a repository whose HEAD has not moved since its last scan is not read again."""
     conf = conf or settings.of(config)
     scans, notes = [], []
-    for repo, stored, services in store.query("SELECT repo, path, services FROM repos ORDER BY repo"):
-        path = working_copy(config, stored, json.loads(services or "[]"))
+    for repo, stored, services in store.repos():
+        path = working_copy(config, stored, services)
         if path is None:
             notes.append(f"{repo}: {stored} is gone; its markers were not scanned")
             continue

@@ -29,8 +29,7 @@ class PostmortemIngest:
 
 def store_incident_ids(store: Store) -> set[str] | None:
     """The store's incident ids, or None when it holds none (then references cannot be checked)."""
-    ids = {r[0] for r in store.query("SELECT id FROM incidents")}
-    return ids or None
+    return store.incident_ids() or None
 
 
 def ingest_postmortems(store: Store, cfg: Config, paths: list[Path], root: Path | None = None) -> PostmortemIngest:
@@ -65,14 +64,9 @@ def ingest_postmortems(store: Store, cfg: Config, paths: list[Path], root: Path 
     files, ids = sorted(set(pm["file"])), sorted(set(pm["id"]))
     if not ids:
         return out
-    marks_f, marks_i = ", ".join("?" for _ in files), ", ".join("?" for _ in ids)
-    out.replaced = store.query(f"SELECT count(*) FROM postmortems WHERE file IN ({marks_f}) OR id IN ({marks_i})",
-                               [*files, *ids])[0][0]
+    out.replaced = store.postmortems_from(files, ids)
     with store.transaction() as tx:
-        # Items of a postmortem that moved to another file go with it: delete by file and by id.
-        tx.execute(f"DELETE FROM action_items WHERE file IN ({marks_f}) OR postmortem_id IN ({marks_i})",
-                   [*files, *ids])
-        tx.execute(f"DELETE FROM postmortems WHERE file IN ({marks_f}) OR id IN ({marks_i})", [*files, *ids])
+        tx.delete_postmortems(files, ids)
         out.postmortems = tx.insert("postmortems", pm)
         out.action_items = tx.insert("action_items", ai)
     return out

@@ -165,6 +165,11 @@ class Store:
         return {r[0] for r in self.query("SELECT sha FROM changes WHERE repo = ? AND coalesce(origin, 'git') = ?",
                                          [repo, origin])}
 
+    def repos(self) -> list[tuple[str, str, list[dict]]]:
+        """(repo, path it was ingested from, its services) of every ingested repository, by name."""
+        return [(repo, path, json.loads(services or "[]"))
+                for repo, path, services in self.query("SELECT repo, path, services FROM repos ORDER BY repo")]
+
     def repos_with_changes(self) -> set[str]:
         """Every repository with commits, including those known only from webhook pushes."""
         return {r[0] for r in self.query("SELECT DISTINCT repo FROM changes")}
@@ -193,6 +198,14 @@ class Store:
     def incidents_to_link(self) -> list[tuple[str, str, datetime, str | None]]:
         """(id, service, started, cause) of every incident, in start order."""
         return self.query("SELECT id, service, started, cause FROM incidents ORDER BY started, id")
+
+    def incident_ids(self) -> set[str]:
+        return {r[0] for r in self.query("SELECT id FROM incidents")}
+
+    def postmortems_from(self, files: Sequence[str], ids: Sequence[str]) -> int:
+        """How many stored postmortems came from these files or carry these ids."""
+        return self.query(f"SELECT count(*) FROM postmortems WHERE file IN ({_marks(files)}) OR id IN ({_marks(ids)})",
+                          [*files, *ids])[0][0]
 
     def service_names(self) -> set[str]:
         """Every service a deployment or an incident names."""
@@ -281,6 +294,14 @@ class Writer:
         self.execute("DELETE FROM repos WHERE repo = ?", [repo])
         self.insert("repos", {"repo": [repo], "path": [path], "tips": [json.dumps(tips, sort_keys=True)],
                               "services": [json.dumps(services)], "shallow": [shallow]})
+
+    def delete_postmortems(self, files: Sequence[str], ids: Sequence[str]) -> None:
+        """Postmortems from these files or with these ids, and their action items (an item of a postmortem
+        that moved to another file goes with it)."""
+        params = [*files, *ids]
+        self.execute(f"DELETE FROM action_items WHERE file IN ({_marks(files)}) OR postmortem_id IN ({_marks(ids)})",
+                     params)
+        self.execute(f"DELETE FROM postmortems WHERE file IN ({_marks(files)}) OR id IN ({_marks(ids)})", params)
 
     def mark_raw_events(self, done: Sequence[tuple[str, str]], failed: Sequence[tuple[str, str, str]]) -> None:
         """Raw events handled: `done` (source, delivery id) derived; `failed` (source, delivery id, error)
