@@ -22,23 +22,13 @@ from fireline.cli import app as cli
 from fireline.config import Config, ServerConfig
 from fireline.errors import UserError
 from fireline.server.app import create_app
-from fireline.server.auth import Secrets
 from fireline.store import Store, pending_raw_event
 
+from .test_server import SECRETS, server  # noqa: F401 - the intake on both engines, shared
+
 DATA = Path(__file__).resolve().parent / "data" / "webhooks"
-SECRETS = Secrets({"github": "gh-secret", "gitlab": "gl-token", "pagerduty": "pd-secret", "ingest": "in-token"})
 TOKEN = {"authorization": "Bearer in-token", "content-type": "application/json"}
 SHA = "88e5fae1a6b62cac81ad7c1c8780a4a12d2c50bc"
-
-
-@pytest.fixture
-def server(store):
-    config = Config(server=ServerConfig(normalise_interval_seconds=0.05))
-    app = create_app(lambda: store, config, secrets=SECRETS, normaliser=False)
-    with TestClient(app) as client:
-        client.store = store
-        client.config = config
-        yield client
 
 
 def deployment_event(n: int, service: str = "purger") -> dict:
