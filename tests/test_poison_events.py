@@ -24,7 +24,10 @@ from fireline.errors import UserError
 from fireline.server.app import create_app
 from fireline.store import Store, pending_raw_event
 
-from .test_server import SECRETS, server  # noqa: F401 - the intake on both engines, shared
+from . import test_server as intake
+
+SECRETS = intake.SECRETS
+server = intake.server  # the intake on both engines, as test_server runs it
 
 DATA = Path(__file__).resolve().parent / "data" / "webhooks"
 TOKEN = {"authorization": "Bearer in-token", "content-type": "application/json"}
