@@ -13,6 +13,7 @@ from . import cli_debt, cli_knowledge, cli_oncall, cli_postmortems, cli_report, 
 from . import ingest as ingest_lib
 from .cli_alerts import alerts_app
 from .cli_common import (
+    AtOpt,
     ConfigOpt,
     DbOpt,
     JsonOpt,
@@ -75,6 +76,13 @@ def _progress_callback(label: str):
         progress.update(task, completed=done, total=total)
 
     return progress, update
+
+
+def _workspace(db: str | None, config: Path | None, at: str | None = None) -> Workspace:
+    """The library's Workspace, with --at as its "now"."""
+    ws = Workspace(db, config)
+    ws.set_now(at, field="at")
+    return ws
 
 
 def _report_ingest(result: ingest_lib.IngestResult, as_json: bool) -> None:
@@ -173,10 +181,10 @@ def dora(
     team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, until: UntilOpt = None,
     profile: ProfileOpt = None,
     by: Annotated[Period | None, typer.Option("--by", help="One row per week or month.")] = None,
-    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+    at: AtOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """The four keys plus rework rate, per team and service, each with its tier."""
-    with Workspace(db, config) as ws:
+    with _workspace(db, config, at) as ws:
         summary = ws.dora(team=team, service=service, since=since, until=until, profile=profile,
                           by=by.value if by else None)
     if as_json:
@@ -195,10 +203,10 @@ def explain(
     metric: Annotated[ExplainMetric, typer.Argument(help="Which figure to explain.")],
     team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, until: UntilOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="Rows to show in the table (JSON has all).")] = 50,
-    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+    at: AtOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """List the deployments, commits or incidents behind a figure."""
-    with Workspace(db, config) as ws:
+    with _workspace(db, config, at) as ws:
         result = ws.explain(metric.value, team=team, service=service, since=since, until=until)
         tz = ws.config.timezone
     name, figure = result.metric, result.figure

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +12,7 @@ import typer
 
 from .app.settings import load_config
 from .cli_common import (
+    AtOpt,
     ConfigOpt,
     DbOpt,
     FindingsFormat,
@@ -28,6 +28,7 @@ from .cli_common import (
 from .errors import UserError
 from .store import Store
 from .views import terminal
+from .window import as_of
 
 alerts_app = typer.Typer(help="Alert hygiene: lint rules, suggest the missing ones, measure noise and detection.",
                          no_args_is_help=True, rich_markup_mode="markdown")
@@ -95,15 +96,16 @@ def alerts_report(
     team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, until: UntilOpt = None,
     tz: Annotated[str | None, typer.Option("--tz", help="Zone for business/off/sleep hours (default: config).")]
     = None,
-    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+    at: AtOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Alert noise (pages per shift, off-hours, flapping, transient, no runbook) and the detection gap."""
     from .metrics import alerts as alert_metrics
 
     cfg = load_config(config)
     store = Store.open(db, create=False)
-    scope = scope_of(cfg, store, team, service, since, until)
-    params = dataclasses.replace(alert_metrics.AlertParams.from_config(cfg.alerts), now=datetime.now(UTC))
+    now = as_of(at, cfg.timezone).now
+    scope = scope_of(cfg, store, team, service, since, until, now=now)
+    params = dataclasses.replace(alert_metrics.AlertParams.from_config(cfg.alerts), now=now)
     report = alert_metrics.report(store.tables(), scope, team_of=team_map(cfg, store), tz=tz or cfg.timezone,
                                   params=params)
     if as_json:

@@ -11,11 +11,12 @@ from typing import Annotated, Any
 
 import typer
 
+from .errors import UserError
 from .metrics.tiers import PROFILES
 from .scope import scope_of, team_map  # shared with the report and the dashboard
 
-__all__ = ["ConfigOpt", "DbOpt", "JsonOpt", "ProfileOpt", "ServiceOpt", "SinceOpt", "TeamOpt", "UntilOpt",
-           "print_json", "scope_of", "team_map"]
+__all__ = ["AtOpt", "ConfigOpt", "DbOpt", "JsonOpt", "ProfileOpt", "ServiceOpt", "SinceOpt", "TeamOpt", "UntilOpt",
+           "hidden_alias", "pick_at", "print_json", "scope_of", "team_map"]
 
 class FindingsFormat(str, Enum):
     """How lint findings print: text for people, json for scripts, sarif for code scanning."""
@@ -36,7 +37,27 @@ ServiceOpt = Annotated[str | None, typer.Option("--service", help="Only this ser
 SinceOpt = Annotated[str | None, typer.Option("--since", help="Window start: a date or ISO time in the "
                                               "configured zone (default: 90 days before --until).")]
 UntilOpt = Annotated[str | None, typer.Option("--until", help="Window end, inclusive for a date "
-                                              "(default: now).")]
+                                              "(default: --at, else now).")]
+AtOpt = Annotated[str | None, typer.Option(
+    "--at", help="As of: a date (that whole day has passed) or an ISO time, in the configured zone "
+    "(default: now). Windows that end now end here; ages and overdue items are judged here.", show_default=False)]
+
+
+def hidden_alias(name: str, replacement: str = "--at") -> Any:
+    """An old option name kept for one release, hidden from --help (use `replacement`)."""
+    return typer.Option(name, hidden=True, help=f"Deprecated: use {replacement}.")
+
+
+def pick_at(at: str | None, **old: str | None) -> tuple[str | None, str]:
+    """--at, or the one old spelling given, with the name to blame in an error; both is bad input."""
+    given = {name: value for name, value in old.items() if value}
+    if at and given:
+        raise UserError(f"give --at or {', '.join('--' + n for n in given)}, not both", field="at")
+    if given:
+        return next(iter(given.items()))[::-1]
+    return at, "at"
+
+
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help=f"Tier profile: {', '.join(PROFILES)} "
                                                 "(default from config, else seed).")]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +12,7 @@ from rich.table import Table
 
 from .app.settings import load_config
 from .cli_common import (
+    AtOpt,
     ConfigOpt,
     DbOpt,
     JsonOpt,
@@ -19,6 +20,8 @@ from .cli_common import (
     SinceOpt,
     TeamOpt,
     UntilOpt,
+    hidden_alias,
+    pick_at,
     print_json,
     scope_of,
     team_map,
@@ -27,16 +30,18 @@ from .config import Config
 from .errors import UserError
 from .store import Store
 from .views import terminal
-from .window import parse_instant
+from .window import as_of, parse_instant
 
-NowOpt = Annotated[str | None, typer.Option("--now", help="Reference time for ages and overdue items "
-                                            "(default: the clock), so a report can be reproduced.")]
-PlanNowOpt = Annotated[str | None, typer.Option("--now", help="Today, for which dates have passed and the default "
-                                                "--until (default: the clock), so a plan can be reproduced.")]
+NowOpt = Annotated[str | None, hidden_alias("--now")]
+PlanNowOpt = NowOpt
 
 
-def _now(value: str | None, cfg: Config) -> datetime:
-    return parse_instant(value, "--now", cfg.timezone) if value else datetime.now(UTC)
+def _now(at: str | None, now: str | None, cfg: Config) -> datetime:
+    """--at (a date is the end of that day), or the old --now (a date was its start), else the clock."""
+    value, field = pick_at(at, now=now)
+    if field == "now":
+        return parse_instant(value, "now", cfg.timezone) if value else datetime.now(UTC)
+    return as_of(value, cfg.timezone, option=field).now
 
 
 def _day(value: datetime | date | None, tz: str) -> str:
@@ -51,22 +56,23 @@ def _day(value: datetime | date | None, tz: str) -> str:
 
 # ---- debt -----------------------------------------------------------------------------------------
 
-def debt(team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, now: NowOpt = None,
+def debt(team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, at: AtOpt = None,
+         now: NowOpt = None,
          limit: Annotated[int, typer.Option("--limit", min=0, help="Items to list per kind (JSON has all).")] = 15,
          db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """The debt ledger: technical (TODO/FIXME/HACK/XXX with age and author from one batched blame
     pass, hotspots), process (overdue or dropped action items, repeat incidents whose earlier actions
     were not done) and knowledge (orphaned code, truck factor 1), per team and service, with the
-    totals month by month from --since (default: six months before --now)."""
+    totals month by month from --since (default: six months before --at)."""
     from .debt import settings
     from .debt.report import ledger as debt_ledger
 
     cfg = load_config(config)
     settings.of(cfg)  # a bad [budget] is reported before the store is opened
-    at = _now(now, cfg)
+    at = _now(at, now, cfg)
     start = parse_instant(since, "--since", cfg.timezone) if since else at - timedelta(days=182)
     if start >= at:
-        raise UserError("must be before --now", where="--since")
+        raise UserError("must be before --at", where="--since")
     store = Store.open(db, create=False)
     try:
         scope_of(cfg, store, team, service, None, None)  # validates --team and --service
@@ -135,7 +141,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 def budget(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = None,
            weight: Annotated[str | None, typer.Option("--weight", help="commits (each commit counts once) or "
                                                       "lines (changed lines); default from [budget].")] = None,
-           db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+           at: AtOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Share of each team's work spent on fixes, per month, against its budget ([budget] in config):
     over, under or within (budget +- tolerance)."""
     from .debt import settings
@@ -147,7 +153,7 @@ def budget(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = None,
         raise UserError(f"commits or lines, not {weight!r}", where="--weight")
     store = Store.open(db, create=False)
     try:
-        scope = scope_of(cfg, store, team, None, since, until)
+        scope = scope_of(cfg, store, team, None, since, until, now=_now(at, None, cfg))
         result = debt_budget(store.tables(), cfg, scope.since, scope.until, team_of=team_map(cfg, store),
                              teams=[team] if team else None, weight=weight)
         data = result.as_dict()
@@ -213,7 +219,8 @@ def plan(release: Annotated[str, typer.Option("--release", help="Release day (a 
          freeze_days: Annotated[int | None, typer.Option(
              "--freeze-days", min=0, max=365,
              help="Freeze before verification (default: from the last merge at 80% confidence).")] = None,
-         now: PlanNowOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+         at: AtOpt = None, now: PlanNowOpt = None, db: DbOpt = None, config: ConfigOpt = None,
+         as_json: JsonOpt = False) -> None:
     """Plan backwards from release day: the last merge date at 50/80/95% confidence from the measured
     lead times (--since/--until, default the 90 days before now) and deploy cadence, with the freeze
     and verification steps, who is on call that day, and a flag when the median lead time exceeds
@@ -229,7 +236,7 @@ def plan(release: Annotated[str, typer.Option("--release", help="Release day (a 
     except ValueError:
         raise UserError(f"not a date: {release!r} (e.g. 2026-09-30)", where="--release") from None
     conf = settings.of(cfg)
-    at = _now(now, cfg)
+    at = _now(at, now, cfg)
     store = Store.open(db, create=False)
     try:
         scope = scope_of(cfg, store, team, service, since, until or at.isoformat())

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
 from .app.settings import load_config
-from .cli_common import ConfigOpt, DbOpt, FindingsFormat, JsonOpt, TeamOpt, print_json
+from .cli_common import AtOpt, ConfigOpt, DbOpt, FindingsFormat, JsonOpt, TeamOpt, hidden_alias, pick_at, print_json
 from .config import Config
 from .errors import UserError
 from .store import Store
 from .views import terminal
+from .window import as_of
 
 postmortem_app = typer.Typer(
     help="Postmortems as code: Markdown files with YAML front matter (default folder `postmortems/`).\n\n"
@@ -31,17 +31,13 @@ class FailOn(str, Enum):
     warning = "warning"
 
 
-TodayOpt = Annotated[str | None, typer.Option("--today", help="The day to measure from, YYYY-MM-DD (default: today "
-                                              "in the configured zone). Fix it for reproducible output.")]
+TodayOpt = Annotated[str | None, hidden_alias("--today")]
 
 
-def _today(value: str | None, cfg: Config) -> date:
-    if value is None:
-        return datetime.now(ZoneInfo(cfg.timezone)).date()
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise UserError(f"not a date: {value!r} (e.g. 2026-07-05)", where="--today") from None
+def _today(at: str | None, today: str | None, cfg: Config) -> date:
+    """The day items are judged on: --at's day (or the old --today), else today in the configured zone."""
+    value, field = pick_at(at, today=today)
+    return as_of(value, cfg.timezone, option=field).today
 
 
 def _open_store(db: str | None) -> Store:
@@ -167,7 +163,7 @@ def actions(
     overdue: Annotated[bool, typer.Option("--overdue", help="Only items past their due date.")] = False,
     ics: Annotated[Path | None, typer.Option("--ics", help="Also write the due dates to this iCalendar file.")] =
     None,
-    today: TodayOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+    at: AtOpt = None, today: TodayOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Open postmortem action items by team and owner, overdue first, with days late."""
     from .metrics.actions import open_actions
@@ -175,7 +171,7 @@ def actions(
 
     cfg = load_config(config)
     settings.of(cfg)  # a typo in [postmortems] is refused by every postmortem command
-    day = _today(today, cfg)
+    day = _today(at, today, cfg)
     if team is not None and cfg.team_names and team not in cfg.team_names:
         raise UserError(f"unknown team {team!r} (teams: {', '.join(cfg.team_names)})", where="--team")
     store = _open_store(db)
@@ -202,7 +198,7 @@ def actions(
 def followup(
     weeks: Annotated[int | None, typer.Option("--weeks", help="Weeks before and after done_on (default: "
                                               "[postmortems] followup_weeks, 8).", min=1, max=104)] = None,
-    team: TeamOpt = None, today: TodayOpt = None, db: DbOpt = None, config: ConfigOpt = None,
+    team: TeamOpt = None, at: AtOpt = None, today: TodayOpt = None, db: DbOpt = None, config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Did it work? For each done long-term action item with a dora_metric: the team's metric N weeks before and
@@ -213,7 +209,7 @@ def followup(
     from .postmortems import settings
 
     cfg = load_config(config)
-    day = _today(today, cfg)
+    day = _today(at, today, cfg)
     if team is not None:
         cfg.services_of_team(team)  # refuses an unknown team
     params = FollowupParams(weeks=weeks or settings.of(cfg).followup_weeks,

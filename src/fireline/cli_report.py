@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from .cli_common import (
+    AtOpt,
     ConfigOpt,
     DbOpt,
     JsonOpt,
@@ -16,6 +17,8 @@ from .cli_common import (
     SinceOpt,
     TeamOpt,
     UntilOpt,
+    hidden_alias,
+    pick_at,
     print_json,
 )
 
@@ -23,15 +26,13 @@ OutOpt = Annotated[Path, typer.Option("--out", "-o", help="The HTML file to writ
                                       "inside, no network needed to open it).")]
 PngOpt = Annotated[Path | None, typer.Option("--png", help="Also write each chart as a PNG image in this folder "
                                              "(for slides, wikis and email).", show_default=False)]
-TodayOpt = Annotated[str | None, typer.Option("--today", help="The day the report is as of: action items fall "
-                                              "overdue, debts age and on-call gaps lie ahead against the end of it "
-                                              "(default: today in the configured zone).", show_default=False)]
+TodayOpt = Annotated[str | None, hidden_alias("--today")]
 
 
 def report(
     out: OutOpt = Path("report.html"), png: PngOpt = None,
     team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, until: UntilOpt = None,
-    profile: ProfileOpt = None, today: TodayOpt = None,
+    profile: ProfileOpt = None, at: AtOpt = None, today: TodayOpt = None,
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Write one HTML file to share: the four keys and rework rate per team with tier badges, weekly trend
@@ -42,27 +43,22 @@ def report(
 
         fireline report --out report.html --since 2026-01-01 --team Data --png charts/
     """
-    from datetime import date
-
     from .app.report import build_context, write_report
     from .app.settings import load_config
     from .errors import UserError
     from .store import Store
     from .views import terminal
+    from .window import as_of
 
     cfg = load_config(config)
-    day = None
-    if today:
-        try:
-            day = date.fromisoformat(today.strip())
-        except ValueError:
-            raise UserError(f"not a date: {today!r} (e.g. 2026-07-01)", where="--today") from None
+    value, field = pick_at(at, today=today)
+    when = as_of(value, cfg.timezone, option=field)
     if out.exists() and out.is_dir():
         raise UserError("is a directory; give a file name such as report.html", where=str(out))
     store = Store.open(db, create=False)
     try:
         ctx = build_context(store, cfg, team=team, service=service, since=since, until=until, profile=profile,
-                            today=day)
+                            today=when.today, now=when.now)
         result = write_report(ctx, out, png_dir=png)
     finally:
         store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -65,3 +66,36 @@ def parse_window(since: str | None, until: str | None, tz_name: str, now: dateti
 def as_utc(value: datetime) -> datetime:
     """A stored timestamp in UTC; a naive one (some engines drop the zone) is read as UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """When a command looks from: `now` (an instant, for ages, open items and windows that end
+    "now") and `today` (the local day, for what is due or overdue)."""
+
+    now: datetime
+    today: date
+
+
+def as_of(value: str | date | datetime | None, tz_name: str, clock: datetime | None = None,
+          *, option: str = "at") -> AsOf:
+    """`--at`: a date is that whole day in `tz_name` (now is its end, today is the day itself, the way
+    --until reads a date); a time is that instant (naive: in `tz_name`); None is the clock."""
+    zone = ZoneInfo(tz_name)
+    if value is None or value == "":
+        now = (clock or datetime.now(UTC)).astimezone(UTC)
+        return AsOf(now, now.astimezone(zone).date())
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=zone)
+        return AsOf(value.astimezone(UTC), value.astimezone(zone).date())
+    if isinstance(value, date):
+        value = value.isoformat()
+    text = value.strip()
+    try:
+        day: date | None = date.fromisoformat(text)
+    except ValueError:
+        day = None
+    now = _parse(text, option, zone, end=day is not None)
+    return AsOf(now, day if day is not None else now.astimezone(zone).date())
+

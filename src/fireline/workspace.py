@@ -26,6 +26,7 @@ from .metrics.dora import Scope
 from .metrics.summary import Summary
 from .scope import scope_of, team_map
 from .store import Store, resolve_url
+from .window import as_of
 
 When = str | date | datetime | None
 
@@ -44,20 +45,20 @@ class Workspace:
 
     `db`: a DuckDB file path or a postgresql:// URL (default FIRELINE_DB, else
     .fireline/fireline.duckdb). `config`: a path, a `Config`, or None for the default search.
-    `now`: the as-of time for windows that end "now" (default: the clock at each call).
+    `now`: what "now" is for windows that end now, ages and overdue items (default: the clock at
+    each call): a datetime, a date (that whole day has passed: `--at 2026-07-05`) or the same as text.
     """
 
     def __init__(self, db: str | Path | None = None, config: str | Path | Config | None = None, *,
-                 now: datetime | None = None) -> None:
+                 now: When = None) -> None:
         if isinstance(config, Config):
             validate(config)
             self.config = config
         else:
             self.config = load_config(config)
-        if now is not None and now.tzinfo is None:
-            raise UserError("must carry a time zone (e.g. datetime(2026, 7, 5, tzinfo=UTC))", field="now")
         self.url = resolve_url(str(db) if db is not None else None)
-        self._now = now
+        self._as_of = None
+        self.set_now(now)
         self._store: Store | None = None
 
     # ---- the store -------------------------------------------------------------------
@@ -95,8 +96,17 @@ class Workspace:
 
     # ---- scope -------------------------------------------------------------------------
 
+    def set_now(self, value: When, *, field: str = "now") -> None:
+        """Fix "now" (None: the clock again); `field` names the argument in errors."""
+        self._as_of = as_of(value, self.config.timezone, option=field) if value not in (None, "") else None
+
     def now(self) -> datetime:
-        return self._now or datetime.now(UTC)
+        """The as-of instant: the one given, else the clock."""
+        return self._as_of.now if self._as_of else datetime.now(UTC)
+
+    def today(self) -> date:
+        """The as-of day in the configured zone (what is due or overdue is judged on it)."""
+        return self._as_of.today if self._as_of else as_of(None, self.config.timezone).today
 
     def scope(self, *, team: str | None = None, service: str | None = None, since: When = None,
               until: When = None) -> Scope:

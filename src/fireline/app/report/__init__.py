@@ -51,7 +51,7 @@ def build_context(store: Store, config: Config, *, team: str | None = None, serv
         now = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC)
     now = now or datetime.now(UTC)
     team_of = team_map(config, store)
-    scope = scope or scope_of(config, store, team, service, since, until, team_of=team_of)
+    scope = scope or scope_of(config, store, team, service, since, until, team_of=team_of, now=now)
     today = today or now.astimezone(zone).date()
     return Context(store=store, tables=store.tables(), config=config, scope=scope, team_of=team_of,
                    profile=chosen, today=today, now=now, links=links or AnchorLinks(), team=team,
