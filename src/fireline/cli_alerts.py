@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from . import safe_load
 from .cli_common import (
     ConfigOpt,
     DbOpt,
@@ -100,6 +101,11 @@ def alerts_report(
     from .metrics import alerts as alert_metrics
 
     cfg = load_config(config)
+    if tz is not None:
+        try:
+            safe_load.zone(tz)
+        except ValueError as exc:
+            raise UserError(str(exc), where="--tz") from None
     store = Store.open(db, create=False)
     scope = scope_of(cfg, store, team, service, since, until)
     params = dataclasses.replace(alert_metrics.AlertParams.from_config(cfg.alerts), now=datetime.now(UTC))
