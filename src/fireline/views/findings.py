@@ -10,6 +10,7 @@ from pathlib import Path, PurePath
 
 from ..alerting.checks import CHECKS, SEVERITIES, Check, Finding
 from ..errors import UserError
+from .terminal import plain
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -33,7 +34,8 @@ def render_text(findings: list[Finding]) -> str:
     lines = []
     for file in sorted(by_file):
         for f in sorted(by_file[file], key=lambda f: (f.line, f.check_id)):
-            lines.append(f"{f.file}:{f.line}: {f.severity} {f.check_id}: {f.message}")
+            # Names and values quoted from the files: control characters are shown, never sent to the terminal.
+            lines.append(f"{plain(f.file)}:{f.line}: {f.severity} {f.check_id}: {plain(f.message)}")
     lines.append(_summary(findings))
     return "\n".join(lines) + "\n"
 
