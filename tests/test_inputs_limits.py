@@ -313,3 +313,11 @@ def test_hostile_front_matter_is_a_finding_and_is_not_ingested(tmp_path, seeded,
     before = counts(seeded)
     user_error(fireline(tmp_path, "ingest", "postmortems", str(folder)), "nothing was written", words)
     assert counts(seeded) == before
+
+
+def test_the_documented_limits_are_the_ones_in_the_code():
+    from fireline import safe_load
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "inputs.md").read_text()
+    assert safe_load.DEFAULT_MAX_INPUT_BYTES == 512 * 1024 * 1024 and "512 MiB" in doc
+    assert f"{safe_load.MAX_DEPTH} levels" in doc and safe_load.MAX_INPUT_ENV in doc

@@ -21,6 +21,8 @@ import re
 import stat
 import sys
 import tomllib
+from collections.abc import Iterator
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -146,8 +148,37 @@ def _check_depth(text: str, tokens: re.Pattern[str], where: str, first_line: int
             depth = max(depth - 1, 0)
 
 
+_JSON_STRING = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _json_deep(text: str) -> bool:
+    """Whether brackets outside strings may nest deeper than MAX_DEPTH: one pass at C speed (strings and
+    everything but brackets removed by regex, depth by accumulate). Unmatched closers only lower the
+    count, and JSON parsers stop at the first of them anyway."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False  # cannot nest deeper than the number of openings
+    skeleton = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, skeleton)), default=0) > MAX_DEPTH
+
+
 def check_json_depth(text: str, where: str, first_line: int | None = 1) -> None:
-    _check_depth(text, _JSON_TOKENS, where, first_line)
+    if _json_deep(text):
+        _check_depth(text, _JSON_TOKENS, where, first_line)  # exact, with the line: only for deep text
+
+
+def json_lines(text: str, where: str) -> Iterator[tuple[int, Any]]:
+    """(line number, value) for each non-blank line of NDJSON, within the limits. Cheap on ordinary
+    lines: a line is scanned for depth only when it has more openings than the limit, and for lone
+    surrogates only when the file holds a surrogate escape at all."""
+    surrogates = bool(_SURROGATE_ESCAPE.search(text))
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if line.count("[") + line.count("{") > MAX_DEPTH:
+            check_json_depth(line, where, lineno)
+        yield lineno, _loads(line, where, lineno, surrogates)
 
 
 def _big_number(text: str, where: str, first_line: int | None) -> UserError | None:
@@ -163,6 +194,10 @@ def loads_json(text: str, where: str, first_line: int | None = 1) -> Any:
     """json.loads within the limits. Errors are `where:line`, counting from `first_line` (the line the
     text starts on), or just `where` when first_line is None (text from inside a field)."""
     check_json_depth(text, where, first_line)
+    return _loads(text, where, first_line, bool(_SURROGATE_ESCAPE.search(text)))
+
+
+def _loads(text: str, where: str, first_line: int | None, surrogates: bool) -> Any:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -172,7 +207,7 @@ def loads_json(text: str, where: str, first_line: int | None = 1) -> Any:
         raise (_big_number(text, where, first_line) or UserError("invalid JSON number", where=where)) from None
     except RecursionError:  # cannot happen below MAX_DEPTH; a last guard
         raise UserError(f"nested deeper than {MAX_DEPTH} levels", where=where) from None
-    if _SURROGATE_ESCAPE.search(text):
+    if surrogates and _SURROGATE_ESCAPE.search(text):
         try:
             check_text(value, "")
         except UserError as exc:

@@ -55,10 +55,7 @@ def _json_array(path: Path, text: str) -> Iterator[tuple[str, dict]]:
 
 
 def _ndjson(path: Path, text: str) -> Iterator[tuple[str, dict]]:
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        item = safe_load.loads_json(line, str(path), first_line=lineno)
+    for lineno, item in safe_load.json_lines(text, str(path)):
         if not isinstance(item, dict):
             raise UserError("expected a JSON object on each line", where=f"{path}:{lineno}")
         yield f"{path}:{lineno}", item
