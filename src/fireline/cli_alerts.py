@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from . import safe_load
 from .app.settings import load_config
 from .cli_common import (
     AtOpt,
@@ -102,6 +103,11 @@ def alerts_report(
     from .metrics import alerts as alert_metrics
 
     cfg = load_config(config)
+    if tz is not None:
+        try:
+            safe_load.zone(tz)
+        except ValueError as exc:
+            raise UserError(str(exc), where="--tz") from None
     store = Store.open(db, create=False)
     now = as_of(at, cfg.timezone).now
     scope = scope_of(cfg, store, team, service, since, until, now=now)

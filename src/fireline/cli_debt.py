@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.table import Table
 
 from .app.settings import load_config
 from .cli_common import (
@@ -88,8 +87,9 @@ def debt(team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = Non
 
 def _render_debt(ledger: dict[str, Any], tz: str, limit: int) -> None:
     out = terminal.console()
-    out.print(f"[bold]Debt ledger[/] as of {_day(ledger['now'], tz)} ({tz})")
-    summary = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    out.print(f"[bold]Debt ledger[/] as of {_day(ledger['now'], tz)} ({terminal.safe(tz)})")
+    # Team names, titles, paths and owners come from files: DataTable cells go through terminal.safe.
+    summary = terminal.DataTable(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("Team", "Technical", "Process", "Knowledge", "Total"):
         summary.add_column(col, justify="left" if col == "Team" else "right")
     for row in ledger["by_team"]:
@@ -100,8 +100,8 @@ def _render_debt(ledger: dict[str, Any], tz: str, limit: int) -> None:
         items = [i for i in ledger["items"] if i["kind"] == kind]
         if not items:
             continue
-        table = Table(title=f"{kind.capitalize()} debt ({len(items)})", header_style="bold", box=box.SIMPLE_HEAD,
-                      pad_edge=False, title_justify="left")
+        table = terminal.DataTable(title=f"{kind.capitalize()} debt ({len(items)})", header_style="bold",
+                                   box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
         for col in ("team", "service", "what", "where", "owner", "since", "age"):
             table.add_column(col, overflow="fold")
         for i in sorted(items, key=lambda i: -(i["age_days"] or 0))[:limit or None]:
@@ -115,8 +115,9 @@ def _render_debt(ledger: dict[str, Any], tz: str, limit: int) -> None:
         out.print(table)
     months = sorted({t["month"] for t in ledger["totals"]})
     if months:
-        table = Table(title="Debt month by month (at each month's end)", header_style="bold", box=box.SIMPLE_HEAD,
-                      pad_edge=False, title_justify="left", caption="technical/process/knowledge")
+        table = terminal.DataTable(title="Debt month by month (at each month's end)", header_style="bold",
+                                   box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left",
+                                   caption="technical/process/knowledge")
         table.add_column("Team")
         for m in months:
             table.add_column(m, justify="right")
@@ -127,10 +128,10 @@ def _render_debt(ledger: dict[str, Any], tz: str, limit: int) -> None:
         out.print(table)
     for scan in ledger["scans"]:
         skipped = ", ".join(f"{n} {k.replace('_', '-')}" for k, n in scan["skipped"].items() if n)
-        out.print(f"[dim]{scan['repo']}: {scan['scanned']} of {scan['files']} files scanned"
+        out.print(f"[dim]{terminal.safe(scan['repo'])}: {scan['scanned']} of {scan['files']} files scanned"
                   + (f", skipped {skipped}" if skipped else "") + f"; {scan['markers']} markers[/]")
     for note in ledger["notes"]:
-        out.print(f"[dim]{note}[/]")
+        out.print(f"[dim]{terminal.safe(note)}[/]")
 
 
 # ---- budget ---------------------------------------------------------------------------------------
@@ -166,10 +167,10 @@ def budget(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = None,
     out.print(f"[bold]Bug budget[/]: fixes / all work by {data['weight']}, {data['window']['since'][:10]} → "
               f"{data['window']['until'][:10]}; within = budget ± {data['tolerance']:.0%}")
     if data["unknown"]:
-        out.print(f"unknown: {data['unknown']}")
+        out.print(f"unknown: {terminal.safe(data['unknown'])}")
         return
     months = sorted({m["month"] for t in data["teams"] for m in t["months"]})
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+    table = terminal.DataTable(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
                   caption="fix share per month (! over budget, ↓ under); window verdict last")
     table.add_column("Team")
     table.add_column("Budget", justify="right", min_width=6)
@@ -186,7 +187,7 @@ def budget(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = None,
                for m in months]
         style = {"over": "red", "under": "yellow"}.get(t["verdict"], "green")
         table.add_row(t["team"], f"{t['budget']:.0%}", *row,
-                      f"{t['share']:.0%}" if t["share"] is not None else "—", f"[{style}]{t['verdict']}[/]")
+                      f"{t['share']:.0%}" if t["share"] is not None else "—", terminal.styled(t["verdict"], style))
     out.print(table)
 
 
@@ -259,17 +260,17 @@ def plan(release: Annotated[str, typer.Option("--release", help="Release day (a 
 def _render_plan(p: dict[str, Any], tz: str) -> None:
     out = terminal.console()
     who = p["team"] or p["service"] or "all services"
-    out.print(f"[bold]Release plan[/] for {who}: release on {p['release']} ({tz})")
+    out.print(f"[bold]Release plan[/] for {terminal.safe(who)}: release on {p['release']} ({terminal.safe(tz)})")
     s, c = p["sample"], p["cadence"]
     if p["unknown"]:
-        out.print(f"unknown: {p['unknown']}")
+        out.print(f"unknown: {terminal.safe(p['unknown'])}")
     else:
         q = s["quantiles_days"]
         out.print(f"Lead times of {s['changes']} changes ({s['since'][:10]} → {s['until'][:10]}): median "
                   f"{s['median_days']:.1f} d, 80% {q['80']:.1f} d, 95% {q['95']:.1f} d; "
                   f"{c['deployments']} deployments ({c['per_week']:.1f}/week"
                   + (f", every {c['median_interval_days']:.1f} d" if c["median_interval_days"] else "") + ")")
-    steps = Table(title="Counted backwards", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+    steps = terminal.DataTable(title="Counted backwards", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
                   title_justify="left")
     for col in ("step", "from", "to", "why"):
         steps.add_column(col)
@@ -283,11 +284,12 @@ def _render_plan(p: dict[str, Any], tz: str) -> None:
     oc = p["on_call"]
     if oc.get("shifts"):
         out.print("On call on release day: " + ", ".join(
-            f"{x['person']} ({_fmt(x['start'], oc['zone'])} → {_fmt(x['end'], oc['zone'])})" for x in oc["shifts"]))
+            f"{terminal.safe(x['person'])} ({_fmt(x['start'], oc['zone'])} → {_fmt(x['end'], oc['zone'])})"
+            for x in oc["shifts"]))
     elif oc.get("unknown"):
-        out.print(f"[dim]On call on release day: {oc['unknown']}[/]")
+        out.print(f"[dim]On call on release day: {terminal.safe(oc['unknown'])}[/]")
     for flag in p["flags"]:
-        out.print(f"[bold red]![/] {flag}")
+        out.print(f"[bold red]![/] {terminal.safe(flag)}")
 
 
 def _fmt(value: datetime | None, tz: str) -> str:

@@ -64,16 +64,16 @@ def knowledge(
 
 
 def render(report: dict) -> None:
-    from rich.table import Table
 
     from .views import terminal
 
     out = terminal.console()
     tf = report["truck_factor"]
-    out.print(f"[bold]{report['repo']}[/]: truck factor {tf['value']} over {tf['files']} files "
-              f"({', '.join(tf['removed']) or 'nobody'}); active = committed since "
+    out.print(f"[bold]{terminal.safe(report['repo'])}[/]: truck factor {tf['value']} over {tf['files']} files "
+              f"({terminal.safe(', '.join(tf['removed'])) or 'nobody'}); active = committed since "
               f"{report['active_since']:%Y-%m-%d}" if report["active_since"] else "")
-    groups = Table(title=f"Knowledge by {report['by']}")
+    # Paths and author names come from git: DataTable cells go through terminal.safe.
+    groups = terminal.DataTable(title=f"Knowledge by {terminal.safe(report['by'])}")
     for col in ("group", "files", "TF", "authors", "orphaned", "README", "runbook"):
         groups.add_column(col)
     for g in report["groups"]:
@@ -88,7 +88,7 @@ def render(report: dict) -> None:
                        f"{g['orphaned_files']} files" if g["orphaned_files"] else "-",
                        doc(docs["readme"]), doc(docs["runbook"]))
     out.print(groups)
-    hot = Table(title="Hotspots (changes x lines)")
+    hot = terminal.DataTable(title="Hotspots (changes x lines)")
     for col in ("file", "changes", "lines", "score", "owners"):
         hot.add_column(col)
     for h in report["hotspots"]:

@@ -94,7 +94,9 @@ def _fmt(value: datetime | None, zone: str) -> str:
 
 
 def _table(title: str, columns: list[str], caption: str | None = None) -> Table:
-    table = Table(title=title, caption=caption, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    # Names come from config and calendars: every cell goes through terminal.safe (DataTable).
+    table = terminal.DataTable(title=title, caption=caption, header_style="bold", box=box.SIMPLE_HEAD,
+                               pad_edge=False)
     for c in columns:
         table.add_column(c, overflow="fold")
     return table
@@ -126,7 +128,7 @@ def now(team: TeamOpt = None, at: AtOpt = None, config: ConfigOpt = None, as_jso
                                                                   "since", "until", "why"])
     for r in rows:
         own = _fmt(instant, r["zone"]) if r["zone"] else "—"
-        table.add_row(r["team"], r["person"] or "[red]nobody[/]", own, r["layer"] or "—",
+        table.add_row(r["team"], r["person"] or terminal.styled("nobody", "red"), own, r["layer"] or "—",
                       _fmt(r["since"], cfg.timezone), _fmt(r["until"], cfg.timezone), r["reason"] or "—")
     terminal.console().print(table)
 
@@ -149,7 +151,7 @@ def next_(team: TeamOpt = None, at: AtOpt = None,
                                                                          "layer"])
     for t in out:
         for h in t["handoffs"]:
-            table.add_row(t["team"], h["person"] or "[red]nobody[/]", _fmt(h["start"], cfg.timezone),
+            table.add_row(t["team"], h["person"] or terminal.styled("nobody", "red"), _fmt(h["start"], cfg.timezone),
                           _fmt(h["end"], cfg.timezone), h["layer"] or "—")
     terminal.console().print(table)
 
@@ -197,7 +199,7 @@ def schedule_cmd(team: TeamOpt = None, start: FromOpt = None, end: ToOpt = None,
     out = terminal.console()
     out.print(table)
     if ics is not None:
-        out.print(f"Wrote {len(shifts)} shifts to {ics}.")
+        out.print(f"Wrote {len(shifts)} shifts to {terminal.safe(ics)}.")
 
 
 @oncall_app.command("gaps")
@@ -247,7 +249,7 @@ def _render_gaps(data: dict, zone: str, limit: float) -> None:
     out.print(table)
     u = data["unverified_deployments"]
     if u.get("unknown"):
-        out.print(f"Unverified production deployments: unknown: {u['unknown']}")
+        out.print(f"Unverified production deployments: unknown: {terminal.safe(u['unknown'])}")
     else:
         table = _table(f"Production deployments nobody of their team was on call to verify ({len(u['unverified'])} "
                        f"of {u['checked']})", ["time", "day", "service", "team", "id", "type", "why"])
@@ -257,7 +259,7 @@ def _render_gaps(data: dict, zone: str, limit: float) -> None:
         out.print(table)
     e = data["experts_away"]
     if e.get("unknown"):
-        out.print(f"Experts away: unknown: {e['unknown']}")
+        out.print(f"Experts away: unknown: {terminal.safe(e['unknown'])}")
     else:
         table = _table(f"Every expert of a service away at once ({len(e['periods'])})",
                        ["service", "experts", "from", "to", "why"])
@@ -324,4 +326,4 @@ def handoff_cmd(team: Annotated[str, typer.Option("--team", help="The team handi
         return
     import sys
 
-    sys.stdout.write(render(note, cfg.timezone, setup.zones))
+    sys.stdout.write(terminal.clean_text(render(note, cfg.timezone, setup.zones)))

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import typer
 from rich import box
 from rich.console import Console
-from rich.table import Table
 
 from .app.settings import load_config
 from .cli_common import (
@@ -67,19 +66,20 @@ def _share(row: dict[str, Any]) -> str:
 def render(data: dict[str, Any], console: Console) -> None:
     window, overall = data["window"], data["overall"]
     console.print(f"[bold]Bug fixes with a regression test[/] {window['since'][:16]} → {window['until'][:16]} UTC, "
-                  f"months in {data['timezone']}")
+                  f"months in {terminal.safe(data['timezone'])}")
     if overall["share"] is None:
-        console.print(f"Share: unknown: {overall['unknown']}")
+        console.print(f"Share: unknown: {terminal.safe(overall['unknown'])}")
     else:
-        kinds = ", ".join(f"{k} {v}" for k, v in data["by_kind"].items())
+        kinds = terminal.safe(", ".join(f"{k} {v}" for k, v in data["by_kind"].items()))
         console.print(f"{overall['fixes']} fixes ({kinds}); {overall['with_test']} brought a test: "
                       f"[bold]{overall['share'] * 100:.0f}%[/]")
     months = sorted({r["month"] for r in data["by_team_month"]})
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
-                  caption="with test/fixes share; — no fixes (unknown share); every fix: --json")
+    # Team, repository, author and subject come from config and git: DataTable cells go through terminal.safe.
+    table = terminal.DataTable(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+                               caption="with test/fixes share; — no fixes (unknown share); every fix: --json")
     table.add_column("Team", no_wrap=True)
     for month in months:
-        table.add_column(month, justify="right")
+        table.add_column(terminal.safe(month), justify="right")
     table.add_column("Window", justify="right")
     cells = {(r["team"], r["month"]): r for r in data["by_team_month"]}
     for row in data["by_team"]:
@@ -88,7 +88,8 @@ def render(data: dict[str, Any], console: Console) -> None:
     recent = data["recent_without_test"]
     if not recent:
         return
-    listing = Table(title="Recent fixes without a test", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    listing = terminal.DataTable(title="Recent fixes without a test", header_style="bold", box=box.SIMPLE_HEAD,
+                                 pad_edge=False)
     for column in ("date", "sha", "repo", "service", "author", "subject", "why a fix"):
         listing.add_column(column, overflow="fold")
     for fix in recent:

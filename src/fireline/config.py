@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from . import safe_load
 from .errors import UserError
 
 CONFIG_ENV = "FIRELINE_CONFIG"
@@ -39,6 +38,13 @@ class PersonConfig(BaseModel):
     emails: list[str] = Field(default_factory=list)
     team: str | None = None
     timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            safe_load.zone(value)  # a bad zone is refused with the config, whichever command reads it
+        return value
 
 
 class ServerConfig(_Strict):
@@ -88,10 +94,7 @@ class Config(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from exc
+        safe_load.zone(value)  # ValueError naming the (shortened) value
         return value
 
     @field_validator("profile")
@@ -158,17 +161,35 @@ def in_service(files: Iterable[str], globs: list[str]) -> bool:
     return not globs or any(path_matches(f, globs) for f in files)
 
 
-def format_validation(exc: ValidationError, source: str, prefix: str = "") -> str:
+def format_validation(exc: ValidationError, source: str, prefix: str = "", data: Any = None) -> str:
     lines = []
     for err in exc.errors():
-        # Union members name themselves in the location (e.g. `str`, `MemberSpec`): not a key the user wrote.
-        parts = [str(p) for p in err["loc"] if not str(p)[:1].isupper() and str(p) not in _TYPE_TAGS]
-        key = ".".join([prefix, *parts] if prefix else parts) or "(top level)"
+        key = ".".join([prefix, *_key_path(err["loc"], data)] if prefix else _key_path(err["loc"], data))
+        key = key or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         lines.append(f"{source}: {key}: {msg}")
     return "\n".join(lines)
+
+
+def _key_path(loc: tuple[Any, ...], data: Any) -> list[str]:
+    """The keys the user wrote, from an error location: union members name themselves in it (`str`,
+    `MemberSpec`), which are no keys. A part the input has is a key (so a person named `Tom` stays);
+    of the others, capitalised ones are taken for type names."""
+    parts: list[str] = []
+    node = data
+    for p in loc:
+        name = str(p)
+        inside = (isinstance(node, dict) and p in node) or (isinstance(node, list) and isinstance(p, int)
+                                                             and 0 <= p < len(node))
+        if inside:
+            parts.append(name)
+            node = node[p]
+        elif not (name[:1].isupper() or name in _TYPE_TAGS or "[" in name):
+            parts.append(name)  # a key the input lacks (a required one)
+            node = None
+    return parts
 
 
 _TYPE_TAGS = {"str", "int", "float", "bool", "date", "datetime", "list", "dict"}
@@ -184,14 +205,14 @@ def validate_section(model: type[_Section], data: Any, prefix: str, source: str 
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        raise UserError(format_validation(exc, source or "fireline.toml", prefix)) from None
+        raise UserError(format_validation(exc, source or "fireline.toml", prefix, data)) from None
 
 
 def parse_config(data: dict, *, source: str, base_dir: Path) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise UserError(format_validation(exc, source)) from None
+        raise UserError(format_validation(exc, source, data=data)) from None
     config.base_dir = base_dir
     config.source = source
     return config
@@ -215,12 +236,8 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> C
 
 
 def _read(path: Path, *, optional: bool = False) -> Config | None:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"invalid TOML: {exc}", where=str(path)) from None
-    except UnicodeDecodeError:
-        raise UserError("not UTF-8 text", where=str(path)) from None
+    # Within the input limits (size, nesting, numbers); errors name the file and line.
+    data = safe_load.loads_toml(safe_load.read_text(path, what="config file"), str(path))
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("fireline")
         if data is None:

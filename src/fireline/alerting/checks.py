@@ -16,6 +16,7 @@ from typing import Any
 import promql_parser
 
 from ..model import SEVERITIES, Finding
+from ..safe_load import MAX_DEPTH, clip
 from ..sources.rules import Rule, RuleGroup, duration_ms
 from .settings import CheckSettings
 
@@ -38,13 +39,36 @@ class Context:
     _parsed: dict[str, Any] = field(default_factory=dict)
 
     def parse(self, expr: str) -> Any:
-        """The expression's tree, or the ValueError promql_parser raised for it."""
+        """The expression's tree, or the ValueError promql_parser raised for it (or the depth check)."""
         if expr not in self._parsed:
             try:
+                check_nesting(expr)  # promql_parser overflows its stack on deep nesting (a crash, not an error)
                 self._parsed[expr] = promql_parser.parse(expr)
             except ValueError as exc:
                 self._parsed[expr] = exc
         return self._parsed[expr]
+
+
+# String literals ("...", '...' with escapes, `...` raw) and comments, skipped; brackets counted.
+_PROMQL_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`|#[^\n]*|[()\[\]{}]')
+
+
+def check_nesting(expr: str) -> None:
+    """ValueError when parentheses, brackets and braces outside string literals nest deeper than
+    safe_load.MAX_DEPTH: promql_parser recurses per level and crashes the process (SIGSEGV) long before
+    it reports an error."""
+    if sum(expr.count(c) for c in "([{") <= MAX_DEPTH:
+        return
+    depth = 0
+    for m in _PROMQL_TOKENS.finditer(expr):
+        token = m.group()
+        if token in "([{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_DEPTH} levels of parentheses, brackets or braces "
+                                 f"(at character {m.start() + 1})")
+        elif token in ")]}":
+            depth = max(depth - 1, 0)
 
 
 @dataclass(frozen=True)
@@ -89,15 +113,22 @@ def _states_action(text: str, actions: list[str]) -> bool:
                for a in actions)
 
 
+def _is_file(base: Path, name: str) -> bool:
+    try:
+        return (base / name).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL byte
+        return False
+
+
 def runbook_missing(group: RuleGroup, opts: Any, ctx: Context) -> Iterator[Hit]:
     for rule in _alerts(group):
         url = rule.annotations.get(opts.annotation, "").strip()
         if url:
             base = ctx.repo_root or ctx.file.parent
-            if _URL.match(url) or "{{" in url or (base / url).is_file():
+            if _URL.match(url) or "{{" in url or _is_file(base, url):
                 continue
             yield (rule.annotation_lines.get(opts.annotation, rule.line),
-                   f"alert {rule.name!r}: {opts.annotation} {url!r} is neither an http(s) URL "
+                   f"alert {rule.name!r}: {opts.annotation} {clip(url)} is neither an http(s) URL "
                    f"nor a file under {base}", rule.name)
         elif not _states_action(rule.annotations.get("description", ""), opts.actions):
             yield (rule.line, f"alert {rule.name!r} does not say what to do: add a {opts.annotation} "

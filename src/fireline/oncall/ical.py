@@ -15,6 +15,7 @@ from typing import Any
 
 from icalendar import Calendar, Event, vCalAddress
 
+from .. import safe_load
 from ..errors import UserError
 from .schedule import YEARS, Override, Shift, in_range, to_utc
 
@@ -64,10 +65,14 @@ def to_ics(shifts: Sequence[Shift], *, name: str, stamp: datetime,
 
 
 def _parse(data: bytes | str, where: str) -> Calendar:
+    safe_load.check_ical_depth(data.encode() if isinstance(data, str) else data, where)
     try:
         cal = Calendar.from_ical(data)
+    except OSError:
+        # zoneinfo opens a TZID as a file name: a very long one is "File name too long".
+        raise UserError("not an iCalendar file: a TZID is not a time zone name", where=where) from None
     except (ValueError, IndexError, KeyError) as exc:
-        raise UserError(f"not an iCalendar file: {exc}", where=where) from None
+        raise UserError(f"not an iCalendar file: {safe_load.clip(str(exc), 200)[1:-1]}", where=where) from None
     if cal.name != "VCALENDAR":
         raise UserError(f"expected a VCALENDAR, found {cal.name}", where=where)
     return cal
@@ -190,8 +195,8 @@ def _check_zones(ev: Event, values: tuple[Any, Any], where: str) -> None:
     for prop, value in zip(("DTSTART", "DTEND"), values, strict=True):
         tzid = getattr(ev.get(prop), "params", {}).get("TZID")
         if tzid and isinstance(value, datetime) and value.tzinfo is None:
-            raise UserError(f"{prop} has an unknown time zone TZID={tzid!r}: use an IANA name (Europe/London) "
-                            "or define it in a VTIMEZONE", where=where)
+            raise UserError(f"{prop} has an unknown time zone TZID={safe_load.clip(tzid)}: use an IANA name "
+                            "(Europe/London) or define it in a VTIMEZONE", where=where)
 
 
 def read_overrides(path: Path, people: Mapping[str, Any], zones: Mapping[str, str], default_zone: str,
@@ -200,10 +205,7 @@ def read_overrides(path: Path, people: Mapping[str, Any], zones: Mapping[str, st
     or in its SUMMARY; all-day events cover whole days in that person's zone; a `Replacement: NAME`
     line in DESCRIPTION (or X-FIRELINE-REPLACEMENT) names who covers. Cancelled events are skipped."""
     where = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read the PTO calendar: {exc.strerror}", where=where) from None
+    data = safe_load.read_bytes(path, what="PTO calendar")
     by_email = {}
     for name, person in people.items():
         for email in [getattr(person, "email", None), *(getattr(person, "emails", None) or [])]:

@@ -13,10 +13,11 @@ from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .. import safe_load
 from ..config import Config, validate_section
 from ..errors import UserError
 from .schedule import YEARS, Layer, Override, Rotation, Window, in_range, to_utc
@@ -119,9 +120,9 @@ def _validate(model: type[BaseModel], data: Any, config: Config, prefix: str) ->
 
 def zone_ok(zone: str, config: Config, key: str) -> str:
     try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise _fail(config, key, f"unknown time zone {zone!r} (use an IANA name such as Europe/London)") from None
+        safe_load.zone(zone)
+    except ValueError as exc:
+        raise _fail(config, key, str(exc)) from None
     return zone
 
 

@@ -9,11 +9,10 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from .. import registry
-from ..views.terminal import duration
+from ..views.terminal import duration, safe
 
 VERDICT_STYLE = {"improved": "bold green", "worse": "bold red", "no clear change": "yellow",
                  "too little data": "dim", "unknown": "dim"}
@@ -40,14 +39,14 @@ def actions(report: dict[str, Any], out: Console) -> None:
     for i in items:
         late = f"[red]{i['days_late']} d[/]" if i["overdue"] else (f"in {i['days_left']} d" if i["days_left"]
                                                                  is not None else "—")
-        what = escape(i["what"] or "")
+        what = safe(i["what"] or "")
         if i.get("dora_metric"):
-            what += f" [dim]({METRIC_LABEL.get(i['dora_metric'], i['dora_metric'])})[/]"
-        table.add_row(str(i["due"] or "—"), late, escape(i["team"]), escape(i["owner"] or "—"), what,
-                      escape(i["postmortem_id"] or ""), escape(f"{i['file']}:{i['line']}"))
+            what += f" [dim]({safe(METRIC_LABEL.get(i['dora_metric'], i['dora_metric']))})[/]"
+        table.add_row(str(i["due"] or "—"), late, safe(i["team"]), safe(i["owner"] or "—"), what,
+                      safe(i["postmortem_id"] or ""), safe(f"{i['file']}:{i['line']}"))
     out.print(table)
     teams = ", ".join(f"{t['team']} {t['open']} open ({t['overdue']} overdue)" for t in report["by_team"])
-    out.print(f"{report['open']} open, {report['overdue']} overdue: {escape(teams)}", soft_wrap=True)
+    out.print(f"{report['open']} open, {report['overdue']} overdue: {safe(teams)}", soft_wrap=True)
 
 
 def value(metric: str, v: float | None) -> str:
@@ -95,13 +94,13 @@ def followup(results: list[dict[str, Any]], out: Console) -> None:
             ci = f"{change(metric, r['ci'][0])} … {change(metric, r['ci'][1])}" if r.get("ci") else "—"
             cells = [f"{value(metric, b['value'])} ({_n(b)})", f"{value(metric, a['value'])} ({_n(a)})",
                      change(metric, r["change"]), ci]
-        table.add_row(escape(f"{r['postmortem_id']} #{r['position']}"), escape(r["team"] or "—"),
+        table.add_row(safe(f"{r['postmortem_id']} #{r['position']}"), safe(r["team"] or "—"),
                       METRIC_LABEL.get(metric, metric), str(r["done_on"]), *cells,
                       f"[{style}]{r['verdict']}[/]" if style else r["verdict"])
     out.print(table)
     for r in results:
-        out.print(f"[dim]{escape(r['postmortem_id'])} #{r['position']} ({escape(r['what'] or '')}): "
-                  f"{escape(r['reason'])}[/]", soft_wrap=True)
+        out.print(f"[dim]{safe(r['postmortem_id'])} #{r['position']} ({safe(r['what'] or '')}): "
+                  f"{safe(r['reason'])}[/]", soft_wrap=True)
 
 
 def repeats(rows: list[dict[str, Any]], window_days: int, out: Console) -> None:
@@ -119,7 +118,7 @@ def repeats(rows: list[dict[str, Any]], window_days: int, out: Console) -> None:
         if r["earlier_actions_done"] != r["earlier_actions_done_before"]:
             done += f" ({r['earlier_actions_done']} now)"
         open_ = f"[red]{r['earlier_actions_open']}[/]" if r["earlier_actions_open"] else "0"
-        table.add_row(escape(r["incident_id"]), escape(r["service"]), escape(r["tag"]),
-                      escape(r["earlier_incident_id"]), f"{r['days_apart']:g}",
-                      escape(r["earlier_postmortem_id"] or "—"), done, open_)
+        table.add_row(safe(r["incident_id"]), safe(r["service"]), safe(r["tag"]),
+                      safe(r["earlier_incident_id"]), f"{r['days_apart']:g}",
+                      safe(r["earlier_postmortem_id"] or "—"), done, open_)
     out.print(table)

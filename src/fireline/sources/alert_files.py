@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import safe_load
 from ..errors import UserError
 from ..model import AlertEvent
-from .records import check_file, optional, parse_time, read_records, require
+from .records import check_file, optional, parse_time, records_from_text, require
 from .webhooks import PayloadError, alertmanager
 
 SOURCE = "alertmanager"  # stored as Alertmanager events: the same normaliser derives both
@@ -48,14 +49,18 @@ def _records(path: Path) -> Iterator[tuple[str, dict]]:
     """read_records, plus one pretty-printed JSON object (how notifications are usually saved),
     which read_records would take for NDJSON and refuse at its first line."""
     check_file(path)
-    try:
-        whole = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        whole = None  # NDJSON (several objects) or bad input: read_records explains which line
-    if isinstance(whole, dict):
-        yield f"{path}:1", whole
-        return
-    yield from read_records(path)
+    text = safe_load.decode(safe_load.read_bytes(path), str(path))
+    if text.lstrip().startswith("{"):
+        safe_load.check_json_depth(text, str(path))  # before json.loads, which recurses
+        try:
+            whole = json.loads(text)
+        except ValueError:
+            whole = None  # NDJSON (several objects) or bad input: records_from_text explains which line
+        if isinstance(whole, dict):
+            safe_load.check_text(whole, f"{path}:1")
+            yield f"{path}:1", whole
+            return
+    yield from records_from_text(path, text)
 
 
 def _alertmanager(alert: Any, where: str) -> tuple[str, AlertEvent]:
@@ -73,15 +78,17 @@ def _string_map(record: dict, field: str, where: str) -> dict[str, str]:
         return {}
     if isinstance(value, str):  # a CSV cell holding JSON
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise UserError(f"field {field!r}: expected a JSON object", where=where) from None
+            value = safe_load.loads_json(value, where, first_line=None)
+        except UserError as exc:
+            raise UserError(f"field {field!r}: expected a JSON object ({safe_load.reason(exc)})",
+                            where=where) from None
     if not isinstance(value, dict):
         raise UserError(f"field {field!r}: expected an object of strings", where=where)
     for key, item in value.items():
         # The normaliser (shared with the webhook) refuses non-strings; say so here, with the line.
         if not isinstance(item, str):
-            raise UserError(f"field {field}.{key}: expected a string, got {item!r}", where=where)
+            raise UserError(f"field {field}.{safe_load.clip(key)[1:-1]}: expected a string, got "
+                            f"{safe_load.clip(item)}", where=where)
     return dict(value)
 
 
@@ -89,7 +96,8 @@ def _flat(record: dict, where: str, tz: str) -> tuple[str, AlertEvent]:
     name = require(record, "name", where=where)
     status = require(record, "status", where=where).lower()
     if status not in _STATUSES:
-        raise UserError(f"field 'status': expected 'firing' or 'resolved', got {record['status']!r}", where=where)
+        raise UserError(f"field 'status': expected 'firing' or 'resolved', got {safe_load.clip(record['status'])}",
+                        where=where)
     starts_at = parse_time(record.get("starts_at"), where=where, field="starts_at", tz=tz)
     ends_at = parse_time(record.get("ends_at"), where=where, field="ends_at", tz=tz, required=False)
     # Read only to refuse a malformed value: the store has no acknowledgement column yet.

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..model import FLAG_STATES, STAGES, Deployment, FeatureFlag, RawEvent
+from ..safe_load import clip
 from .records import optional, parse_time, read_records, repo_name, require, stable_id
 
 ROW_KIND = "deployment-row"
@@ -66,7 +67,7 @@ def _flag(record: dict, *, where: str, tz: str) -> FeatureFlag:
     time = parse_time(record.get("time"), where=where, field="time", tz=tz)
     state = (optional(record, "state") or "").lower()
     if state not in FLAG_STATES:
-        raise UserError(f"field 'state': on or off, got {record.get('state')!r}", where=where)
+        raise UserError(f"field 'state': on or off, got {clip(record.get('state'))}", where=where)
     incident = optional(record, "incident_id") or optional(record, "incident")
     flag_id = optional(record, "id") or stable_id("flag", {k: v for k, v in record.items() if k != "_service"})
     assert time is not None
@@ -76,7 +77,7 @@ def _flag(record: dict, *, where: str, tz: str) -> FeatureFlag:
 
 def _check_sha(sha: str, where: str) -> str:
     if not _SHA.match(sha):
-        raise UserError(f"field 'sha': not a commit sha: {sha!r}", where=where)
+        raise UserError(f"field 'sha': not a commit sha: {clip(sha)}", where=where)
     return sha.lower()
 
 
@@ -91,7 +92,7 @@ def _from_row(record: dict, *, where: str, tz: str) -> Deployment:
     dep_id = optional(record, "id") or stable_id("dep", {k: v for k, v in record.items() if k != "_service"})
     stage = (optional(record, "stage") or "").lower() or None
     if stage is not None and stage not in STAGES:
-        raise UserError(f"field 'stage': one of {', '.join(STAGES)}, got {record.get('stage')!r}", where=where)
+        raise UserError(f"field 'stage': one of {', '.join(STAGES)}, got {clip(record.get('stage'))}", where=where)
     assert time is not None
     return Deployment(id=dep_id, service=service, environment=environment, sha=sha, time=time,
                       status=status, type=(optional(record, "type") or None), source="file", stage=stage)

@@ -18,10 +18,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
-from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .. import registry
+from .. import registry, safe_load
+from ..errors import UserError
 
 SUFFIXES = (".md", ".markdown")
 SKIPPED_NAMES = {"readme.md", "readme.markdown"}  # a folder's README explains the folder, it is no postmortem
@@ -134,13 +135,13 @@ def split_front_matter(text: str) -> tuple[str, int] | None:
 
 def load_postmortem(path: Path, tz: str = "UTC") -> PostmortemDoc:
     doc = PostmortemDoc(path=path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         doc.problems.append(Problem("pm-file-unreadable", "error", "file not found", 1))
         return doc
-    except (OSError, UnicodeDecodeError) as exc:
-        doc.problems.append(Problem("pm-file-unreadable", "error", f"cannot read file: {exc}", 1))
+    try:
+        text = safe_load.read_text(path, what="postmortem")  # within the input size limit
+    except UserError as exc:
+        doc.problems.append(Problem("pm-file-unreadable", "error", f"cannot read file: {safe_load.reason(exc)}", 1))
         return doc
     return parse_postmortem(text, path, tz)
 
@@ -159,7 +160,7 @@ def parse_postmortem(text: str, path: Path, tz: str = "UTC") -> PostmortemDoc:
     yaml_text, first_line = split
     doc.has_front_matter = True
     try:
-        node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
+        node = yaml.compose(yaml_text, Loader=safe_load.Loader)  # at most safe_load.MAX_DEPTH levels
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = " ".join(s for s in (exc.context, exc.problem) if s)
@@ -167,8 +168,8 @@ def parse_postmortem(text: str, path: Path, tz: str = "UTC") -> PostmortemDoc:
         if exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
             # An unclosed bracket or quote is found where it ends; point at where it started too.
             reason += f" (the construct started on line {first_line + exc.context_mark.line})"
-        doc.problems.append(Problem("pm-yaml-invalid", "error", f"YAML syntax error in the front matter: {reason}",
-                                    line))
+        what = "YAML" if isinstance(exc, safe_load.YAMLLimitError) else "YAML syntax error"
+        doc.problems.append(Problem("pm-yaml-invalid", "error", f"{what} in the front matter: {reason}", line))
         return doc
     except yaml.YAMLError as exc:
         doc.problems.append(Problem("pm-yaml-invalid", "error", f"YAML error in the front matter: {exc}",
@@ -187,7 +188,7 @@ class _Reader:
         self.offset = offset
         self.tz = tz
         self.item: int | None = None
-        self._constructor = SafeConstructor()
+        self._constructor = safe_load.Constructor()
 
     def line(self, node: Node) -> int:
         return node.start_mark.line + 1 + self.offset

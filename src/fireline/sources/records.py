@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from .. import safe_load
 from ..errors import UserError
 
 
@@ -18,15 +19,14 @@ def read_records(path: Path) -> Iterator[tuple[str, dict]]:
     """Yield (where, record) from a CSV file, NDJSON, or a JSON array.
 
     `where` names the file and line (`deps.csv:4`), or the element of a JSON array
-    (`deps.json: element 2`), since a parsed array has no line numbers.
+    (`deps.json: element 2`), since a parsed array has no line numbers. The file is read
+    within the limits of `fireline.safe_load` (size, nesting, numbers, lone surrogates).
     """
     check_file(path)
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise UserError(f"not UTF-8 text (byte {exc.start})", where=f"{path}:{line}") from None
+    yield from records_from_text(path, safe_load.decode(safe_load.read_bytes(path), str(path)))
+
+
+def records_from_text(path: Path, text: str) -> Iterator[tuple[str, dict]]:
     stripped = text.lstrip()
     if not stripped:
         raise UserError("file is empty", where=str(path))
@@ -46,10 +46,7 @@ def check_file(path: Path) -> None:
 
 
 def _json_array(path: Path, text: str) -> Iterator[tuple[str, dict]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"invalid JSON: {exc.msg}", where=f"{path}:{exc.lineno}:{exc.colno}") from None
+    data = safe_load.loads_json(text, str(path))
     # JSON arrays lose line numbers; report the element index (1-based) instead.
     for index, item in enumerate(data, start=1):
         if not isinstance(item, dict):
@@ -58,13 +55,7 @@ def _json_array(path: Path, text: str) -> Iterator[tuple[str, dict]]:
 
 
 def _ndjson(path: Path, text: str) -> Iterator[tuple[str, dict]]:
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"invalid JSON: {exc.msg}", where=f"{path}:{lineno}:{exc.colno}") from None
+    for lineno, item in safe_load.json_lines(text, str(path)):
         if not isinstance(item, dict):
             raise UserError("expected a JSON object on each line", where=f"{path}:{lineno}")
         yield f"{path}:{lineno}", item
@@ -72,13 +63,19 @@ def _ndjson(path: Path, text: str) -> Iterator[tuple[str, dict]]:
 
 def _csv(path: Path, text: str) -> Iterator[tuple[str, dict]]:
     reader = csv.DictReader(text.splitlines())
-    if not reader.fieldnames:
-        raise UserError("no header row", where=str(path))
-    for row in reader:
-        lineno = reader.line_num
-        if None in row:
-            raise UserError("more fields than the header has", where=f"{path}:{lineno}")
-        yield f"{path}:{lineno}", {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
+    try:
+        if not reader.fieldnames:
+            raise UserError("no header row", where=str(path))
+        for row in reader:
+            lineno = reader.line_num
+            if None in row:
+                raise UserError("more fields than the header has", where=f"{path}:{lineno}")
+            yield f"{path}:{lineno}", {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
+    except csv.Error as exc:
+        # The only one splitlines() leaves possible: a field longer than csv.field_size_limit().
+        why = (f"a field longer than {csv.field_size_limit()} characters" if "field limit" in str(exc)
+               else f"not CSV: {exc}")
+        raise UserError(why, where=f"{path}:{reader.line_num + 1}") from None
 
 
 def stable_id(prefix: str, record: dict) -> str:
@@ -94,20 +91,20 @@ def parse_time(value: object, *, where: str, field: str, tz: str = "UTC", requir
             raise UserError(f"field {field!r} is missing", where=where)
         return None
     if not isinstance(value, str):
-        raise UserError(f"field {field!r}: expected an ISO 8601 time, got {value!r}", where=where)
+        raise UserError(f"field {field!r}: expected an ISO 8601 time, got {safe_load.clip(value)}", where=where)
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise UserError(f"field {field!r}: not an ISO 8601 time: {value!r}", where=where) from None
+        raise UserError(f"field {field!r}: not an ISO 8601 time: {safe_load.clip(value)}", where=where) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=ZoneInfo(tz))
     try:
         when.astimezone(UTC)  # stored in UTC: 9999-12-31T23:00-05:00 is year 10000 there
     except OverflowError:
-        raise UserError(f"field {field!r}: {value!r} is out of range in UTC", where=where) from None
+        raise UserError(f"field {field!r}: {safe_load.clip(value)} is out of range in UTC", where=where) from None
     return when
 
 

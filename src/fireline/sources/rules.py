@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .. import safe_load
+from ..errors import UserError
 
 RULE_SUFFIXES = (".yml", ".yaml")
 GROUP_FIELDS = {"name", "interval", "query_offset", "limit", "rules", "labels"}
@@ -101,23 +104,25 @@ def load_rule_files(paths: list[Path]) -> list[RuleFile]:
 
 def load_rule_file(path: Path) -> RuleFile:
     rf = RuleFile(path=path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         rf.problems.append(Problem("file not found", 0))
         return rf
-    except (OSError, UnicodeDecodeError) as exc:
-        rf.problems.append(Problem(f"cannot read file: {exc}", 0))
+    try:
+        text = safe_load.read_text(path, what="rule file")  # within the input size limit
+    except UserError as exc:
+        rf.problems.append(Problem(f"cannot read file: {safe_load.reason(exc)}", 0))
         return rf
     try:
-        # compose_all is lazy: documents before a syntax error are still checked.
-        for doc in yaml.compose_all(text, Loader=yaml.SafeLoader):
+        # compose_all is lazy: documents before a syntax error are still checked. The loader stops at
+        # safe_load.MAX_DEPTH nested collections (PyYAML's composer recurses once per level).
+        for doc in yaml.compose_all(text, Loader=safe_load.Loader):
             if doc is not None:
                 _Parser(rf).document(doc)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = " ".join(s for s in (exc.context, exc.problem) if s)
-        rf.problems.append(Problem(f"YAML syntax error: {reason}", mark.line + 1 if mark else 1))
+        what = "YAML" if isinstance(exc, safe_load.YAMLLimitError) else "YAML syntax error"
+        rf.problems.append(Problem(f"{what}: {reason}", mark.line + 1 if mark else 1))
     except yaml.YAMLError as exc:
         rf.problems.append(Problem(f"YAML error: {exc}", 1))
     return rf
@@ -131,7 +136,7 @@ class _Parser:
     def __init__(self, rf: RuleFile) -> None:
         self.rf = rf
         self.seen_groups: dict[str, int] = {}
-        self._constructor = SafeConstructor()
+        self._constructor = safe_load.Constructor()
 
     def problem(self, message: str, node: Node, group: str | None = None, rule: str | None = None) -> None:
         self.rf.problems.append(Problem(message, _line(node), group, rule))

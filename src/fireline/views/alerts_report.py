@@ -7,17 +7,19 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from .terminal import safe
+
 
 def _figure(section: dict[str, Any], text: str) -> str:
     if section.get("value") is None and section.get("unknown"):
-        return f"unknown: {section['unknown']}"
+        return f"unknown: {safe(section['unknown'])}"
     return text
 
 
 def render(report: dict[str, Any], console: Console) -> None:
     window = report["window"]
     console.print(f"[bold]Alert noise and detection[/] {window['since'][:16]} → {window['until'][:16]} UTC, "
-                  f"hours in {report['timezone']}")
+                  f"hours in {safe(report['timezone'])}")
     table = Table(header_style="bold", show_header=True)
     table.add_column("Figure")
     table.add_column("Value", justify="right")
@@ -46,14 +48,15 @@ def render(report: dict[str, Any], console: Console) -> None:
             top.add_column(column)
         for row in noisy:
             recs = row.get("recommendations") or [row.get("recommendation", "")]
-            top.add_row(str(row.get("name") or row.get("rule")), str(row.get("episodes")), "; ".join(map(str, recs)))
+            top.add_row(safe(row.get("name") or row.get("rule")), safe(row.get("episodes")),
+                        "; ".join(map(safe, recs)))
         console.print(top)
     gap = report["detection_gap"]
     share = gap.get("customer_share") or {}
     if share.get("value") is None:
-        console.print(f"Detection gap: unknown: {share.get('unknown')}")
+        console.print(f"Detection gap: unknown: {safe(share.get('unknown'))}")
     else:
         console.print(f"Detection gap: {share['value'] * 100:.0f}% of incidents were found by customers "
                       f"({share.get('customer', share.get('count', '?'))} of {share.get('incidents', '?')}).")
     if gap.get("verdict"):
-        console.print(f"[bold red]{gap['verdict']}[/]")
+        console.print(f"[bold red]{safe(gap['verdict'])}[/]")

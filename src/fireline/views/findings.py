@@ -11,15 +11,20 @@ from typing import Protocol
 
 from ..errors import UserError
 from ..model import SEVERITIES, Finding
+from .terminal import plain
 
 
 class Rule(Protocol):
     """What SARIF says of a check: its id, default severity, what it finds and how to fix it."""
 
-    id: str
-    severity: str
-    summary: str
-    fix: str
+    @property
+    def id(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def fix(self) -> str: ...
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -43,7 +48,8 @@ def render_text(findings: list[Finding]) -> str:
     lines = []
     for file in sorted(by_file):
         for f in sorted(by_file[file], key=lambda f: (f.line, f.check_id)):
-            lines.append(f"{f.file}:{f.line}: {f.severity} {f.check_id}: {f.message}")
+            # Names and values quoted from the files: control characters are shown, never sent to the terminal.
+            lines.append(f"{plain(f.file)}:{f.line}: {f.severity} {f.check_id}: {plain(f.message)}")
     lines.append(_summary(findings))
     return "\n".join(lines) + "\n"
 
