@@ -134,3 +134,16 @@ def test_safe_makes_any_value_inert_text(value, shown):
     console = Console(file=None, record=True, width=200, color_system=None)
     console.print(terminal.safe(value))
     assert console.export_text().rstrip("\n") == shown
+
+
+def test_ingest_summaries_show_a_path_with_markup_as_written(tmp_path):
+    # Regression: the ingest summary printed the file's path as Rich markup: a folder named with
+    # `[bold]` lost its brackets (and `[/]` broke the line); deployment ids in the unresolved warning likewise.
+    folder = tmp_path / "exp[bold]orts"
+    folder.mkdir()
+    path = folder / "deployments.ndjson"
+    path.write_text(json.dumps({"time": "2026-03-02T10:00:00Z", "service": "api", "sha": "abcdef1",
+                                "id": "[red]d1[/]"}) + "\n")
+    run = fireline(tmp_path, "ingest", "deployments", str(path))
+    inert(run, "exp[bold]orts", "1 new deployments")
+    assert "[red]d1[/]" in run.stderr.replace("\n", "")

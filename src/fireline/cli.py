@@ -88,13 +88,13 @@ def _workspace(db: str | None, config: Path | None, at: str | None = None) -> Wo
 def _report_ingest(result: ingest_lib.IngestResult, as_json: bool) -> None:
     err = terminal.console(stderr=True)
     for warning in result.warnings:
-        err.print(f"[yellow]warning:[/] {warning}")
+        err.print(f"[yellow]warning:[/] {terminal.safe(warning)}")
     if as_json:
         print_json(result.as_dict())
         return
     out = terminal.console()
     if result.unchanged:
-        out.print(f"{result.source}: unchanged since the last ingest; nothing to do.")
+        out.print(f"{terminal.safe(result.source)}: unchanged since the last ingest; nothing to do.")
         return
     parts = []
     if result.kind == "alerts":
@@ -110,11 +110,11 @@ def _report_ingest(result: ingest_lib.IngestResult, as_json: bool) -> None:
     if result.skipped:
         why = "already stored" if result.kind == "deployments" else "already stored, or issues that are not incidents"
         parts.append(f"{result.skipped} skipped ({why})")
-    out.print(f"{result.source}: " + ", ".join(parts) + ".")
+    out.print(f"{terminal.safe(result.source)}: " + ", ".join(parts) + ".")
     if result.unresolved_deployments:
         sample = ", ".join(result.unresolved_deployments[:5])
         err.print(f"[yellow]warning:[/] {len(result.unresolved_deployments)} deployments name a commit not found "
-                  f"in any ingested repository (ingest its repository first): {sample}")
+                  f"in any ingested repository (ingest its repository first): {terminal.safe(sample)}")
 
 
 @ingest_app.command("git")
