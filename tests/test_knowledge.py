@@ -238,18 +238,18 @@ def test_cli_json_ingests_first(tmp_path, repo):
     repo.commit("ada", day(1), {"a/1.py": text(5, "1")}, author=ADA)
     repo.commit("bob", day(2), {"b/1.py": text(5, "2")}, author=BOB)
     db = tmp_path / "k.duckdb"
-    run = subprocess.run([sys.executable, "-m", "fireline.cli_knowledge", str(repo.path), "--db", str(db),
+    run = subprocess.run([sys.executable, "-m", "fireline", "knowledge", str(repo.path), "--db", str(db),
                           "--json", "--now", "2026-01-03"], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     assert data["repo"] == "repo" and data["truck_factor"]["value"] == 2
     assert data["now"] == "2026-01-03T00:00:00+00:00"
     assert {g["name"] for g in data["groups"]} == {"a", "b"}
-    table = subprocess.run([sys.executable, "-m", "fireline.cli_knowledge", str(repo.path), "--db", str(db)],
+    table = subprocess.run([sys.executable, "-m", "fireline", "knowledge", str(repo.path), "--db", str(db)],
                            capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "COLUMNS": "120"})
     assert table.returncode == 0, table.stderr
     assert "truck factor 2" in table.stdout
-    bad = subprocess.run([sys.executable, "-m", "fireline.cli_knowledge", str(repo.path), "--db", str(db),
+    bad = subprocess.run([sys.executable, "-m", "fireline", "knowledge", str(repo.path), "--db", str(db),
                           "--now", "yesterday"], capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 2 and "--now" in bad.stderr and "Traceback" not in bad.stderr
 

@@ -15,8 +15,23 @@ from .errors import UserError
 from .metrics.tiers import PROFILES
 from .scope import scope_of, team_map  # shared with the report and the dashboard
 
-__all__ = ["AtOpt", "ConfigOpt", "DbOpt", "JsonOpt", "ProfileOpt", "ServiceOpt", "SinceOpt", "TeamOpt", "UntilOpt",
-           "hidden_alias", "pick_at", "print_json", "scope_of", "team_map"]
+__all__ = [
+    "AtOpt",
+    "ConfigOpt",
+    "DbOpt",
+    "JsonOpt",
+    "ProfileOpt",
+    "ServiceOpt",
+    "SinceOpt",
+    "TeamOpt",
+    "UntilOpt",
+    "as_of_instant",
+    "hidden_alias",
+    "pick_at",
+    "print_json",
+    "scope_of",
+    "team_map",
+]
 
 class FindingsFormat(str, Enum):
     """How lint findings print: text for people, json for scripts, sarif for code scanning."""
@@ -56,6 +71,19 @@ def pick_at(at: str | None, **old: str | None) -> tuple[str | None, str]:
     if given:
         return next(iter(given.items()))[::-1]
     return at, "at"
+
+
+def as_of_instant(at: str | None, now: str | None, tz: str) -> datetime | None:
+    """--at (a date is the end of that day), or the old --now (a date was its start), in the configured
+    zone; None when neither is given."""
+    from .window import as_of, parse_instant
+
+    value, field = pick_at(at, now=now)
+    if value is None:
+        return None
+    if field == "now":
+        return parse_instant(value, "now", tz)
+    return as_of(value, tz, option=field).now
 
 
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help=f"Tier profile: {', '.join(PROFILES)} "

@@ -19,8 +19,8 @@ from .cli_common import (
     SinceOpt,
     TeamOpt,
     UntilOpt,
+    as_of_instant,
     hidden_alias,
-    pick_at,
     print_json,
     scope_of,
     team_map,
@@ -29,7 +29,7 @@ from .config import Config
 from .errors import UserError
 from .store import Store
 from .views import terminal
-from .window import as_of, parse_instant
+from .window import parse_instant
 
 NowOpt = Annotated[str | None, hidden_alias("--now")]
 PlanNowOpt = NowOpt
@@ -37,10 +37,7 @@ PlanNowOpt = NowOpt
 
 def _now(at: str | None, now: str | None, cfg: Config) -> datetime:
     """--at (a date is the end of that day), or the old --now (a date was its start), else the clock."""
-    value, field = pick_at(at, now=now)
-    if field == "now":
-        return parse_instant(value, "now", cfg.timezone) if value else datetime.now(UTC)
-    return as_of(value, cfg.timezone, option=field).now
+    return as_of_instant(at, now, cfg.timezone) or datetime.now(UTC)
 
 
 def _day(value: datetime | date | None, tz: str) -> str:

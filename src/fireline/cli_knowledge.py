@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -11,10 +10,8 @@ from typing import Annotated
 import typer
 
 from .app.settings import load_config
-from .cli_common import ConfigOpt, DbOpt, JsonOpt, print_json
-from .errors import UserError
+from .cli_common import ConfigOpt, DbOpt, JsonOpt, as_of_instant, hidden_alias, print_json
 from .store import Store
-from .window import parse_instant
 
 
 class By(str, Enum):
@@ -35,9 +32,11 @@ def knowledge(
     by: Annotated[By, typer.Option("--by", help="Group files by top-level directory or by service "
                                    "(the services' path globs from config).")] = By.dir,
     active_months: Annotated[int, typer.Option("--active-months", min=1, help="A developer is active when they "
-                                               "committed in this many months before --now.")] = 6,
-    now: Annotated[str | None, typer.Option("--now", help="Reference time for activity (default: the newest "
-                                            "commit, so the result does not depend on the clock).")] = None,
+                                               "committed in this many months before --at.")] = 6,
+    at: Annotated[str | None, typer.Option("--at", help="Reference time for activity: a date (that whole day) or an "
+                                           "ISO time in the configured zone (default: the newest commit, so the "
+                                           "result does not depend on the clock).", show_default=False)] = None,
+    now: Annotated[str | None, hidden_alias("--now")] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="How many hotspots to list.")] = 10,
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
@@ -47,13 +46,15 @@ def knowledge(
     from .sources import git
 
     cfg = load_config(config)
+    # --now was read in UTC where every other command reads the configured zone.
+    reference = as_of_instant(at, now, cfg.timezone)
     info = git.open_repo(path)
     store = Store.open(db)
     try:
         if store.repo_state(info.name) is None:
             ingest_git(store, cfg, info.path)  # the one git pass; everything else reads the store
         report = knowledge_report(store.tables(), info.name, aliases=alias_map(cfg.people), head=_head(info.path),
-                                  by=by.value, now=parse_instant(now, "--now") if now else None,
+                                  by=by.value, now=reference,
                                   active_months=active_months, top=top)
     finally:
         store.close()
@@ -94,18 +95,3 @@ def render(report: dict) -> None:
     for h in report["hotspots"]:
         hot.add_row(h["path"], str(h["changes"]), str(h["lines"]), str(h["score"]), ", ".join(h["owners"]))
     out.print(hot)
-
-
-def main() -> None:
-    """Run this command alone (`python -m fireline.cli_knowledge`) until it is wired into cli.py."""
-    app = typer.Typer(add_completion=False)
-    app.command()(knowledge)
-    try:
-        app()
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
-
-
-if __name__ == "__main__":
-    main()

@@ -12,7 +12,7 @@ from rich import box
 from rich.table import Table
 
 from .app.settings import load_config
-from .cli_common import ConfigOpt, DbOpt, JsonOpt, print_json
+from .cli_common import ConfigOpt, DbOpt, JsonOpt, hidden_alias, print_json
 from .config import Config
 from .errors import UserError
 from .store import Store
@@ -27,9 +27,18 @@ oncall_app = typer.Typer(
 TeamOpt = Annotated[str | None, typer.Option("--team", help="Only this team's rotation.")]
 AtOpt = Annotated[str | None, typer.Option("--at", help="The instant to ask about: a date or ISO time, in the "
                                            "configured zone unless it has an offset (default: now).")]
-FromOpt = Annotated[str | None, typer.Option("--from", help="Start: a date (its midnight, configured zone) or an "
-                                             "ISO time.")]
-ToOpt = Annotated[str | None, typer.Option("--to", help="End: a date (inclusive: the whole day) or an ISO time.")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Start: a date (its midnight, configured zone) or an "
+                                              "ISO time.")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="End: a date (inclusive: the whole day) or an ISO "
+                                              "time.")]
+FromOpt = Annotated[str | None, hidden_alias("--from", "--since")]
+ToOpt = Annotated[str | None, hidden_alias("--to", "--until")]
+
+
+def _either(new: str | None, old: str | None, names: str) -> str | None:
+    if new and old:
+        raise UserError(f"give {names.replace('/', ' or ')}, not both", where=names)
+    return new or old
 
 
 def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
@@ -67,14 +76,17 @@ def _at(value: str | None, cfg: Config, option: str = "--at") -> datetime:
     return _instant(value, option, cfg) if value else datetime.now(UTC)
 
 
-def _window(cfg: Config, start: str | None, end: str | None, default_from: timedelta,
-            default_days: int) -> tuple[datetime, datetime]:
+def _window(cfg: Config, since: str | None, until: str | None, from_: str | None, to: str | None,
+            default_from: timedelta, default_days: int) -> tuple[datetime, datetime]:
+    """--since/--until (or the old --from/--to); `default_from` from now and `default_days` long when absent."""
+    start, end = _either(since, from_, "--since/--from"), _either(until, to, "--until/--to")
+    start_name, end_name = ("--from" if from_ else "--since"), ("--to" if to else "--until")
     now = datetime.now(UTC)
-    lo = _instant(start, "--from", cfg) if start else now + default_from
-    hi = _instant(end, "--to", cfg, end=True) if end else lo + timedelta(days=default_days)
+    lo = _instant(start, start_name, cfg) if start else now + default_from
+    hi = _instant(end, end_name, cfg, end=True) if end else lo + timedelta(days=default_days)
     if hi <= lo:
-        raise UserError(f"the window is empty: --from {lo:%Y-%m-%d %H:%M} is not before --to {hi:%Y-%m-%d %H:%M} "
-                        "(UTC)", where="--from/--to")
+        raise UserError(f"the window is empty: {start_name} {lo:%Y-%m-%d %H:%M} is not before {end_name} "
+                        f"{hi:%Y-%m-%d %H:%M} (UTC)", where=f"{start_name}/{end_name}")
     return lo, hi
 
 
@@ -157,7 +169,8 @@ def next_(team: TeamOpt = None, at: AtOpt = None,
 
 
 @oncall_app.command("schedule")
-def schedule_cmd(team: TeamOpt = None, start: FromOpt = None, end: ToOpt = None,
+def schedule_cmd(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+                 from_: FromOpt = None, to: ToOpt = None,
                  person: Annotated[str | None, typer.Option("--person", help="Only this person's shifts (all "
                                                             "teams).")] = None,
                  layers: Annotated[bool, typer.Option("--layers", help="Every layer's shifts, not only who "
@@ -166,7 +179,7 @@ def schedule_cmd(team: TeamOpt = None, start: FromOpt = None, end: ToOpt = None,
                                                           "(RFC 5545) file, for a team (--team) or a person "
                                                           "(--person).")] = None,
                  config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """The shifts from --from to --to (default: the next 7 days), as a table, JSON or iCalendar."""
+    """The shifts from --since to --until (default: the next 7 days), as a table, JSON or iCalendar."""
     from .metrics.oncall import schedules
     from .oncall.ical import to_ics
 
@@ -174,7 +187,7 @@ def schedule_cmd(team: TeamOpt = None, start: FromOpt = None, end: ToOpt = None,
     _team(setup, team)
     if person is not None and cfg.people and person not in cfg.people:
         raise UserError(f"unknown person {person!r} (not in [people])", where="--person")
-    lo, hi = _window(cfg, start, end, timedelta(0), 7)
+    lo, hi = _window(cfg, since, until, from_, to, timedelta(0), 7)
     shifts = [s for sched in schedules(setup, lo, hi, team).values() for s in (sched.layers if layers else sched.final)]
     if person is not None:
         shifts = [s for s in shifts if s.person == person]
@@ -203,7 +216,8 @@ def schedule_cmd(team: TeamOpt = None, start: FromOpt = None, end: ToOpt = None,
 
 
 @oncall_app.command("gaps")
-def gaps_cmd(team: TeamOpt = None, start: FromOpt = None, end: ToOpt = None,
+def gaps_cmd(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+             from_: FromOpt = None, to: ToOpt = None,
              fail: Annotated[bool, typer.Option("--fail-on-gaps", help="Exit 1 when anything is found (for CI: "
                                                 "check next month's rotation before it starts).")] = False,
              db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
@@ -215,7 +229,7 @@ def gaps_cmd(team: TeamOpt = None, start: FromOpt = None, end: ToOpt = None,
 
     cfg, setup = _setup(config)
     _team(setup, team)
-    lo, hi = _window(cfg, start, end, timedelta(0), 28)
+    lo, hi = _window(cfg, since, until, from_, to, timedelta(0), 28)
     own = None
     if team is not None:
         own = set(cfg.services_of_team(team)) if team in cfg.team_names else set()
@@ -270,7 +284,8 @@ def _render_gaps(data: dict, zone: str, limit: float) -> None:
 
 
 @oncall_app.command("load")
-def load_cmd(team: TeamOpt = None, start: FromOpt = None, end: ToOpt = None, db: DbOpt = None,
+def load_cmd(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = None, from_: FromOpt = None,
+             to: ToOpt = None, db: DbOpt = None,
              config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Hours on call per person (default: the last 28 days): fairness at a glance.
 
@@ -279,7 +294,7 @@ def load_cmd(team: TeamOpt = None, start: FromOpt = None, end: ToOpt = None, db:
 
     cfg, setup = _setup(config)
     _team(setup, team)
-    lo, hi = _window(cfg, start, end, timedelta(days=-28), 28)
+    lo, hi = _window(cfg, since, until, from_, to, timedelta(days=-28), 28)
     store, tables = _tables(db)
     try:
         data = load(setup, tables, lo, hi, cfg.team_of, teams=None if team is None else {team})

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from .app.settings import load_config
 from .cli_common import (
+    AtOpt,
     ConfigOpt,
     DbOpt,
     JsonOpt,
@@ -27,12 +28,14 @@ from .cli_common import (
 from .errors import UserError
 from .store import Store
 from .views import terminal
+from .window import as_of
 
 LimitOpt = Annotated[int, typer.Option("--limit", help="How many recent fixes without a test to list.")]
 
 
 def testing(team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, until: UntilOpt = None,
-            limit: LimitOpt = 20, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+            limit: LimitOpt = 20, at: AtOpt = None, db: DbOpt = None, config: ConfigOpt = None,
+            as_json: JsonOpt = False) -> None:
     """Bug-fix commits with and without a regression test, per team and month, and the recent fixes without one."""
     from .metrics import testing as testing_metrics
 
@@ -42,7 +45,7 @@ def testing(team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = 
     store = Store.open(db, create=False)
     try:
         # scope_of validates --team/--service and parses the window the way every command does.
-        scope = scope_of(cfg, store, team, service, since, until)
+        scope = scope_of(cfg, store, team, service, since, until, now=as_of(at, cfg.timezone).now)
         result = testing_metrics.report(
             store.tables(), scope.since, scope.until, team_of=team_map(cfg, store),
             teams=[team] if team else None, services=[service] if service else None,

@@ -37,7 +37,7 @@ def ingest(store: Store, config: Config, root: Path) -> None:
 
 
 def hints(db: str, config: str, window: str) -> list[str]:
-    now = f"--now {WINDOW_END:%Y-%m-%dT%H:%MZ}"
+    now = f"--at {WINDOW_END:%Y-%m-%dT%H:%MZ}"
     return [
         f"  fireline debt --db {db} {config} {now} --team Data",
         f"  fireline budget --db {db} {config} {window}",

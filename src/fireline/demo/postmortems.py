@@ -179,7 +179,7 @@ def ingest(store: Store, config: Config, root: Path) -> None:
 
 
 def hints(db: str, config: str, window: str) -> list[str]:
-    today = f"--today {TODAY.isoformat()}"
+    today = f"--at {TODAY.isoformat()}"
     return [
         "Postmortems as code (postmortems/ next to the config; the demo's today is its last day):",
         f"  fireline postmortem lint {config}",

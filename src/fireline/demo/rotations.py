@@ -163,12 +163,12 @@ def ingest(store: Store, config: Config, root: Path) -> None:
 
 
 def hints(db: str, config: str, window: str) -> list[str]:
-    span = "--from 2026-01-05 --to 2026-07-04"
+    span = "--since 2026-01-05 --until 2026-07-04"
     return [
         "Support rotations (London, New York, Kolkata, Tokyo):",
         f"  fireline oncall now {config} --at 2026-05-16T09:15",
         f"  fireline oncall gaps --db {db} {config} {span}",
         f"  fireline oncall load --db {db} {config} {span}",
         f"  fireline oncall handoff --team Data --db {db} {config} --at 2026-05-18T09:00",
-        f"  fireline oncall schedule {config} --team SRE --from 2026-03-23 --to 2026-03-29 --ics sre.ics",
+        f"  fireline oncall schedule {config} --team SRE --since 2026-03-23 --until 2026-03-29 --ics sre.ics",
     ]
