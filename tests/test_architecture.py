@@ -75,3 +75,16 @@ def test_no_import_cycles_between_modules():
     modules = {m for m in graph.modules if not graph.find_children(m)}
     cycles = _cycles(graph, modules)
     assert cycles == [], "import cycles:\n" + "\n".join(" <-> ".join(c) for c in cycles)
+
+
+def test_types_check():
+    """mypy over src/ (settings in pyproject.toml) finds nothing."""
+    from mypy import api
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        out, err, status = api.run(["--no-incremental"])
+    finally:
+        os.chdir(cwd)
+    assert status == 0, out + err

@@ -65,14 +65,14 @@ def debt(team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = Non
 
     cfg = load_config(config)
     settings.of(cfg)  # a bad [budget] is reported before the store is opened
-    at = _now(at, now, cfg)
-    start = parse_instant(since, "--since", cfg.timezone) if since else at - timedelta(days=182)
-    if start >= at:
+    when = _now(at, now, cfg)
+    start = parse_instant(since, "--since", cfg.timezone) if since else when - timedelta(days=182)
+    if start >= when:
         raise UserError("must be before --at", where="--since")
     store = Store.open(db, create=False)
     try:
         scope_of(cfg, store, team, service, None, None)  # validates --team and --service
-        ledger = debt_ledger(store, cfg, now=at, since=start, team_of=team_map(cfg, store),
+        ledger = debt_ledger(store, cfg, now=when, since=start, team_of=team_map(cfg, store),
                              teams=[team] if team else None, services=[service] if service else None)
     finally:
         store.close()
@@ -234,14 +234,14 @@ def plan(release: Annotated[str, typer.Option("--release", help="Release day (a 
     except ValueError:
         raise UserError(f"not a date: {release!r} (e.g. 2026-09-30)", where="--release") from None
     conf = settings.of(cfg)
-    at = _now(at, now, cfg)
+    when = _now(at, now, cfg)
     store = Store.open(db, create=False)
     try:
-        scope = scope_of(cfg, store, team, service, since, until or at.isoformat())
+        scope = scope_of(cfg, store, team, service, since, until or when.isoformat())
         try:
             result = plan_release(store.tables(), scope, day, tz=cfg.timezone,
                                   verify_days=conf.plan_verify_days if verify_days is None else verify_days,
-                                  freeze_days=conf.plan_freeze_days if freeze_days is None else freeze_days, now=at)
+                                  freeze_days=conf.plan_freeze_days if freeze_days is None else freeze_days, now=when)
         except OverflowError:
             raise UserError(f"{day}: too early to count back from", where="--release") from None
     finally:

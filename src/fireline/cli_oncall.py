@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -125,7 +125,7 @@ def now(team: TeamOpt = None, at: AtOpt = None, config: ConfigOpt = None, as_jso
     _team(setup, team)
     instant = _at(at, cfg)
     scheds = around(setup, instant, team)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, sched in scheds.items():
         run, shift = shift_at(runs(sched.final), instant), shift_at(sched.final, instant)
         layers = [{"layer": s.layer, "person": s.person} for s in sched.layers if s.start <= instant < s.end]
@@ -155,7 +155,8 @@ def next_(team: TeamOpt = None, at: AtOpt = None,
     cfg, setup = _setup(config)
     _team(setup, team)
     instant = _at(at, cfg)
-    out = [{"team": name, "handoffs": items} for name, items in next_handoffs(setup, instant, count, team).items()]
+    out: list[dict[str, Any]] = [{"team": name, "handoffs": items}
+                                 for name, items in next_handoffs(setup, instant, count, team).items()]
     if as_json:
         print_json({"at": instant, "teams": out})
         return

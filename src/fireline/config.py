@@ -226,7 +226,9 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> C
         p = Path(explicit)
         if not p.is_file():
             raise UserError("config file not found", where=str(p))
-        return _read(p)
+        config = _read(p)
+        assert config is not None  # only an optional pyproject.toml can hold no [tool.fireline]
+        return config
     for candidate in (cwd / "fireline.toml", cwd / "pyproject.toml"):
         if candidate.is_file():
             config = _read(candidate, optional=candidate.name == "pyproject.toml")

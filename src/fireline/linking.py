@@ -48,7 +48,7 @@ class Graph:
         if not self._sorted:
             self._sorted = sorted(self.parents)
         i = bisect.bisect_left(self._sorted, sha)
-        hits = []
+        hits: list[str] = []
         while i < len(self._sorted) and self._sorted[i].startswith(sha) and len(hits) < 2:
             hits.append(self._sorted[i])
             i += 1

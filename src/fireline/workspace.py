@@ -26,7 +26,7 @@ from .metrics.dora import Scope
 from .metrics.summary import Summary
 from .scope import scope_of, team_map
 from .store import Store, resolve_url
-from .window import as_of
+from .window import AsOf, as_of
 
 When = str | date | datetime | None
 
@@ -57,7 +57,7 @@ class Workspace:
         else:
             self.config = load_config(config)
         self.url = resolve_url(str(db) if db is not None else None)
-        self._as_of = None
+        self._as_of: AsOf | None = None
         self.set_now(now)
         self._store: Store | None = None
 

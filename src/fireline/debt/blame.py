@@ -99,8 +99,9 @@ def _log(repo: Path, head: str, paths: list[str] | None) -> list[_Commit]:
         cmd += paths
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
     assert proc.stdout and proc.stderr
+    stderr = proc.stderr
     errors: list[bytes] = []
-    drain = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)
+    drain = threading.Thread(target=lambda: errors.append(stderr.read()), daemon=True)
     drain.start()
     commits = _parse(proc.stdout)
     proc.stdout.close()
@@ -329,7 +330,7 @@ def blame_files(repo: Path, head: str, wanted: Mapping[str, tuple[str, int]],
         for c in commits:
             for g in c.groups:
                 for d in g:
-                    if d.old is None and d.new in wanted and c.parents:
+                    if d.old is None and d.new is not None and d.new in wanted and c.parents:
                         created[d.new] = c.sha
         older = _renamed_from(repo, created)
         if not any(old not in names[new] for new, old in older.items()):

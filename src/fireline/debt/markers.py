@@ -105,15 +105,16 @@ def _contents(repo: Path, oids: list[str]):
     proc = subprocess.Popen(["git", "-C", str(repo), "cat-file", "--batch"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, **_ENV})
     assert proc.stdin and proc.stdout
+    stdin = proc.stdin
 
     def feed() -> None:
         try:
             for oid in oids:
-                proc.stdin.write(oid.encode() + b"\n")
+                stdin.write(oid.encode() + b"\n")
         except BrokenPipeError:
             pass
         finally:
-            proc.stdin.close()
+            stdin.close()
 
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()

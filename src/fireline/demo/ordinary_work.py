@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -80,8 +81,7 @@ def random_work(shop: Workshop, count: int, areas: Sequence[Area], members: Memb
         author = area.owner or rng.choice(members(day))
         when = work_instant(rng, author, day)
         subject, paths = plan_change(rng, area)
-        shop.at(when, lambda a=author, w=when, s=subject, p=paths:
-                shop.commit_edit("main", a, w, s, p))
+        shop.at(when, functools.partial(shop.commit_edit, "main", author, when, subject, paths))
 
 
 _FOLLOW_UPS = ("Address review comments", "Add tests for {noun}", "Tidy {noun}",
@@ -139,7 +139,7 @@ def _schedule_pr(shop: Workshop, number: int, times: list[datetime], author: Per
         shop.commit_edit(branch, author, when, msg, paths)
 
     for i, (msg, when) in enumerate(zip([subject, *follow_ups], times, strict=True)):
-        shop.at(when, lambda m=msg, w=when, f=(i == 0): work(m, w, f))
+        shop.at(when, functools.partial(work, msg, when, i == 0))
 
     def merge() -> None:
         msg = f"Merge pull request #{number} from fireline-demo/{branch}\n\n{subject}\n"

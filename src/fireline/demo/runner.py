@@ -60,7 +60,7 @@ def run(directory: Path) -> DemoResult:
     db = directory / "fireline.duckdb"
     store = Store.open(str(db))
     try:
-        for path in sorted({config.repo_path(s) for s in config.services if config.repo_path(s)}):
+        for path in sorted({p for p in (config.repo_path(s) for s in config.services) if p is not None}):
             ingest_git(store, config, path)
         ingest_deployments(store, config, world.deployments_file)
         ingest_incidents(store, config, world.incidents_file)

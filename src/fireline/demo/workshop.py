@@ -43,10 +43,10 @@ class Workshop:
         self.git = repo
         self.rng = random.Random(seed)
         self.marks: dict[str, int] = {}  # notable commits by name
-        self._events: list[tuple[datetime, int, Callable[[], None]]] = []
+        self._events: list[tuple[datetime, int, Callable[[], object]]] = []
         self._n = 0
 
-    def at(self, when: datetime, action: Callable[[], None]) -> None:
+    def at(self, when: datetime, action: Callable[[], object]) -> None:
         self._events.append((when, len(self._events), action))
 
     def run(self) -> None:

@@ -53,7 +53,8 @@ class AlertParams:
     def from_config(cls, values: Mapping[str, Any]) -> AlertParams:
         """Pick this report's keys from the `[alerts]` table (which also holds rule-lint settings)."""
         names = {f.name for f in dataclasses.fields(cls)} - {"now"}
-        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in names})
+        picked: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in names}
+        return cls(**picked)
 
 
 def _epoch(col: ir.TimestampValue) -> ir.IntegerValue:

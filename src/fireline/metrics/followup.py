@@ -148,10 +148,12 @@ def assess(tables: dict[str, ir.Table], metric: str, services: list[str], done_o
     """Before/after figures, change, interval and verdict for one metric, one set of services and one day."""
     start = _midnight(done_on, params.tz)
     end = min(start + timedelta(weeks=params.weeks), _midnight(today, params.tz))
-    common = {"services": tuple(services), "production": params.production, "time_basis": params.time_basis}
-    before = _samples(tables, metric, dora.Scope(since=start - timedelta(weeks=params.weeks), until=start, **common))
-    after = _samples(tables, metric, dora.Scope(since=start, until=max(end, start), **common)) if end > start else \
-        _Side(start, start, [])
+    def scope(since: datetime, until: datetime) -> dora.Scope:
+        return dora.Scope(since=since, until=until, services=tuple(services), production=tuple(params.production),
+                          time_basis=params.time_basis)
+
+    before = _samples(tables, metric, scope(start - timedelta(weeks=params.weeks), start))
+    after = _samples(tables, metric, scope(start, max(end, start))) if end > start else _Side(start, start, [])
     result: dict[str, Any] = {
         "unit": UNITS[metric], "better": "lower" if metric in LOWER_IS_BETTER else "higher",
         "before": _side_dict(metric, before), "after": _side_dict(metric, after),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -90,8 +90,8 @@ def next_handoffs(setup: Setup, instant: datetime, count: int, team: str | None 
         while True:
             horizon = instant + ahead
             sched = schedules(setup, instant, horizon, name)[name]
-            items = [{"person": r.person, "start": r.start, "end": r.end, "layer": r.layer}
-                     for r in runs(sched.final) if r.start > instant]
+            items: list[dict[str, Any]] = [{"person": r.person, "start": r.start, "end": r.end, "layer": r.layer}
+                                           for r in runs(sched.final) if r.start > instant]
             items += [{"person": None, "start": s, "end": e, "layer": None}
                       for s, e in gaps(sched.final, instant, horizon) if s > instant]
             items = sorted(items, key=lambda i: i["start"])[:count]
@@ -195,6 +195,8 @@ def experts_away(tables: Mapping[str, ibis.Table], setup: Setup, aliases: Mappin
         repos = sorted(r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist())
     away: dict[str, list[tuple[datetime, datetime, str]]] = {}
     for o in setup.away:
+        if o.person is None:
+            continue
         away.setdefault(o.person, []).append((o.start, o.end, f"{o.person}: {o.kind}" + (f" ({o.note})"
                                                                                          if o.note else "")))
     periods, experts = [], {}
@@ -251,12 +253,12 @@ def load(scheds: Mapping[str, TeamSchedule], setup: Setup, page_rows: list[dict]
             for k, v in split.items():
                 p[k] += v
     for row in page_rows or []:
-        team = team_of(row["service"]) if row["service"] else None
-        sched = scheds.get(team) if team else None
-        shift = shift_at(sched.final, row["starts_at"]) if sched else None
-        if shift is None:
+        owner = team_of(row["service"]) if row["service"] else None
+        paged = scheds.get(owner) if owner else None
+        paged_shift = shift_at(paged.final, row["starts_at"]) if paged else None
+        if paged_shift is None:
             continue
-        p = people[shift.person]
+        p = people[paged_shift.person]
         p["pages"] += 1
         asleep = days.daily(row["starts_at"], row["starts_at"] + timedelta(seconds=1), p["zone"], st.sleep_hours)
         p["pages_sleep"] += days.in_windows(row["starts_at"], asleep)

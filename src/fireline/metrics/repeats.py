@@ -56,7 +56,7 @@ def repeat_incidents(tables: dict[str, ir.Table], *, window_days: int = 90, tz: 
                 continue
             for tag in sorted(tags_of[earlier["id"]] & tags_of[later["id"]]):
                 pm_id = pm_of.get(earlier["id"])
-                acts = by_pm.get(pm_id, [])
+                acts = by_pm.get(pm_id, []) if pm_id is not None else []
                 day = later["started"].astimezone(zone).date()
                 out.append({
                     "incident_id": later["id"], "service": later["service"], "tag": tag,

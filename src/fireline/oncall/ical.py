@@ -56,7 +56,7 @@ def to_ics(shifts: Sequence[Shift], *, name: str, stamp: datetime,
         if email:
             attendee = vCalAddress(f"mailto:{email}")
             attendee.params["cn"] = shift.person
-            ev.add("attendee", attendee, encode=0)
+            ev.add("attendee", attendee, encode=False)
         for key, value in (("team", shift.team), ("layer", shift.layer), ("person", shift.person),
                            ("reason", shift.reason)):
             ev.add(f"x-fireline-{key}", value)
@@ -97,10 +97,14 @@ def _times(ev: Event, where: str) -> tuple[Any, Any]:
     return start, end
 
 
+
+def _events(data: bytes | str, where: str) -> list[Event]:
+    return [ev for ev in _parse(data, where).walk("VEVENT") if isinstance(ev, Event)]
+
 def shifts_from_ics(data: bytes | str, where: str = "calendar") -> list[Shift]:
     """Read back a calendar written by `to_ics`."""
     out = []
-    for i, ev in enumerate(_parse(data, where).walk("VEVENT")):
+    for i, ev in enumerate(_events(data, where)):
         at = f"{where}: {_event_name(ev, i)}"
         start, end = _times(ev, at)
         if not isinstance(start, datetime) or start.tzinfo is None:
@@ -175,7 +179,7 @@ def _occurrences(ev: Event, start: date | datetime, where: str) -> list[date | d
         raise UserError(f"cannot read RRULE: {exc}", where=where) from None
     for ex in ev.exdates:
         rset.exdate(ex.replace(tzinfo=None) if isinstance(ex, datetime) else datetime.combine(ex, time(0)))
-    out = []
+    out: list[date | datetime] = []
     for when in rset:  # lazily: stop at the horizon or the cap, never expand the whole rule
         if when > naive + RECUR_HORIZON:
             break
@@ -212,7 +216,7 @@ def read_overrides(path: Path, people: Mapping[str, Any], zones: Mapping[str, st
             if email:
                 by_email[email.lower()] = name
     out = []
-    for i, ev in enumerate(_parse(data, where).walk("VEVENT")):
+    for i, ev in enumerate(_events(data, where)):
         at = f"{where}: {_event_name(ev, i)}"
         if str(ev.get("status") or "").upper() == "CANCELLED":
             continue

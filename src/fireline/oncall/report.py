@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ibis
 
@@ -50,6 +50,8 @@ def coverage(setup: Setup, config: Config, tables: Mapping[str, ibis.Table] | No
         scheds = expand(setup, start, end, teams)
     full = {t: s for t, s in scheds.items() if teams is None or t in teams}
     window = m.clip(full, start, end)
+    unverified: dict[str, Any]
+    experts: dict[str, Any]
     if tables is None:
         unverified = {"unknown": "no store (ingest deployments first)", "checked": 0, "unverified": [],
                       "verify_hours": setup.settings.verify_hours}
@@ -68,10 +70,10 @@ def coverage(setup: Setup, config: Config, tables: Mapping[str, ibis.Table] | No
         gap["days_off"] = _days_off(setup, gap["team"], gap["start"], gap["end"])
     for dep in unverified["unverified"]:
         dep["day_off"] = _day_off(setup, dep["team"], dep["time"])
-    data = {"from": start, "to": end, "gaps": gaps,
-            "weekend_stretches": m.weekend_stretches(window, setup), "unverified_deployments": unverified,
-            "experts_away": experts}
-    data["found"] = (len(data["gaps"]) + len(data["weekend_stretches"]) + len(unverified["unverified"])
+    stretches = m.weekend_stretches(window, setup)
+    data: dict[str, Any] = {"from": start, "to": end, "gaps": gaps, "weekend_stretches": stretches,
+                            "unverified_deployments": unverified, "experts_away": experts}
+    data["found"] = (len(gaps) + len(stretches) + len(unverified["unverified"])
                      + len(experts["periods"]))
     return data
 

@@ -142,6 +142,7 @@ def window_instances(window: Window, zone: str, start: datetime, end: datetime) 
                 e = datetime.combine(day, window.end)
                 out.append((s, e if e > s else e + timedelta(days=1)))
         elif day.weekday() == window.start_day:
+            assert window.end_day is not None  # a weekly window has both days
             s = datetime.combine(day, window.start)
             e = datetime.combine(day + timedelta(days=(window.end_day - window.start_day) % 7), window.end)
             out.append((s, e if e > s else e + timedelta(days=7)))
@@ -258,7 +259,7 @@ def apply_overrides(shifts: list[Shift], overrides: Sequence[Override]) -> list[
     """Cut each away person's time out of their shifts; the replacement (or nobody) gets it."""
     away: dict[str, list[Override]] = {}
     for o in overrides:
-        if o.away:
+        if o.away and o.person is not None:
             away.setdefault(o.person, []).append(o)
     out: list[Shift] = []
     for shift in shifts:

@@ -281,7 +281,7 @@ def check_overlaps(overrides: list[Override]) -> None:
     """Two away periods of one person, or two covers, at once: which one wins would be a guess."""
     groups: dict[str, list[Override]] = {}
     for o in overrides:
-        groups.setdefault(o.person if o.away else "(cover)", []).append(o)
+        groups.setdefault(o.person if o.person is not None else "(cover)", []).append(o)
     for who, items in groups.items():
         items = sorted(items, key=lambda o: o.start)
         for a, b in pairwise(items):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..config import Config
 from ..errors import UserError
@@ -48,7 +49,8 @@ def ingest_postmortems(store: Store, cfg: Config, paths: list[Path], root: Path 
                                            "dora_metric", "status", "done_on", "ticket", "file", "line")}
     for doc in result.docs:
         name = display(doc.path, root)
-        values = {"id": doc.id, "file": name, "title": doc.title, "date": doc.date, "severity": doc.severity,
+        values: dict[str, Any] = {
+                  "id": doc.id, "file": name, "title": doc.title, "date": doc.date, "severity": doc.severity,
                   "services": json.dumps(doc.services), "incidents": json.dumps(doc.incidents),
                   "detected_by": doc.detected_by, "impact_start": doc.impact_start, "impact_end": doc.impact_end,
                   "status": doc.status, "authors": json.dumps(doc.authors), "tags": json.dumps(doc.tags)}

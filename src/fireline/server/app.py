@@ -262,7 +262,8 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
         if queue.pending and lag > config.server.max_pending_age_seconds:
             reasons.append(f"the oldest of {queue.pending} waiting raw events is {lag:.0f} s old "
                            f"(over max_pending_age_seconds = {config.server.max_pending_age_seconds:g})")
-        body = {"status": "degraded" if reasons else "ok", "pending": queue.pending, "failed": queue.failed,
+        body: dict[str, Any] = {"status": "degraded" if reasons else "ok", "pending": queue.pending,
+                                "failed": queue.failed,
                 "lag_seconds": round(lag, 3)}
         if reasons:
             body["reasons"] = reasons

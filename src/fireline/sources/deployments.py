@@ -100,7 +100,7 @@ def _from_row(record: dict, *, where: str, tz: str) -> Deployment:
 
 def _from_github(record: dict, *, where: str) -> Deployment:
     sha = _check_sha(require(record, "sha", where=where), where)
-    payload = record.get("payload") if isinstance(record.get("payload"), dict) else {}
+    payload: dict = record["payload"] if isinstance(record.get("payload"), dict) else {}
     service = optional(payload, "service") or optional(record, "_service") or repo_name(record)
     if not service:
         raise UserError("cannot tell the service: pass --service or add payload.service", where=where)

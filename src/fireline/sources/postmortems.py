@@ -106,8 +106,10 @@ def expand_paths(paths: list[Path]) -> list[Path]:
                               and f.name.lower() not in SKIPPED_NAMES))
         else:
             out.append(p)
-    seen: set[Path] = set()
-    return [f for f in out if not (f.resolve() in seen or seen.add(f.resolve()))]
+    unique: dict[Path, Path] = {}
+    for f in out:
+        unique.setdefault(f.resolve(), f)
+    return list(unique.values())
 
 
 def closest(word: str, choices: tuple[str, ...] | list[str]) -> str | None:

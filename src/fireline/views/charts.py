@@ -83,9 +83,9 @@ def stacked(chart_id: str, title: str, description: str, rows: list[dict[str, An
     categories = list(dict.fromkeys(r["category"] for r in rows))
     value = alt.X if horizontal else alt.Y
     category = alt.Y if horizontal else alt.X
+    axis: dict[str, Any] = {} if horizontal else {"axis": alt.Axis(labelAngle=0)}
     encoding = {"x" if horizontal else "y": value("value:Q", title=value_title, stack="zero"),
-                "y" if horizontal else "x": category("category:N", title=None, sort=categories,
-                                                     **({} if horizontal else {"axis": alt.Axis(labelAngle=0)}))}
+                "y" if horizontal else "x": category("category:N", title=None, sort=categories, **axis)}
     size = (dict(width=WIDTH - 120, height=max(40, 26 * len(categories))) if horizontal
             else dict(width=WIDTH, height=HEIGHT))
     chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(

@@ -147,9 +147,9 @@ def commits_to_changes(repo: str, commits: object, *, before: object, forced: bo
             raise PayloadError(f"{where}: expected an object")
         sha = check_sha(need(commit, "id", name=f"{where}.id"), f"{where}.id")
         when = parse(commit.get("timestamp"), f"{where}.timestamp")
-        author = commit.get("author") if isinstance(commit.get("author"), dict) else {}
+        author: dict = commit["author"] if isinstance(commit.get("author"), dict) else {}
         # GitLab commits have no committer; GitHub's usually match the author.
-        committer = commit.get("committer") if isinstance(commit.get("committer"), dict) else author
+        committer: dict = commit["committer"] if isinstance(commit.get("committer"), dict) else author
         files = [FileChange(str(path), None, None)
                  for key in ("added", "modified", "removed") for path in commit.get(key) or []]
         changes.append(Change(
