@@ -387,3 +387,17 @@ def test_ingest_reports_say_what_was_added(tmp_path):
     assert first.code == 0 and "2 new incidents" in first.stdout and "deployments" not in first.stdout
     again = fireline(tmp_path, "ingest", "incidents", str(incidents))
     assert "0 new incidents" in again.stdout and "2 skipped (already stored" in again.stdout
+
+
+def test_version_and_root_options(tmp_path, shop):
+    """`fireline --version`; `fireline --db X COMMAND` is the same as the command's own --db."""
+    from fireline import __version__
+
+    run = fireline(tmp_path, "--version")
+    assert run.code == 0 and run.stdout.strip() == f"fireline {__version__}"
+    own = fireline(tmp_path, "dora", "--db", str(shop.db), "--since", "2026-01-01", "--until", "2026-12-31", "--json")
+    root = fireline(tmp_path, "--db", str(shop.db), "dora", "--since", "2026-01-01", "--until", "2026-12-31",
+                    "--json")
+    assert own.code == 0 and root.code == 0, (own.stderr, root.stderr)
+    assert json.loads(own.stdout) == json.loads(root.stdout)
+    assert json.loads(root.stdout)["overall"]["deployment_frequency"]["count"] == 3

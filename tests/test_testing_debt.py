@@ -301,7 +301,7 @@ def _fireline(cwd: Path, *args: str) -> subprocess.CompletedProcess:
               "from fireline import cli\n"
               "from fireline.errors import UserError\n"
               "if not any(c.name == 'testing' for c in cli.app.registered_commands):\n"
-              "    from fireline.cli_testing import testing\n"
+              "    from fireline.cli.testing import testing\n"
               "    cli.app.command('testing')(testing)\n"
               "sys.argv[0] = 'fireline'\n"
               "cli.main()\n")

@@ -1,7 +1,7 @@
 """The measuring scope every command and page shares: which services a team or service filter
 means, over which window, and which team each known service belongs to.
 
-Not part of the CLI: the report and the dashboard build their scope here too (`cli_common`
+Not part of the CLI: the report and the dashboard build their scope here too (`cli.common`
 re-exports both names for the command modules).
 """
 

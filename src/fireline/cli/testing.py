@@ -11,8 +11,12 @@ import typer
 from rich import box
 from rich.console import Console
 
-from .app.settings import load_config
-from .cli_common import (
+from ..app.settings import load_config
+from ..errors import UserError
+from ..store import Store
+from ..views import terminal
+from ..window import as_of
+from .common import (
     AtOpt,
     ConfigOpt,
     DbOpt,
@@ -25,10 +29,6 @@ from .cli_common import (
     scope_of,
     team_map,
 )
-from .errors import UserError
-from .store import Store
-from .views import terminal
-from .window import as_of
 
 LimitOpt = Annotated[int, typer.Option("--limit", help="How many recent fixes without a test to list.")]
 
@@ -37,7 +37,7 @@ def testing(team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = 
             limit: LimitOpt = 20, at: AtOpt = None, db: DbOpt = None, config: ConfigOpt = None,
             as_json: JsonOpt = False) -> None:
     """Bug-fix commits with and without a regression test, per team and month, and the recent fixes without one."""
-    from .metrics import testing as testing_metrics
+    from ..metrics import testing as testing_metrics
 
     if limit < 0:
         raise UserError("must be 0 or more", where="--limit")

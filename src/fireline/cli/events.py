@@ -8,11 +8,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from . import failures
-from .app.settings import load_config
-from .cli_common import ConfigOpt, DbOpt, JsonOpt, print_json
-from .store import Store
-from .views import terminal
+from .. import failures
+from ..app.settings import load_config
+from ..store import Store
+from ..views import terminal
+from .common import ConfigOpt, DbOpt, JsonOpt, print_json
 
 events_app = typer.Typer(
     help="Raw events that failed to normalise: list them, and retry them after a fix.\n\n"

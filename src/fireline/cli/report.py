@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .cli_common import (
+from .common import (
     AtOpt,
     ConfigOpt,
     DbOpt,
@@ -43,12 +43,12 @@ def report(
 
         fireline report --out report.html --since 2026-01-01 --team Data --png charts/
     """
-    from .app.report import build_context, write_report
-    from .app.settings import load_config
-    from .errors import UserError
-    from .store import Store
-    from .views import terminal
-    from .window import as_of
+    from ..app.report import build_context, write_report
+    from ..app.settings import load_config
+    from ..errors import UserError
+    from ..store import Store
+    from ..views import terminal
+    from ..window import as_of
 
     cfg = load_config(config)
     value, field = pick_at(at, today=today)

@@ -10,9 +10,13 @@ from typing import Annotated
 
 import typer
 
-from . import safe_load
-from .app.settings import load_config
-from .cli_common import (
+from .. import safe_load
+from ..app.settings import load_config
+from ..errors import UserError
+from ..store import Store
+from ..views import terminal
+from ..window import as_of
+from .common import (
     AtOpt,
     ConfigOpt,
     DbOpt,
@@ -26,10 +30,6 @@ from .cli_common import (
     scope_of,
     team_map,
 )
-from .errors import UserError
-from .store import Store
-from .views import terminal
-from .window import as_of
 
 alerts_app = typer.Typer(help="Alert hygiene: lint rules, suggest the missing ones, measure noise and detection.",
                          no_args_is_help=True, rich_markup_mode="markdown")
@@ -51,9 +51,9 @@ def alerts_lint(
     config: ConfigOpt = None,
 ) -> None:
     """Check Prometheus alert rules: do they explain the problem AND the next action?"""
-    from .alerting import lint, settings
-    from .alerting.checks import CHECKS
-    from .views import findings as findings_view
+    from ..alerting import lint, settings
+    from ..alerting.checks import CHECKS
+    from ..views import findings as findings_view
 
     cfg = load_config(config)
     for path in paths:
@@ -79,7 +79,7 @@ def alerts_suggest(
     config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Write the rules the talk's incident lacked (disk, silent job, errors) with runbook stubs."""
-    from .alerting.suggest import suggest
+    from ..alerting.suggest import suggest
 
     cfg = load_config(config)
     result = suggest(service, job=job, team=team or cfg.team_of(service), out=out, max_age_hours=max_age_hours,
@@ -100,7 +100,7 @@ def alerts_report(
     at: AtOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Alert noise (pages per shift, off-hours, flapping, transient, no runbook) and the detection gap."""
-    from .metrics import alerts as alert_metrics
+    from ..metrics import alerts as alert_metrics
 
     cfg = load_config(config)
     if tz is not None:
@@ -117,6 +117,6 @@ def alerts_report(
     if as_json:
         print_json(report)
         return
-    from .views.alerts_report import render
+    from ..views.alerts_report import render
 
     render(report, terminal.console())

@@ -10,13 +10,13 @@ from typing import Annotated
 
 import typer
 
-from .app.settings import load_config
-from .cli_common import AtOpt, ConfigOpt, DbOpt, FindingsFormat, JsonOpt, TeamOpt, hidden_alias, pick_at, print_json
-from .config import Config
-from .errors import UserError
-from .store import Store
-from .views import terminal
-from .window import as_of
+from ..app.settings import load_config
+from ..config import Config
+from ..errors import UserError
+from ..store import Store
+from ..views import terminal
+from ..window import as_of
+from .common import AtOpt, ConfigOpt, DbOpt, FindingsFormat, JsonOpt, TeamOpt, hidden_alias, pick_at, print_json
 
 postmortem_app = typer.Typer(
     help="Postmortems as code: Markdown files with YAML front matter (default folder `postmortems/`).\n\n"
@@ -54,7 +54,7 @@ def postmortem_new(
 ) -> None:
     """Write a postmortem prefilled from an incident (times, service, severity, detection) with the SRE book's
     sections. Prints the path. The file lints clean except for its empty action items: add them."""
-    from .postmortems import settings, template
+    from ..postmortems import settings, template
 
     cfg = load_config(config)
     store = _open_store(db)
@@ -62,7 +62,7 @@ def postmortem_new(
         t = store.table("incidents")
         rows = t.filter(t.id == incident).to_pyarrow().to_pylist()
         if not rows:
-            from .sources.postmortems import closest
+            from ..sources.postmortems import closest
 
             ids = sorted(store.incident_ids())
             near = closest(incident, ids)
@@ -97,9 +97,9 @@ def postmortem_lint(
 ) -> None:
     """Check postmortems: every action item says WHO does WHAT by WHEN, owners exist, dates are dates, done items
     have done_on, metrics are DORA metrics. Exit 1 on error findings (see --fail-on), 2 on usage errors."""
-    from .postmortems import lint, settings
-    from .postmortems.ingest import store_incident_ids
-    from .views import findings as findings_view
+    from ..postmortems import lint, settings
+    from ..postmortems.ingest import store_incident_ids
+    from ..views import findings as findings_view
 
     cfg = load_config(config)
     targets = list(paths or [settings.folder(cfg)])
@@ -134,8 +134,8 @@ def postmortem_repeats(
 ) -> None:
     """Repeat incidents: the same service and cause tag (postmortem `tags`) again within the window, and whether
     the earlier postmortem's action items were done before it happened."""
-    from .metrics.repeats import repeat_incidents
-    from .postmortems import settings
+    from ..metrics.repeats import repeat_incidents
+    from ..postmortems import settings
 
     cfg = load_config(config)
     window = window_days or settings.of(cfg).repeat_window_days
@@ -150,7 +150,7 @@ def postmortem_repeats(
     if as_json:
         print_json({"window_days": window, "repeats": rows})
         return
-    from .postmortems import render
+    from ..postmortems import render
 
     render.repeats(rows, window, terminal.console())
 
@@ -166,8 +166,8 @@ def actions(
     at: AtOpt = None, today: TodayOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Open postmortem action items by team and owner, overdue first, with days late."""
-    from .metrics.actions import open_actions
-    from .postmortems import settings
+    from ..metrics.actions import open_actions
+    from ..postmortems import settings
 
     cfg = load_config(config)
     settings.of(cfg)  # a typo in [postmortems] is refused by every postmortem command
@@ -180,14 +180,14 @@ def actions(
     finally:
         store.close()
     if ics is not None:
-        from .postmortems import ics as ics_lib
+        from ..postmortems import ics as ics_lib
 
         written = ics_lib.write(ics, report["items"], day)
         report["ics"] = {"path": str(ics), "events": written}
     if as_json:
         print_json(report)
         return
-    from .postmortems import render
+    from ..postmortems import render
 
     out = terminal.console()
     render.actions(report, out)
@@ -204,9 +204,9 @@ def followup(
     """Did it work? For each done long-term action item with a dora_metric: the team's metric N weeks before and
     after done_on, the change, a 95% bootstrap interval and a verdict (improved, no clear change, worse, too little
     data), with the sample sizes."""
-    from .metrics.followup import MIN_LEAD_CHANGES, MIN_SAMPLES, SAMPLE_UNITS, FollowupParams
-    from .metrics.followup import followup as followup_lib
-    from .postmortems import settings
+    from ..metrics.followup import MIN_LEAD_CHANGES, MIN_SAMPLES, SAMPLE_UNITS, FollowupParams
+    from ..metrics.followup import followup as followup_lib
+    from ..postmortems import settings
 
     cfg = load_config(config)
     day = _today(at, today, cfg)
@@ -227,7 +227,7 @@ def followup(
                     "min_samples": {m: {"n": n, "unit": SAMPLE_UNITS[m]} for m, n in MIN_SAMPLES.items()} |
                     {"lead_time_changes": MIN_LEAD_CHANGES}, "items": results})
         return
-    from .postmortems import render
+    from ..postmortems import render
 
     render.followup(results, terminal.console())
 
@@ -239,8 +239,8 @@ def ingest_postmortems(
 ) -> None:
     """Store postmortems and their action items (replacing what these files stored before), in one transaction.
     Refuses, writing nothing, while `fireline postmortem lint` reports errors."""
-    from .postmortems.ingest import default_paths
-    from .postmortems.ingest import ingest_postmortems as ingest_lib
+    from ..postmortems.ingest import default_paths
+    from ..postmortems.ingest import ingest_postmortems as ingest_lib
 
     cfg = load_config(config)
     targets = list(paths or default_paths(cfg))

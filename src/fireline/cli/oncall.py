@@ -11,13 +11,13 @@ import typer
 from rich import box
 from rich.table import Table
 
-from .app.settings import load_config
-from .cli_common import ConfigOpt, DbOpt, JsonOpt, hidden_alias, print_json
-from .config import Config
-from .errors import UserError
-from .store import Store
-from .views import terminal
-from .window import parse_instant
+from ..app.settings import load_config
+from ..config import Config
+from ..errors import UserError
+from ..store import Store
+from ..views import terminal
+from ..window import parse_instant
+from .common import ConfigOpt, DbOpt, JsonOpt, hidden_alias, print_json
 
 oncall_app = typer.Typer(
     help="Support rotations from [rotations.TEAM] in fireline.toml: who is on call now and next, the "
@@ -47,7 +47,7 @@ def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
 
 
 def _setup(config: Path | None):
-    from .oncall.settings import load
+    from ..oncall.settings import load
 
     cfg = load_config(config)
     setup = load(cfg)
@@ -63,7 +63,7 @@ def _team(setup, team: str | None) -> None:
 
 
 def _instant(value: str, option: str, cfg: Config, *, end: bool = False) -> datetime:
-    from .oncall.schedule import YEARS, in_range
+    from ..oncall.schedule import YEARS, in_range
 
     when = parse_instant(value, option, cfg.timezone, end=end)
     # Narrower than the other commands' years: shifts are computed up to a rotation length past a date.
@@ -117,9 +117,9 @@ def _table(title: str, columns: list[str], caption: str | None = None) -> Table:
 @oncall_app.command("now")
 def now(team: TeamOpt = None, at: AtOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Who is on call now (or --at): per team, the person, their layer, and until when."""
-    from .metrics.oncall import around
-    from .oncall.schedule import at as shift_at
-    from .oncall.schedule import runs
+    from ..metrics.oncall import around
+    from ..oncall.schedule import at as shift_at
+    from ..oncall.schedule import runs
 
     cfg, setup = _setup(config)
     _team(setup, team)
@@ -150,7 +150,7 @@ def next_(team: TeamOpt = None, at: AtOpt = None,
           count: Annotated[int, typer.Option("--count", min=1, help="How many handoffs per team.")] = 3,
           config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """The next handoffs after now (or --at): who takes over when, per team (a gap shows as nobody)."""
-    from .metrics.oncall import next_handoffs
+    from ..metrics.oncall import next_handoffs
 
     cfg, setup = _setup(config)
     _team(setup, team)
@@ -181,8 +181,8 @@ def schedule_cmd(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt =
                                                           "(--person).")] = None,
                  config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """The shifts from --since to --until (default: the next 7 days), as a table, JSON or iCalendar."""
-    from .metrics.oncall import schedules
-    from .oncall.ical import to_ics
+    from ..metrics.oncall import schedules
+    from ..oncall.ical import to_ics
 
     cfg, setup = _setup(config)
     _team(setup, team)
@@ -226,7 +226,7 @@ def gaps_cmd(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = Non
 
     Nobody on call; weekends and holidays on one person for too long; production deployments nobody of
     their team was on call to verify; every expert of a service away at once."""
-    from .oncall.report import coverage
+    from ..oncall.report import coverage
 
     cfg, setup = _setup(config)
     _team(setup, team)
@@ -291,7 +291,7 @@ def load_cmd(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = Non
     """Hours on call per person (default: the last 28 days): fairness at a glance.
 
     Split into business, off and sleep hours on each person's own clock, and pages when alert history exists."""
-    from .oncall.report import load
+    from ..oncall.report import load
 
     cfg, setup = _setup(config)
     _team(setup, team)
@@ -324,8 +324,8 @@ def handoff_cmd(team: Annotated[str, typer.Option("--team", help="The team handi
 
     Mid-shift, the note is for the coming handoff. Open incidents, alerts during the outgoing shift,
     deployments since the last handoff, action items due."""
-    from .metrics.oncall import handoff
-    from .oncall.note import render
+    from ..metrics.oncall import handoff
+    from ..oncall.note import render
 
     cfg, setup = _setup(config)
     _team(setup, team)

@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
-from .errors import UserError
-from .metrics.tiers import PROFILES
-from .scope import scope_of, team_map  # shared with the report and the dashboard
+from ..errors import UserError
+from ..metrics.tiers import PROFILES
+from ..scope import scope_of, team_map  # shared with the report and the dashboard
 
 __all__ = [
     "AtOpt",
@@ -76,7 +76,7 @@ def pick_at(at: str | None, **old: str | None) -> tuple[str | None, str]:
 def as_of_instant(at: str | None, now: str | None, tz: str) -> datetime | None:
     """--at (a date is the end of that day), or the old --now (a date was its start), in the configured
     zone; None when neither is given."""
-    from .window import as_of, parse_instant
+    from ..window import as_of, parse_instant
 
     value, field = pick_at(at, now=now)
     if value is None:

@@ -9,8 +9,13 @@ from typing import Annotated, Any
 import typer
 from rich import box
 
-from .app.settings import load_config
-from .cli_common import (
+from ..app.settings import load_config
+from ..config import Config
+from ..errors import UserError
+from ..store import Store
+from ..views import terminal
+from ..window import parse_instant
+from .common import (
     AtOpt,
     ConfigOpt,
     DbOpt,
@@ -25,11 +30,6 @@ from .cli_common import (
     scope_of,
     team_map,
 )
-from .config import Config
-from .errors import UserError
-from .store import Store
-from .views import terminal
-from .window import parse_instant
 
 NowOpt = Annotated[str | None, hidden_alias("--now")]
 PlanNowOpt = NowOpt
@@ -60,8 +60,8 @@ def debt(team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = Non
     pass, hotspots), process (overdue or dropped action items, repeat incidents whose earlier actions
     were not done) and knowledge (orphaned code, truck factor 1), per team and service, with the
     totals month by month from --since (default: six months before --at)."""
-    from .debt import settings
-    from .debt.report import ledger as debt_ledger
+    from ..debt import settings
+    from ..debt.report import ledger as debt_ledger
 
     cfg = load_config(config)
     settings.of(cfg)  # a bad [budget] is reported before the store is opened
@@ -142,8 +142,8 @@ def budget(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = None,
            at: AtOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Share of each team's work spent on fixes, per month, against its budget ([budget] in config):
     over, under or within (budget +- tolerance)."""
-    from .debt import settings
-    from .debt.report import budget as debt_budget
+    from ..debt import settings
+    from ..debt.report import budget as debt_budget
 
     cfg = load_config(config)
     settings.of(cfg)  # a bad [budget] is reported before the store is opened
@@ -192,9 +192,9 @@ def budget(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = None,
 
 def _on_call(cfg: Config, team: str | None, release: date) -> dict[str, Any]:
     """Who is on call on release day, when the rotations module and a rotation for the team exist."""
-    from .metrics.oncall import schedules
-    from .oncall import schedule as sched
-    from .oncall import settings as oncall_settings
+    from ..metrics.oncall import schedules
+    from ..oncall import schedule as sched
+    from ..oncall import settings as oncall_settings
 
     if not team:
         return {"unknown": "pass --team to see who is on call on release day"}
@@ -223,8 +223,8 @@ def plan(release: Annotated[str, typer.Option("--release", help="Release day (a 
     lead times (--since/--until, default the 90 days before now) and deploy cadence, with the freeze
     and verification steps, who is on call that day, and a flag when the median lead time exceeds
     two weeks."""
-    from .debt import settings
-    from .metrics.plan import plan_release
+    from ..debt import settings
+    from ..metrics.plan import plan_release
 
     cfg = load_config(config)
     if team and service:
@@ -307,8 +307,8 @@ def ingest_flags(
 ) -> None:
     """Add feature flag changes. Turning a flag off during an incident (or a flip naming the incident)
     is the incident's restore time. Ingesting a file twice adds nothing."""
-    from .ingest import ingest_flags as run
-    from .sources.records import check_file
+    from ..ingest import ingest_flags as run
+    from ..sources.records import check_file
 
     cfg = load_config(config)
     check_file(file)

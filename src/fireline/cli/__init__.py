@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -9,10 +10,22 @@ from typing import Annotated
 
 import typer
 
-from . import cli_debt, cli_knowledge, cli_oncall, cli_postmortems, cli_report, cli_testing
-from . import ingest as ingest_lib
-from .cli_alerts import alerts_app
-from .cli_common import (
+from .. import ingest as ingest_lib
+from ..config import CONFIG_ENV
+from ..errors import UserError
+from ..metrics.summary import UNITS
+from ..metrics.tiers import PROFILES, get_profile
+from ..store import DB_ENV
+from ..views import terminal
+from ..workspace import Workspace
+from . import debt as cli_debt
+from . import knowledge as cli_knowledge
+from . import oncall as cli_oncall
+from . import postmortems as cli_postmortems
+from . import report as cli_report
+from . import testing as cli_testing
+from .alerts import alerts_app
+from .common import (
     AtOpt,
     ConfigOpt,
     DbOpt,
@@ -24,12 +37,7 @@ from .cli_common import (
     UntilOpt,
     print_json,
 )
-from .cli_events import events_app
-from .errors import UserError
-from .metrics.summary import UNITS
-from .metrics.tiers import PROFILES, get_profile
-from .views import terminal
-from .workspace import Workspace
+from .events import events_app
 
 app = typer.Typer(
     help="Fireline: DORA baselines and the other 90% of incident work.\n\n"
@@ -37,6 +45,38 @@ app = typer.Typer(
     "`fireline dora`.",
     no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        print(f"fireline {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    db: Annotated[str | None, typer.Option("--db", help="The store for every command (same as each command's "
+                                           "--db; env FIRELINE_DB).", show_default=False)] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="The config for every command (same as each "
+                                                "command's --config; env FIRELINE_CONFIG).", show_default=False)]
+    = None,
+) -> None:
+    """`fireline --db URL --config FILE COMMAND ...` sets both once for the command that follows."""
+    # The command's own options read the same environment defaults as the library's Workspace, so setting
+    # them here reaches every command; they are put back when the command ends.
+    for name, value in ((DB_ENV, db), (CONFIG_ENV, str(config) if config else None)):
+        if value is None:
+            continue
+        previous = os.environ.get(name)
+        os.environ[name] = value
+        ctx.call_on_close(lambda n=name, p=previous: os.environ.pop(n) if p is None else os.environ.update({n: p}))
+
+
 ingest_app = typer.Typer(help="Read git history, deployments, incidents and alert history into the store.",
                          rich_markup_mode="markdown",
                          no_args_is_help=True)
@@ -270,7 +310,7 @@ def serve(
     Secrets: FIRELINE_GITHUB_SECRET, FIRELINE_GITLAB_TOKEN, FIRELINE_PAGERDUTY_SECRET and
     FIRELINE_INGEST_TOKEN (Alertmanager and /events), or [server] in fireline.toml.
     """
-    from .server import serve as serve_lib
+    from ..server import serve as serve_lib
 
     serve_lib.run(host=host, port=port, workers=workers, db=db, config_path=config)
 
@@ -282,7 +322,7 @@ def demo(
     as_json: JsonOpt = False,
 ) -> None:
     """Build the demo organisation (real git repositories, deployments, incidents) and show its DORA table."""
-    from . import demo as demo_lib
+    from .. import demo as demo_lib
 
     result = demo_lib.run(directory)
     if as_json:

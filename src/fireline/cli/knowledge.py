@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from .app.settings import load_config
-from .cli_common import ConfigOpt, DbOpt, JsonOpt, as_of_instant, hidden_alias, print_json
-from .store import Store
+from ..app.settings import load_config
+from ..store import Store
+from .common import ConfigOpt, DbOpt, JsonOpt, as_of_instant, hidden_alias, print_json
 
 
 class By(str, Enum):
@@ -41,9 +41,9 @@ def knowledge(
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Truck factor (Avelino et al. 2016), who knows what, orphaned code, hotspots, stale docs."""
-    from .ingest import ingest_git
-    from .metrics.knowledge import alias_map, knowledge_report
-    from .sources import git
+    from ..ingest import ingest_git
+    from ..metrics.knowledge import alias_map, knowledge_report
+    from ..sources import git
 
     cfg = load_config(config)
     # --now was read in UTC where every other command reads the configured zone.
@@ -66,7 +66,7 @@ def knowledge(
 
 def render(report: dict) -> None:
 
-    from .views import terminal
+    from ..views import terminal
 
     out = terminal.console()
     tf = report["truck_factor"]
