@@ -4,9 +4,11 @@ the access log keeps, how long a silent connection may stay open."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -116,3 +118,54 @@ def test_a_connection_that_never_finishes_its_headers_is_closed(tmp_path):
             conn.close()
     finally:
         server.stop()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent (init now) has not reaped it yet
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_die_with_a_killed_supervisor_and_the_port_is_free_again(tmp_path, pg_url):
+    # A SIGKILL to the supervisor of `--workers 2` left the workers serving; a restart then failed
+    # with "Address already in use".
+    port = free_port()
+    argv = [sys.executable, "-m", "fireline.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "2", "--db", pg_url]
+    env = {**NO_SECRETS, "FIRELINE_INGEST_TOKEN": "tok"}
+    first = Server(argv, port, tmp_path / "first.log", env=env, cwd=tmp_path)
+    first.start()
+    assert first.proc is not None
+    workers = _children(first.proc.pid)
+    assert len(workers) >= 2, workers
+    try:
+        first.proc.kill()
+        first.proc.wait(timeout=30)
+        deadline = time.monotonic() + 60  # a bound for a broken build, not a timing assertion
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in workers if _alive(p)], (tmp_path / "first.log").read_text()[-2000:]
+        second = Server(argv, port, tmp_path / "second.log", env=env, cwd=tmp_path)
+        second.start()
+        try:
+            event = {"id": "after-restart", "type": "deployment", "time": "2026-03-02T10:00:00Z",
+                     "service": "shop", "sha": "abcdef1"}
+            answer = httpx.post(f"{second.url}/events", json=event, headers={"authorization": "Bearer tok"})
+            assert answer.status_code == 202
+        finally:
+            second.stop()
+    finally:
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
