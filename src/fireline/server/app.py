@@ -25,7 +25,7 @@ from .. import normalise, safe_json
 from ..config import Config
 from ..sources.webhooks import PayloadError
 from ..store import Store, pending_raw_event
-from . import dashboard
+from . import dashboard, openapi
 from .auth import Secrets, is_loopback, read_token, verify
 from .group_commit import GroupCommitter, RowRefused
 from .guard import Guard
@@ -55,27 +55,6 @@ class _Metrics:
         self.pending = Gauge("fireline_normalisation_pending", "Raw events waiting", registry=self.registry)
         self.lag = Gauge("fireline_normalisation_lag_seconds", "Age of the oldest waiting raw event",
                          registry=self.registry)
-
-
-def _document_events_schema(app: FastAPI) -> None:
-    """Publish /events' real body schema in the OpenAPI spec, so clients and fuzzers see it."""
-    from ..sources.webhooks.events import JSON_SCHEMA
-
-    def openapi() -> dict:
-        if app.openapi_schema:
-            return app.openapi_schema
-        from fastapi.openapi.utils import get_openapi
-
-        spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        text = json.dumps(JSON_SCHEMA).replace('"#/$defs/', '"#/components/schemas/')
-        schema = json.loads(text)
-        spec.setdefault("components", {}).setdefault("schemas", {}).update(schema.pop("$defs", {}))
-        body = spec["paths"]["/events"]["post"]["requestBody"]["content"]["application/json"]
-        body["schema"] = schema
-        app.openapi_schema = spec
-        return spec
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _endpoint(intake: Callable, source: str) -> Callable:
@@ -209,6 +188,9 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
             elif exposed:
                 raise _Refused(401, "no_secret", f"no secret is configured for {source} on this public address")
             payload, text = parse(source, body, headers.get("content-type", ""))
+            problem = openapi.violation(openapi.BODIES[source], payload) if source in openapi.BODIES else None
+            if problem:  # what the published schema refuses, before the sender's own rules
+                raise _Refused(422, "invalid_payload", problem)
             module = normalise.sender(source)
             try:
                 kind = module.event_kind(headers, payload)
@@ -249,7 +231,7 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
                               413: {"description": "too large"}, 415: {"description": "not JSON"},
                               422: {"description": "missing or invalid fields"}})
 
-    _document_events_schema(app)
+    openapi.install(app)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
