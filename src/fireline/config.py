@@ -59,6 +59,20 @@ class ServerConfig(_Strict):
     normalise_interval_seconds: float = Field(default=1.0, gt=0)
     # /healthz says degraded when the oldest waiting raw event is older than this.
     max_pending_age_seconds: float = Field(default=300.0, ge=0)
+    # Host header values answered besides the loopback names (DNS rebinding): default the bound host
+    # (and the machine's names when bound to every interface); "*" answers any, "*.example.com" a domain.
+    allowed_hosts: list[str] | None = None
+    # Seconds a connection may take to send a request's headers (and may sit idle between requests).
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or ():
+            bare = name.removeprefix("*.") if name != "*" else "x"
+            if not bare.strip() or any(c in bare for c in "/ @?#") or bare.count("*"):
+                raise ValueError(f"not a host name: {name!r} (a name, an address, \"*\" or \"*.example.com\")")
+        return value
 
 
 class Config(BaseModel):

@@ -31,9 +31,9 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from .errors import UserError
+from .safe_json import MAX_DEPTH  # one nesting limit for files and webhook bodies: arrays/objects (JSON),
 
-MAX_DEPTH = 64
-"""Arrays/objects (JSON), collections (YAML), arrays/inline tables (TOML), components (iCalendar)."""
+# collections (YAML), arrays/inline tables (TOML), components (iCalendar)
 MAX_INPUT_ENV = "FIRELINE_MAX_INPUT_BYTES"
 DEFAULT_MAX_INPUT_BYTES = 512 * 1024 * 1024
 MAX_ZONE_NAME = 255  # the longest file name; an IANA zone name is far shorter

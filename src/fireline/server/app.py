@@ -21,13 +21,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 
-from .. import normalise
+from .. import normalise, safe_json
 from ..config import Config
 from ..sources.webhooks import PayloadError
 from ..store import Store, pending_raw_event
-from . import dashboard
+from . import dashboard, openapi
 from .auth import Secrets, is_loopback, read_token, verify
-from .group_commit import GroupCommitter
+from .group_commit import GroupCommitter, RowRefused
+from .guard import Guard
 
 log = logging.getLogger("fireline.server")
 BATCH = 5000  # raw events normalised per round
@@ -35,6 +36,8 @@ BATCH = 5000  # raw events normalised per round
 # Headers worth keeping with the raw event: they say what it was and who sent it.
 KEPT_HEADERS = ("x-github-event", "x-github-delivery", "x-github-hook-id", "x-gitlab-event", "x-gitlab-event-uuid",
                 "idempotency-key", "x-gitlab-instance", "user-agent", "content-type")
+
+MAX_DELIVERY_ID = 200  # characters; GitHub's and GitLab's are 36, /events' ids are capped at 200 too
 
 _BODY_SCHEMA = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}}
 
@@ -61,27 +64,6 @@ class _Metrics:
         self.failed.set(queue.failed)
 
 
-def _document_events_schema(app: FastAPI) -> None:
-    """Publish /events' real body schema in the OpenAPI spec, so clients and fuzzers see it."""
-    from ..sources.webhooks.events import JSON_SCHEMA
-
-    def openapi() -> dict:
-        if app.openapi_schema:
-            return app.openapi_schema
-        from fastapi.openapi.utils import get_openapi
-
-        spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        text = json.dumps(JSON_SCHEMA).replace('"#/$defs/', '"#/components/schemas/')
-        schema = json.loads(text)
-        spec.setdefault("components", {}).setdefault("schemas", {}).update(schema.pop("$defs", {}))
-        body = spec["paths"]["/events"]["post"]["requestBody"]["content"]["application/json"]
-        body["schema"] = schema
-        app.openapi_schema = spec
-        return spec
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
 def _endpoint(intake: Callable, source: str) -> Callable:
     async def endpoint(request: Request) -> JSONResponse:
         return await intake(source, request)
@@ -97,10 +79,12 @@ class _Refused(Exception):
 
 def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "127.0.0.1",
                secrets: Secrets | None = None, normaliser: bool = True,
-               dashboard_token: str | None = None) -> FastAPI:
+               dashboard_token: str | None = None, allowed_hosts: list[str] | None = None) -> FastAPI:
     """The intake (webhooks, /events, /healthz, /metrics) and the dashboard (`/`, see dashboard.py).
 
     `dashboard_token` guards reading on a public address (default: FIRELINE_READ_TOKEN or [server] read_token).
+    `allowed_hosts`: the Host header values answered (see guard.py; `fireline serve` always passes them);
+    None answers any Host, for an app mounted inside another or driven by a test client.
     """
     secrets = secrets or Secrets.load(config.server)
     dashboard_token = dashboard_token or read_token(config.server)
@@ -137,7 +121,7 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         state["store"] = open_store()
-        state["committer"] = GroupCommitter(lambda: state["store"], lock)
+        state["committer"] = app.state.committer = GroupCommitter(lambda: state["store"], lock)
         state["committer"].start()
         worker = threading.Thread(target=normalise_loop, name="fireline-normaliser", daemon=True)
         if normaliser:
@@ -159,6 +143,9 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
     app = FastAPI(title="Fireline intake", version="1", lifespan=lifespan,
                   description="Webhooks from GitHub, GitLab, Alertmanager and PagerDuty, and Fireline's own "
                               "events, stored raw before they are answered.")
+    responses = Counter("fireline_http_responses", "HTTP responses sent, by status (500s included)", ["status"],
+                        registry=metrics.registry)
+    app.add_middleware(Guard, responses=responses, allowed_hosts=allowed_hosts)
 
     async def read_body(request: Request, source: str) -> bytes:
         limit = config.server.max_body_bytes
@@ -173,20 +160,21 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def parse(source: str, body: bytes, content_type: str) -> dict:
+    def parse(source: str, body: bytes, content_type: str) -> tuple[dict, str]:
+        """The payload and the body's text; depth, number and encoding limits in safe_json."""
         media = content_type.split(";")[0].strip().lower()
-        text: bytes | str = body
-        if source == "github" and media == "application/x-www-form-urlencoded":
-            text = (parse_qs(body.decode("utf-8", "replace")).get("payload") or [""])[0]
-        elif media != "application/json" and not media.endswith("+json"):
-            raise _Refused(415, "content_type", f"content type must be application/json, got {media or 'none'}")
         try:
-            payload = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise _Refused(400, "malformed_json", f"malformed JSON: {exc}") from None
+            text = safe_json.decode(body, where="body")
+            if source == "github" and media == "application/x-www-form-urlencoded":
+                text = (parse_qs(text).get("payload") or [""])[0]
+            elif media != "application/json" and not media.endswith("+json"):
+                raise _Refused(415, "content_type", f"content type must be application/json, got {media or 'none'}")
+            payload = safe_json.loads(text, where="body")
+        except safe_json.JSONRefused as exc:
+            raise _Refused(400, "malformed_json", str(exc)) from None
         if not isinstance(payload, dict):
             raise _Refused(400, "malformed_json", "the body must be a JSON object")
-        return payload
+        return payload, text
 
     def raw_rows(source: str, kind: str, items: list[tuple[str, dict]], headers: dict[str, str],
                  body: str | None) -> list[tuple]:
@@ -208,7 +196,10 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
                     raise _Refused(401, "signature", reason)
             elif exposed:
                 raise _Refused(401, "no_secret", f"no secret is configured for {source} on this public address")
-            payload = parse(source, body, headers.get("content-type", ""))
+            payload, text = parse(source, body, headers.get("content-type", ""))
+            problem = openapi.violation(openapi.BODIES[source], payload) if source in openapi.BODIES else None
+            if problem:  # what the published schema refuses, before the sender's own rules
+                raise _Refused(422, "invalid_payload", problem)
             module = normalise.sender(source)
             try:
                 kind = module.event_kind(headers, payload)
@@ -219,13 +210,19 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
                 raise _Refused(422, "invalid_payload", str(exc) or type(exc).__name__) from None
             if not items:
                 raise _Refused(422, "invalid_payload", "the payload holds no event")
+            long_ids = [d for d, _ in items if len(d) > MAX_DELIVERY_ID]
+            if long_ids:
+                raise _Refused(422, "invalid_payload", f"a delivery id of {len(long_ids[0])} characters "
+                                                       f"(at most {MAX_DELIVERY_ID})")
+            # The body as it came is the raw event, unless one request carried several events.
+            verbatim = text if len(items) == 1 and items[0][1] is payload and text.lstrip()[:1] == "{" else None
+            try:
+                stored = await state["committer"].submit(raw_rows(source, kind, items, headers, verbatim))
+            except RowRefused as exc:
+                raise _Refused(422, "store_refused", str(exc)) from None
         except _Refused as refused:
             metrics.rejected.labels(source, refused.reason).inc()
             return JSONResponse({"error": refused.message}, status_code=refused.status)
-        # The body as it came is the raw event, unless one request carried several events.
-        verbatim = (body.decode("utf-8", "replace")
-                    if len(items) == 1 and items[0][1] is payload and body.lstrip()[:1] == b"{" else None)
-        stored = await state["committer"].submit(raw_rows(source, kind, items, headers, verbatim))
         duplicates = len(items) - stored
         metrics.stored.labels(source).inc(stored)
         metrics.duplicates.labels(source).inc(duplicates)
@@ -243,7 +240,7 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
                               413: {"description": "too large"}, 415: {"description": "not JSON"},
                               422: {"description": "missing or invalid fields"}})
 
-    _document_events_schema(app)
+    openapi.install(app)
 
     @app.get("/healthz", responses={503: {"description": "degraded (events failing, or the queue not draining) "
                                                          "or the store unreachable"}})

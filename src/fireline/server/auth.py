@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import ipaddress
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -52,13 +53,30 @@ def read_token(server: ServerConfig, environ: Mapping[str, str] | None = None) -
     return environ.get(READ_ENV) or server.read_token or None
 
 
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return True
+def bound_addresses(host: str) -> list[str]:
+    """The addresses a server started with `--host host` listens on, resolved the way uvicorn binds.
+
+    An empty host is every interface (asyncio's create_server, and 0.0.0.0 for several workers);
+    a name is resolved, and a name that resolves to several addresses listens on all of them.
+    An unresolvable name gives no address (the bind will fail; it is not loopback either)."""
+    name = host.strip()
+    if not name:
+        return ["0.0.0.0", "::"]
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return [str(ipaddress.ip_address(name.strip("[]")))]
     except ValueError:
-        return False
+        pass
+    try:
+        infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    return sorted({str(info[4][0]).split("%")[0] for info in infos})
+
+
+def is_loopback(host: str) -> bool:
+    """True only when every address `host` binds to is a loopback address (`""` binds every interface)."""
+    addresses = bound_addresses(host)
+    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
 
 
 def _hmac_hex(secret: str, body: bytes) -> str:
@@ -68,7 +86,9 @@ def _hmac_hex(secret: str, body: bytes) -> str:
 def _sha256_header_ok(secret: str, body: bytes, header: str | None) -> bool:
     if not header or not header.startswith("sha256="):
         return False
-    return hmac.compare_digest(header.removeprefix("sha256=").strip().lower(), _hmac_hex(secret, body))
+    # Bytes: compare_digest raises TypeError on a str holding non-ASCII, and a header may hold any byte.
+    given = header.removeprefix("sha256=").strip().lower().encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(given, _hmac_hex(secret, body).encode())
 
 
 def verify(source: str, secret: str, body: bytes, headers: Mapping[str, str]) -> str | None:
