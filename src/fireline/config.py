@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import safe_load
 from .errors import UserError
+from .model import NO_TEAM
 
 CONFIG_ENV = "FIRELINE_CONFIG"
 
@@ -132,7 +133,7 @@ class Config(BaseModel):
         return svc.team if svc else None
 
     def service_team_map(self, services: list[str]) -> dict[str, str]:
-        return {s: (self.team_of(s) or "(no team)") for s in services}
+        return {s: (self.team_of(s) or NO_TEAM) for s in services}
 
     @property
     def team_names(self) -> list[str]:

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# The group of whatever no configured team owns, in every table and report.
+NO_TEAM = "(no team)"
 SEVERITIES = ("info", "warning", "error")  # of lint findings, ascending, so the index is a rank
 
 

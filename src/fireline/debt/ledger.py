@@ -28,8 +28,8 @@ from ..metrics.actions import is_overdue
 from ..metrics.knowledge import analyse, authors_of
 from ..metrics.knowledge_history import History, load_history
 from ..metrics.repeats import repeat_incidents
-from ..metrics.testing import NO_TEAM, months_between, services_of, teams_of
-from ..model import json_list
+from ..metrics.testing import months_between, services_of, teams_of
+from ..model import NO_TEAM, json_list
 from ..window import as_utc
 from .markers import ScanResult
 

@@ -13,7 +13,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-NO_TEAM = "(no team)"
+from ..model import NO_TEAM
 
 
 def action_rows(tables: dict[str, ir.Table]) -> ir.Table:

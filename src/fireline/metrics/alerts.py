@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 
+from ..model import NO_TEAM
 from .dora import Scope, _in_scope
 
-NO_TEAM = "(no team)"
 VERDICT = "If customers report issues before your monitoring does, your monitoring is broken"
 NO_ALERTS = "no alert events ingested"
 NO_INCIDENTS = "no incidents ingested"

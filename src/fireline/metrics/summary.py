@@ -15,12 +15,12 @@ import ibis
 import ibis.expr.types as ir
 
 from .. import registry
+from ..model import NO_TEAM
 from . import dora
 from .tiers import Profile
 
 METRICS = registry.NAMES
 UNITS = {m.name: m.unit for m in registry.METRICS}
-NO_TEAM = "(no team)"
 
 
 @dataclass

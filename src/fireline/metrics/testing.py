@@ -28,9 +28,8 @@ import ibis.expr.types as ir
 
 # config's glob rules, so a monorepo's services mean here what they mean to linking.
 from ..config import in_service
+from ..model import NO_TEAM
 from ..window import as_utc
-
-NO_TEAM = "(no team)"
 
 DEFAULT_FIX_KEYWORDS: tuple[str, ...] = (
     "fix", "fixes", "fixed", "bug", "bugfix", "hotfix", "regression", "patch",

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ...metrics.testing import months_between
+from ...model import NO_TEAM
 from ...views.charts import stacked
 from ...views.report.model import Cell, Figure, Section, Table
 from .context import Context, histories
@@ -25,7 +26,7 @@ ITEMS_SHOWN = 100  # the dashboard has no folded drill-downs (drill_rows 0) but 
 
 def _owner(ctx: Context, service: str) -> str | None:
     team = ctx.team_of.get(service) or ctx.config.team_of(service)
-    return None if team in (None, "(no team)") else team
+    return None if team in (None, NO_TEAM) else team
 
 
 def _data(ctx: Context) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ...model import NO_TEAM
 from ...views.charts import stacked
 from ...views.report.model import Cell, Figure, Section, Table
 from .context import Context, histories
@@ -24,7 +25,7 @@ def _owner(ctx: Context) -> Callable[[str], str | None]:
     """A service's team as the report's filters see it (ctx.team_of), else as configured."""
     def team_of(service: str) -> str | None:
         team = ctx.team_of.get(service) or ctx.config.team_of(service)
-        return None if team in (None, "(no team)") else team
+        return None if team in (None, NO_TEAM) else team
     return team_of
 
 

@@ -58,7 +58,7 @@ def _action_rows(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, Any
 def action_items(ctx: Context) -> Section | None:
     if not _has(ctx, "action_items"):
         return None
-    from ...metrics.actions import NO_TEAM
+    from ...model import NO_TEAM
 
     open_rows, done = _action_rows(ctx)
     if not open_rows and not done:
