@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import failures, ingest
+from .app import analyses
 from .app import dora as dora_use_case
 from .app.settings import load_config, validate
 from .config import Config
@@ -138,6 +139,30 @@ class Workspace:
         """The deployments, commits or incidents behind one figure (`fireline explain`)."""
         scope = self._scope(scope, {"team": team, "service": service, "since": since, "until": until})
         return dora_use_case.explain(self._reading(), self.config, metric, scope)
+
+    # ---- the other analyses ------------------------------------------------------------------
+
+    def actions(self, *, team: str | None = None, owner: str | None = None, overdue: bool = False) -> dict[str, Any]:
+        """Open postmortem action items, overdue first, as of `today()` (`fireline actions --json`)."""
+        return analyses.actions(self._reading(), self.config, self.today(), team=team, owner=owner, overdue=overdue)
+
+    def followup(self, *, team: str | None = None, weeks: int | None = None) -> dict[str, Any]:
+        """Did done action items move their DORA metric (`fireline followup --json`)."""
+        return analyses.followup(self._reading(), self.config, self.today(), team=team, weeks=weeks)
+
+    def alerts_report(self, scope: Scope | None = None, *, team: str | None = None, service: str | None = None,
+                      since: When = None, until: When = None, tz: str | None = None) -> dict[str, Any]:
+        """Alert noise and the detection gap (`fireline alerts report --json`)."""
+        if tz is not None:
+            analyses.check_zone(tz)  # before the store is opened
+        scope = self._scope(scope, {"team": team, "service": service, "since": since, "until": until})
+        return analyses.alerts_report(self._reading(), self.config, scope, self.now(), tz=tz)
+
+    def testing(self, scope: Scope | None = None, *, team: str | None = None, service: str | None = None,
+                since: When = None, until: When = None, limit: int = 20) -> dict[str, Any]:
+        """Bug fixes with and without a regression test (`fireline testing --json`)."""
+        scope = self._scope(scope, {"team": team, "service": service, "since": since, "until": until})
+        return analyses.testing(self._reading(), self.config, scope, team=team, service=service, limit=limit)
 
     # ---- ingest --------------------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from enum import Enum
 from pathlib import Path
@@ -10,12 +9,9 @@ from typing import Annotated
 
 import typer
 
-from .. import safe_load
 from ..app.settings import load_config
 from ..errors import UserError
-from ..store import Store
 from ..views import terminal
-from ..window import as_of
 from .common import (
     AtOpt,
     ConfigOpt,
@@ -27,8 +23,7 @@ from .common import (
     TeamOpt,
     UntilOpt,
     print_json,
-    scope_of,
-    team_map,
+    workspace,
 )
 
 alerts_app = typer.Typer(help="Alert hygiene: lint rules, suggest the missing ones, measure noise and detection.",
@@ -100,20 +95,8 @@ def alerts_report(
     at: AtOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Alert noise (pages per shift, off-hours, flapping, transient, no runbook) and the detection gap."""
-    from ..metrics import alerts as alert_metrics
-
-    cfg = load_config(config)
-    if tz is not None:
-        try:
-            safe_load.zone(tz)
-        except ValueError as exc:
-            raise UserError(str(exc), where="--tz") from None
-    store = Store.open(db, create=False)
-    now = as_of(at, cfg.timezone).now
-    scope = scope_of(cfg, store, team, service, since, until, now=now)
-    params = dataclasses.replace(alert_metrics.AlertParams.from_config(cfg.alerts), now=now)
-    report = alert_metrics.report(store.tables(), scope, team_of=team_map(cfg, store), tz=tz or cfg.timezone,
-                                  params=params)
+    with workspace(db, config, at) as ws:
+        report = ws.alerts_report(team=team, service=service, since=since, until=until, tz=tz)
     if as_json:
         print_json(report)
         return

@@ -73,6 +73,17 @@ def pick_at(at: str | None, **old: str | None) -> tuple[str | None, str]:
     return at, "at"
 
 
+def workspace(db: str | None, config: Path | None, at: str | None = None, **old: str | None) -> Any:
+    """The library's Workspace for a command: its --db and --config, and --at (or an old spelling such as
+    --today) as its "now". A Workspace is a context manager: it closes the store."""
+    from ..workspace import Workspace
+
+    ws = Workspace(db, config)
+    value, field = pick_at(at, **old)
+    ws.set_now(value, field=field)
+    return ws
+
+
 def as_of_instant(at: str | None, now: str | None, tz: str) -> datetime | None:
     """--at (a date is the end of that day), or the old --now (a date was its start), in the configured
     zone; None when neither is given."""

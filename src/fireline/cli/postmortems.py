@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -11,12 +10,20 @@ from typing import Annotated
 import typer
 
 from ..app.settings import load_config
-from ..config import Config
 from ..errors import UserError
 from ..store import Store
 from ..views import terminal
-from ..window import as_of
-from .common import AtOpt, ConfigOpt, DbOpt, FindingsFormat, JsonOpt, TeamOpt, hidden_alias, pick_at, print_json
+from .common import (
+    AtOpt,
+    ConfigOpt,
+    DbOpt,
+    FindingsFormat,
+    JsonOpt,
+    TeamOpt,
+    hidden_alias,
+    print_json,
+    workspace,
+)
 
 postmortem_app = typer.Typer(
     help="Postmortems as code: Markdown files with YAML front matter (default folder `postmortems/`).\n\n"
@@ -32,12 +39,6 @@ class FailOn(str, Enum):
 
 
 TodayOpt = Annotated[str | None, hidden_alias("--today")]
-
-
-def _today(at: str | None, today: str | None, cfg: Config) -> date:
-    """The day items are judged on: --at's day (or the old --today), else today in the configured zone."""
-    value, field = pick_at(at, today=today)
-    return as_of(value, cfg.timezone, option=field).today
 
 
 def _open_store(db: str | None) -> Store:
@@ -166,19 +167,9 @@ def actions(
     at: AtOpt = None, today: TodayOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Open postmortem action items by team and owner, overdue first, with days late."""
-    from ..metrics.actions import open_actions
-    from ..postmortems import settings
-
-    cfg = load_config(config)
-    settings.of(cfg)  # a typo in [postmortems] is refused by every postmortem command
-    day = _today(at, today, cfg)
-    if team is not None and cfg.team_names and team not in cfg.team_names:
-        raise UserError(f"unknown team {team!r} (teams: {', '.join(cfg.team_names)})", where="--team")
-    store = _open_store(db)
-    try:
-        report = open_actions(store.tables(), today=day, team=team, owner=owner, overdue_only=overdue).as_dict()
-    finally:
-        store.close()
+    with workspace(db, config, at, today=today) as ws:
+        day = ws.today()
+        report = ws.actions(team=team, owner=owner, overdue=overdue)
     if ics is not None:
         from ..postmortems import ics as ics_lib
 
@@ -204,32 +195,14 @@ def followup(
     """Did it work? For each done long-term action item with a dora_metric: the team's metric N weeks before and
     after done_on, the change, a 95% bootstrap interval and a verdict (improved, no clear change, worse, too little
     data), with the sample sizes."""
-    from ..metrics.followup import MIN_LEAD_CHANGES, MIN_SAMPLES, SAMPLE_UNITS, FollowupParams
-    from ..metrics.followup import followup as followup_lib
-    from ..postmortems import settings
-
-    cfg = load_config(config)
-    day = _today(at, today, cfg)
-    if team is not None:
-        cfg.services_of_team(team)  # refuses an unknown team
-    params = FollowupParams(weeks=weeks or settings.of(cfg).followup_weeks,
-                            production=tuple(cfg.production_environments), time_basis=cfg.time_basis,
-                            tz=cfg.timezone)
-    services_of = {name: cfg.services_of_team(name) for name in cfg.team_names}
-    store = _open_store(db)
-    try:
-        results = followup_lib(store.tables(), today=day, services_of=services_of, params=params, team=team)
-    finally:
-        store.close()
+    with workspace(db, config, at, today=today) as ws:
+        data = ws.followup(team=team, weeks=weeks)
     if as_json:
-        print_json({"today": day, "weeks": params.weeks, "confidence": params.confidence,
-                    "resamples": params.resamples, "seed": params.seed,
-                    "min_samples": {m: {"n": n, "unit": SAMPLE_UNITS[m]} for m, n in MIN_SAMPLES.items()} |
-                    {"lead_time_changes": MIN_LEAD_CHANGES}, "items": results})
+        print_json(data)
         return
     from ..postmortems import render
 
-    render.followup(results, terminal.console())
+    render.followup(data["items"], terminal.console())
 
 
 def ingest_postmortems(

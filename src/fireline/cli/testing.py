@@ -11,11 +11,8 @@ import typer
 from rich import box
 from rich.console import Console
 
-from ..app.settings import load_config
 from ..errors import UserError
-from ..store import Store
 from ..views import terminal
-from ..window import as_of
 from .common import (
     AtOpt,
     ConfigOpt,
@@ -26,8 +23,7 @@ from .common import (
     TeamOpt,
     UntilOpt,
     print_json,
-    scope_of,
-    team_map,
+    workspace,
 )
 
 LimitOpt = Annotated[int, typer.Option("--limit", help="How many recent fixes without a test to list.")]
@@ -37,23 +33,10 @@ def testing(team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = 
             limit: LimitOpt = 20, at: AtOpt = None, db: DbOpt = None, config: ConfigOpt = None,
             as_json: JsonOpt = False) -> None:
     """Bug-fix commits with and without a regression test, per team and month, and the recent fixes without one."""
-    from ..metrics import testing as testing_metrics
-
     if limit < 0:
         raise UserError("must be 0 or more", where="--limit")
-    cfg = load_config(config)
-    store = Store.open(db, create=False)
-    try:
-        # scope_of validates --team/--service and parses the window the way every command does.
-        scope = scope_of(cfg, store, team, service, since, until, now=as_of(at, cfg.timezone).now)
-        result = testing_metrics.report(
-            store.tables(), scope.since, scope.until, team_of=team_map(cfg, store),
-            teams=[team] if team else None, services=[service] if service else None,
-            time_basis=cfg.time_basis, tz=cfg.timezone, limit=limit,
-        )
-        data = result.as_dict()
-    finally:
-        store.close()
+    with workspace(db, config, at) as ws:
+        data = ws.testing(team=team, service=service, since=since, until=until, limit=limit)
     if as_json:
         print_json(data)
         return

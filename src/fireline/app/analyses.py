@@ -1,0 +1,80 @@
+"""The analyses beside DORA, as every face asks for them: action items, follow-up, alert noise,
+fixes without tests. Each takes the store, the config and an explicit "now" or "today", and
+returns what the matching `--json` prints."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from typing import Any
+
+from ..config import Config
+from ..errors import UserError
+from ..metrics import alerts as alert_metrics
+from ..metrics import testing as testing_metrics
+from ..metrics.actions import open_actions
+from ..metrics.dora import Scope
+from ..metrics.followup import MIN_LEAD_CHANGES, MIN_SAMPLES, SAMPLE_UNITS, FollowupParams
+from ..metrics.followup import followup as followup_metric
+from ..postmortems import settings as postmortem_settings
+from ..safe_load import zone
+from ..scope import team_map
+from ..store import Store
+from .settings import validate
+
+__all__ = ["actions", "alerts_report", "check_zone", "followup", "testing"]
+
+
+def actions(store: Store, config: Config, today: date, *, team: str | None = None, owner: str | None = None,
+            overdue: bool = False) -> dict[str, Any]:
+    """Open postmortem action items by team and owner, overdue first, with days late (`fireline actions`)."""
+    postmortem_settings.of(config)  # a typo in [postmortems] is refused by every postmortem command
+    if team is not None and config.team_names and team not in config.team_names:
+        raise UserError(f"unknown team {team!r} (teams: {', '.join(config.team_names)})", field="team")
+    return open_actions(store.tables(), today=today, team=team, owner=owner, overdue_only=overdue).as_dict()
+
+
+def followup(store: Store, config: Config, today: date, *, team: str | None = None,
+             weeks: int | None = None) -> dict[str, Any]:
+    """Whether done long-term action items moved their DORA metric (`fireline followup`)."""
+    if team is not None:
+        config.services_of_team(team)  # refuses an unknown team
+    params = FollowupParams(weeks=weeks or postmortem_settings.of(config).followup_weeks,
+                            production=tuple(config.production_environments), time_basis=config.time_basis,
+                            tz=config.timezone)
+    services_of = {name: config.services_of_team(name) for name in config.team_names}
+    items = followup_metric(store.tables(), today=today, services_of=services_of, params=params, team=team)
+    return {"today": today, "weeks": params.weeks, "confidence": params.confidence,
+            "resamples": params.resamples, "seed": params.seed,
+            "min_samples": {m: {"n": n, "unit": SAMPLE_UNITS[m]} for m, n in MIN_SAMPLES.items()}
+            | {"lead_time_changes": MIN_LEAD_CHANGES}, "items": items}
+
+
+def check_zone(tz: str) -> None:
+    try:
+        zone(tz)
+    except ValueError as exc:
+        raise UserError(str(exc), field="tz") from None
+
+
+def alerts_report(store: Store, config: Config, scope: Scope, now: datetime, *, tz: str | None = None
+                  ) -> dict[str, Any]:
+    """Alert noise and the detection gap (`fireline alerts report`); `tz` for business and sleep hours."""
+    if tz is not None:
+        check_zone(tz)
+    params = dataclasses.replace(validate(config).alert_params, now=now)
+    return alert_metrics.report(store.tables(), scope, team_of=team_map(config, store), tz=tz or config.timezone,
+                                params=params)
+
+
+def testing(store: Store, config: Config, scope: Scope, *, team: str | None = None, service: str | None = None,
+            limit: int = 20) -> dict[str, Any]:
+    """Bug-fix commits with and without a regression test (`fireline testing`)."""
+    if limit < 0:
+        raise UserError("must be 0 or more", field="limit")
+    result = testing_metrics.report(
+        store.tables(), scope.since, scope.until, team_of=team_map(config, store),
+        teams=[team] if team else None, services=[service] if service else None,
+        time_basis=config.time_basis, tz=config.timezone, limit=limit,
+    )
+    return result.as_dict()
