@@ -60,6 +60,7 @@ def test_library_examples_run(tmp_path):
     assert "median lead time" in printed and "tier" in printed
     assert "unknown service 'nope'" in printed
     assert "changes with a lead time" in printed
+    assert "overdue action items, the oldest due" in printed
     assert namespace["figures"]["overall"]["deployment_frequency"]["value"] > 0
 
 
