@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import failures, ingest
-from .app import analyses
+from .app import analyses, planning
 from .app import dora as dora_use_case
 from .app.settings import load_config, validate
 from .config import Config
@@ -27,7 +27,7 @@ from .metrics.dora import Scope
 from .metrics.summary import Summary
 from .scope import scope_of, team_map
 from .store import Store, resolve_url
-from .window import AsOf, as_of
+from .window import AsOf, as_of, parse_instant
 
 When = str | date | datetime | None
 
@@ -164,6 +164,26 @@ class Workspace:
         scope = self._scope(scope, {"team": team, "service": service, "since": since, "until": until})
         return analyses.testing(self._reading(), self.config, scope, team=team, service=service, limit=limit)
 
+    def debt(self, *, team: str | None = None, service: str | None = None, since: When = None) -> dict[str, Any]:
+        """The debt ledger as of `now()`, month-end totals from `since` (`fireline debt --json`)."""
+        start = _instant(since, self.config.timezone, "since")
+        return planning.debt(self._reading(), self.config, self.now(), since=start, team=team, service=service)
+
+    def budget(self, scope: Scope | None = None, *, team: str | None = None, since: When = None,
+               until: When = None, weight: str | None = None) -> dict[str, Any]:
+        """Each team's share of fixes per month against its [budget] (`fireline budget --json`)."""
+        scope = self._scope(scope, {"team": team, "service": None, "since": since, "until": until})
+        return planning.budget(self._reading(), self.config, scope, team=team, weight=weight)
+
+    def plan(self, release: str | date, *, team: str | None = None, service: str | None = None,
+             since: When = None, until: When = None, verify_days: int | None = None,
+             freeze_days: int | None = None) -> dict[str, Any]:
+        """Plan back from release day: last merge dates at 50/80/95% confidence (`fireline plan --json`)."""
+        day = _date(release, "release")
+        scope = self.scope(team=team, service=service, since=since, until=until)
+        return planning.plan(self._reading(), self.config, scope, day, self.now(), team=team, service=service,
+                             verify_days=verify_days, freeze_days=freeze_days)
+
     # ---- ingest --------------------------------------------------------------------------
 
     def ingest_git(self, path: str | Path, *, service: str | None = None, deploy_tags: str | None = None,
@@ -211,6 +231,22 @@ class Workspace:
 
     def retry_failed(self, delivery_ids: list[str] | None = None) -> failures.RetryOutcome:
         return failures.retry(self._reading(), self.config, delivery_ids)
+
+
+def _instant(value: When, tz: str, field: str) -> datetime | None:
+    """A start time: a date is its midnight in `tz`."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return parse_instant(value.isoformat() if isinstance(value, date) else value, field, tz)
+
+
+def _date(value: str | date, field: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise UserError(f"not a date: {value!r} (e.g. 2026-09-30)", field=field) from None
 
 
 def _existing(path: str | Path) -> Path:

@@ -76,11 +76,15 @@ def pick_at(at: str | None, **old: str | None) -> tuple[str | None, str]:
 def workspace(db: str | None, config: Path | None, at: str | None = None, **old: str | None) -> Any:
     """The library's Workspace for a command: its --db and --config, and --at (or an old spelling such as
     --today) as its "now". A Workspace is a context manager: it closes the store."""
+    from ..window import parse_instant
     from ..workspace import Workspace
 
     ws = Workspace(db, config)
     value, field = pick_at(at, **old)
-    ws.set_now(value, field=field)
+    if field == "now" and value:  # the old --now read a date as its start, not its end
+        ws.set_now(parse_instant(value, "now", ws.config.timezone), field=field)
+    else:
+        ws.set_now(value, field=field)
     return ws
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,11 +10,9 @@ import typer
 from rich import box
 
 from ..app.settings import load_config
-from ..config import Config
 from ..errors import UserError
 from ..store import Store
 from ..views import terminal
-from ..window import parse_instant
 from .common import (
     AtOpt,
     ConfigOpt,
@@ -24,20 +22,13 @@ from .common import (
     SinceOpt,
     TeamOpt,
     UntilOpt,
-    as_of_instant,
     hidden_alias,
     print_json,
-    scope_of,
-    team_map,
+    workspace,
 )
 
 NowOpt = Annotated[str | None, hidden_alias("--now")]
 PlanNowOpt = NowOpt
-
-
-def _now(at: str | None, now: str | None, cfg: Config) -> datetime:
-    """--at (a date is the end of that day), or the old --now (a date was its start), else the clock."""
-    return as_of_instant(at, now, cfg.timezone) or datetime.now(UTC)
 
 
 def _day(value: datetime | date | None, tz: str) -> str:
@@ -60,26 +51,13 @@ def debt(team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = Non
     pass, hotspots), process (overdue or dropped action items, repeat incidents whose earlier actions
     were not done) and knowledge (orphaned code, truck factor 1), per team and service, with the
     totals month by month from --since (default: six months before --at)."""
-    from ..debt import settings
-    from ..debt.report import ledger as debt_ledger
-
-    cfg = load_config(config)
-    settings.of(cfg)  # a bad [budget] is reported before the store is opened
-    when = _now(at, now, cfg)
-    start = parse_instant(since, "--since", cfg.timezone) if since else when - timedelta(days=182)
-    if start >= when:
-        raise UserError("must be before --at", where="--since")
-    store = Store.open(db, create=False)
-    try:
-        scope_of(cfg, store, team, service, None, None)  # validates --team and --service
-        ledger = debt_ledger(store, cfg, now=when, since=start, team_of=team_map(cfg, store),
-                             teams=[team] if team else None, services=[service] if service else None)
-    finally:
-        store.close()
+    with workspace(db, config, at, now=now) as ws:
+        ledger = ws.debt(team=team, service=service, since=since)
+        tz = ws.config.timezone
     if as_json:
         print_json(ledger)
         return
-    _render_debt(ledger, cfg.timezone, limit)
+    _render_debt(ledger, tz, limit)
 
 
 def _render_debt(ledger: dict[str, Any], tz: str, limit: int) -> None:
@@ -142,21 +120,8 @@ def budget(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = None,
            at: AtOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Share of each team's work spent on fixes, per month, against its budget ([budget] in config):
     over, under or within (budget +- tolerance)."""
-    from ..debt import settings
-    from ..debt.report import budget as debt_budget
-
-    cfg = load_config(config)
-    settings.of(cfg)  # a bad [budget] is reported before the store is opened
-    if weight is not None and weight not in ("commits", "lines"):
-        raise UserError(f"commits or lines, not {weight!r}", where="--weight")
-    store = Store.open(db, create=False)
-    try:
-        scope = scope_of(cfg, store, team, None, since, until, now=_now(at, None, cfg))
-        result = debt_budget(store.tables(), cfg, scope.since, scope.until, team_of=team_map(cfg, store),
-                             teams=[team] if team else None, weight=weight)
-        data = result.as_dict()
-    finally:
-        store.close()
+    with workspace(db, config, at) as ws:
+        data = ws.budget(team=team, since=since, until=until, weight=weight)
     if as_json:
         print_json(data)
         return
@@ -190,25 +155,6 @@ def budget(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = None,
 
 # ---- plan -----------------------------------------------------------------------------------------
 
-def _on_call(cfg: Config, team: str | None, release: date) -> dict[str, Any]:
-    """Who is on call on release day, when the rotations module and a rotation for the team exist."""
-    from ..metrics.oncall import schedules
-    from ..oncall import schedule as sched
-    from ..oncall import settings as oncall_settings
-
-    if not team:
-        return {"unknown": "pass --team to see who is on call on release day"}
-    if team not in cfg.rotations:
-        return {"unknown": f"no rotation configured for team {team}"}
-    setup = oncall_settings.load(cfg, read_calendars=True)
-    zone = setup.rotations[team].zone
-    start, end = sched.local_day_bounds(release, zone)
-    shifts = schedules(setup, start, end, team)[team].final
-    return {"zone": zone, "shifts": [{"person": s.person, "layer": s.layer, "start": s.start, "end": s.end}
-                                     for s in sched.runs(shifts)],
-            "gaps": [{"start": a, "end": b} for a, b in sched.gaps(shifts, start, end)]}
-
-
 def plan(release: Annotated[str, typer.Option("--release", help="Release day (a date in the configured zone).")],
          team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, until: UntilOpt = None,
          verify_days: Annotated[int | None, typer.Option(
@@ -223,35 +169,16 @@ def plan(release: Annotated[str, typer.Option("--release", help="Release day (a 
     lead times (--since/--until, default the 90 days before now) and deploy cadence, with the freeze
     and verification steps, who is on call that day, and a flag when the median lead time exceeds
     two weeks."""
-    from ..debt import settings
-    from ..metrics.plan import plan_release
-
-    cfg = load_config(config)
     if team and service:
         raise UserError("pass --team or --service, not both", where="--service")
-    try:
-        day = date.fromisoformat(release.strip())
-    except ValueError:
-        raise UserError(f"not a date: {release!r} (e.g. 2026-09-30)", where="--release") from None
-    conf = settings.of(cfg)
-    when = _now(at, now, cfg)
-    store = Store.open(db, create=False)
-    try:
-        scope = scope_of(cfg, store, team, service, since, until or when.isoformat())
-        try:
-            result = plan_release(store.tables(), scope, day, tz=cfg.timezone,
-                                  verify_days=conf.plan_verify_days if verify_days is None else verify_days,
-                                  freeze_days=conf.plan_freeze_days if freeze_days is None else freeze_days, now=when)
-        except OverflowError:
-            raise UserError(f"{day}: too early to count back from", where="--release") from None
-    finally:
-        store.close()
-    result["team"], result["service"] = team, service
-    result["on_call"] = _on_call(cfg, team, day)
+    with workspace(db, config, at, now=now) as ws:
+        result = ws.plan(release, team=team, service=service, since=since, until=until, verify_days=verify_days,
+                         freeze_days=freeze_days)
+        tz = ws.config.timezone
     if as_json:
         print_json(result)
         return
-    _render_plan(result, cfg.timezone)
+    _render_plan(result, tz)
 
 
 def _render_plan(p: dict[str, Any], tz: str) -> None:

@@ -1,0 +1,78 @@
+"""The debt ledger, the bug budget and planning back from release day, as every face asks for them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from ..config import Config
+from ..debt import settings as budget_settings
+from ..debt.report import budget as debt_budget
+from ..debt.report import ledger as debt_ledger
+from ..errors import UserError
+from ..metrics.dora import Scope
+from ..metrics.oncall import schedules
+from ..metrics.plan import plan_release
+from ..oncall import schedule as sched
+from ..oncall import settings as oncall_settings
+from ..scope import scope_of, team_map
+from ..store import Store
+
+__all__ = ["budget", "debt", "plan"]
+
+LEDGER_MONTHS_BACK = timedelta(days=182)
+
+
+def debt(store: Store, config: Config, now: datetime, *, since: datetime | None = None, team: str | None = None,
+         service: str | None = None) -> dict[str, Any]:
+    """The debt ledger as of `now`, with month-end totals from `since` (default six months before)."""
+    budget_settings.of(config)
+    start = since or now - LEDGER_MONTHS_BACK
+    if start >= now:
+        raise UserError("must be before --at", field="since")
+    scope_of(config, store, team, service, None, None)  # validates team and service
+    return debt_ledger(store, config, now=now, since=start, team_of=team_map(config, store),
+                       teams=[team] if team else None, services=[service] if service else None)
+
+
+def budget(store: Store, config: Config, scope: Scope, *, team: str | None = None,
+           weight: str | None = None) -> dict[str, Any]:
+    """Share of each team's work spent on fixes, per month, against its [budget]."""
+    budget_settings.of(config)
+    if weight is not None and weight not in ("commits", "lines"):
+        raise UserError(f"commits or lines, not {weight!r}", field="weight")
+    return debt_budget(store.tables(), config, scope.since, scope.until, team_of=team_map(config, store),
+                       teams=[team] if team else None, weight=weight).as_dict()
+
+
+def plan(store: Store, config: Config, scope: Scope, release: date, now: datetime, *, team: str | None = None,
+         service: str | None = None, verify_days: int | None = None, freeze_days: int | None = None
+         ) -> dict[str, Any]:
+    """The last merge date at 50/80/95% confidence for `release`, with who is on call that day."""
+    if team and service:
+        raise UserError("pass --team or --service, not both", field="service")
+    conf = budget_settings.of(config)
+    try:
+        result = plan_release(store.tables(), scope, release, tz=config.timezone,
+                              verify_days=conf.plan_verify_days if verify_days is None else verify_days,
+                              freeze_days=conf.plan_freeze_days if freeze_days is None else freeze_days, now=now)
+    except OverflowError:
+        raise UserError(f"{release}: too early to count back from", field="release") from None
+    result["team"], result["service"] = team, service
+    result["on_call"] = on_call(config, team, release)
+    return result
+
+
+def on_call(config: Config, team: str | None, day: date) -> dict[str, Any]:
+    """Who is on call on `day`, when a rotation for the team exists."""
+    if not team:
+        return {"unknown": "pass --team to see who is on call on release day"}
+    if team not in config.rotations:
+        return {"unknown": f"no rotation configured for team {team}"}
+    setup = oncall_settings.load(config, read_calendars=True)
+    zone = setup.rotations[team].zone
+    start, end = sched.local_day_bounds(day, zone)
+    shifts = schedules(setup, start, end, team)[team].final
+    return {"zone": zone, "shifts": [{"person": s.person, "layer": s.layer, "start": s.start, "end": s.end}
+                                     for s in sched.runs(shifts)],
+            "gaps": [{"start": a, "end": b} for a, b in sched.gaps(shifts, start, end)]}
