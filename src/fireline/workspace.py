@@ -164,6 +164,14 @@ class Workspace:
         scope = self._scope(scope, {"team": team, "service": service, "since": since, "until": until})
         return analyses.testing(self._reading(), self.config, scope, team=team, service=service, limit=limit)
 
+    def knowledge(self, path: str | Path = ".", *, by: str = "dir", active_months: int = 6,
+                  top: int = 10) -> dict[str, Any]:
+        """Knowledge silos of one repository (`fireline knowledge --json`); "now" defaults to its newest commit,
+        so the result does not depend on the clock."""
+        return analyses.knowledge(self.store, self.config, Path(path).expanduser(),
+                                  now=self._as_of.now if self._as_of else None, by=by,
+                                  active_months=active_months, top=top)
+
     def debt(self, *, team: str | None = None, service: str | None = None, since: When = None) -> dict[str, Any]:
         """The debt ledger as of `now()`, month-end totals from `since` (`fireline debt --json`)."""
         start = _instant(since, self.config.timezone, "since")

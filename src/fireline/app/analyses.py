@@ -6,23 +6,27 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from ..config import Config
 from ..errors import UserError
+from ..ingest import ingest_git
 from ..metrics import alerts as alert_metrics
 from ..metrics import testing as testing_metrics
 from ..metrics.actions import open_actions
 from ..metrics.dora import Scope
 from ..metrics.followup import MIN_LEAD_CHANGES, MIN_SAMPLES, SAMPLE_UNITS, FollowupParams
 from ..metrics.followup import followup as followup_metric
+from ..metrics.knowledge import alias_map, knowledge_report
 from ..postmortems import settings as postmortem_settings
 from ..safe_load import zone
 from ..scope import team_map
+from ..sources import git
 from ..store import Store
 from .settings import validate
 
-__all__ = ["actions", "alerts_report", "check_zone", "followup", "testing"]
+__all__ = ["actions", "alerts_report", "check_zone", "followup", "knowledge", "testing"]
 
 
 def actions(store: Store, config: Config, today: date, *, team: str | None = None, owner: str | None = None,
@@ -65,6 +69,17 @@ def alerts_report(store: Store, config: Config, scope: Scope, now: datetime, *, 
     params = dataclasses.replace(validate(config).alert_params, now=now)
     return alert_metrics.report(store.tables(), scope, team_of=team_map(config, store), tz=tz or config.timezone,
                                 params=params)
+
+
+def knowledge(store: Store, config: Config, path: Path, *, now: datetime | None = None, by: str = "dir",
+              active_months: int = 6, top: int = 10) -> dict[str, Any]:
+    """Truck factor, who knows what, orphaned code, hotspots and stale docs of one repository, ingesting it
+    first when the store lacks it (`fireline knowledge`). `now` defaults to the newest commit."""
+    info = git.open_repo(path)
+    if store.repo_state(info.name) is None:
+        ingest_git(store, config, info.path)  # the one git pass; everything else reads the store
+    return knowledge_report(store.tables(), info.name, aliases=alias_map(config.people), head=git.head(info.path),
+                            by=by, now=now, active_months=active_months, top=top)
 
 
 def testing(store: Store, config: Config, scope: Scope, *, team: str | None = None, service: str | None = None,

@@ -25,7 +25,6 @@ __all__ = [
     "SinceOpt",
     "TeamOpt",
     "UntilOpt",
-    "as_of_instant",
     "hidden_alias",
     "pick_at",
     "print_json",
@@ -86,19 +85,6 @@ def workspace(db: str | None, config: Path | None, at: str | None = None, **old:
     else:
         ws.set_now(value, field=field)
     return ws
-
-
-def as_of_instant(at: str | None, now: str | None, tz: str) -> datetime | None:
-    """--at (a date is the end of that day), or the old --now (a date was its start), in the configured
-    zone; None when neither is given."""
-    from ..window import as_of, parse_instant
-
-    value, field = pick_at(at, now=now)
-    if value is None:
-        return None
-    if field == "now":
-        return parse_instant(value, "now", tz)
-    return as_of(value, tz, option=field).now
 
 
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help=f"Tier profile: {', '.join(PROFILES)} "

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..app.settings import load_config
-from ..store import Store
-from .common import ConfigOpt, DbOpt, JsonOpt, as_of_instant, hidden_alias, print_json
+from .common import ConfigOpt, DbOpt, JsonOpt, hidden_alias, print_json, workspace
 
 
 class By(str, Enum):
     dir = "dir"
     service = "service"
-
-
-def _head(path: Path) -> str | None:
-    # One ref lookup, not a history walk: which of the stored branches is checked out.
-    run = subprocess.run(["git", "-C", str(path), "rev-parse", "--verify", "-q", "HEAD"], capture_output=True,
-                         text=True, check=False)
-    return run.stdout.strip() or None
 
 
 def knowledge(
@@ -41,23 +31,12 @@ def knowledge(
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Truck factor (Avelino et al. 2016), who knows what, orphaned code, hotspots, stale docs."""
-    from ..ingest import ingest_git
-    from ..metrics.knowledge import alias_map, knowledge_report
     from ..sources import git
 
-    cfg = load_config(config)
+    git.open_repo(path)  # a mistyped path fails before a store is created
     # --now was read in UTC where every other command reads the configured zone.
-    reference = as_of_instant(at, now, cfg.timezone)
-    info = git.open_repo(path)
-    store = Store.open(db)
-    try:
-        if store.repo_state(info.name) is None:
-            ingest_git(store, cfg, info.path)  # the one git pass; everything else reads the store
-        report = knowledge_report(store.tables(), info.name, aliases=alias_map(cfg.people), head=_head(info.path),
-                                  by=by.value, now=reference,
-                                  active_months=active_months, top=top)
-    finally:
-        store.close()
+    with workspace(db, config, at, now=now) as ws:
+        report = ws.knowledge(path, by=by.value, active_months=active_months, top=top)
     if as_json:
         print_json(report)
         return

@@ -89,6 +89,11 @@ def open_repo(path: str | Path) -> RepoInfo:
     return RepoInfo(path=top, name=name, shallow=shallow)
 
 
+def head(path: Path) -> str | None:
+    """The checked-out commit (one ref lookup, not a history walk), or None in an empty repository."""
+    return _git(path, "rev-parse", "--verify", "-q", "HEAD", check=False).strip() or None
+
+
 def list_tips(path: Path) -> dict[str, str]:
     """Every ref that leads to commits, except the stash."""
     out = _git(path, "for-each-ref", "--format=%(objectname) %(refname)")
