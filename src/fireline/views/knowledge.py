@@ -1,0 +1,35 @@
+"""`fireline knowledge` as terminal tables: truck factor, knowledge per group, hotspots."""
+
+from __future__ import annotations
+
+from . import terminal
+
+
+def render(report: dict) -> None:
+    out = terminal.console()
+    tf = report["truck_factor"]
+    out.print(f"[bold]{terminal.safe(report['repo'])}[/]: truck factor {tf['value']} over {tf['files']} files "
+              f"({terminal.safe(', '.join(tf['removed'])) or 'nobody'}); active = committed since "
+              f"{report['active_since']:%Y-%m-%d}" if report["active_since"] else "")
+    # Paths and author names come from git: DataTable cells go through terminal.safe.
+    groups = terminal.DataTable(title=f"Knowledge by {terminal.safe(report['by'])}")
+    for col in ("group", "files", "TF", "authors", "orphaned", "README", "runbook"):
+        groups.add_column(col)
+    for g in report["groups"]:
+        authors = ", ".join(a["name"] + ("" if a["active"] else " (inactive)") for a in g["authors"][:4])
+        docs = g["docs"]
+
+        def doc(d: dict | None) -> str:
+            if d is None:
+                return "missing"
+            return f"{d['path']} ({d['stale_days']:+.0f} d)" if d["stale_days"] is not None else d["path"]
+        groups.add_row(g["name"], str(g["files"]), str(g["truck_factor"]["value"]), authors or "-",
+                       f"{g['orphaned_files']} files" if g["orphaned_files"] else "-",
+                       doc(docs["readme"]), doc(docs["runbook"]))
+    out.print(groups)
+    hot = terminal.DataTable(title="Hotspots (changes x lines)")
+    for col in ("file", "changes", "lines", "score", "owners"):
+        hot.add_column(col)
+    for h in report["hotspots"]:
+        hot.add_row(h["path"], str(h["changes"]), str(h["lines"]), str(h["score"]), ", ".join(h["owners"]))
+    out.print(hot)
