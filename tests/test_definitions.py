@@ -45,6 +45,12 @@ def sha_of(repo: str, i: int) -> str:
     return hashlib.sha1(f"{repo}/{i}".encode()).hexdigest()
 
 
+def sha_of_prefix(world: World, service: str, sha: str) -> str:
+    """The other spelling of a deployed commit: its full sha for an abbreviation, and back."""
+    full = next(s for s in world.commits[service] if s.startswith(sha))
+    return full[:12] if sha == full else full
+
+
 @st.composite
 def worlds(draw) -> tuple[World, datetime, datetime]:
     since = MONDAY + timedelta(hours=draw(st.integers(0, 100)))
@@ -89,6 +95,11 @@ def worlds(draw) -> tuple[World, datetime, datetime]:
             type=draw(st.sampled_from([None] * 5 + ["hotfix", "Rollback", "feature"])),
             stage=draw(st.sampled_from([None] * 4 + ["canary", "partial", "full"])),
         ))
+        if world.deployments[-1].stage in ("canary", "partial") and draw(st.booleans()):
+            # The rollout goes on to full, at once or later, with the full or the abbreviated sha.
+            last = when + timedelta(hours=draw(st.sampled_from([0, 1, 30])))
+            world.deployments.append(Dep(id=f"dep-{k}-full", service=service, sha=draw(st.sampled_from(
+                [sha, sha_of_prefix(world, service, sha)])), time=last, stage="full"))
 
     dep_ids = [d.id for d in world.deployments]
     all_shas = [s for commits in world.commits.values() for s in commits]
@@ -230,4 +241,23 @@ def test_an_abbreviated_sha_is_the_same_commit_in_a_rollout(store):
     assert overall["deployment_frequency"].count == 1
     cfr = overall["change_failure_rate"]
     assert (cfr.value, cfr.count, cfr.details["failed"], cfr.details["caught_in_canary"]) == (1.0, 1, 1, 0)
+    check(store, world, since, until)
+
+
+def test_a_revert_shipped_by_the_canary_makes_its_rollout_rework(store):
+    """The revert reaches production with the canary (the first deployment containing it), and the
+    rollout that went full is the deployment counted: it ships the revert, so it is rework, as the
+    same rollout without a canary step is (found by the property test)."""
+    head = sha_of("A", 1)
+    world = World(
+        commits={"A": {sha_of("A", 0): Commit(sha_of("A", 0), (), MONDAY - timedelta(days=2), "Start"),
+                       head: Commit(head, (sha_of("A", 0),), MONDAY - timedelta(days=1), 'Revert "Start"')}},
+        deployments=[Dep("dep-0", "A", sha_of("A", 0), MONDAY - timedelta(days=1)),  # the baseline
+                     Dep("dep-1", "A", head, MONDAY + timedelta(hours=10), stage="canary"),
+                     Dep("dep-2", "A", head, MONDAY + timedelta(hours=12), stage="full")],
+    )
+    since, until = MONDAY, MONDAY + timedelta(days=7)
+    write(store, world)
+    rework = summarise(store.tables(), Scope(since=since, until=until), SEED).overall.metrics["rework_rate"]
+    assert (rework.value, rework.count, rework.details["rework"]) == (1.0, 1, 1)
     check(store, world, since, until)
