@@ -115,3 +115,18 @@ def repo(tmp_path) -> GitRepo:
 @pytest.fixture
 def config() -> Config:
     return Config()
+
+
+@pytest.fixture(scope="session")
+def demo_org(tmp_path_factory):
+    """The demo organisation, as `fireline demo` builds it (its folder with the world, the DuckDB
+    store and the report), built once per test run: building it takes seconds.
+
+    Read it only: a module that writes to the store or the world copies the folder into its own
+    tmp folder first (`shutil.copytree`; the config names the repositories by relative paths).
+    DuckDB lets one process at a time open the store, so a test that runs the CLI in a subprocess
+    on it must not hold it open in the test process, and a server gets a copy of the file."""
+    from fireline.demo import run
+
+    return run(tmp_path_factory.mktemp("demo-org") / "demo")
+

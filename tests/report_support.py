@@ -1,4 +1,4 @@
-"""What the report, dashboard and browser tests share: the demo built once per test run, its
+"""What the report, dashboard and browser tests share: the session's demo organisation with its
 `fireline dora --json`, a small two-team store, and a parser for the figures a page shows."""
 
 from __future__ import annotations
@@ -39,12 +39,11 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*FIRELINE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
-def demo(tmp_path_factory) -> Demo:
-    """The demo organisation, built once per test process however many modules ask for it."""
+def demo(demo_org) -> Demo:
+    """The session's demo organisation (conftest `demo_org`) with its `fireline dora --json`, run
+    once per test process however many modules ask for it."""
     if "demo" not in _BUILT:
-        from fireline.demo import run
-
-        result = run(tmp_path_factory.mktemp("report-demo") / "demo")
+        result = demo_org
         db, config = result.db, result.directory / "world" / "fireline.toml"
 
         def dora(*extra: str) -> dict:

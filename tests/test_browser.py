@@ -60,8 +60,8 @@ def artifacts() -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory):
-    return rs.demo(tmp_path_factory)
+def demo(demo_org):
+    return rs.demo(demo_org)
 
 
 class Watched:

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from fireline.config import load_config
-from fireline.demo import run
 from fireline.ingest import ingest_deployments, ingest_git, ingest_incidents
 from fireline.metrics.dora import Scope
 from fireline.metrics.summary import summarise
@@ -52,8 +51,8 @@ def test_demo_refuses_to_delete_a_folder_that_is_not_a_demo(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return run(tmp_path_factory.mktemp("demo") / "demo")
+def demo(demo_org):
+    return demo_org
 
 
 def test_demo_tells_the_story(demo):

@@ -53,8 +53,10 @@ def log(repo: Path, *args: str) -> list[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    return build_world(tmp_path_factory.mktemp("demo") / "org")
+def world(demo_org) -> World:
+    """The world of the session's demo organisation (`fireline demo` builds it, then ingests it)."""
+    assert demo_org.world is not None
+    return demo_org.world
 
 
 def _snapshot(world: World) -> dict[str, bytes | str]:

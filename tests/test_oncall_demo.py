@@ -8,13 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from fireline.cli import app
-from fireline.demo.runner import run
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    result = run(tmp_path_factory.mktemp("oncall-demo") / "demo")
-    return str(result.db), str(result.directory / "world" / "fireline.toml")
+def demo(demo_org):
+    return str(demo_org.db), str(demo_org.directory / "world" / "fireline.toml")
 
 
 def _json(*args: str) -> dict:

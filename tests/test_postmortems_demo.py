@@ -7,7 +7,6 @@ from datetime import date
 import pytest
 
 from fireline.config import load_config
-from fireline.demo import run
 from fireline.demo.postmortems import TODAY
 from fireline.metrics.actions import open_actions
 from fireline.metrics.followup import FollowupParams, followup
@@ -17,8 +16,8 @@ from fireline.store import Store
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    result = run(tmp_path_factory.mktemp("pm-demo") / "demo")
+def demo(demo_org):
+    result = demo_org
     cfg = load_config(result.directory / "world" / "fireline.toml")
     store = Store.open(str(result.db), create=False)
     yield result, cfg, store

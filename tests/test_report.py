@@ -19,8 +19,8 @@ from . import report_support as rs
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory):
-    return rs.demo(tmp_path_factory)
+def demo(demo_org):
+    return rs.demo(demo_org)
 
 
 def _section_ids(ctx) -> list[str]:

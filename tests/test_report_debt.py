@@ -26,8 +26,8 @@ MONTHS = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "202
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory):
-    return rs.demo(tmp_path_factory)
+def demo(demo_org):
+    return rs.demo(demo_org)
 
 
 @pytest.fixture(scope="module")

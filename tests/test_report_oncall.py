@@ -24,8 +24,8 @@ SINCE, UNTIL = "2026-01-05T00:00Z", "2026-07-05T00:00Z"
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory):
-    return rs.demo(tmp_path_factory)
+def demo(demo_org):
+    return rs.demo(demo_org)
 
 
 @pytest.fixture(scope="module")

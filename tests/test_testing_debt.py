@@ -343,11 +343,8 @@ def test_cli_json_and_table(tmp_path, world):
 # ---- the demo organisation --------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from fireline.demo import run
-
-    result = run(tmp_path_factory.mktemp("demo") / "demo")
-    return result.directory
+def demo(demo_org):
+    return demo_org.directory
 
 
 def test_the_demo_shows_fixes_with_and_without_tests(demo):

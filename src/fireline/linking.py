@@ -13,6 +13,7 @@ The rules (docs/metrics.md):
   shipped yet: a fix cherry-picked to a release branch reaches production then.
 - The first deployment of a service is a baseline: its commits get no lead time.
 - In a monorepo a commit belongs to the services whose path globs it touches.
+- A deployment given an abbreviated sha is stored with the full one once it resolves.
 - An incident links to its named cause (a deployment id, a deployment's sha or a
   commit that a deployment shipped), else to the latest production deployment of
   its service at or before it started.
@@ -134,6 +135,7 @@ def relink(store: Store, tx: Writer, production: list[str]) -> LinkResult:
             repo_deps = [(d, dep_sha[d][1]) for d, _s, _t in deps if dep_sha.get(d, ("",))[0] == repo]
             _link_service(service, repo, paths, g, repo_deps, dc_rows, shipped)
 
+    _store_full_shas(tx, by_service, dep_sha)
     result.deployment_changes = len(dc_rows["sha"])
     tx.replace_all("deployment_changes", dc_rows)
 
@@ -141,6 +143,19 @@ def relink(store: Store, tx: Writer, production: list[str]) -> LinkResult:
     result.incident_links = len(inc_rows["incident_id"])
     tx.replace_all("incident_deployments", inc_rows)
     return result
+
+
+def _store_full_shas(tx: Writer, by_service: dict[str, list[tuple[str, str, datetime]]],
+                     dep_sha: dict[str, tuple[str, str]]) -> None:
+    """Deployments given an abbreviated sha keep the full one, so that every comparison of
+    deployments by commit (the steps of a rollout, a redeploy) sees one commit as one value."""
+    short = [(dep_id, dep_sha[dep_id][1]) for deps in by_service.values() for dep_id, sha, _t in deps
+             if dep_id in dep_sha and dep_sha[dep_id][1] != sha]
+    for start in range(0, len(short), 500):
+        chunk = short[start:start + 500]
+        values = ", ".join("(?, ?)" for _ in chunk)
+        tx.execute(f"UPDATE deployments SET sha = v.full_sha FROM (VALUES {values}) AS v(dep_id, full_sha) "
+                   "WHERE deployments.id = v.dep_id", [x for pair in chunk for x in pair])
 
 
 def _link_service(service: str, repo: str, paths: list[str], g: Graph, deps: list[tuple[str, str]],

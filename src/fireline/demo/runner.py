@@ -18,7 +18,7 @@ from ..metrics.summary import Summary, summarise
 from ..metrics.tiers import get_profile
 from ..store import Store
 from .parts import PARTS
-from .world import build_world
+from .world import World, build_world
 
 MARKER = ".fireline-demo"
 
@@ -29,6 +29,7 @@ class DemoResult:
     db: Path
     summary: Summary
     hints: list[str]
+    world: World | None = None  # what build_world wrote, with the story's notable shas and ids
 
 
 def _prepare(directory: Path) -> None:
@@ -91,4 +92,4 @@ def run(directory: Path) -> DemoResult:
     ]
     for part in PARTS:
         hints += part.hints(db_arg, cfg, window)
-    return DemoResult(directory, db, summary, hints)
+    return DemoResult(directory, db, summary, hints, world)

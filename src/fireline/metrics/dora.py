@@ -104,6 +104,17 @@ def lead_time_rows(deployments: ir.Table, deployment_changes: ir.Table, changes:
     )
 
 
+def _rollout_has(deps: ir.Table, deployments: ir.Table, scope: Scope, ids: ir.Column) -> ir.BooleanValue:
+    """Is the counted deployment, or an earlier canary/partial step of the same service and commit
+    (its rollout), among `ids`?"""
+    every = _successful_production(deployments, scope)
+    steps = every.filter(_is_step(every))
+    marked = steps.filter(steps.id.isin(ids)).select(s_service=steps.service, s_sha=steps.sha, s_time=steps.time)
+    inherited = deps.join(marked, [deps.service == marked.s_service, deps.sha == marked.s_sha,
+                                   marked.s_time <= deps.time]).select(i_id=deps.deployment_id).distinct()
+    return deps.deployment_id.isin(ids) | deps.deployment_id.isin(inherited.i_id)
+
+
 def failure_rows(deployments: ir.Table, incident_deployments: ir.Table, scope: Scope) -> ir.Table:
     """One row per counted deployment with `failed` (linked to at least one incident, itself or an
     earlier canary/partial step of the same service and commit) and `caught_in_canary` (failed,
@@ -111,14 +122,8 @@ def failure_rows(deployments: ir.Table, incident_deployments: ir.Table, scope: S
     deps = deployment_rows(deployments, scope)
     failed_ids = incident_deployments.select("deployment_id").distinct()
     incident_count = incident_deployments.group_by("deployment_id").agg(incidents=ibis._.count())
-    every = _successful_production(deployments, scope)
-    steps = every.filter(_is_step(every))
-    bad_steps = steps.filter(steps.id.isin(failed_ids.deployment_id)).select(
-        s_service=steps.service, s_sha=steps.sha, s_time=steps.time)
-    inherited = deps.join(bad_steps, [deps.service == bad_steps.s_service, deps.sha == bad_steps.s_sha,
-                                      bad_steps.s_time <= deps.time]).select(i_id=deps.deployment_id).distinct()
     j = deps.left_join(incident_count, deps.deployment_id == incident_count.deployment_id)
-    failed = deps.deployment_id.isin(failed_ids.deployment_id) | deps.deployment_id.isin(inherited.i_id)
+    failed = _rollout_has(deps, deployments, scope, failed_ids.deployment_id)
     return j.select(
         deployment_id=deps.deployment_id, service=deps.service, time=deps.time, sha=deps.sha, stage=deps.stage,
         incidents=j.incidents.fill_null(0), failed=failed,
@@ -170,7 +175,9 @@ def rework_rows(deployments: ir.Table, deployment_changes: ir.Table, changes: ir
     """One row per counted deployment with `rework` and the first reason that applies.
 
     Unplanned work: a deployment typed hotfix/rollback/revert, one that ships a revert or
-    hotfix commit, or one made while an incident of its service was open (the fix).
+    hotfix commit (itself or an earlier canary/partial step of its rollout, which is where the
+    commit first reached production), or one made while an incident of its service was open
+    (the fix).
     """
     deps = deployment_rows(deployments, scope)
     subjects = changes.select(repo=changes.repo, sha=changes.sha, subject=changes.subject.lower())
@@ -186,7 +193,7 @@ def rework_rows(deployments: ir.Table, deployment_changes: ir.Table, changes: ir
          incidents.resolved.isnull() | (deps.time <= incidents.resolved)],
     ).select(deployment_id=deps.deployment_id).distinct()
     by_type = deps.type.lower().isin(list(REWORK_TYPES)).fill_null(False)
-    by_commit = deps.deployment_id.isin(fix_ids.deployment_id)
+    by_commit = _rollout_has(deps, deployments, scope, fix_ids.deployment_id)
     by_incident = deps.deployment_id.isin(during.deployment_id)
     reason = (
         ibis.cases((by_type, "deployment type " + deps.type.lower()), (by_commit, "revert or hotfix commit"),
