@@ -87,7 +87,7 @@ def summarise(con: Any, since: datetime, until: datetime, team_of: dict[str, str
     keep = (deps["status"].str.lower().eq("success") & deps["environment"].str.lower().isin(production)
             & (deps["t"] >= lo) & (deps["t"] < hi))
     deps = deps[keep].copy()
-    deps["team"] = deps["service"].map(team_of).fillna(NO_TEAM)
+    deps["team"] = deps["service"].map(team_of).astype(object).fillna(NO_TEAM)
     deps["week"] = _week(deps["t"])
     deps["day"] = deps["t"] // 86400
 

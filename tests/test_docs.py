@@ -41,12 +41,9 @@ def test_tier_bounds_in_docs_match_the_code():
         assert line in doc, f"docs/tiers.md is out of date: {line!r} missing"
 
 
-def test_library_examples_run(tmp_path):
-    """docs/library.md's Python blocks run in order, in one namespace, on a fresh demo."""
-    from fireline.demo import run
-
-    demo = run(tmp_path / "demo")
-    namespace: dict = {"DEMO": Path(demo.db).parent}
+def test_library_examples_run(demo_org):
+    """docs/library.md's Python blocks run in order, in one namespace, on the demo (which they only read)."""
+    namespace: dict = {"DEMO": Path(demo_org.db).parent}
     blocks = _blocks((DOCS / "library.md").read_text(), "python")
     assert len(blocks) >= 4
     import contextlib

@@ -15,7 +15,6 @@ import pytest
 from typer.testing import CliRunner
 
 from fireline.cli import app
-from fireline.demo import run
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 WINDOW = ["--since", "2026-01-05T00:00Z", "--until", "2026-07-05T00:00Z"]
@@ -64,9 +63,8 @@ COMMANDS: dict[str, list[str]] = {
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    result = run(tmp_path_factory.mktemp("golden") / "demo")
-    return {"db": str(result.db), "world": str(Path(result.db).parent / "world")}
+def demo(demo_org):
+    return {"db": str(demo_org.db), "world": str(Path(demo_org.db).parent / "world")}
 
 
 def _run(args: list[str], paths: dict[str, str]) -> str:
