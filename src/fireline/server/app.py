@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 
 from .. import normalise, safe_json
 from ..config import Config
-from ..sources.webhooks import PayloadError
+from ..errors import UserError
 from ..store import Store, pending_raw_event
 from . import dashboard, openapi
 from .auth import Secrets, is_loopback, read_token, verify
@@ -206,7 +206,7 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
                 items = module.delivery_ids(kind, headers, payload)
                 for _, item in items:  # refuse now what could never be normalised
                     module.normalise(kind, item, **config.normalise_options())
-            except (PayloadError, ValueError, KeyError, TypeError) as exc:
+            except (ValueError, UserError) as exc:  # PayloadError and pydantic's errors are ValueErrors
                 raise _Refused(422, "invalid_payload", str(exc) or type(exc).__name__) from None
             if not items:
                 raise _Refused(422, "invalid_payload", "the payload holds no event")
