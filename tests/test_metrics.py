@@ -152,3 +152,25 @@ def test_invariants(tmp_path_factory, deploys, incidents):
         assert cfr is None
     assert 0 <= m["rework_rate"].value <= 1
     store.close()
+
+
+@pytest.mark.parametrize("period, expected", [
+    ("week", ["2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-30", "2026-04-06", "2026-04-13"]),
+    ("month", ["2026-03-01", "2026-04-01"]),
+])
+def test_periods_without_deployments_are_rows(store, period, expected):
+    # Regression: `dora --by week` listed only the weeks that had deployments (7 of 13 on prometheus), so a
+    # quiet week vanished and the weekly rate looked higher than the window's. A quiet period is a row:
+    # 0 deployments a day, the other figures unknown with the reason; the periods add up to the window.
+    load(store)
+    scope = Scope(since=MON, until=MON + timedelta(days=49))  # seven weeks: deployments in 1-4 and 6 (x3)
+    summary = summarise(store.tables(), scope, SEED, team_of={"A": "T1", "B": "T2"}, group_sets=(("period",),),
+                        period=period)
+    periods = {g.keys["period"]: g.metrics for g in summary.groups}
+    assert sorted(periods) == expected
+    total = summary.overall.metrics["deployment_frequency"].count
+    assert sum(m["deployment_frequency"].count for m in periods.values()) == total == 10
+    if period == "week":
+        quiet = periods["2026-03-30"]
+        assert quiet["deployment_frequency"].value == 0.0 and quiet["deployment_frequency"].count == 0
+        assert quiet["lead_time"].value is None and quiet["lead_time"].unknown

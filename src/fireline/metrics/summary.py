@@ -326,8 +326,29 @@ def _fill(metrics: dict[str, MetricValue], reason_for: dict[str, MetricValue],
     return filled
 
 
-def _expected_keys(keys: tuple[str, ...], team_of: dict[str, str], scope: dora.Scope) -> set[tuple]:
-    """Teams and services known from config: listed even when the window holds nothing for them."""
+def period_starts(period: str, scope: dora.Scope) -> list[datetime]:
+    """Every week (Monday, UTC) or month that the window touches, as naive UTC starts."""
+    since = scope.since.astimezone(UTC).replace(tzinfo=None)
+    until = scope.until.astimezone(UTC).replace(tzinfo=None)
+    if period == "week":
+        return _week_starts(since, until)
+    start, out = since.replace(day=1, hour=0, minute=0, second=0, microsecond=0), []
+    while start < until:
+        out.append(start)
+        start = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return out
+
+
+def _naive(key: tuple) -> tuple:
+    return tuple(k.astimezone(UTC).replace(tzinfo=None) if isinstance(k, datetime) and k.tzinfo else k for k in key)
+
+
+def _expected_keys(keys: tuple[str, ...], team_of: dict[str, str], scope: dora.Scope,
+                   period: str | None = None) -> set[tuple]:
+    """Teams and services known from config, and every period of the window: listed even when the
+    window holds nothing for them (a quiet week is a week with no deployments, not a missing row)."""
+    if keys == ("period",) and period:
+        return {(start,) for start in period_starts(period, scope)}
     services = [s for s in team_of if scope.services is None or s in scope.services]
     if keys == ("team",):
         return {(team_of[s],) for s in services}
@@ -346,8 +367,8 @@ def summarise(tables: dict[str, ir.Table], scope: dora.Scope, profile: Profile, 
     overall_metrics = _fill(agg.level(()).get((), {}), {})
     groups = []
     for keys in group_sets:
-        found = agg.level(keys)
-        for key in _expected_keys(keys, team_of, scope) - set(found):
+        found = {_naive(key): metrics for key, metrics in agg.level(keys).items()}
+        for key in _expected_keys(keys, team_of, scope, period) - set(found):
             found[key] = {}
         for key, metrics in sorted(found.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
             named = {k: (v.replace(tzinfo=UTC).date().isoformat() if isinstance(v, datetime) else v)
