@@ -113,7 +113,7 @@ def summarise(con: Any, since: datetime, until: datetime, team_of: dict[str, str
     # Time to restore: incidents that started in the window.
     inc = incidents[(incidents["s"] >= lo) & (incidents["s"] < hi)].copy()
     inc["restore"] = inc["r"] - inc["s"]
-    inc["team"] = inc["service"].map(team_of).fillna(NO_TEAM)
+    inc["team"] = inc["service"].map(team_of).astype(object).fillna(NO_TEAM)
     inc["week"] = _week(inc["s"])
 
     overall = {
