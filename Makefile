@@ -35,4 +35,4 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .fireline .pytest_cache .hypothesis
+	rm -rf $(VENV) .fireline .pytest_cache .hypothesis .mypy_cache .ruff_cache .import_linter_cache
