@@ -71,8 +71,8 @@ def _run(args: list[str], paths: dict[str, str]) -> str:
     filled = [a.format(**paths) for a in args]
     result = CliRunner().invoke(app, filled, env={"COLUMNS": "120", "NO_COLOR": "1", "TZ": "UTC"})
     assert result.exit_code in (0, 1), (filled, result.output, result.exception)
-    # Paths of the temporary demo differ per run; the rest must not. `alerts report` has no as-of
-    # option yet and prints the wall clock as its "now".
+    # Paths of the temporary demo differ per run; the rest must not. `alerts report` without --at
+    # prints the wall clock as its "now".
     output = re.sub(re.escape(str(Path(paths["db"]).parent)), "<demo>", result.output)
     return re.sub(r'"now": "[^"]*"', '"now": "<now>"', output) if args[:2] == ["alerts", "report"] else output
 

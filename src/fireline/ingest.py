@@ -220,7 +220,7 @@ def rebuild(store: Store, config: Config) -> dict[str, int]:
         try:
             record = normalise_record(kind, json.loads(payload), where=where, tz=config.timezone)
         except Exception as exc:
-            failed.append((source, delivery_id, f"{type(exc).__name__}: {str(exc).strip()}"[:1000]))
+            failed.append((source, delivery_id, normalise.describe(exc)))
             continue
         derived.append((source, delivery_id))
         grouped.setdefault(table, []).append(record)

@@ -118,14 +118,15 @@ def _commit_isolating(store: Store, config: Config, rows: list[tuple]) -> None:
             source, delivery_id = rows[0][0], rows[0][1]
             log.error("raw event %s/%s failed: %s", source, delivery_id, exc)
             with store.transaction() as tx:
-                tx.mark_raw_events([], [(source, delivery_id, _describe(exc))])
+                tx.mark_raw_events([], [(source, delivery_id, describe(exc))])
             return
     middle = len(rows) // 2
     _commit_isolating(store, config, rows[:middle])
     _commit_isolating(store, config, rows[middle:])
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
+    """How a failed event's error is kept on its raw row."""
     return f"{type(exc).__name__}: {str(exc).strip()}"[:1000]
 
 
@@ -158,7 +159,7 @@ def _apply(store: Store, tx: Writer, config: Config, rows: list[tuple]) -> None:
             records = sender(source).normalise(kind, json.loads(payload), **config.normalise_options())
         except Exception as exc:
             # Validated at intake; a parser change can still refuse an old event. Keep it, say why.
-            errors.append((source, delivery_id, _describe(exc)))
+            errors.append((source, delivery_id, describe(exc)))
             continue
         merged.changes += records.changes
         change_origins += [source] * len(records.changes)

@@ -132,20 +132,28 @@ def _at(where: str, line: int | None) -> str:
     return where if line is None else f"{where}:{line}"
 
 
-def _check_depth(text: str, tokens: re.Pattern[str], where: str, first_line: int | None) -> None:
-    """Count brackets outside strings (and comments); iterative, so any depth is safe to look at."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return  # cannot nest deeper than the number of openings
+def too_deep_at(text: str, tokens: re.Pattern[str], opens: str = "[{", closes: str = "]}") -> int | None:
+    """Where brackets (`opens`/`closes`, matched by `tokens` beside the strings and comments it skips)
+    first nest deeper than MAX_DEPTH, or None. Iterative, so any depth is safe to look at."""
+    if sum(text.count(c) for c in opens) <= MAX_DEPTH:
+        return None  # cannot nest deeper than the number of openings
     depth = 0
     for m in tokens.finditer(text):
         token = m.group()
-        if token in "[{":
+        if token in opens:
             depth += 1
             if depth > MAX_DEPTH:
-                line = None if first_line is None else _line_of(text, m.start(), first_line)
-                raise UserError(f"nested deeper than {MAX_DEPTH} levels", where=_at(where, line))
-        elif token in "]}":
+                return m.start()
+        elif token in closes:
             depth = max(depth - 1, 0)
+    return None
+
+
+def _check_depth(text: str, tokens: re.Pattern[str], where: str, first_line: int | None) -> None:
+    at = too_deep_at(text, tokens)
+    if at is not None:
+        line = None if first_line is None else _line_of(text, at, first_line)
+        raise UserError(f"nested deeper than {MAX_DEPTH} levels", where=_at(where, line))
 
 
 _JSON_STRING = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"')

@@ -16,7 +16,7 @@ from typing import Any
 import promql_parser
 
 from ..model import SEVERITIES, Finding
-from ..safe_load import MAX_DEPTH, clip
+from ..safe_load import MAX_DEPTH, clip, too_deep_at
 from ..sources.rules import Rule, RuleGroup, duration_ms
 from .settings import CheckSettings
 
@@ -57,18 +57,10 @@ def check_nesting(expr: str) -> None:
     """ValueError when parentheses, brackets and braces outside string literals nest deeper than
     safe_load.MAX_DEPTH: promql_parser recurses per level and crashes the process (SIGSEGV) long before
     it reports an error."""
-    if sum(expr.count(c) for c in "([{") <= MAX_DEPTH:
-        return
-    depth = 0
-    for m in _PROMQL_TOKENS.finditer(expr):
-        token = m.group()
-        if token in "([{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise ValueError(f"nested deeper than {MAX_DEPTH} levels of parentheses, brackets or braces "
-                                 f"(at character {m.start() + 1})")
-        elif token in ")]}":
-            depth = max(depth - 1, 0)
+    at = too_deep_at(expr, _PROMQL_TOKENS, "([{", ")]}")
+    if at is not None:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels of parentheses, brackets or braces "
+                         f"(at character {at + 1})")
 
 
 @dataclass(frozen=True)

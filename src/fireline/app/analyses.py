@@ -24,7 +24,7 @@ from ..safe_load import zone
 from ..scope import team_map
 from ..sources import git
 from ..store import Store
-from .settings import validate
+from .settings import alert_params
 
 __all__ = ["actions", "alerts_report", "check_zone", "followup", "knowledge", "testing"]
 
@@ -66,7 +66,7 @@ def alerts_report(store: Store, config: Config, scope: Scope, now: datetime, *, 
     """Alert noise and the detection gap (`fireline alerts report`); `tz` for business and sleep hours."""
     if tz is not None:
         check_zone(tz)
-    params = dataclasses.replace(validate(config).alert_params, now=now)
+    params = dataclasses.replace(alert_params(config), now=now)
     return alert_metrics.report(store.tables(), scope, team_of=team_map(config, store), tz=tz or config.timezone,
                                 params=params)
 

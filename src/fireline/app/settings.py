@@ -24,7 +24,7 @@ from ..metrics.alerts import AlertParams
 from ..oncall import settings as oncall_settings
 from ..postmortems import settings as postmortem_settings
 
-__all__ = ["Sections", "load_config", "validate"]
+__all__ = ["Sections", "alert_params", "load_config", "validate"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ class Sections:
 _ANALYTICS = TypeAdapter(AlertParams)
 
 
-def _alert_params(config: Config) -> AlertParams:
+def alert_params(config: Config) -> AlertParams:
+    """The alert report's thresholds from `[alerts]`, typed (the rule-lint keys there are not its own)."""
     names = {f.name for f in dataclasses.fields(AlertParams)} - {"now"}
     values: dict[str, Any] = {k: v for k, v in config.alerts.items() if k in names}
     try:
@@ -53,7 +54,7 @@ def validate(config: Config) -> Sections:
     """Validate every section of `config`; raises UserError naming the file and key."""
     sections = Sections(
         alerts=alert_settings.load(config.alerts, config.source),
-        alert_params=_alert_params(config),
+        alert_params=alert_params(config),
         postmortems=postmortem_settings.of(config),
         budget=budget_settings.of(config),
     )

@@ -36,6 +36,7 @@ from .common import (
     TeamOpt,
     UntilOpt,
     print_json,
+    workspace,
 )
 from .events import events_app
 
@@ -116,13 +117,6 @@ def _progress_callback(label: str):
         progress.update(task, completed=done, total=total)
 
     return progress, update
-
-
-def _workspace(db: str | None, config: Path | None, at: str | None = None) -> Workspace:
-    """The library's Workspace, with --at as its "now"."""
-    ws = Workspace(db, config)
-    ws.set_now(at, field="at")
-    return ws
 
 
 def _report_ingest(result: ingest_lib.IngestResult, as_json: bool) -> None:
@@ -224,7 +218,7 @@ def dora(
     at: AtOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """The four keys plus rework rate, per team and service, each with its tier."""
-    with _workspace(db, config, at) as ws:
+    with workspace(db, config, at) as ws:
         summary = ws.dora(team=team, service=service, since=since, until=until, profile=profile,
                           by=by.value if by else None)
     if as_json:
@@ -246,7 +240,7 @@ def explain(
     at: AtOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """List the deployments, commits or incidents behind a figure."""
-    with _workspace(db, config, at) as ws:
+    with workspace(db, config, at) as ws:
         result = ws.explain(metric.value, team=team, service=service, since=since, until=until)
         tz = ws.config.timezone
     name, figure = result.metric, result.figure

@@ -49,13 +49,6 @@ class AlertParams:
     customer_threshold: float = 0.0
     top: int = 10
 
-    @classmethod
-    def from_config(cls, values: Mapping[str, Any]) -> AlertParams:
-        """Pick this report's keys from the `[alerts]` table (which also holds rule-lint settings)."""
-        names = {f.name for f in dataclasses.fields(cls)} - {"now"}
-        picked: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in names}
-        return cls(**picked)
-
 
 def _epoch(col: ir.TimestampValue) -> ir.IntegerValue:
     return col.epoch_seconds().cast("int64")

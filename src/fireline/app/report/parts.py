@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from ...views.charts import bars
 from ...views.report.model import Cell, Figure, Section, Table
+from ..settings import alert_params
 from .context import Context, histories
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def _alert_report(ctx: Context) -> dict[str, Any]:
     if "alerts" not in ctx.cache:
         from ...metrics import alerts as alert_metrics
 
-        params = dataclasses.replace(alert_metrics.AlertParams.from_config(ctx.config.alerts), now=ctx.now)
+        params = dataclasses.replace(alert_params(ctx.config), now=ctx.now)
         ctx.cache["alerts"] = alert_metrics.report(ctx.tables, ctx.scope, team_of=ctx.team_of,
                                                    tz=ctx.config.timezone, params=params)
     return ctx.cache["alerts"]
