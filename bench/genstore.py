@@ -60,7 +60,7 @@ def _statements(rows: int) -> list[str]:
     dep_time = f"{since} + to_seconds(floor({{d}} * {step} + {_u('{d}', 1)} * {step})::BIGINT)"
     return [
         "SET TimeZone = 'UTC'",
-        f"""INSERT INTO deployments
+        f"""INSERT INTO deployments (id, service, environment, sha, time, status, type, source, ref, repo)
         SELECT 'dep-' || d, {svc.format(d='d')},
                CASE WHEN d >= {SERVICES} AND hash(d, 2) % 100 = 0 THEN 'staging' ELSE 'production' END,
                md5('head' || d) || substr(md5('h2' || d), 1, 8),
@@ -75,7 +75,9 @@ def _statements(rows: int) -> list[str]:
                CASE WHEN hash(j, 6) % 1000 = 0 THEN -{_u('j', 7)} * 3600
                     ELSE pow({_u('j', 8)}, 3) * 14 * 86400 END AS lead
         FROM range({rows}) t(j)""",
-        f"""INSERT INTO changes
+        f"""INSERT INTO changes (repo, sha, parents, author_name, author_email, author_time, author_offset,
+                                 committer_name, committer_email, committer_time, committer_offset, subject,
+                                 message, files_changed, lines_added, lines_removed)
         SELECT 'repo-' || {svc.format(d='d')}, md5('c' || j) || substr(md5('x' || j), 1, 8),
                md5('c' || (j - 1)) || substr(md5('x' || (j - 1)), 1, 8),
                'dev ' || (hash(j, 9) % 300), 'dev' || (hash(j, 9) % 300) || '@example.com',
