@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -76,6 +77,43 @@ class ServerConfig(_Strict):
         return value
 
 
+class TestingConfig(_Strict):
+    """`[testing]`: what counts as a bug fix and as a test; unset keys keep the defaults of docs/testing.md."""
+
+    fix_keywords: list[str] | None = None
+    # language -> patterns; replaces the whole default table when given.
+    test_patterns: dict[str, list[str]] | None = None
+    # Regular expressions on the subject (case-insensitive); replaces the default dependency-bump list.
+    ignore_subjects: list[str] | None = None
+    ignore_authors: list[str] = Field(default_factory=list)
+    include_merges: bool = False
+
+    @field_validator("ignore_subjects")
+    @classmethod
+    def _regexes(cls, value: list[str] | None) -> list[str] | None:
+        for pattern in value or ():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {pattern!r} ({exc})") from None
+        return value
+
+
+class ReworkConfig(_Strict):
+    """`[rework]`: a revert or hotfix touching only files matching these globs is not rework."""
+
+    # None: the default list (documentation, CI, dependency manifests) of docs/metrics.md.
+    ignore_paths: list[str] | None = None
+
+    @field_validator("ignore_paths")
+    @classmethod
+    def _globs(cls, value: list[str] | None) -> list[str] | None:
+        for pattern in value or ():
+            if not pattern.strip() or "[" in pattern or "]" in pattern:
+                raise ValueError(f"a glob with * and ? only, got {pattern!r}")
+        return value
+
+
 class Config(BaseModel):
     # Unknown keys are refused: a typo must not silently change which deployments count.
     model_config = ConfigDict(extra="forbid")
@@ -102,6 +140,8 @@ class Config(BaseModel):
     oncall: dict[str, Any] = Field(default_factory=dict)
     # `[budget]`: bug budget per team; validated by fireline.debt.settings.
     budget: dict[str, Any] = Field(default_factory=dict)
+    testing: TestingConfig = Field(default_factory=TestingConfig)
+    rework: ReworkConfig = Field(default_factory=ReworkConfig)
     # Where the config was read from; repo paths are relative to its folder.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     source: str | None = Field(default=None, exclude=True)

@@ -91,5 +91,6 @@ def testing(store: Store, config: Config, scope: Scope, *, team: str | None = No
         store.tables(), scope.since, scope.until, team_of=team_map(config, store),
         teams=[team] if team else None, services=[service] if service else None,
         time_basis=config.time_basis, tz=config.timezone, limit=limit,
+        params=testing_metrics.params_of(config.testing),
     )
     return result.as_dict()

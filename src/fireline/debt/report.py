@@ -18,6 +18,7 @@ from ..config import Config
 from ..metrics.budget import BudgetReport, budget_report
 from ..metrics.knowledge import alias_map
 from ..metrics.knowledge_history import History
+from ..metrics.testing import params_of
 from ..postmortems import settings as postmortem_settings
 from ..store import Store
 from . import settings
@@ -103,4 +104,4 @@ def budget(tables: Mapping[str, Any], config: Config, since: datetime, until: da
     conf = settings.of(config)
     return budget_report(tables, since, until, budget_of=conf.teams, default_budget=conf.default,
                          team_of=team_of, teams=teams, weight=weight or conf.weight, tolerance=conf.tolerance,
-                         time_basis=config.time_basis, tz=config.timezone)
+                         time_basis=config.time_basis, tz=config.timezone, params=params_of(config.testing))

@@ -110,7 +110,7 @@ def budget_report(tables: Mapping[str, ir.Table], since: datetime, until: dateti
     budget_of = dict(budget_of or {})
     t, when = commits_in_window(tables["changes"], since, until, time_basis=time_basis)
     commits = _rows(t.select(repo=t.repo, sha=t.sha, time=when, message=t.message, subject=t.subject,
-                             lines=(t.lines_added.fill_null(0) + t.lines_removed.fill_null(0))))
+                             author=t.author_name, lines=(t.lines_added.fill_null(0) + t.lines_removed.fill_null(0))))
     services_by_repo = repo_services(tables["repos"])
     # Files are only needed where a repository holds several services with path globs.
     split = sorted(r for r, entries in services_by_repo.items() if any(e.get("paths") for e in entries))
@@ -132,7 +132,7 @@ def budget_report(tables: Mapping[str, ir.Table], since: datetime, until: dateti
         for name in listed}
     known = set(team_of)
     for row in commits:
-        fix = bool(classifier.reasons(row["message"] or row["subject"] or ""))
+        fix = bool(classifier.reasons(row["message"] or row["subject"] or "", row["author"]))
         paths = files.get((row["repo"], row["sha"]), [])
         services = services_of(row["repo"], paths, services_by_repo, known)
         month = row["time"].astimezone(zone).strftime("%Y-%m")

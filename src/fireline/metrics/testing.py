@@ -27,9 +27,10 @@ import ibis
 import ibis.expr.types as ir
 
 # config's glob rules, so a monorepo's services mean here what they mean to linking.
-from ..config import in_service
+from ..config import TestingConfig, in_service
 from ..model import NO_TEAM
 from ..window import as_utc
+from .chores import DEFAULT_IGNORE_SUBJECTS, ChoreRules
 
 DEFAULT_FIX_KEYWORDS: tuple[str, ...] = (
     "fix", "fixes", "fixed", "bug", "bugfix", "hotfix", "regression", "patch",
@@ -56,7 +57,7 @@ DEFAULT_TEST_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 @dataclass(frozen=True)
 class TestingParams:
-    """What counts as a fix and as a test. Defaults follow docs/testing.md; config wiring may come later."""
+    """What counts as a fix and as a test. Defaults follow docs/testing.md; `[testing]` sets them."""
 
     __test__ = False  # not a pytest test class, whatever its name says
 
@@ -64,6 +65,22 @@ class TestingParams:
     test_patterns: tuple[tuple[str, tuple[str, ...]], ...] = DEFAULT_TEST_PATTERNS
     # Fixes of merges would count each fix twice (once on its branch, once in the merge).
     include_merges: bool = False
+    # Chores whatever their words say (dependency bumps): regexes on the subject, and authors.
+    ignore_subjects: tuple[str, ...] = DEFAULT_IGNORE_SUBJECTS
+    ignore_authors: tuple[str, ...] = ()
+
+
+def params_of(conf: TestingConfig) -> TestingParams:
+    """The params of a validated `[testing]` section: unset keys keep the defaults."""
+    base = TestingParams()
+    return TestingParams(
+        fix_keywords=tuple(conf.fix_keywords) if conf.fix_keywords is not None else base.fix_keywords,
+        test_patterns=(tuple((lang, tuple(p)) for lang, p in conf.test_patterns.items())
+                       if conf.test_patterns is not None else base.test_patterns),
+        include_merges=conf.include_merges,
+        ignore_subjects=tuple(conf.ignore_subjects) if conf.ignore_subjects is not None else base.ignore_subjects,
+        ignore_authors=tuple(conf.ignore_authors),
+    )
 
 
 # ---- classifying one commit -------------------------------------------------------------------
@@ -124,13 +141,21 @@ class Classifier:
 
     keywords: re.Pattern[str] | None
     incidents: IncidentIds
+    chores: ChoreRules = field(default_factory=lambda: ChoreRules((), frozenset()))
 
     @classmethod
     def of(cls, params: TestingParams, incident_ids: Iterable[str | None] = ()) -> Classifier:
-        return cls(_keyword_pattern(params.fix_keywords), IncidentIds.of(incident_ids))
+        return cls(_keyword_pattern(params.fix_keywords), IncidentIds.of(incident_ids),
+                   ChoreRules.of(params.ignore_subjects, params.ignore_authors))
 
-    def reasons(self, message: str) -> list[str]:
-        """Why this commit is a bug fix; empty when it is not one."""
+    def chore(self, message: str, author: str | None = None) -> str | None:
+        """Why this commit is a chore (a dependency bump, an ignored author) and never a fix, or None."""
+        return self.chores.why(message, author)
+
+    def reasons(self, message: str, author: str | None = None, *, chores: bool = True) -> list[str]:
+        """Why this commit is a bug fix; empty when it is not one (or is a chore, unless `chores` is False)."""
+        if chores and self.chore(message, author):
+            return []
         subject, _, body = (message or "").partition("\n")
         reasons: list[str] = []
         reverted = _REVERTS_COMMIT.search(message or "")
@@ -232,6 +257,7 @@ class Fix:
     # False: its files are known and none is a test. None: no file list (e.g. a webhook-only commit).
     tested: bool | None
     month: str = ""
+    chore: str | None = None  # why this would-be fix is a chore (see chores.py); chores are no fixes
 
     @property
     def reason(self) -> str:
@@ -265,8 +291,11 @@ def commits_in_window(changes: ir.Table, since: datetime, until: datetime, *, ti
 
 def find_fixes(tables: Mapping[str, ir.Table], since: datetime, until: datetime, *,
                params: TestingParams = TestingParams(), team_of: Mapping[str, str] | None = None,
-               time_basis: str = "committer", tz: str = "UTC") -> list[Fix]:
-    """Every bug-fix commit with its time in [since, until), newest first."""
+               time_basis: str = "committer", tz: str = "UTC", chores: list[Fix] | None = None) -> list[Fix]:
+    """Every bug-fix commit with its time in [since, until), newest first.
+
+    `chores`, when given, receives the commits whose words make them fixes but that are chores
+    (dependency bumps, ignored authors), each with `chore` saying why."""
     team_of = dict(team_of or {})
     in_window, when = commits_in_window(tables["changes"], since, until, time_basis=time_basis,
                                         include_merges=params.include_merges)
@@ -277,8 +306,15 @@ def find_fixes(tables: Mapping[str, ir.Table], since: datetime, until: datetime,
     classifier = Classifier.of(params, (r["id"] for r in _rows(tables["incidents"].select("id"))))
 
     candidates: dict[tuple[str, str], tuple[dict[str, Any], list[str]]] = {}
+    chore_of: dict[tuple[str, str], str] = {}
     for row in commits:
-        reasons = classifier.reasons(row["message"] or row["subject"] or "")
+        message = row["message"] or row["subject"] or ""
+        reasons = classifier.reasons(message, row["author"], chores=False)
+        chore = classifier.chore(message, row["author"]) if reasons else None
+        if chore and chores is None:
+            continue
+        if chore:
+            chore_of[(row["repo"], row["sha"])] = chore
         if reasons:
             candidates[(row["repo"], row["sha"])] = (row, reasons)
     # A fix cherry-picked to a release branch is one fix, not two.
@@ -307,9 +343,12 @@ def find_fixes(tables: Mapping[str, ir.Table], since: datetime, until: datetime,
             subject=row["subject"] or "", reasons=reasons, services=services,
             teams=teams_of(row["repo"], services, services_by_repo, team_of), test_files=tests,
             tested=bool(tests) if known_files else None, month=time.astimezone(zone).strftime("%Y-%m"),
+            chore=chore_of.get(key),
         ))
     fixes.sort(key=lambda f: (f.time, f.repo, f.sha), reverse=True)
-    return fixes
+    if chores is not None:
+        chores.extend(f for f in fixes if f.chore)
+    return [f for f in fixes if not f.chore]
 
 
 def _fix_files(change_files: ir.Table, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, bool]]:
@@ -378,6 +417,7 @@ class TestingReport:
     fixes: list[Fix]
     recent_without_test: list[Fix]
     reasons: dict[str, int] = field(default_factory=dict)
+    chores: list[Fix] = field(default_factory=list)  # would-be fixes left out as chores
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -385,7 +425,11 @@ class TestingReport:
             "timezone": self.timezone,
             "params": {"fix_keywords": list(self.params.fix_keywords),
                        "test_patterns": {lang: list(p) for lang, p in self.params.test_patterns},
-                       "include_merges": self.params.include_merges},
+                       "include_merges": self.params.include_merges,
+                       "ignore_subjects": list(self.params.ignore_subjects),
+                       "ignore_authors": list(self.params.ignore_authors)},
+            "chores_ignored": len(self.chores),
+            "chores": [{"sha": f.sha, "repo": f.repo, "subject": f.subject, "why": f.chore} for f in self.chores],
             "overall": self.overall.as_dict(),
             "by_kind": self.reasons,
             "by_team": [{"team": t, **s.as_dict()} for t, s in sorted(self.by_team.items())],
@@ -430,11 +474,15 @@ def report(tables: Mapping[str, ir.Table], since: datetime, until: datetime, *,
     team_of = dict(team_of or {})
     want_teams = set(teams) if teams is not None else None
     want_services = set(services) if services is not None else None
-    fixes = find_fixes(tables, since, until, params=params, team_of=team_of, time_basis=time_basis, tz=tz)
+    chores: list[Fix] = []
+    fixes = find_fixes(tables, since, until, params=params, team_of=team_of, time_basis=time_basis, tz=tz,
+                       chores=chores)
     if want_services is not None:
         fixes = [f for f in fixes if want_services & set(f.services)]
+        chores = [f for f in chores if want_services & set(f.services)]
     if want_teams is not None:
         fixes = [f for f in fixes if want_teams & set(f.teams)]
+        chores = [f for f in chores if want_teams & set(f.teams)]
 
     has_history = bool(tables["changes"].count().execute())
     empty = "no bug-fix commits in the window" if has_history else "no git history ingested"
@@ -463,4 +511,4 @@ def report(tables: Mapping[str, ir.Table], since: datetime, until: datetime, *,
     without = [f for f in fixes if f.tested is False][:max(limit, 0)]
     return TestingReport(since=since, until=until, timezone=tz, params=params, overall=overall,
                          by_team=by_team, by_team_month=by_team_month, months=months, fixes=fixes,
-                         recent_without_test=without, reasons=dict(sorted(reasons.items())))
+                         recent_without_test=without, reasons=dict(sorted(reasons.items())), chores=chores)

@@ -250,7 +250,8 @@ def fixes_without_tests(ctx: Context) -> Section | None:
     rep = testing_metrics.report(ctx.tables, ctx.scope.since, ctx.scope.until, team_of=ctx.team_of,
                                  teams=[ctx.team] if ctx.team else None,
                                  services=[ctx.service] if ctx.service else None,
-                                 time_basis=ctx.config.time_basis, tz=ctx.config.timezone, limit=20)
+                                 time_basis=ctx.config.time_basis, tz=ctx.config.timezone, limit=20,
+                                 params=testing_metrics.params_of(ctx.config.testing))
     overall = rep.overall
     if not overall.fixes:
         return None
