@@ -148,7 +148,8 @@ def test_revert_is_a_change_and_makes_its_deployment_rework(store, repo, tmp_pat
                                    ("d3", "svc", revert, h(4))])
     assert leads(store) == {bad: 1.0, revert: 1.0}
     rows = {r["deployment_id"]: r for r in explain(store.tables(), "rework_rate", WINDOW).rows}
-    assert rows["d3"]["rework"] and rows["d3"]["reason"] == "revert or hotfix commit"
+    assert rows["d3"]["rework"] and rows["d3"]["reason"] == "subject starts with 'revert'"
+    assert rows["d3"]["rework_sha"] == revert
     assert not rows["d2"]["rework"]
 
 

@@ -16,7 +16,7 @@ from .metrics.dora import Scope
 from .store import Store
 from .window import parse_window
 
-__all__ = ["scope_of", "team_map"]
+__all__ = ["rework_of", "scope_of", "team_map"]
 
 
 def scope_of(cfg: Config, store: Store, team: str | None, service: str | None, since: str | None,
@@ -36,7 +36,13 @@ def scope_of(cfg: Config, store: Store, team: str | None, service: str | None, s
             raise UserError(f"service {service!r} is not one of team {team!r}'s services", field="service")
         services = (service,)
     return Scope(since=start, until=end, services=services, production=tuple(cfg.production_environments),
-                 time_basis=cfg.time_basis)
+                 time_basis=cfg.time_basis, **rework_of(cfg))
+
+
+def rework_of(cfg: Config) -> dict[str, tuple[str, ...]]:
+    """`[rework] ignore_paths` as Scope's keyword, when set (else the metric's default list)."""
+    paths = cfg.rework.ignore_paths
+    return {} if paths is None else {"rework_ignore": tuple(paths)}
 
 
 def team_map(cfg: Config, store: Store) -> dict[str, str]:

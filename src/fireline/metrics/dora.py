@@ -16,7 +16,17 @@ import ibis
 import ibis.expr.types as ir
 
 REWORK_TYPES = ("hotfix", "rollback", "revert", "fix", "patch")
-ROLLOUT_STEPS = ("canary", "partial")  # stages before full; a NULL stage is a plain (full) deployment
+ROLLOUT_STEPS = ("canary", "partial")
+# Documentation, CI and dependency manifests (docs/metrics.md "Rework rate"). `*` spans folders; a
+# pattern without "/" is a file name at any depth.
+DEFAULT_REWORK_IGNORE: tuple[str, ...] = (
+    "docs/**", "doc/**", "*.md", "*.rst", "*.adoc", "CHANGES*", "CHANGELOG*", "AUTHORS*", "LICENSE*",
+    ".github/**", ".gitlab-ci.yml", ".gitlab/**", ".circleci/**", ".travis.yml", ".buildkite/**",
+    "Jenkinsfile", "azure-pipelines.yml", ".pre-commit-config.yaml", "renovate.json", ".readthedocs.yaml",
+    "go.mod", "go.sum", "package.json", "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock",
+    "uv.lock", "Pipfile.lock", "Cargo.lock", "Gemfile.lock", "composer.lock", "requirements*.txt",
+    "jsonnetfile.json", "jsonnetfile.lock.json",
+)  # stages before full; a NULL stage is a plain (full) deployment
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,8 @@ class Scope:
     services: tuple[str, ...] | None = None
     production: tuple[str, ...] = ("production",)
     time_basis: str = "committer"
+    # Rework: a revert or hotfix touching only these paths (globs) is not rework (`[rework] ignore_paths`).
+    rework_ignore: tuple[str, ...] = DEFAULT_REWORK_IGNORE
 
     @property
     def days(self) -> float:
@@ -170,36 +182,97 @@ def restore_rows(incidents: ir.Table, scope: Scope, feature_flags: ir.Table | No
     )
 
 
+def _glob_like(pattern: str) -> str:
+    """A `[rework] ignore_paths` glob as a LIKE pattern: `*` (and `**`) any characters, `?` one; a
+    pattern without `/` is a file name at any depth (the caller adds the `%/` form)."""
+    return pattern.replace("**", "*").replace("*", "%").replace("?", "_")
+
+
+def _ignored_path(path: ir.StringValue, globs: tuple[str, ...]) -> ir.BooleanValue:
+    conds = []
+    for g in globs:
+        like = _glob_like(g)
+        conds.append(path.like(like))
+        if "/" not in g:
+            conds.append(path.like("%/" + like))
+    out = conds[0]
+    for c in conds[1:]:
+        out |= c
+    return out
+
+
+def _rework_commits(changes: ir.Table, change_files: ir.Table | None, ignore: tuple[str, ...]) -> ir.Table:
+    """Revert and hotfix commits with the rule that matched, less those whose known files all match
+    `ignore` (a revert of a docs, CI or dependency-manifest change is no unplanned fix of the service)."""
+    lower = changes.subject.lower()
+    # Plain string tests, not regular expressions: word boundaries differ between engines.
+    rule = ibis.cases((lower.startswith("revert"), "subject starts with 'revert'"),
+                      (lower.contains("hotfix"), "subject contains 'hotfix'"),
+                      (lower.startswith("hot fix"), "subject starts with 'hot fix'"), else_=ibis.null("string"))
+    fixes = changes.select(c_repo=changes.repo, c_sha=changes.sha, c_subject=changes.subject, c_rule=rule,
+                           c_time=changes.committer_time)
+    fixes = fixes.filter(fixes.c_rule.notnull())
+    if change_files is None or not ignore:
+        return fixes
+    cf = change_files.join(fixes, [change_files.repo == fixes.c_repo, change_files.sha == fixes.c_sha]).select(
+        f_repo=change_files.repo, f_sha=change_files.sha, f_path=change_files.path)
+    known = cf.select("f_repo", "f_sha").distinct()
+    kept = cf.filter(~_ignored_path(cf.f_path, ignore)).select(k_repo=cf.f_repo, k_sha=cf.f_sha).distinct()
+    j = fixes.left_join(known, [fixes.c_repo == known.f_repo, fixes.c_sha == known.f_sha]).left_join(
+        kept, [fixes.c_repo == kept.k_repo, fixes.c_sha == kept.k_sha])
+    # A commit without a file list (webhook-only) stays rework: what it touched is unknown.
+    return j.filter(j.f_sha.isnull() | j.k_sha.notnull()).select(*fixes.columns)
+
+
 def rework_rows(deployments: ir.Table, deployment_changes: ir.Table, changes: ir.Table,
-                incidents: ir.Table, scope: Scope) -> ir.Table:
-    """One row per counted deployment with `rework` and the first reason that applies.
+                incidents: ir.Table, scope: Scope, change_files: ir.Table | None = None) -> ir.Table:
+    """One row per counted deployment with `rework`, the first rule that applies (`reason`) and the
+    commit that made it rework (`rework_sha`, `rework_subject`).
 
     Unplanned work: a deployment typed hotfix/rollback/revert, one that ships a revert or
     hotfix commit (itself or an earlier canary/partial step of its rollout, which is where the
     commit first reached production), or one made while an incident of its service was open
-    (the fix).
+    (the fix). A revert or hotfix whose files all match `scope.rework_ignore` (docs, CI,
+    dependency manifests) does not count; `change_files` tells the files (None: not known).
     """
     deps = deployment_rows(deployments, scope)
-    subjects = changes.select(repo=changes.repo, sha=changes.sha, subject=changes.subject.lower())
     links = deployment_changes.filter(~deployment_changes.baseline)
-    # Plain string tests, not regular expressions: word boundaries differ between engines.
-    is_fix = (subjects.subject.startswith("revert") | subjects.subject.contains("hotfix")
-              | subjects.subject.startswith("hot fix"))
-    fix_links = links.join(subjects, [links.repo == subjects.repo, links.sha == subjects.sha]).filter(is_fix)
-    fix_ids = fix_links.select(deployment_id=links.deployment_id).distinct()
+    fixes = _rework_commits(changes, change_files, scope.rework_ignore)
+    by_dep = links.join(fixes, [links.repo == fixes.c_repo, links.sha == fixes.c_sha]).select(
+        b_id=links.deployment_id, b_sha=fixes.c_sha, b_subject=fixes.c_subject, b_rule=fixes.c_rule,
+        b_time=fixes.c_time)
+    # The rollout: the counted deployment itself and its earlier canary/partial steps.
+    every = _successful_production(deployments, scope)
+    steps = every.filter(_is_step(every)).select(s_id=every.id, s_service=every.service, s_sha=every.sha,
+                                                 s_time=every.time)
+    own = deps.select(r_id=deps.deployment_id, r_src=deps.deployment_id)
+    inherited = deps.join(steps, [deps.service == steps.s_service, deps.sha == steps.s_sha,
+                                  steps.s_time <= deps.time]).select(r_id=deps.deployment_id, r_src=steps.s_id)
+    rollout = own.union(inherited, distinct=True)
+    cand = rollout.join(by_dep, rollout.r_src == by_dep.b_id).select(
+        "r_id", "b_sha", "b_subject", "b_rule", "b_time")
+    # The earliest such commit names the rework (the smallest sha when two share a time).
+    first = cand.group_by("r_id").agg(m_time=cand.b_time.min())
+    earliest = cand.join(first, [cand.r_id == first.r_id, cand.b_time == first.m_time]).select(
+        e_id=cand.r_id, e_sha=cand.b_sha)
+    chosen_sha = earliest.group_by("e_id").agg(e_sha=earliest.e_sha.min())
+    chosen = cand.join(chosen_sha, [cand.r_id == chosen_sha.e_id, cand.b_sha == chosen_sha.e_sha]).select(
+        x_id=cand.r_id, x_sha=cand.b_sha, x_subject=cand.b_subject, x_rule=cand.b_rule).distinct()
     during = deps.join(
         incidents,
         [deps.service == incidents.service, deps.time >= incidents.started,
          incidents.resolved.isnull() | (deps.time <= incidents.resolved)],
-    ).select(deployment_id=deps.deployment_id).distinct()
-    by_type = deps.type.lower().isin(list(REWORK_TYPES)).fill_null(False)
-    by_commit = _rollout_has(deps, deployments, scope, fix_ids.deployment_id)
-    by_incident = deps.deployment_id.isin(during.deployment_id)
-    reason = (
-        ibis.cases((by_type, "deployment type " + deps.type.lower()), (by_commit, "revert or hotfix commit"),
-                   (by_incident, "during an open incident"), else_=ibis.null("string"))
-    )
-    return deps.select(
-        deployment_id=deps.deployment_id, service=deps.service, time=deps.time, sha=deps.sha,
+    ).group_by(i_id=deps.deployment_id).agg(i_incident=incidents.id.min())
+    j = deps.left_join(chosen, deps.deployment_id == chosen.x_id).left_join(
+        during, deps.deployment_id == during.i_id)
+    by_type = j.type.lower().isin(list(REWORK_TYPES)).fill_null(False)
+    by_commit = j.x_id.notnull()
+    by_incident = j.i_id.notnull()
+    reason = ibis.cases((by_type, "deployment type " + j.type.lower()), (by_commit, j.x_rule),
+                        (by_incident, "during open incident " + j.i_incident), else_=ibis.null("string"))
+    return j.select(
+        deployment_id=j.deployment_id, service=j.service, time=j.time, sha=j.sha,
         rework=by_type | by_commit | by_incident, reason=reason,
+        rework_sha=by_commit.ifelse(j.x_sha, ibis.null("string")),
+        rework_subject=by_commit.ifelse(j.x_subject, ibis.null("string")),
     )

@@ -55,11 +55,14 @@ def explain(tables: dict[str, ir.Table], metric: str, scope: dora.Scope) -> Expl
                            "Incidents that started in the window; open ones have no restore time yet. A flag "
                            "flip that ends an incident is its restore time (restored_by).")
     if metric == "rework_rate":
-        e = dora.rework_rows(t["deployments"], t["deployment_changes"], t["changes"], t["incidents"], scope)
+        e = dora.rework_rows(t["deployments"], t["deployment_changes"], t["changes"], t["incidents"], scope,
+                             t.get("change_files"))
         e = e.order_by(e.time)
-        return Explanation(metric, ["deployment_id", "service", "time", "sha", "rework", "reason"], _rows(e),
-                           "Unplanned deployments: hotfix/rollback types, revert or hotfix commits, or "
-                           "made while an incident of the service was open.")
+        return Explanation(metric, ["deployment_id", "service", "time", "sha", "rework", "reason", "rework_sha",
+                                    "rework_subject"], _rows(e),
+                           "Unplanned deployments: hotfix/rollback types, revert or hotfix commits (rework_sha, "
+                           "the earliest; not when every file it touched is docs, CI or a dependency manifest: "
+                           "the rework.ignore_paths setting), or made while an incident of the service was open.")
     raise KeyError(metric)
 
 

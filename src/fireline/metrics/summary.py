@@ -161,7 +161,8 @@ class _Aggregator:
             "service", "time", "failed", "caught_in_canary").cache()
         self.restores = dora.restore_rows(tables["incidents"], scope, tables.get("feature_flags"))
         self.rework = dora.rework_rows(tables["deployments"], tables["deployment_changes"], tables["changes"],
-                                       tables["incidents"], scope).select("service", "time", "rework").cache()
+                                       tables["incidents"], scope, tables.get("change_files")).select(
+            "service", "time", "rework").cache()
 
     def level(self, keys: tuple[str, ...]) -> dict[tuple, dict[str, MetricValue]]:
         results: dict[tuple, dict[str, MetricValue]] = {}

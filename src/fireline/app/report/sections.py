@@ -173,7 +173,8 @@ EXPLAIN_LABELS = {"deployment_id": "Deployment", "service": "Service", "time": "
                   "ref": "Ref", "type": "Type", "subject": "Subject", "commit_time": "Committed", "via": "Via",
                   "lead_hours": "Lead time (h)", "failed": "Failed", "incident_ids": "Incidents", "how": "Linked by",
                   "incident_id": "Incident", "title": "Title", "resolved": "Resolved", "detected_by": "Detected by",
-                  "restore_hours": "Restore (h)", "rework": "Rework", "reason": "Why"}
+                  "restore_hours": "Restore (h)", "rework": "Rework", "reason": "Why",
+                  "rework_sha": "Rework commit", "rework_subject": "Its subject"}
 
 
 def fmt(value: Any, zone: ZoneInfo, column: str = "") -> str:
@@ -187,7 +188,7 @@ def fmt(value: Any, zone: ZoneInfo, column: str = "") -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.1f}"
-    if column == "sha":
+    if column in ("sha", "rework_sha"):
         return str(value)[:10]
     return str(value)
 
