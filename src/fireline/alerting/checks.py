@@ -132,6 +132,8 @@ def severity_label(group: RuleGroup, opts: Any, ctx: Context) -> Iterator[Hit]:
         value = rule.labels.get(opts.label)
         if value is None:
             yield rule.line_of("labels"), f"alert {rule.name!r} has no {opts.label} label", rule.name
+        elif value == "none" and meant_to_fire(rule, ctx):
+            continue  # a heartbeat or an inhibitor is routed nowhere on purpose
         elif value not in opts.allowed:
             yield (rule.label_lines.get(opts.label, rule.line),
                    f"alert {rule.name!r}: {opts.label} {value!r} is not one of {', '.join(opts.allowed)}", rule.name)
@@ -168,29 +170,64 @@ def _conditional(tree: Any) -> bool:
     return found
 
 
+# Words of an alert that fires on purpose: a heartbeat through the whole pipeline (kube-prometheus'
+# Watchdog, a dead man's switch) or an inhibitor routed to a null receiver (InfoInhibitor).
+_ON_PURPOSE = re.compile(r"\b(always\s+(be\s+)?fir(e|es|ing)|dead\s*man'?s?\s*(switch|snitch)|watchdog|heartbeat"
+                         r"|inhibit(s|or|ed)?)\b", re.IGNORECASE)
+
+
+def _constant(tree: Any) -> bool:
+    """True when the expression reads no series at all (`vector(1)`): it can only mean "always"."""
+    selectors = False
+
+    def visit(node: Any) -> bool:
+        nonlocal selectors
+        selectors = selectors or isinstance(node, promql_parser.VectorSelector | promql_parser.MatrixSelector)
+        return not selectors
+
+    promql_parser.walk(tree, visit)
+    return not selectors
+
+
+def meant_to_fire(rule: Rule, ctx: Context) -> bool:
+    """An alert built to fire (or to inhibit): a constant expression, or annotations that say so."""
+    tree = ctx.parse(rule.expr) if rule.expr is not None else None
+    if tree is not None and not isinstance(tree, ValueError) and _constant(tree):
+        return True
+    return any(_ON_PURPOSE.search(_TEMPLATE.sub(" ", text)) for text in rule.annotations.values())
+
+
 def always_fires(group: RuleGroup, opts: CheckSettings, ctx: Context) -> Iterator[Hit]:
     for rule in _alerts(group):
         if rule.expr is None:
             continue
         tree = ctx.parse(rule.expr)
-        if not isinstance(tree, ValueError) and not _conditional(tree):
+        if not isinstance(tree, ValueError) and not _conditional(tree) and not meant_to_fire(rule, ctx):
             yield (rule.line_of("expr"), f"alert {rule.name!r} fires for every series: its expression has "
                    "no comparison and no absent()", rule.name)
 
 
 def duplicate_alert(group: RuleGroup, opts: CheckSettings, ctx: Context) -> Iterator[Hit]:
-    first: dict[str, int] = {}
+    # One alert name with several thresholds (a warning/critical pair, burn-rate windows) is the usual
+    # way to write them; only the same name with the same labels makes alerts nobody can tell apart.
+    first: dict[tuple[str | None, frozenset[tuple[str, str]]], int] = {}
     for rule in _alerts(group):
-        if rule.name in first:
-            yield (rule.line, f"alert {rule.name!r} is defined twice in group {group.name!r} "
-                   f"(first on line {first[rule.name]})", rule.name)
+        key = (rule.name, frozenset(rule.labels.items()))
+        if key in first:
+            yield (rule.line, f"alert {rule.name!r} is defined twice in group {group.name!r} with the same labels "
+                   f"(first on line {first[key]}): their alerts cannot be told apart", rule.name)
         else:
-            first[rule.name] = rule.line
+            first[key] = rule.line
 
 
 def owner_label(group: RuleGroup, opts: Any, ctx: Context) -> Iterator[Hit]:
     for rule in _alerts(group):
-        if not any(rule.labels.get(k) or group.labels.get(k) for k in opts.labels):
+        if opts.required:  # `[alerts] require_labels`: each one
+            missing = [k for k in opts.required if not (rule.labels.get(k) or group.labels.get(k))]
+            if missing:
+                yield (rule.line_of("labels"), f"alert {rule.name!r} has no {', '.join(missing)} label"
+                       f"{'s' if len(missing) > 1 else ''}", rule.name)
+        elif not any(rule.labels.get(k) or group.labels.get(k) for k in opts.labels):
             yield rule.line_of("labels"), f"alert {rule.name!r} has no {' or '.join(opts.labels)} label", rule.name
 
 
@@ -231,11 +268,12 @@ CHECKS: dict[str, Check] = {c.id: c for c in (
           "Set `severity` to one of the allowed values so routing works.", severity_label),
     Check("for-missing", "warning", "A paging alert fires on the first evaluation (no or short `for`).",
           "Add `for: 5m` (or longer) so one bad scrape does not wake someone.", for_missing),
-    Check("always-fires", "error", "The alert's expression has no comparison and no absent(): it always fires.",
+    Check("always-fires", "error", "The alert's expression has no comparison and no absent(): it always fires "
+          "(alerts meant to, such as a Watchdog, are left alone).",
           "Add a threshold (e.g. `> 0.05`) or use absent() for missing-data alerts.", always_fires),
-    Check("duplicate-alert", "warning", "The same alert name appears twice in one group.",
+    Check("duplicate-alert", "warning", "The same alert name with the same labels appears twice in one group.",
           "Rename one or merge them; duplicates confuse silences and routing.", duplicate_alert),
-    Check("owner-label", "info", "The alert has no owner or team label.",
+    Check("owner-label", "info", "The alert lacks a label the organisation requires ([alerts] require_labels).",
           "Add a `team` (or `owner`) label so the page reaches the people who can act.", owner_label),
     Check("template-unbalanced", "error", "An annotation or label has unbalanced `{{` / `}}`.",
           "Close every `{{` with `}}`; Prometheus fails to expand the template.", template_unbalanced),

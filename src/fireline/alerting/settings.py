@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..config import validate_section
 from ..errors import UserError
@@ -50,7 +50,12 @@ class ForMissingSettings(CheckSettings):
 
 
 class OwnerLabelSettings(CheckSettings):
+    # Off unless the organisation uses such labels: `[alerts] require_labels` turns it on.
+    enabled: bool = False
+    # With `enabled = true` alone: one of these labels is enough.
     labels: list[str] = Field(default_factory=lambda: ["owner", "team"])
+    # Filled from `[alerts] require_labels`: each of these is required.
+    required: list[str] = Field(default_factory=list)
 
 
 class ChecksSettings(BaseModel):
@@ -75,6 +80,16 @@ class AlertSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     checks: ChecksSettings = Field(default_factory=ChecksSettings)
+    # Labels every alert must carry (on the rule or its group), e.g. ["team"]; none by default.
+    require_labels: list[str] = Field(default_factory=list)
+
+    @field_validator("require_labels")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not name.strip():
+                raise ValueError("a label name must not be empty")
+        return value
 
 
 def _analytics_keys() -> set[str]:
@@ -93,6 +108,11 @@ def load(alerts: dict[str, Any] | None, source: str | None = None) -> AlertSetti
     for key in _analytics_keys() & alerts.keys():
         del alerts[key]
     settings = validate_section(AlertSettings, alerts, "alerts", source)
+    owner = settings.checks.owner_label
+    if settings.require_labels:
+        owner.required = list(settings.require_labels)
+        if "enabled" not in owner.model_fields_set:  # an explicit `enabled = false` still wins
+            owner.enabled = True
     if duration_ms(settings.checks.for_missing.min_for) is None:
         raise UserError(f"not a duration: {settings.checks.for_missing.min_for!r}",
                         where="alerts.checks.for-missing.min_for")

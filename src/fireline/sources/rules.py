@@ -170,7 +170,12 @@ class _Parser:
         lines: dict[str, int] = {}
         if isinstance(node, ScalarNode) and node.value in ("", "~", "null"):
             return values, lines  # `labels:` with nothing under it is allowed
-        for key, (_, v) in (self.mapping(node, what, **ctx) or {}).items():
+        for key, (k, v) in (self.mapping(node, what, **ctx) or {}).items():
+            if what == "labels" and (key == "__name__" or not key):
+                # Prometheus' rulefmt refuses these ("invalid label name"): a rule must not rename its series.
+                self.problem(f"invalid label name {key!r}: " + ("a rule may not set the metric name" if key
+                             else "a label name must not be empty"), k, **ctx)
+                continue
             value = self.scalar(v, f"{what}.{key}", **ctx)
             if value is not None:
                 values[key], lines[key] = value, _line(v)
