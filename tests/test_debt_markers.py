@@ -71,7 +71,7 @@ def test_binary_huge_and_non_utf8_files_are_skipped_and_counted(repo):
     repo.git("commit", "-q", "-m", "Assorted files", when=t(1, 2))
     repo.commit("Real code", t(1, 3), {"ok.py": "# FIXME: real\n"})
     result = scan_repo(repo.path, max_bytes=4096)
-    assert result.skipped == {"binary": 1, "huge": 1, "not_utf8": 1, "other": 0}
+    assert result.skipped == {"binary": 1, "huge": 1, "not_utf8": 1, "other": 0, "generated": 0}
     assert result.files == 4 and result.scanned == 1
     assert [(m.path, m.word) for m in result.markers] == [("ok.py", "FIXME")]
 

@@ -62,7 +62,7 @@ class _Owners:
         return (services[0] if services else None), teams[0]
 
 
-def _technical(scans: Iterable[ScanResult], histories: Mapping[str, History], owners: _Owners,
+def _technical(scans: list[ScanResult], histories: Mapping[str, History], owners: _Owners,
                now: datetime, hotspots: int) -> list[dict[str, Any]]:
     items = []
     for scan in scans:
@@ -70,8 +70,15 @@ def _technical(scans: Iterable[ScanResult], histories: Mapping[str, History], ow
             service, team = owners.of(m.repo, m.path)
             items.append(_item("technical", "marker", team, service, m.text, m.author, m.time, now, word=m.word,
                                repo=m.repo, path=m.path, line=m.line, sha=m.sha))
+    at_head = {scan.repo: scan for scan in scans}
     for repo, history in histories.items():
-        files = sorted(history.files.values(), key=lambda s: (-(s.total_changes * max(s.lines, 0)), s.path))
+        # Generated and vendored files, lockfiles and changelogs change often and are long, but no
+        # one edits them: they are no hotspots; nor is a file gone from HEAD (web/ui/package-lock.json
+        # on prometheus, moved to pnpm, stayed in the replayed history).
+        seen = at_head.get(repo)
+        files = sorted((s for s in history.files.values()
+                        if seen is None or (s.path in seen.tracked and s.path not in seen.generated)),
+                       key=lambda s: (-(s.total_changes * max(s.lines, 0)), s.path))
         names = {k: d.name for k, d in history.developers.items()}
         for stats in files[:hotspots]:
             service, team = owners.of(repo, stats.path)
@@ -185,7 +192,9 @@ def _totals(items: list[dict[str, Any]], actions: list[dict[str, Any]], historie
                 team = owners.team_of.get(g["name"]) or owners.of(repo, g["name"])[1]
                 if not keep(team, g["name"] if g["name"] != "(other)" else None):
                     continue
-                add(month, team, "knowledge", g["orphaned_files"] + (1 if g["truck_factor"]["value"] == 1 else 0))
+                # The headline's unit: one item per silo (orphaned code, truck factor 1), not per file.
+                add(month, team, "knowledge", (1 if g["orphaned_files"] else 0)
+                    + (1 if g["truck_factor"]["value"] == 1 and g["files"] else 0))
     return [{"month": m, "team": t, **c, "total": sum(c.values())} for (m, t), c in sorted(rows.items())]
 
 

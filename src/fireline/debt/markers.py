@@ -20,7 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import UserError
+from . import generated as gen
 from .blame import blame_files
+from .comments import comment_markers
 
 DEFAULT_WORDS = ("TODO", "FIXME", "HACK", "XXX")
 DEFAULT_MAX_BYTES = 1_000_000
@@ -53,7 +55,12 @@ class ScanResult:
     markers: list[Marker] = field(default_factory=list)
     files: int = 0  # files tracked at HEAD
     scanned: int = 0  # read as text
-    skipped: dict[str, int] = field(default_factory=lambda: {"binary": 0, "huge": 0, "not_utf8": 0, "other": 0})
+    skipped: dict[str, int] = field(default_factory=lambda: {"binary": 0, "huge": 0, "not_utf8": 0, "other": 0,
+                                                             "generated": 0})
+    # Generated and vendored files, lockfiles and changelogs at HEAD (generated.py): no markers or
+    # hotspots of the team's.
+    generated: set[str] = field(default_factory=set)
+    tracked: set[str] = field(default_factory=set)  # every file at HEAD: a hotspot is one of them
     blame_passes: int = 0
     blame_fallback_files: int = 0
 
@@ -143,9 +150,17 @@ def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str]
     pattern = marker_pattern(words)
     entries = _tree(root, head)
     result.files = len(entries)
+    result.tracked = {p for _, _, p, _ in entries}
+    attributes = gen.Attributes(
+        (p, data.decode("utf-8", "replace")) for p, data in zip(
+            [p for _, _, p, _ in entries if p.rpartition("/")[2] == ".gitattributes"],
+            _contents(root, [o for _, o, p, _ in entries if p.rpartition("/")[2] == ".gitattributes"]), strict=True))
     readable = []
     for mode, oid, file_path, size in entries:
-        if mode == "120000":
+        if gen.by_name(file_path) or attributes.of(file_path):
+            result.generated.add(file_path)
+            result.skipped["generated"] += 1
+        elif mode == "120000":
             result.skipped["other"] += 1  # a symbolic link's "content" is its target's name
         elif size is not None and size > max_bytes:
             result.skipped["huge"] += 1
@@ -156,6 +171,10 @@ def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str]
     for (oid, file_path), data in zip(readable, _contents(root, [o for o, _ in readable]), strict=True):
         if b"\0" in data[:8000]:
             result.skipped["binary"] += 1
+            continue
+        if gen.by_content(data):
+            result.generated.add(file_path)
+            result.skipped["generated"] += 1
             continue
         try:
             text = data.decode("utf-8")
@@ -171,12 +190,15 @@ def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str]
         # git needs the path's own bytes; people (and the store, and JSON) get U+FFFD for a byte
         # that is not UTF-8, as the git ingest writes it.
         shown = file_path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        for number, line in enumerate(lines, 1):
-            hit = pattern.search(line)
-            if hit:
+        in_comments = comment_markers(file_path, text, pattern)
+        if in_comments is None:  # prose or an unknown language: every line's first marker word
+            in_comments = {n: hit.group(1) for n, line in enumerate(lines, 1) if (hit := pattern.search(line))}
+        for number, word in in_comments.items():
+            if number <= len(lines):
                 found.setdefault(file_path, []).append(
-                    Marker(name, shown, number, hit.group(1), line.strip()[:TEXT_LIMIT]))
-        wanted[file_path] = (oid, len(lines))
+                    Marker(name, shown, number, word, lines[number - 1].strip()[:TEXT_LIMIT]))
+        if file_path in found:
+            wanted[file_path] = (oid, len(lines))
     if blame and wanted:
         blamed = blame_files(root, head, wanted, {p: [m.line for m in ms] for p, ms in found.items()})
         result.blame_passes, result.blame_fallback_files = blamed.passes, blamed.fallback_files

@@ -86,7 +86,8 @@ def _totals_chart(ledger: dict[str, Any]):
     return stacked(
         "chart-debt-by-month", "The debt ledger month by month",
         "Debts on the ledger at the end of each month, split into technical (markers), process (overdue or "
-        f"dropped actions, repeat incidents) and knowledge (orphaned files, truck factor 1): {described}.{shown}",
+        f"dropped actions, repeat incidents) and knowledge (silos: services with orphaned code or a truck factor "
+        f"of 1): {described}.{shown}",
         [{"category": m, "series": k, "value": per[m][k]} for m in months for k in KINDS],
         value_title="debts at the month's end", series=list(KINDS), horizontal=False,
         table_columns=["Month", "Technical", "Process", "Knowledge", "Total", *(f"{t} (total)" for t in teams)],
