@@ -161,3 +161,21 @@ def test_a_file_gone_from_head_is_no_hotspot(tmp_path):
     repo.git("commit", "-q", "-m", "Drop old.js", when=t(9))  # committed after the last ingest
     data = json.loads(_fireline(tmp_path, "debt", "--db", db, "--at", "2026-01-20", "--json").stdout)
     assert [i["path"] for i in data["items"] if i["category"] == "hotspot"] == ["main.go"]
+
+
+def test_budget_generated_marks_more_generated_files(tmp_path):
+    # kube-prometheus' manifests/ are jsonnet output with no header and no .gitattributes.
+    repo = GitRepo.create(tmp_path / "svc")
+    for day in range(2, 8):
+        body = f"kind: Deployment # TODO: {day}\n" * 30
+        repo.commit(f"Build {day}", t(day), {"manifests/app.yaml": body, "jsonnet/app.libsonnet": f"{{}} // {day}\n"})
+    db = str(tmp_path / "s.duckdb")
+    assert _fireline(tmp_path, "ingest", "git", "svc", "--db", db).returncode == 0
+    (tmp_path / "fireline.toml").write_text('[budget]\ngenerated = ["manifests/**"]\n')
+    data = json.loads(_fireline(tmp_path, "debt", "--db", db, "--at", "2026-01-20", "--json").stdout)
+    assert [i["path"] for i in data["items"] if i["category"] == "hotspot"] == ["jsonnet/app.libsonnet"]
+    assert not [i for i in data["items"] if i["category"] == "marker"]
+    assert data["scans"][0]["skipped"]["generated"] == 1
+    (tmp_path / "fireline.toml").write_text('[budget]\ngenerated = "manifests/**"\n')
+    bad = _fireline(tmp_path, "debt", "--db", db, "--at", "2026-01-20")
+    assert bad.returncode == 2 and "budget.generated" in bad.stderr

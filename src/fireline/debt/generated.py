@@ -41,11 +41,11 @@ class _Rule:
 
 
 class Attributes:
-    """The linguist attributes of every `.gitattributes` file at HEAD."""
+    """The linguist attributes of every `.gitattributes` file at HEAD, and `[budget] generated`."""
 
-    def __init__(self, files: Iterable[tuple[str, str]]) -> None:
-        """`files`: (path of the .gitattributes file, its text)."""
-        rules: list[_Rule] = []
+    def __init__(self, files: Iterable[tuple[str, str]], globs: Iterable[str] = ()) -> None:
+        """`files`: (path of the .gitattributes file, its text); `globs`: more generated paths."""
+        rules: list[_Rule] = [_Rule("", GitIgnoreBasicPattern(g), {"linguist-generated": True}) for g in globs]
         # Shallower files first: a deeper .gitattributes overrides, as git reads them.
         for path, text in sorted(files, key=lambda f: (f[0].count("/"), f[0])):
             base = path.rpartition("/")[0]

@@ -139,8 +139,9 @@ def _contents(repo: Path, oids: list[str]):
 
 
 def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str] = DEFAULT_WORDS,
-              max_bytes: int = DEFAULT_MAX_BYTES, blame: bool = True) -> ScanResult:
-    """Every marker in the files at HEAD, blamed in one batched pass."""
+              max_bytes: int = DEFAULT_MAX_BYTES, blame: bool = True, generated: Iterable[str] = ()) -> ScanResult:
+    """Every marker in the files at HEAD, blamed in one batched pass; `generated`: more globs of
+    generated files (`[budget] generated`) besides what generated.py recognises."""
     root = Path(path)
     name = repo or root.name.removesuffix(".git")
     head = head_of(root)
@@ -151,10 +152,10 @@ def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str]
     entries = _tree(root, head)
     result.files = len(entries)
     result.tracked = {p for _, _, p, _ in entries}
-    attributes = gen.Attributes(
-        (p, data.decode("utf-8", "replace")) for p, data in zip(
-            [p for _, _, p, _ in entries if p.rpartition("/")[2] == ".gitattributes"],
-            _contents(root, [o for _, o, p, _ in entries if p.rpartition("/")[2] == ".gitattributes"]), strict=True))
+    marks = [(oid, p) for _, oid, p, _ in entries if p.rpartition("/")[2] == ".gitattributes"]
+    attributes = gen.Attributes([(p, data.decode("utf-8", "replace"))
+                                 for (_, p), data in zip(marks, _contents(root, [o for o, _ in marks]), strict=True)],
+                                generated)
     readable = []
     for mode, oid, file_path, size in entries:
         if gen.by_name(file_path) or attributes.of(file_path):

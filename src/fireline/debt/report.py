@@ -48,14 +48,15 @@ class ScanCache:
         self._scans: dict[tuple[str, str], tuple[tuple, ScanResult]] = {}
         self.scans = 0  # how many times git was actually read: what the cache saves is visible
 
-    def scan(self, path: Path, *, repo: str, words: list[str], max_bytes: int) -> ScanResult:
+    def scan(self, path: Path, *, repo: str, words: list[str], max_bytes: int,
+             generated: list[str] | None = None) -> ScanResult:
         where = (repo, str(path))
-        key = (head_of(path), tuple(words), max_bytes)
+        key = (head_of(path), tuple(words), max_bytes, tuple(generated or ()))
         with self._lock:
             kept = self._scans.get(where)
         if kept is not None and kept[0] == key:
             return kept[1]
-        result = scan_repo(path, repo=repo, words=words, max_bytes=max_bytes)
+        result = scan_repo(path, repo=repo, words=words, max_bytes=max_bytes, generated=generated or ())
         with self._lock:
             self.scans += 1
             # Keyed on the HEAD the scan itself saw, in case a commit landed between the two reads.
@@ -75,9 +76,11 @@ def scan_repos(store: Store, config: Config, conf: settings.BudgetSettings | Non
             notes.append(f"{repo}: {stored} is gone; its markers were not scanned")
             continue
         if cache is not None:
-            scans.append(cache.scan(path, repo=repo, words=conf.markers, max_bytes=conf.max_bytes))
+            scans.append(cache.scan(path, repo=repo, words=conf.markers, max_bytes=conf.max_bytes,
+                                    generated=conf.generated))
         else:
-            scans.append(scan_repo(path, repo=repo, words=conf.markers, max_bytes=conf.max_bytes))
+            scans.append(scan_repo(path, repo=repo, words=conf.markers, max_bytes=conf.max_bytes,
+                                   generated=conf.generated))
     return scans, notes
 
 

@@ -8,6 +8,7 @@ tolerance = 0.05       # within budget +- this share is "within", not over or un
 markers = ["TODO", "FIXME", "HACK", "XXX"]   # whole words, case as written
 max_file_kib = 1024    # larger files are skipped (and counted) by the marker scan
 hotspots = 5           # hotspots per repository in the ledger
+generated = ["manifests/**"]   # more generated files (gitignore-style globs): no markers, no hotspots
 plan_verify_days = 2   # fireline plan: days the release is verified in production before release day
 plan_freeze_days = 0   # days of freeze before verification (0: from the last merge at 80% confidence)
 
@@ -37,6 +38,8 @@ class BudgetSettings(BaseModel):
     markers: list[str] = Field(default_factory=lambda: list(DEFAULT_WORDS), min_length=1)
     max_file_kib: int = Field(default=1024, gt=0)
     hotspots: int = Field(default=5, ge=0, le=1000)
+    # Files generated or vendored that nothing at HEAD marks as such (e.g. kube-prometheus' manifests/).
+    generated: list[str] = Field(default_factory=list)
     plan_verify_days: int = Field(default=2, ge=0, le=365)
     plan_freeze_days: int = Field(default=0, ge=0, le=365)
 
@@ -54,6 +57,14 @@ class BudgetSettings(BaseModel):
         for word in value:
             if not word.strip() or any(ch.isspace() for ch in word):
                 raise ValueError(f"a marker is one word, got {word!r}")
+        return value
+
+    @field_validator("generated")
+    @classmethod
+    def _globs(cls, value: list[str]) -> list[str]:
+        for glob in value:
+            if not glob.strip() or glob.startswith("!"):
+                raise ValueError(f"a path glob such as 'manifests/**', got {glob!r}")
         return value
 
     @property
