@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -11,13 +10,10 @@ from typing import Annotated
 import typer
 
 from .. import ingest as ingest_lib
-from ..config import CONFIG_ENV
 from ..errors import UserError
 from ..metrics.summary import UNITS
 from ..metrics.tiers import PROFILES, get_profile
-from ..store import DB_ENV
 from ..views import terminal
-from ..workspace import Workspace
 from . import debt as cli_debt
 from . import knowledge as cli_knowledge
 from . import oncall as cli_oncall
@@ -31,11 +27,14 @@ from .common import (
     DbOpt,
     JsonOpt,
     ProfileOpt,
+    RootOptions,
     ServiceOpt,
     SinceOpt,
     TeamOpt,
     UntilOpt,
     print_json,
+    root_options,
+    set_root_options,
     workspace,
 )
 from .events import events_app
@@ -68,14 +67,7 @@ def _root(
     = None,
 ) -> None:
     """`fireline --db URL --config FILE COMMAND ...` sets both once for the command that follows."""
-    # The command's own options read the same environment defaults as the library's Workspace, so setting
-    # them here reaches every command; they are put back when the command ends.
-    for name, value in ((DB_ENV, db), (CONFIG_ENV, str(config) if config else None)):
-        if value is None:
-            continue
-        previous = os.environ.get(name)
-        os.environ[name] = value
-        ctx.call_on_close(lambda n=name, p=previous: os.environ.pop(n) if p is None else os.environ.update({n: p}))
+    set_root_options(ctx, RootOptions(db=db, config=config))
 
 
 ingest_app = typer.Typer(help="Read git history, deployments, incidents and alert history into the store.",
@@ -161,7 +153,7 @@ def ingest_git(
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Read a repository's history in one streamed pass; re-runs read only what is new."""
-    with Workspace(db, config) as ws:
+    with workspace(db, config) as ws:
         progress, update = _progress_callback("reading commits")
         if progress:
             with progress:
@@ -180,7 +172,7 @@ def ingest_deployments(
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Add deployments; only successful production ones count. Ingesting a file twice adds nothing."""
-    with Workspace(db, config) as ws:
+    with workspace(db, config) as ws:
         result = ws.ingest_deployments(file, service=service)
     _report_ingest(result, as_json)
 
@@ -193,7 +185,7 @@ def ingest_incidents(
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Add incidents. GitHub issues count when labelled `incident` (config: incident_label)."""
-    with Workspace(db, config) as ws:
+    with workspace(db, config) as ws:
         result = ws.ingest_incidents(file, service=service)
     _report_ingest(result, as_json)
 
@@ -205,7 +197,7 @@ def ingest_alerts(
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Add alert history from a file (webhooks bring it continuously: see `fireline serve`)."""
-    with Workspace(db, config) as ws:
+    with workspace(db, config) as ws:
         result = ws.ingest_alerts(file)
     _report_ingest(result, as_json)
 
@@ -261,7 +253,7 @@ def explain(
 @app.command()
 def rebuild(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Re-derive deployments, incidents and links from the raw events (after a parser fix)."""
-    with Workspace(db, config) as ws:
+    with workspace(db, config) as ws:
         counts = ws.rebuild()
     if as_json:
         print_json(counts)
@@ -306,7 +298,9 @@ def serve(
     """
     from ..server import serve as serve_lib
 
-    serve_lib.run(host=host, port=port, workers=workers, db=db, config_path=config)
+    root = root_options()
+    serve_lib.run(host=host, port=port, workers=workers, db=db if db is not None else root.db,
+                  config_path=config if config is not None else root.config)
 
 
 @app.command()
