@@ -111,3 +111,24 @@ def test_root_options_reach_every_command_and_do_not_outlive_it(demo, tmp_path, 
     assert isinstance(res.exception, fireline.UserError) and "missing.toml" in str(res.exception)
     res = runner.invoke(app, ["events", "failed", "--json"])  # the next command in the process: defaults again
     assert isinstance(res.exception, fireline.UserError) and ".fireline/fireline.duckdb" in str(res.exception)
+
+
+def test_config_names_the_store_and_the_as_of_time(tmp_path, monkeypatch):
+    monkeypatch.delenv("FIRELINE_DB", raising=False)
+    config = tmp_path / "fireline.toml"
+    config.write_text('timezone = "Europe/London"\ndb = "team.duckdb"\nat = "2026-07-05"\n')
+    with fireline.Workspace(config=config) as ws:
+        assert ws.url == str(tmp_path / "team.duckdb")  # relative to the config's folder, not the working one
+        assert ws.now() == datetime(2026, 7, 5, 23, tzinfo=UTC) and ws.today() == date(2026, 7, 5)
+        ws.set_now("2026-03-01T12:00")  # --at wins; None is the config's again
+        assert ws.now() == datetime(2026, 3, 1, 12, tzinfo=UTC)
+        ws.set_now(None)
+        assert ws.today() == date(2026, 7, 5)
+    with fireline.Workspace(db=tmp_path / "other.duckdb", config=config) as ws:
+        assert ws.url == str(tmp_path / "other.duckdb")
+    monkeypatch.setenv("FIRELINE_DB", str(tmp_path / "env.duckdb"))
+    assert fireline.Workspace(config=config).url == str(tmp_path / "env.duckdb")
+    for bad, named in (('at = "2026-13-01"', "at: not a date"), ('db = " "', "db: "), ("at = 5", "at: ")):
+        config.write_text(bad + "\n")
+        with pytest.raises(fireline.UserError, match=re.escape(f"fireline.toml: {named}")):
+            fireline.load_config(config)

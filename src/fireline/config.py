@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from . import safe_load
 from .errors import UserError
@@ -81,6 +81,12 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     timezone: str = "UTC"
+    # The store every command uses when neither --db nor FIRELINE_DB names one: a DuckDB file (relative
+    # to this file's folder) or a postgresql:// URL.
+    db: str | None = None
+    # As of: the default "now" of every command and window (a date: that whole day has passed; or an
+    # ISO time, in `timezone`), so a fixed history reads the same every day. --at wins.
+    at: str | None = None
     production_environments: list[str] = Field(default_factory=lambda: ["production"])
     incident_label: str = "incident"
     profile: str = "seed"
@@ -111,6 +117,31 @@ class Config(BaseModel):
     def _known_zone(cls, value: str) -> str:
         safe_load.zone(value)  # ValueError naming the (shortened) value
         return value
+
+    @field_validator("db")
+    @classmethod
+    def _some_store(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("an empty store name (a DuckDB file or postgresql://...)")
+        return value
+
+    @field_validator("at")
+    @classmethod
+    def _known_instant(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            from .window import as_of
+
+            try:  # read in the configured zone (validated before: it comes first)
+                as_of(value, info.data.get("timezone", "UTC"))
+            except UserError as exc:
+                raise ValueError(exc.message) from None
+        return value
+
+    def store_url(self) -> str | None:
+        """`db` as a URL or a path from this file's folder (None when not set)."""
+        if self.db is None or "://" in self.db:
+            return self.db
+        return str((self.base_dir / Path(self.db).expanduser()).resolve())
 
     @field_validator("profile")
     @classmethod

@@ -73,7 +73,8 @@ class Workspace:
             self.config = config
         else:
             self.config = load_config(config)
-        self.url = resolve_url(str(db) if db is not None else None)
+        # --db, else FIRELINE_DB, else the config's `db`, else .fireline/fireline.duckdb
+        self.url = resolve_url(str(db) if db is not None else None, self.config.store_url())
         self._as_of: AsOf | None = None
         self.set_now(now)
         self._store: Store | None = None
@@ -114,7 +115,9 @@ class Workspace:
     # ---- scope -------------------------------------------------------------------------
 
     def set_now(self, value: When, *, field: str = "now") -> None:
-        """Fix "now" (None: the clock again); `field` names the argument in errors."""
+        """Fix "now" (None: the config's `at`, else the clock at each call); `field` names the argument in errors."""
+        if value in (None, ""):
+            value, field = self.config.at, "at"
         self._as_of = as_of(value, self.config.timezone, option=field) if value not in (None, "") else None
 
     def now(self) -> datetime:

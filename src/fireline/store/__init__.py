@@ -35,8 +35,9 @@ DB_ENV = "FIRELINE_DB"
 DEFAULT_DB = Path(".fireline") / "fireline.duckdb"
 
 
-def resolve_url(url: str | None) -> str:
-    return url or os.environ.get(DB_ENV) or str(DEFAULT_DB)
+def resolve_url(url: str | None, configured: str | None = None) -> str:
+    """The store to open: the one given, else FIRELINE_DB, else the config's, else the default file."""
+    return url or os.environ.get(DB_ENV) or configured or str(DEFAULT_DB)
 
 
 def pending_raw_event(source: str, delivery_id: str, kind: str, payload: str, received_at: datetime,
