@@ -274,6 +274,7 @@ class OncallGaps(Result):
     from_: datetime
     to: datetime
     gaps: Rows
+    no_rotation: Rows  # before a rotation begins or after it ends: nobody is expected on call, not a gap
     weekend_stretches: Rows
     unverified_deployments: Mapping
     experts_away: Mapping

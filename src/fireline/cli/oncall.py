@@ -164,23 +164,29 @@ def gaps_cmd(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = Non
 
 
 def _render_gaps(data: dict, zone: str, limit: float) -> None:
+    """Only the tables with rows: nothing found is one line."""
     out = terminal.console()
     out.print(f"[bold]On-call coverage[/] {_fmt(data['from'], zone)} → {_fmt(data['to'], zone)}")
-    table = _table(f"Nobody on call ({len(data['gaps'])})", ["team", "from", "to", "hours", "after", "why"])
-    for g in data["gaps"]:
-        table.add_row(g["team"], _fmt(g["start"], zone), _fmt(g["end"], zone), f"{g['hours']:.1f}", g["after"] or "—",
-                      "; ".join(g["why"]) or "no layer covers it")
-    out.print(table)
-    table = _table(f"Days off on one person for more than {limit:g} h ({len(data['weekend_stretches'])})",
-                   ["team", "person", "from", "to", "hours", "days (their calendar)"])
-    for s in data["weekend_stretches"]:
-        table.add_row(s["team"], s["person"], _fmt(s["start"], zone), _fmt(s["end"], zone), f"{s['hours']:.1f}",
-                      ", ".join(s["days"]))
-    out.print(table)
+    for r in data["no_rotation"]:
+        when = f"(it starts {_fmt(r['at'], zone)})" if r["why"] == "no rotation yet" else _fmt(r["at"], zone)
+        out.print(f"{terminal.safe(r['team'])}: {r['why']} {when}")
+    if data["gaps"]:
+        table = _table(f"Nobody on call ({len(data['gaps'])})", ["team", "from", "to", "hours", "after", "why"])
+        for g in data["gaps"]:
+            table.add_row(g["team"], _fmt(g["start"], zone), _fmt(g["end"], zone), f"{g['hours']:.1f}",
+                          g["after"] or "—", "; ".join(g["why"]) or "no layer covers it")
+        out.print(table)
+    if data["weekend_stretches"]:
+        table = _table(f"Days off on one person for more than {limit:g} h ({len(data['weekend_stretches'])})",
+                       ["team", "person", "from", "to", "hours", "days (their calendar)"])
+        for s in data["weekend_stretches"]:
+            table.add_row(s["team"], s["person"], _fmt(s["start"], zone), _fmt(s["end"], zone), f"{s['hours']:.1f}",
+                          ", ".join(s["days"]))
+        out.print(table)
     u = data["unverified_deployments"]
     if u.get("unknown"):
         out.print(f"Unverified production deployments: unknown: {terminal.safe(u['unknown'])}")
-    else:
+    elif u["unverified"]:
         table = _table(f"Production deployments nobody of their team was on call to verify ({len(u['unverified'])} "
                        f"of {u['checked']})", ["time", "day", "service", "team", "id", "type", "why"])
         for d in u["unverified"]:
@@ -190,13 +196,16 @@ def _render_gaps(data: dict, zone: str, limit: float) -> None:
     e = data["experts_away"]
     if e.get("unknown"):
         out.print(f"Experts away: unknown: {terminal.safe(e['unknown'])}")
-    else:
+    elif e["periods"]:
         table = _table(f"Every expert of a service away at once ({len(e['periods'])})",
                        ["service", "experts", "from", "to", "why"])
         for p in e["periods"]:
             table.add_row(p["service"], ", ".join(p["experts"]), _fmt(p["start"], zone), _fmt(p["end"], zone),
                           "; ".join(p["why"]))
         out.print(table)
+    if not data["found"]:
+        checked = f"; {u['checked']} production deployments checked" if not u.get("unknown") else ""
+        out.print(f"No coverage gaps found{checked}.")
 
 
 @oncall_app.command("load")

@@ -71,7 +71,9 @@ def coverage(setup: Setup, config: Config, tables: Mapping[str, ibis.Table] | No
     for dep in unverified["unverified"]:
         dep["day_off"] = _day_off(setup, dep["team"], dep["time"])
     stretches = m.weekend_stretches(window, setup)
-    data: dict[str, Any] = {"from": start, "to": end, "gaps": gaps, "weekend_stretches": stretches,
+    data: dict[str, Any] = {"from": start, "to": end, "gaps": gaps,
+                            "no_rotation": m.no_rotation(setup, sorted(full), start, end),
+                            "weekend_stretches": stretches,
                             "unverified_deployments": unverified, "experts_away": experts}
     data["found"] = (len(gaps) + len(stretches) + len(unverified["unverified"])
                      + len(experts["periods"]))
