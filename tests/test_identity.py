@@ -233,3 +233,34 @@ def test_a_configured_alias_merges_a_login_with_the_full_name():
     alone = People().directory([("beorn7", "beorn@example.com"),
                                 ("Björn Rabenstein", "7+beorn7@users.noreply.github.com")])
     assert [i.name for i in alone.identities.values()] == ["Björn Rabenstein"]
+
+
+def test_the_reports_silo_table_names_people(tmp_path):
+    """The report (and dashboard) table: webhooks' showed renovate[bot] as the only active author."""
+    from fireline.app.report import build_context
+    from fireline.app.report.sections import build_sections
+    from fireline.ingest import ingest_git
+    from fireline.store import Store
+
+    repo = build(tmp_path)
+    cfg = parse_config({"teams": {"Core": {"services": ["app", "deps"]}},
+                        "services": {"app": {"repo": "app", "paths": ["src/**", "lib/**", "docs/**", "ops/**"]},
+                                     "deps": {"repo": "app", "paths": ["deps/**", "gen/**"]}}},
+                       source="fireline.toml", base_dir=tmp_path)
+    store = Store.open(str(tmp_path / "f.duckdb"))
+    try:
+        ingest_git(store, cfg, repo.path)
+        ctx = build_context(store, cfg, since="2026-03-01", until="2026-08-03")
+        [section] = [s for s in build_sections(ctx) if s.id == "knowledge"]
+    finally:
+        store.close()
+    table = section.tables[0]
+    rows = {row[1]: row for row in table.rows}
+    flagged = {row[1] for row, css in zip(table.rows, table.row_css, strict=True) if css == "flagged"}
+    app_rests, app_active = rows["app"][3], rows["app"][4]
+    assert set(app_rests.split(", ")) <= PEOPLE and app_active == "nobody"
+    # Only bots changed deps/ and gen/: no truck factor to speak of, and not a silo.
+    assert (rows["deps"][2].text, rows["deps"][3], rows["deps"][4]) == ("—", "—", "nobody")
+    assert "deps" not in flagged
+    silos = next(f for f in section.figures if f.label == "Knowledge silos")
+    assert silos.cell.value == len(flagged)

@@ -222,7 +222,8 @@ def knowledge_silos(ctx: Context) -> Section | None:
             silos += silo
             authors = [a for a in g["authors"] if a["active"]]
             docs = g["docs"]
-            body.append([repo, g["name"], Cell(str(tf["value"]), value=tf["value"], css="bad" if silo else None),
+            body.append([repo, g["name"], Cell("—" if tf["value"] is None else str(tf["value"]), value=tf["value"],
+                                              css="bad" if silo else None),
                          ", ".join(tf["removed"]) or "—", ", ".join(a["name"] for a in authors[:4]) or "nobody",
                          str(g["orphaned_files"]), "yes" if docs["readme"] else "missing",
                          "yes" if docs["runbook"] else "missing"])
