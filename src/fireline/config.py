@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from . import safe_load
 from .errors import UserError
@@ -39,12 +39,45 @@ class PersonConfig(BaseModel):
     emails: list[str] = Field(default_factory=list)
     team: str | None = None
     timezone: str | None = None
+    # Other names, GitHub logins or emails this person commits under (fireline.identity merges them).
+    aliases: list[str] = Field(default_factory=list)
+
+    @field_validator("aliases")
+    @classmethod
+    def _named(cls, value: list[str]) -> list[str]:
+        for alias in value:
+            if not alias.strip():
+                raise ValueError("an alias must not be empty")
+        return value
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
         if value is not None:
             safe_load.zone(value)  # a bad zone is refused with the config, whichever command reads it
+        return value
+
+
+# Keys of `[people]` that are settings, not people (a person cannot be called so).
+PEOPLE_SETTINGS = ("bots", "include_bots")
+
+
+class PeopleOptions(_Strict):
+    """`[people] bots` (names or emails of authors that are bots) and `include_bots` (keep bots in
+    truck factor, silos, owners and active authors)."""
+
+    bots: list[str] = Field(default_factory=list)
+    include_bots: bool = False
+
+    @field_validator("bots")
+    @classmethod
+    def _names_or_emails(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            text = entry.strip()
+            if not text:
+                raise ValueError("a bot must be a name or an email, not empty")
+            if "@" in text and (text.count("@") != 1 or not all(text.split("@")) or " " in text):
+                raise ValueError(f"not an email: {entry!r} (a name, or an address such as bot@example.com)")
         return value
 
 
@@ -97,6 +130,8 @@ class Config(BaseModel):
     teams: dict[str, TeamConfig] = Field(default_factory=dict)
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
     people: dict[str, PersonConfig] = Field(default_factory=dict)
+    # `[people] bots` / `include_bots`, moved out of the person entries when read.
+    people_options: PeopleOptions = Field(default_factory=PeopleOptions, exclude=True)
     server: ServerConfig = Field(default_factory=ServerConfig)
     # `[alerts]`: rule-lint checks and alert analytics; validated by fireline.alerting.settings.
     alerts: dict[str, Any] = Field(default_factory=dict)
@@ -111,6 +146,16 @@ class Config(BaseModel):
     # Where the config was read from; repo paths are relative to its folder.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     source: str | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _people_settings(cls, data: Any) -> Any:
+        people = data.get("people") if isinstance(data, dict) else None
+        if isinstance(people, dict) and any(k in people for k in PEOPLE_SETTINGS):
+            options = {k: people[k] for k in PEOPLE_SETTINGS if k in people}
+            data = {**data, "people": {k: v for k, v in people.items() if k not in PEOPLE_SETTINGS},
+                    "people_options": options}
+        return data
 
     @field_validator("timezone")
     @classmethod
@@ -210,7 +255,10 @@ def in_service(files: Iterable[str], globs: list[str]) -> bool:
 def format_validation(exc: ValidationError, source: str, prefix: str = "", data: Any = None) -> str:
     lines = []
     for err in exc.errors():
-        key = ".".join([prefix, *_key_path(err["loc"], data)] if prefix else _key_path(err["loc"], data))
+        loc = err["loc"]
+        if loc[:1] == ("people_options",):  # read from `[people]` (Config._people_settings)
+            loc = ("people", *loc[1:])
+        key = ".".join([prefix, *_key_path(loc, data)] if prefix else _key_path(loc, data))
         key = key or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
@@ -259,9 +307,21 @@ def parse_config(data: dict, *, source: str, base_dir: Path) -> Config:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise UserError(format_validation(exc, source, data=data)) from None
+    _bots_are_not_people(config, source)
     config.base_dir = base_dir
     config.source = source
     return config
+
+
+def _bots_are_not_people(config: Config, source: str) -> None:
+    named: dict[str, str] = {n.casefold(): n for n in config.people}
+    for name, entry in config.people.items():
+        named.update({e.strip().lower(): name for e in [entry.email, *entry.emails] if e})
+    for bot in config.people_options.bots:
+        text = bot.strip()
+        person = named.get(text.lower() if "@" in text else text.casefold())
+        if person is not None:
+            raise UserError(f"{source}: people.bots: {bot!r} is the person {person!r} of [people], not a bot")
 
 
 def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> Config:

@@ -175,6 +175,9 @@ class KnowledgeReport(Result):
     groups: Rows
     hotspots: Rows
     developers: Rows
+    identities: Rows  # each person with the names and addresses merged into them
+    bots_left_out: Rows
+    include_bots: bool
 
 
 @dataclass(frozen=True)

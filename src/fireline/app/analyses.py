@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import UserError
+from ..identity import People
 from ..ingest import ingest_git
 from ..metrics import alerts as alert_metrics
 from ..metrics import testing as testing_metrics
@@ -17,7 +18,7 @@ from ..metrics.actions import open_actions
 from ..metrics.dora import Scope
 from ..metrics.followup import MIN_LEAD_CHANGES, MIN_SAMPLES, SAMPLE_UNITS, FollowupParams
 from ..metrics.followup import followup as followup_metric
-from ..metrics.knowledge import alias_map, knowledge_report
+from ..metrics.knowledge import knowledge_report
 from ..postmortems import settings as postmortem_settings
 from ..results import ActionItems, AlertsReport, Followup, KnowledgeReport, TestingReport
 from ..safe_load import zone
@@ -80,7 +81,7 @@ def knowledge(store: Store, config: Config, path: Path, *, now: datetime | None 
     if store.repo_state(info.name) is None:
         ingest_git(store, config, info.path)  # the one git pass; everything else reads the store
     return KnowledgeReport.from_dict(knowledge_report(
-        store.tables(), info.name, aliases=alias_map(config.people), head=git.head(info.path), by=by, now=now,
+        store.tables(), info.name, people=People.from_config(config), head=git.head(info.path), by=by, now=now,
         active_months=active_months, top=top))
 
 
@@ -92,6 +93,6 @@ def testing(store: Store, config: Config, scope: Scope, *, team: str | None = No
     result = testing_metrics.report(
         store.tables(), scope.since, scope.until, team_of=team_map(config, store),
         teams=[team] if team else None, services=[service] if service else None,
-        time_basis=config.time_basis, tz=config.timezone, limit=limit,
+        time_basis=config.time_basis, tz=config.timezone, limit=limit, people=People.from_config(config),
     )
     return TestingReport.from_dict(result.as_dict())

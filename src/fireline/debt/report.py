@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..identity import People
 from ..metrics.budget import BudgetReport, budget_report
-from ..metrics.knowledge import alias_map
 from ..metrics.knowledge_history import History
 from ..postmortems import settings as postmortem_settings
 from ..store import Store
@@ -88,7 +88,7 @@ def ledger(store: Store, config: Config, *, now: datetime, since: datetime, team
     conf = settings.of(config)
     scans, notes = scan_repos(store, config, conf, cache=cache)
     result = build_ledger(store.tables(), scans, now=now, since=since, team_of=team_of,
-                          aliases=alias_map(config.people), heads={s.repo: s.head for s in scans},
+                          people=People.from_config(config), heads={s.repo: s.head for s in scans},
                           teams=teams, services=services, tz=config.timezone, hotspots=conf.hotspots,
                           repeat_window_days=postmortem_settings.of(config).repeat_window_days,
                           histories=histories)
@@ -103,4 +103,4 @@ def budget(tables: Mapping[str, Any], config: Config, since: datetime, until: da
     conf = settings.of(config)
     return budget_report(tables, since, until, budget_of=conf.teams, default_budget=conf.default,
                          team_of=team_of, teams=teams, weight=weight or conf.weight, tolerance=conf.tolerance,
-                         time_basis=config.time_basis, tz=config.timezone)
+                         time_basis=config.time_basis, tz=config.timezone, people=People.from_config(config))

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import ibis
 
+from ..identity import People
 from ..oncall import days
 from ..oncall.schedule import Shift, final, gaps, merge, priority, runs, schedule, to_utc
 from ..oncall.schedule import at as shift_at
@@ -200,13 +201,13 @@ def unverified_deployments(tables: Mapping[str, ibis.Table], setup: Setup, team_
     return {"checked": len(rows), "unverified": out, "verify_hours": setup.settings.verify_hours, "unknown": unknown}
 
 
-def experts_away(tables: Mapping[str, ibis.Table], setup: Setup, aliases: Mapping[str, str], start: datetime,
+def experts_away(tables: Mapping[str, ibis.Table], setup: Setup, people: People | None, start: datetime,
                  end: datetime, *, histories: Mapping[str, History] | None = None) -> dict:
     """Periods when every expert of a service is away (PTO, conference, sick) at once.
 
     Experts are the service's truck-factor set (fireline.metrics.knowledge): the fewest people
     whose absence leaves most of its files without an author. `histories`: each repository's
-    history already loaded with `aliases` (knowledge_history.load_history); default: loaded here."""
+    history already loaded with `people` (knowledge_history.load_history); default: loaded here."""
     from .knowledge import analyse, knowledge_report
 
     if histories is not None:
@@ -226,7 +227,7 @@ def experts_away(tables: Mapping[str, ibis.Table], setup: Setup, aliases: Mappin
     periods, experts = [], {}
     for repo in repos:
         report = (analyse(histories[repo], by="service") if histories is not None
-                  else knowledge_report(tables, repo, aliases=aliases, by="service"))
+                  else knowledge_report(tables, repo, people=people, by="service"))
         for group in report["groups"]:
             if group["name"] == "(other)":
                 continue
