@@ -218,6 +218,8 @@ def dora(
         return
     out = terminal.console()
     out.print(terminal.dora_table(summary, title="DORA metrics"))
+    if summary.hint:
+        out.print(f"[yellow]{terminal.safe(summary.hint['message'])}[/]", soft_wrap=True)
     for note in terminal.unknown_notes(summary):
         out.print(f"[dim]{note}[/]")
     out.print("[dim]Ask why: fireline explain lead-time|deployment-frequency|change-failure-rate|"

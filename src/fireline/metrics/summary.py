@@ -56,15 +56,21 @@ class Summary:
     profile: str
     overall: Group
     groups: list[Group]
+    # When the window holds nothing but the store has data: where the data is (`first`, `last`) and a
+    # window that shows it (`since`, `until`, dates in the configured zone), with a `message`.
+    hint: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "window": {"since": self.scope.since.isoformat(), "until": self.scope.until.isoformat(),
                        "days": round(self.scope.days, 6)},
             "profile": self.profile,
             "overall": {m: v.as_dict() for m, v in self.overall.metrics.items()},
             "groups": [g.as_dict() for g in self.groups],
         }
+        if self.hint is not None:
+            out["hint"] = self.hint
+        return out
 
     to_dict = as_dict  # the library's name; `fireline dora --json` prints exactly this
 
