@@ -246,3 +246,14 @@ def test_an_annotated_tag_beside_a_lightweight_one_gives_the_time(duck, repo):
     assert tag_deployments(duck)["tag:repo:v2"] == h(4)
     lead = summarise(duck.tables(), WINDOW, SEED).overall.metrics["lead_time"]
     assert (lead.count, lead.value, lead.details["inferred_excluded"]) == (1, 2.0, 0)
+
+
+def test_rebuild_keeps_the_tag_deployments_of_a_repository_that_is_gone(duck, repo, tmp_path):
+    releases_with_candidates(repo)
+    config = parse_config({}, source="t", base_dir=tmp_path)
+    ingest_git(duck, config, repo.path, deploy_tags="v*")
+    before = tag_deployments(duck)
+    repo.path.rename(tmp_path / "moved")
+    counts = rebuild(duck, parse_config({"deploy_tags": ["v*", "!*-rc*"]}, source="t", base_dir=tmp_path))
+    assert tag_deployments(duck) == before
+    assert counts["unreadable_repositories"] == 1

@@ -13,6 +13,7 @@ scheduled task can reproduce a figure. Every method returns a typed result whose
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -207,7 +208,8 @@ class Workspace:
                                  deploy_tags=deploy_tags, progress=progress)
 
     def ingest_repos(self, *, deploy_tags: str | list[str] | None = None,
-                     progress: Any = None, on_done: Any = None) -> list[ingest.RepoOutcome]:
+                     progress: Callable[[str], ingest.Progress | None] | None = None,
+                     on_done: Callable[[ingest.RepoOutcome], None] | None = None) -> list[ingest.RepoOutcome]:
         """Every repository of `[repos.<name>]` in the config, each all or nothing; one that fails is
         reported in its outcome and the others are read (`ingest.ingest_repos`)."""
         ingest.require_repos(self.config)  # before a store is created
