@@ -157,11 +157,11 @@ def _report_ingest(result: ingest_lib.IngestResult, as_json: bool) -> None:
 @ingest_app.command("git")
 def ingest_git(
     path: Annotated[Path | None, typer.Argument(
-        help="A git repository (work tree or bare). Without one: every [repos.<name>] of the config.",
+        help="A git repository (work tree or bare). Without one: every `[repos.<name>]` of the config.",
         show_default=False)] = None,
     deploy_tags: Annotated[list[str] | None, typer.Option(
-        "--deploy-tags", help="Tags matching this glob are production deployments, e.g. 'v*'. Once per glob; "
-        "'!' excludes: --deploy-tags 'v*' --deploy-tags '!*-rc*'. Without it: the config's, else the last "
+        "--deploy-tags", help="Tags matching this glob are production deployments, e.g. `v*`. Once per glob; "
+        "`!` excludes: `--deploy-tags 'v*' --deploy-tags '!*-rc*'`. Without it: the config's, else the last "
         "ingest's.", show_default=False)] = None,
     service: Annotated[str | None, typer.Option("--service", help="The service this repository ships "
                                                 "(default: from config, else the folder name).")] = None,
