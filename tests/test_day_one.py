@@ -31,7 +31,8 @@ def test_an_empty_window_names_the_data_and_a_window_that_shows_it(tmp_path):
     assert data["overall"]["deployment_frequency"]["count"] == 0
     hint = data["hint"]
     assert (hint["since"], hint["until"]) == ("2023-03-01", "2023-04-05")
-    assert hint["first"].startswith("2023-03-01T12:00") and "try --since 2023-03-01 --until 2023-04-05" in hint["message"]
+    assert hint["first"].startswith("2023-03-01T12:00")
+    assert "try --since 2023-03-01 --until 2023-04-05" in hint["message"]
     text = runner.invoke(app, ["dora", "--db", db, "--at", "2026-12-03"], env=env).output
     assert "nothing in this window; the data runs from 2023-03-01 12:00 to 2023-04-05 12:00 (UTC)" in text
     # The suggested window shows every deployment, and carries no hint.

@@ -6,9 +6,19 @@ import fnmatch
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from . import safe_load
 from .errors import UserError
@@ -21,6 +31,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _usable_patterns(patterns: list[str]) -> list[str]:
+    if any(not p.strip() or p.strip() == "!" for p in patterns):
+        raise ValueError("an empty pattern (write globs such as \"v*\" or \"!*-rc*\")")
+    if not any(not p.startswith("!") for p in patterns):
+        raise ValueError("only exclusions (\"!...\"): no tag would match; add an include such as \"v*\"")
+    return patterns
+
+
+# `deploy_tags`: one glob or a list; `!` excludes (`["v*", "!*-rc*"]`). A tag is a deployment when it
+# matches an include and no exclude (`sources.git.tag_matches`).
+TagPatterns = Annotated[list[str], BeforeValidator(_one_or_many), AfterValidator(_usable_patterns)]
+
+
+def tag_patterns(value: str | list[str] | tuple[str, ...] | None) -> list[str] | None:
+    """One pattern or several, as the list the config holds; None or nothing given is None."""
+    patterns = _one_or_many(value) if value is not None else None
+    return list(patterns) if patterns else None
+
+
 class TeamConfig(_Strict):
     services: list[str] = Field(default_factory=list)
 
@@ -28,8 +61,26 @@ class TeamConfig(_Strict):
 class ServiceConfig(_Strict):
     repo: str | None = None
     paths: list[str] = Field(default_factory=list)
-    deploy_tags: str | None = None
+    deploy_tags: TagPatterns | None = None
     team: str | None = None
+
+
+class RepoConfig(_Strict):
+    """`[repos.<name>]`: a repository `fireline ingest git` reads when given no path. It ships one
+    service (`service`, default the `<name>`) of `team`; `[services]` entries naming the same
+    repository (a monorepo's) take its place."""
+
+    path: str
+    service: str | None = None
+    team: str | None = None
+    deploy_tags: TagPatterns | None = None
+
+    @field_validator("path", "service", "team")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be empty")
+        return value
 
 
 class PersonConfig(BaseModel):
@@ -124,11 +175,12 @@ class Config(BaseModel):
     incident_label: str = "incident"
     profile: str = "seed"
     time_basis: Literal["committer", "author"] = "committer"
-    deploy_tags: str | None = None
+    deploy_tags: TagPatterns | None = None
     # GitHub Actions workflows (name globs) whose successful runs are production deployments.
     deploy_workflows: list[str] = Field(default_factory=list)
     teams: dict[str, TeamConfig] = Field(default_factory=dict)
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
+    repos: dict[str, RepoConfig] = Field(default_factory=dict)
     people: dict[str, PersonConfig] = Field(default_factory=dict)
     # `[people] bots` / `include_bots`, moved out of the person entries when read.
     people_options: PeopleOptions = Field(default_factory=PeopleOptions, exclude=True)
@@ -206,7 +258,9 @@ class Config(BaseModel):
             if service in team.services:
                 return name
         svc = self.services.get(service)
-        return svc.team if svc else None
+        if svc and svc.team:
+            return svc.team
+        return next((r.team for n, r in self.repos.items() if r.team and (r.service or n) == service), None)
 
     def service_team_map(self, services: list[str]) -> dict[str, str]:
         return {s: (self.team_of(s) or NO_TEAM) for s in services}
@@ -214,7 +268,8 @@ class Config(BaseModel):
     @property
     def team_names(self) -> list[str]:
         """Teams from `[teams]`, then those named only by a service's `team` key."""
-        return list(dict.fromkeys([*self.teams, *(s.team for s in self.services.values() if s.team)]))
+        return list(dict.fromkeys([*self.teams, *(s.team for s in self.services.values() if s.team),
+                                   *(r.team for r in self.repos.values() if r.team)]))
 
     def services_of_team(self, team: str) -> list[str]:
         if team not in self.team_names:
@@ -222,6 +277,7 @@ class Config(BaseModel):
             raise UserError(f"unknown team {team!r} (teams: {known})", field="team")
         listed = list(self.teams[team].services) if team in self.teams else []
         listed += [n for n, s in self.services.items() if s.team == team and n not in listed]
+        listed += [r.service or n for n, r in self.repos.items() if r.team == team and (r.service or n) not in listed]
         return listed
 
     def repo_path(self, service: str) -> Path | None:
@@ -231,8 +287,24 @@ class Config(BaseModel):
         return (self.base_dir / svc.repo).resolve()
 
     def services_in_repo(self, repo_path: Path) -> dict[str, ServiceConfig]:
+        """The services a repository ships: `[services]` entries naming it, else the one service of
+        its `[repos]` entry."""
         repo_path = repo_path.resolve()
-        return {n: s for n, s in self.services.items() if self.repo_path(n) == repo_path}
+        found = {n: s for n, s in self.services.items() if self.repo_path(n) == repo_path}
+        entry = self.repo_entry(repo_path)
+        if not found and entry:
+            name, repo = entry
+            found[repo.service or name] = ServiceConfig(team=repo.team)
+        return found
+
+    def repo_dir(self, name: str) -> Path:
+        """Where `[repos.<name>]` is, its path read relative to the config's folder."""
+        return (self.base_dir / Path(self.repos[name].path).expanduser()).resolve()
+
+    def repo_entry(self, repo_path: Path) -> tuple[str, RepoConfig] | None:
+        """The `[repos]` entry for a repository folder, if one names it."""
+        repo_path = repo_path.resolve()
+        return next(((n, r) for n, r in self.repos.items() if self.repo_dir(n) == repo_path), None)
 
 
 def path_matches(path: str, globs: list[str]) -> bool:
@@ -310,6 +382,12 @@ def parse_config(data: dict, *, source: str, base_dir: Path) -> Config:
     _bots_are_not_people(config, source)
     config.base_dir = base_dir
     config.source = source
+    seen: dict[Path, str] = {}
+    for name in config.repos:
+        where = config.repo_dir(name)
+        if where in seen:
+            raise UserError(f"{source}: repos.{name}.path: the same repository as repos.{seen[where]}")
+        seen[where] = name
     return config
 
 

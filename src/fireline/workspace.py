@@ -13,6 +13,7 @@ scheduled task can reproduce a figure. Every method returns a typed result whose
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -266,15 +267,26 @@ class Workspace:
 
     # ---- ingest --------------------------------------------------------------------------
 
-    def ingest_git(self, path: str | Path, *, service: str | None = None, deploy_tags: str | None = None,
+    def ingest_git(self, path: str | Path, *, service: str | None = None,
+                   deploy_tags: str | list[str] | None = None,
                    progress: ingest.Progress | None = None) -> ingest.IngestResult:
-        """A repository's history in one streamed pass; tags matching `deploy_tags` are deployments."""
+        """A repository's history in one streamed pass; tags matching `deploy_tags` (one glob or several,
+        `!` to exclude: `["v*", "!*-rc*"]`) are deployments."""
         from .sources.git import open_repo
 
         repo = Path(path).expanduser()
         open_repo(repo)  # a mistyped path fails before a store is created
         return ingest.ingest_git(self.store, self.config, repo, service=service,
                                  deploy_tags=deploy_tags, progress=progress)
+
+    def ingest_repos(self, *, deploy_tags: str | list[str] | None = None,
+                     progress: Callable[[str], ingest.Progress | None] | None = None,
+                     on_done: Callable[[ingest.RepoOutcome], None] | None = None) -> list[ingest.RepoOutcome]:
+        """Every repository of `[repos.<name>]` in the config, each all or nothing; one that fails is
+        reported in its outcome and the others are read (`ingest.ingest_repos`)."""
+        ingest.require_repos(self.config)  # before a store is created
+        return ingest.ingest_repos(self.store, self.config, deploy_tags=deploy_tags, progress=progress,
+                                   on_done=on_done)
 
     def ingest_deployments(self, path: str | Path, *, service: str | None = None) -> ingest.IngestResult:
         file = _existing(path)  # checked before a store is created

@@ -19,6 +19,7 @@ from . import knowledge as cli_knowledge
 from . import oncall as cli_oncall
 from . import postmortems as cli_postmortems
 from . import report as cli_report
+from . import repos as cli_repos
 from . import testing as cli_testing
 from .alerts import alerts_app
 from .common import (
@@ -127,6 +128,8 @@ def _report_ingest(result: ingest_lib.IngestResult, as_json: bool) -> None:
         parts.append(f"{result.new_alerts} new alert events")
     elif result.kind == "git":
         parts += [f"{result.new_changes} new commits", f"{result.new_deployments} new tag deployments"]
+        if result.removed_deployments:
+            parts.append(f"{result.removed_deployments} tag deployments removed")
     elif result.kind == "deployments":
         parts.append(f"{result.new_deployments} new deployments")
         if result.new_flags:
@@ -145,14 +148,29 @@ def _report_ingest(result: ingest_lib.IngestResult, as_json: bool) -> None:
 
 @ingest_app.command("git")
 def ingest_git(
-    path: Annotated[Path, typer.Argument(help="A git repository (work tree or bare).")],
-    deploy_tags: Annotated[str | None, typer.Option("--deploy-tags", help="Tags matching this glob are "
-                                                    "production deployments, e.g. 'v*'.")] = None,
+    path: Annotated[Path | None, typer.Argument(
+        help="A git repository (work tree or bare). Without one: every `[repos.<name>]` of the config.",
+        show_default=False)] = None,
+    deploy_tags: Annotated[list[str] | None, typer.Option(
+        "--deploy-tags", help="Tags matching this glob are production deployments, e.g. `v*`. Once per glob; "
+        "`!` excludes: `--deploy-tags 'v*' --deploy-tags '!*-rc*'`. Without it: the config's, else the last "
+        "ingest's.", show_default=False)] = None,
     service: Annotated[str | None, typer.Option("--service", help="The service this repository ships "
                                                 "(default: from config, else the folder name).")] = None,
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Read a repository's history in one streamed pass; re-runs read only what is new."""
+    """Read a repository's history in one streamed pass; re-runs read only what is new.
+
+    Changing the tag patterns re-derives the tag deployments: those that no longer match are removed.
+    """
+    if path is None:
+        if service:
+            raise UserError("applies to one repository: give its PATH", field="service")
+        cli_repos.ingest_configured(db, config, deploy_tags, as_json, _report_ingest)
+        return
+    if not path.exists() and any(c in str(path) for c in "!*?["):
+        raise UserError("no such directory; it looks like a tag pattern: give --deploy-tags once per pattern "
+                        "(--deploy-tags 'v*' --deploy-tags '!*-rc*')", where=str(path))
     with workspace(db, config) as ws:
         progress, update = _progress_callback("reading commits")
         if progress:
@@ -254,7 +272,8 @@ def explain(
 
 @app.command()
 def rebuild(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Re-derive deployments, incidents and links from the raw events (after a parser fix)."""
+    """Re-derive deployments, incidents and links from the raw events (after a parser fix), and tag
+    deployments from each ingested repository with today's tag patterns."""
     with workspace(db, config) as ws:
         counts = ws.rebuild()
     if as_json:

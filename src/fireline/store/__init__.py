@@ -196,6 +196,13 @@ class Store:
         return self.query("SELECT id, service, sha, time FROM deployments WHERE lower(status) = 'success' "
                           f"AND lower(environment) IN ({_marks(envs)}) ORDER BY time, id", envs)
 
+    def tag_deployments(self, repo: str) -> list[dict]:
+        """Every deployment derived from `repo`'s tags, as rows (column -> value)."""
+        names = [c for c, _ in TABLES["deployments"][0]]
+        rows = self.query(f"SELECT {', '.join(names)} FROM deployments WHERE source = 'tag' AND repo = ? "
+                          "ORDER BY id", [repo])
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
     def incidents_to_link(self) -> list[tuple[str, str, datetime, str | None]]:
         """(id, service, started, cause) of every incident, in start order."""
         return self.query("SELECT id, service, started, cause FROM incidents ORDER BY started, id")

@@ -171,7 +171,8 @@ def _describe(metric: str, points: list[dict[str, Any]], unit: str) -> str:
 # ---- drill-downs: the rows behind every figure ---------------------------------------------------
 
 EXPLAIN_LABELS = {"deployment_id": "Deployment", "service": "Service", "time": "Time", "sha": "Commit",
-                  "ref": "Ref", "type": "Type", "subject": "Subject", "commit_time": "Committed", "via": "Via",
+                  "ref": "Ref", "aliases": "Aliases", "type": "Type", "subject": "Subject", "commit_time": "Committed",
+                  "via": "Via",
                   "lead_hours": "Lead time (h)", "failed": "Failed", "incident_ids": "Incidents", "how": "Linked by",
                   "incident_id": "Incident", "title": "Title", "resolved": "Resolved", "detected_by": "Detected by",
                   "restore_hours": "Restore (h)", "rework": "Rework", "reason": "Why"}
