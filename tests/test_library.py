@@ -132,3 +132,12 @@ def test_config_names_the_store_and_the_as_of_time(tmp_path, monkeypatch):
         config.write_text(bad + "\n")
         with pytest.raises(fireline.UserError, match=re.escape(f"fireline.toml: {named}")):
             fireline.load_config(config)
+
+
+def test_debt_for_a_team_or_service_scans_only_its_repositories(demo):
+    """Regression: `debt --team Data` read every repository's working tree (all four of the demo)."""
+    db, config = demo
+    with fireline.Workspace(db=db, config=config, now="2026-07-05T00:00Z") as ws:
+        assert [s["repo"] for s in ws.debt(team="Data").scans] == ["data-platform"]
+        assert [s["repo"] for s in ws.debt(service="web-ui").scans] == ["web-ui"]
+        assert len(ws.debt().scans) == 4
