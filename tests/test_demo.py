@@ -136,3 +136,37 @@ def test_demo_alert_history_shows_the_noise_and_the_silence(demo):
     # The purger had no alert at all: the disk filled up and a customer noticed first.
     assert not any("Purger" in name or "Disk" in name for name in noisy)
     assert report["detection_gap"]["verdict"]
+
+
+def test_every_command_the_demo_suggests_works_from_its_folder_with_no_flags(demo_org, tmp_path):
+    """The demo writes fireline.toml at its root (store, as-of time): its printed hints carry no --db, --config or
+    --at, and the short `fireline dora` reproduces what the same command prints with every flag spelled out."""
+    import shlex
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from fireline.cli import app
+
+    root = tmp_path / "demo"
+    shutil.copytree(demo_org.directory, root)
+    hints = [line.strip() for line in demo_org.hints if line.startswith("  fireline ")]
+    assert len(hints) >= 20
+    assert not [h for h in hints if "--db" in h or "--config" in h], hints
+    env = {"COLUMNS": "120", "NO_COLOR": "1", "TZ": "UTC", "FIRELINE_DB": None, "FIRELINE_CONFIG": None}
+    runner = CliRunner()
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        for hint in hints:
+            args = shlex.split(hint.split("   (")[0])[1:]
+            if args[0] == "serve":
+                continue  # a server runs until stopped: tests/test_serve_cli.py starts one
+            res = runner.invoke(app, args, env=env)
+            assert res.exit_code in (0, 1), (hint, res.output, res.exception)
+            assert res.output.strip(), hint
+        short = runner.invoke(app, ["dora", "--since", "2026-01-05", "--team", "Data"], env=env).output
+    finally:
+        os.chdir(old)
+    golden = Path(__file__).resolve().parent / "golden" / "dora-data.txt"
+    assert short == golden.read_text()

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 import pytest
 
 from fireline.config import Config, PersonConfig, ServiceConfig
+from fireline.identity import People
 from fireline.ingest import ingest_git
 from fireline.metrics.knowledge import (
-    alias_map,
     authors_of,
     doa,
     knowledge_report,
@@ -42,7 +42,7 @@ def text(n: int, tag: str) -> str:
 def report(store, repo, config: Config | None = None, **kw) -> dict:
     config = config or Config()
     ingest_git(store, config, repo.path)
-    return knowledge_report(store.tables(), repo.path.name, aliases=alias_map(config.people), **kw)
+    return knowledge_report(store.tables(), repo.path.name, people=People.from_config(config), **kw)
 
 
 def group(result: dict, name: str) -> dict:
@@ -163,7 +163,7 @@ def test_aliases_merge_through_config(store, repo):
     assert plain["truck_factor"]["value"] == 2
     assert len(plain["developers"]) == 3
     cfg = Config(people={"Ada Lovelace": PersonConfig(email="ada@work.com", emails=["ada@home.org"])})
-    merged = knowledge_report(store.tables(), repo.path.name, aliases=alias_map(cfg.people))
+    merged = knowledge_report(store.tables(), repo.path.name, people=People.from_config(cfg))
     assert merged["truck_factor"] == {"value": 1, "removed": ["Ada Lovelace"], "files": 6, "coverage": 1.0}
     ada = next(d for d in merged["developers"] if d["name"] == "Ada Lovelace")
     assert ada["emails"] == ["ada@home.org", "ada@work.com"] and ada["files_authored"] == 4

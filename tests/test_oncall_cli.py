@@ -212,3 +212,38 @@ def test_handoff_action_items_are_the_open_ones_by_the_local_day(store, tmp_path
     assert res.exit_code == 0, res.output + repr(res.exception)
     got = {i["what"]: i["overdue"] for i in json.loads(res.output)["action_items"]}
     assert got == {"late": True, "due today": False}
+
+
+def test_a_rotation_that_starts_inside_the_window_is_not_a_gap_before_it(tmp_path):
+    """Regression: a rotation starting 2026-03-30 asked about from 2026-01-01 reported a 2,100-hour gap whose
+    cell listed every weekend and holiday before it; now the time before its first shift is "no rotation yet"
+    in one line, and a layer that ends is "rotation ended" after it."""
+    config = _config(tmp_path, tail='end = 2026-04-27\n')
+    runner = CliRunner()
+    res = runner.invoke(app, ["oncall", "gaps", "--config", str(config), "--since", "2026-01-01", "--until",
+                              "2026-05-31", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["gaps"] == []
+    assert [(r["team"], r["why"], r["start"][:10], r["end"][:10]) for r in data["no_rotation"]] == [
+        ("Data", "no rotation yet", "2026-01-01", "2026-03-30"), ("Data", "rotation ended", "2026-04-27", "2026-06-01")]
+    # before a rotation exists nobody is expected on call: not a finding (Easter on one person is)
+    assert data["found"] == len(data["weekend_stretches"]) == 1
+    text = runner.invoke(app, ["oncall", "gaps", "--config", str(config), "--since", "2026-01-01", "--until",
+                               "2026-05-31"], env={"COLUMNS": "100"}).output
+    assert "Data: no rotation yet (it starts Mon 2026-03-30 08:00 UTC)" in text
+    assert "Data: rotation ended Mon 2026-04-27 08:00 UTC" in text
+    assert "Nobody on call" not in text
+    # No table without rows: nothing found reads as one line, not four empty frames.
+    text = runner.invoke(app, ["oncall", "gaps", "--config", str(config), "--since", "2026-01-01", "--until",
+                               "2026-03-01"], env={"COLUMNS": "100"}).output
+    assert "Nobody on call" not in text and "Days off on one person" not in text
+    assert "Data: no rotation yet (it starts Mon 2026-03-30 08:00 UTC)" in text and "No coverage gaps found" in text
+
+
+def test_gaps_prints_only_the_tables_with_rows(tmp_path):
+    config = _config(tmp_path)
+    text = CliRunner().invoke(app, ["oncall", "gaps", "--config", str(config), "--since", "2026-03-30T09:00+01:00",
+                                    "--until", "2026-04-13T09:00+01:00"], env={"COLUMNS": "120"}).output
+    assert "Days off on one person for more than 48 h (1)" in text  # Easter (Good Friday to Easter Monday)
+    assert "Nobody on call" not in text

@@ -70,7 +70,8 @@ def test_one_expansion_and_loaded_histories_give_the_same_figures(demo):
     # The report expands the schedules once and hands over the histories it already loaded: the
     # figures must be exactly those of `fireline oncall gaps` and `load`, which compute their own.
     from fireline.config import load_config
-    from fireline.metrics.knowledge_history import alias_map, load_history
+    from fireline.identity import People
+    from fireline.metrics.knowledge_history import load_history
     from fireline.oncall import report
     from fireline.oncall.settings import load
     from fireline.store import Store
@@ -84,7 +85,7 @@ def test_one_expansion_and_loaded_histories_give_the_same_figures(demo):
     try:
         tables = store.tables()
         repos = [r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist()]
-        histories = {r: load_history(tables, r, aliases=alias_map(cfg.people)) for r in repos}
+        histories = {r: load_history(tables, r, people=People.from_config(cfg)) for r in repos}
         for teams in (None, {"Data"}):
             scheds = report.expand(setup, lo, hi, teams)
             assert report.coverage(setup, cfg, tables, lo, hi, teams=teams, scheds=scheds, histories=histories) == \

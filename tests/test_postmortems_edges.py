@@ -13,10 +13,11 @@ from fireline.cli import app
 from fireline.config import Config
 from fireline.errors import UserError
 from fireline.metrics.repeats import repeat_incidents
-from fireline.postmortems import render, template
+from fireline.postmortems import template
 from fireline.postmortems.ingest import ingest_postmortems
 from fireline.sources.postmortems import parse_postmortem
 from fireline.store import Store
+from fireline.views import postmortems as render
 
 PM = """\
 ---

@@ -7,9 +7,19 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from . import safe_load
 from .errors import UserError
@@ -22,6 +32,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _usable_patterns(patterns: list[str]) -> list[str]:
+    if any(not p.strip() or p.strip() == "!" for p in patterns):
+        raise ValueError("an empty pattern (write globs such as \"v*\" or \"!*-rc*\")")
+    if not any(not p.startswith("!") for p in patterns):
+        raise ValueError("only exclusions (\"!...\"): no tag would match; add an include such as \"v*\"")
+    return patterns
+
+
+# `deploy_tags`: one glob or a list; `!` excludes (`["v*", "!*-rc*"]`). A tag is a deployment when it
+# matches an include and no exclude (`sources.git.tag_matches`).
+TagPatterns = Annotated[list[str], BeforeValidator(_one_or_many), AfterValidator(_usable_patterns)]
+
+
+def tag_patterns(value: str | list[str] | tuple[str, ...] | None) -> list[str] | None:
+    """One pattern or several, as the list the config holds; None or nothing given is None."""
+    patterns = _one_or_many(value) if value is not None else None
+    return list(patterns) if patterns else None
+
+
 class TeamConfig(_Strict):
     services: list[str] = Field(default_factory=list)
 
@@ -29,8 +62,26 @@ class TeamConfig(_Strict):
 class ServiceConfig(_Strict):
     repo: str | None = None
     paths: list[str] = Field(default_factory=list)
-    deploy_tags: str | None = None
+    deploy_tags: TagPatterns | None = None
     team: str | None = None
+
+
+class RepoConfig(_Strict):
+    """`[repos.<name>]`: a repository `fireline ingest git` reads when given no path. It ships one
+    service (`service`, default the `<name>`) of `team`; `[services]` entries naming the same
+    repository (a monorepo's) take its place."""
+
+    path: str
+    service: str | None = None
+    team: str | None = None
+    deploy_tags: TagPatterns | None = None
+
+    @field_validator("path", "service", "team")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be empty")
+        return value
 
 
 class PersonConfig(BaseModel):
@@ -40,12 +91,45 @@ class PersonConfig(BaseModel):
     emails: list[str] = Field(default_factory=list)
     team: str | None = None
     timezone: str | None = None
+    # Other names, GitHub logins or emails this person commits under (fireline.identity merges them).
+    aliases: list[str] = Field(default_factory=list)
+
+    @field_validator("aliases")
+    @classmethod
+    def _named(cls, value: list[str]) -> list[str]:
+        for alias in value:
+            if not alias.strip():
+                raise ValueError("an alias must not be empty")
+        return value
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
         if value is not None:
             safe_load.zone(value)  # a bad zone is refused with the config, whichever command reads it
+        return value
+
+
+# Keys of `[people]` that are settings, not people (a person cannot be called so).
+PEOPLE_SETTINGS = ("bots", "include_bots")
+
+
+class PeopleOptions(_Strict):
+    """`[people] bots` (names or emails of authors that are bots) and `include_bots` (keep bots in
+    truck factor, silos, owners and active authors)."""
+
+    bots: list[str] = Field(default_factory=list)
+    include_bots: bool = False
+
+    @field_validator("bots")
+    @classmethod
+    def _names_or_emails(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            text = entry.strip()
+            if not text:
+                raise ValueError("a bot must be a name or an email, not empty")
+            if "@" in text and (text.count("@") != 1 or not all(text.split("@")) or " " in text):
+                raise ValueError(f"not an email: {entry!r} (a name, or an address such as bot@example.com)")
         return value
 
 
@@ -119,16 +203,25 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     timezone: str = "UTC"
+    # The store every command uses when neither --db nor FIRELINE_DB names one: a DuckDB file (relative
+    # to this file's folder) or a postgresql:// URL.
+    db: str | None = None
+    # As of: the default "now" of every command and window (a date: that whole day has passed; or an
+    # ISO time, in `timezone`), so a fixed history reads the same every day. --at wins.
+    at: str | None = None
     production_environments: list[str] = Field(default_factory=lambda: ["production"])
     incident_label: str = "incident"
     profile: str = "seed"
     time_basis: Literal["committer", "author"] = "committer"
-    deploy_tags: str | None = None
+    deploy_tags: TagPatterns | None = None
     # GitHub Actions workflows (name globs) whose successful runs are production deployments.
     deploy_workflows: list[str] = Field(default_factory=list)
     teams: dict[str, TeamConfig] = Field(default_factory=dict)
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
+    repos: dict[str, RepoConfig] = Field(default_factory=dict)
     people: dict[str, PersonConfig] = Field(default_factory=dict)
+    # `[people] bots` / `include_bots`, moved out of the person entries when read.
+    people_options: PeopleOptions = Field(default_factory=PeopleOptions, exclude=True)
     server: ServerConfig = Field(default_factory=ServerConfig)
     # `[alerts]`: rule-lint checks and alert analytics; validated by fireline.alerting.settings.
     alerts: dict[str, Any] = Field(default_factory=dict)
@@ -146,11 +239,46 @@ class Config(BaseModel):
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     source: str | None = Field(default=None, exclude=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _people_settings(cls, data: Any) -> Any:
+        people = data.get("people") if isinstance(data, dict) else None
+        if isinstance(people, dict) and any(k in people for k in PEOPLE_SETTINGS):
+            options = {k: people[k] for k in PEOPLE_SETTINGS if k in people}
+            data = {**data, "people": {k: v for k, v in people.items() if k not in PEOPLE_SETTINGS},
+                    "people_options": options}
+        return data
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         safe_load.zone(value)  # ValueError naming the (shortened) value
         return value
+
+    @field_validator("db")
+    @classmethod
+    def _some_store(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("an empty store name (a DuckDB file or postgresql://...)")
+        return value
+
+    @field_validator("at")
+    @classmethod
+    def _known_instant(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            from .window import as_of
+
+            try:  # read in the configured zone (validated before: it comes first)
+                as_of(value, info.data.get("timezone", "UTC"))
+            except UserError as exc:
+                raise ValueError(exc.message) from None
+        return value
+
+    def store_url(self) -> str | None:
+        """`db` as a URL or a path from this file's folder (None when not set)."""
+        if self.db is None or "://" in self.db:
+            return self.db
+        return str((self.base_dir / Path(self.db).expanduser()).resolve())
 
     @field_validator("profile")
     @classmethod
@@ -170,7 +298,9 @@ class Config(BaseModel):
             if service in team.services:
                 return name
         svc = self.services.get(service)
-        return svc.team if svc else None
+        if svc and svc.team:
+            return svc.team
+        return next((r.team for n, r in self.repos.items() if r.team and (r.service or n) == service), None)
 
     def service_team_map(self, services: list[str]) -> dict[str, str]:
         return {s: (self.team_of(s) or NO_TEAM) for s in services}
@@ -178,7 +308,8 @@ class Config(BaseModel):
     @property
     def team_names(self) -> list[str]:
         """Teams from `[teams]`, then those named only by a service's `team` key."""
-        return list(dict.fromkeys([*self.teams, *(s.team for s in self.services.values() if s.team)]))
+        return list(dict.fromkeys([*self.teams, *(s.team for s in self.services.values() if s.team),
+                                   *(r.team for r in self.repos.values() if r.team)]))
 
     def services_of_team(self, team: str) -> list[str]:
         if team not in self.team_names:
@@ -186,6 +317,7 @@ class Config(BaseModel):
             raise UserError(f"unknown team {team!r} (teams: {known})", field="team")
         listed = list(self.teams[team].services) if team in self.teams else []
         listed += [n for n, s in self.services.items() if s.team == team and n not in listed]
+        listed += [r.service or n for n, r in self.repos.items() if r.team == team and (r.service or n) not in listed]
         return listed
 
     def repo_path(self, service: str) -> Path | None:
@@ -195,8 +327,24 @@ class Config(BaseModel):
         return (self.base_dir / svc.repo).resolve()
 
     def services_in_repo(self, repo_path: Path) -> dict[str, ServiceConfig]:
+        """The services a repository ships: `[services]` entries naming it, else the one service of
+        its `[repos]` entry."""
         repo_path = repo_path.resolve()
-        return {n: s for n, s in self.services.items() if self.repo_path(n) == repo_path}
+        found = {n: s for n, s in self.services.items() if self.repo_path(n) == repo_path}
+        entry = self.repo_entry(repo_path)
+        if not found and entry:
+            name, repo = entry
+            found[repo.service or name] = ServiceConfig(team=repo.team)
+        return found
+
+    def repo_dir(self, name: str) -> Path:
+        """Where `[repos.<name>]` is, its path read relative to the config's folder."""
+        return (self.base_dir / Path(self.repos[name].path).expanduser()).resolve()
+
+    def repo_entry(self, repo_path: Path) -> tuple[str, RepoConfig] | None:
+        """The `[repos]` entry for a repository folder, if one names it."""
+        repo_path = repo_path.resolve()
+        return next(((n, r) for n, r in self.repos.items() if self.repo_dir(n) == repo_path), None)
 
 
 def path_matches(path: str, globs: list[str]) -> bool:
@@ -219,7 +367,10 @@ def in_service(files: Iterable[str], globs: list[str]) -> bool:
 def format_validation(exc: ValidationError, source: str, prefix: str = "", data: Any = None) -> str:
     lines = []
     for err in exc.errors():
-        key = ".".join([prefix, *_key_path(err["loc"], data)] if prefix else _key_path(err["loc"], data))
+        loc = err["loc"]
+        if loc[:1] == ("people_options",):  # read from `[people]` (Config._people_settings)
+            loc = ("people", *loc[1:])
+        key = ".".join([prefix, *_key_path(loc, data)] if prefix else _key_path(loc, data))
         key = key or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
@@ -268,9 +419,27 @@ def parse_config(data: dict, *, source: str, base_dir: Path) -> Config:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise UserError(format_validation(exc, source, data=data)) from None
+    _bots_are_not_people(config, source)
     config.base_dir = base_dir
     config.source = source
+    seen: dict[Path, str] = {}
+    for name in config.repos:
+        where = config.repo_dir(name)
+        if where in seen:
+            raise UserError(f"{source}: repos.{name}.path: the same repository as repos.{seen[where]}")
+        seen[where] = name
     return config
+
+
+def _bots_are_not_people(config: Config, source: str) -> None:
+    named: dict[str, str] = {n.casefold(): n for n in config.people}
+    for name, entry in config.people.items():
+        named.update({e.strip().lower(): name for e in [entry.email, *entry.emails] if e})
+    for bot in config.people_options.bots:
+        text = bot.strip()
+        person = named.get(text.lower() if "@" in text else text.casefold())
+        if person is not None:
+            raise UserError(f"{source}: people.bots: {bot!r} is the person {person!r} of [people], not a bot")
 
 
 def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> Config:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import linking, normalise
 from .columns import ChangeColumns, raw_columns, record_columns
-from .config import Config
+from .config import Config, tag_patterns
 from .errors import UserError
 from .model import Deployment, FeatureFlag
 from .sources import deployments as deployment_source
@@ -38,39 +38,63 @@ class IngestResult:
     unchanged: bool = False
     warnings: list[str] = field(default_factory=list)
     unresolved_deployments: list[str] = field(default_factory=list)
+    # Tag deployments that no longer match the pattern (or became another's alias): re-derived away.
+    removed_deployments: int = 0
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
 
 
-def _services_for_repo(config: Config, info: git.RepoInfo, service: str | None,
-                       deploy_tags: str | None) -> list[dict]:
+Patterns = str | list[str] | tuple[str, ...]
+
+
+def _services_for_repo(config: Config, info: git.RepoInfo, service: str | None, deploy_tags: Patterns | None,
+                       previous: list[dict] | None = None) -> list[dict]:
+    """The services a repository ships and each one's tag patterns.
+
+    Patterns: the ones given now, else the service's in config, else its `[repos]` entry's, else the
+    config's default, else those of the last ingest (so a scheduled re-run without the option keeps
+    them). Services: the one given now, else those config names, else those of the last ingest.
+    """
+    given = tag_patterns(deploy_tags)
+    entry = config.repo_entry(info.path)
+    repo_tags = entry[1].deploy_tags if entry else None
+    before = {s["name"]: s for s in previous or []}
+
+    def patterns(name: str, own: list[str] | None, explicit: list[str] | None) -> list[str] | None:
+        last = tag_patterns(before[name].get("deploy_tags")) if name in before else None
+        return explicit or own or repo_tags or config.deploy_tags or last
+
     configured = config.services_in_repo(info.path)
     if service:
         svc = configured.get(service)
         return [{"name": service, "paths": svc.paths if svc else [],
-                 "deploy_tags": deploy_tags or (svc.deploy_tags if svc else None) or config.deploy_tags}]
+                 "deploy_tags": patterns(service, svc.deploy_tags if svc else None, given)}]
     if configured:
-        return [{"name": n, "paths": s.paths, "deploy_tags": (deploy_tags if len(configured) == 1 else None)
-                 or s.deploy_tags or config.deploy_tags}
+        return [{"name": n, "paths": s.paths, "deploy_tags": patterns(n, s.deploy_tags,
+                                                                      given if len(configured) == 1 else None)}
                 for n, s in configured.items()]
-    return [{"name": info.name, "paths": [], "deploy_tags": deploy_tags or config.deploy_tags}]
+    if before:
+        return [{"name": n, "paths": s.get("paths") or [], "deploy_tags": patterns(n, None,
+                                                                                   given if len(before) == 1 else None)}
+                for n, s in before.items()]
+    return [{"name": info.name, "paths": [], "deploy_tags": patterns(info.name, None, given)}]
 
 
 def ingest_git(store: Store, config: Config, path: str | Path, *, service: str | None = None,
-               deploy_tags: str | None = None, progress: Progress | None = None) -> IngestResult:
+               deploy_tags: Patterns | None = None, progress: Progress | None = None) -> IngestResult:
     info = git.open_repo(path)
     result = IngestResult(source=str(info.path), kind="git")
     if info.shallow:
         result.warnings.append(f"{info.path}: shallow clone: history is truncated, so lead times "
                                "of the oldest commits may be too short")
     tips = git.list_tips(info.path)
-    services = _services_for_repo(config, info, service, deploy_tags)
     state = store.repo_state(info.name)
     if state and Path(state.path) != info.path:
         raise UserError(f"a different repository named {info.name!r} is already in the store "
                         f"({state.path})", where=str(info.path))
     previous_services = store.repo_services().get(info.name)
+    services = _services_for_repo(config, info, service, deploy_tags, previous_services)
     if state and state.tips == tips and previous_services == services:
         result.unchanged = True
         return result
@@ -103,11 +127,54 @@ def ingest_git(store: Store, config: Config, path: str | Path, *, service: str |
         result.new_changes += _flush_replacing(tx, info.name, columns, inferred)
         if progress:
             progress(total, total)
-        result.new_deployments = _insert_deployments(store, tx, tag_deployments)
+        result.new_deployments, result.removed_deployments = _replace_tag_deployments(
+            store, tx, info.name, tag_deployments)
         tx.put_repo(info.name, str(info.path), tips, services, info.shallow)
         links = linking.relink(store, tx, config.production_environments)
     result.unresolved_deployments = links.unresolved_deployments
     return result
+
+
+@dataclass
+class RepoOutcome:
+    """One configured repository's ingest: its result, or the error that left the store as it was."""
+
+    name: str
+    path: str
+    result: IngestResult | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"repo": self.name, "path": self.path,
+                **(self.result.as_dict() if self.result else {"error": self.error})}
+
+
+def require_repos(config: Config) -> None:
+    if not config.repos:
+        raise UserError("no repository given and none configured: give a PATH, or name repositories in "
+                        "fireline.toml ([repos.<name>] path = \"...\")", field="path")
+
+
+def ingest_repos(store: Store, config: Config, *, deploy_tags: Patterns | None = None,
+                 progress: Callable[[str], Progress | None] | None = None,
+                 on_done: Callable[[RepoOutcome], None] | None = None) -> list[RepoOutcome]:
+    """Every `[repos.<name>]` of the config, in order, each in its own transaction (all or nothing):
+    one that fails is reported and the others are read. `progress(name)` gives each one's commit
+    progress callback; `on_done` hears of each as it finishes."""
+    require_repos(config)
+    outcomes = []
+    for name in config.repos:
+        where = config.repo_dir(name)
+        outcome = RepoOutcome(name, str(where))
+        try:
+            outcome.result = ingest_git(store, config, where, deploy_tags=deploy_tags,
+                                        progress=progress(name) if progress else None)
+        except UserError as exc:
+            outcome.error = f"repos.{name}: {exc}"
+        outcomes.append(outcome)
+        if on_done:
+            on_done(outcome)
+    return outcomes
 
 
 def _flush_replacing(tx: Writer, repo: str, columns: ChangeColumns, inferred: set[str]) -> int:
@@ -116,18 +183,59 @@ def _flush_replacing(tx: Writer, repo: str, columns: ChangeColumns, inferred: se
 
 
 def _tag_deployments(info: git.RepoInfo, services: list[dict]) -> list[Deployment]:
+    """One deployment per service and tagged commit. Several matching tags on one commit (a release
+    tagged twice, `v3.14.0` and `v0.314.0`) are one deployment, named after and timed by the earliest
+    tag with a time of its own; the others are its aliases. A commit with only lightweight tags gets
+    its committer time, marked as inferred."""
     found = []
     for svc in services:
-        pattern = svc.get("deploy_tags")
-        if not pattern:
+        patterns = tag_patterns(svc.get("deploy_tags"))
+        if not patterns:
             continue
-        for tag in git.list_tags(info, pattern):
+        by_commit: dict[str, list[git.Tag]] = {}
+        for tag in git.list_tags(info, patterns):
+            by_commit.setdefault(tag.sha, []).append(tag)
+        for sha, tags in by_commit.items():
+            first = min([t for t in tags if not t.inferred] or tags, key=lambda t: (t.time, t.name))
+            aliases = [t.name for t in tags if t is not first]
             found.append(Deployment(
-                id=f"tag:{info.name}:{tag.name}" + ("" if len(services) == 1 else f":{svc['name']}"),
-                service=svc["name"], environment="production", sha=tag.sha, time=tag.time,
-                status="success", source="tag", ref=tag.name, repo=info.name,
+                id=f"tag:{info.name}:{first.name}" + ("" if len(services) == 1 else f":{svc['name']}"),
+                service=svc["name"], environment="production", sha=sha, time=first.time,
+                status="success", source="tag", ref=first.name, repo=info.name,
+                time_inferred=first.inferred, aliases=", ".join(aliases) or None,
             ))
     return found
+
+
+def _replace_tag_deployments(store: Store, tx: Writer, repo: str, found: list[Deployment]) -> tuple[int, int]:
+    """Make `repo`'s tag deployments exactly `found` (the current pattern's); returns (added, removed).
+    A deployment that stays keeps its id, so incidents naming it still link to it."""
+    stored = {row["id"]: Deployment(**row) for row in store.tag_deployments(repo)}
+    wanted = {d.id: d for d in found}
+    stale = [i for i, d in stored.items() if wanted.get(i) != d]
+    tx.delete_ids("deployments", stale)
+    tx.insert("deployments", record_columns("deployments", [d for i, d in wanted.items() if stored.get(i) != d]))
+    return len(wanted.keys() - stored.keys()), len(stored.keys() - wanted.keys())
+
+
+def retag(store: Store, tx: Writer, config: Config) -> tuple[int, int, list[str]]:
+    """Re-derive every ingested repository's tag deployments with today's patterns (inside rebuild's
+    transaction); returns (tag deployments, removed, repositories that could not be read)."""
+    removed, unreadable = 0, []
+    for repo, path, previous in store.repos():
+        state = store.repo_state(repo)
+        try:
+            info = git.open_repo(path)
+        except UserError:
+            unreadable.append(f"{repo} ({path})")
+            continue
+        if state is None or info.name != repo:
+            unreadable.append(f"{repo} ({path})")
+            continue
+        services = _services_for_repo(config, info, None, None, previous)
+        removed += _replace_tag_deployments(store, tx, repo, _tag_deployments(info, services))[1]
+        tx.put_repo(repo, state.path, state.tips, services, state.shallow)
+    return sum(len(store.tag_deployments(repo)) for repo, _p, _s in store.repos()), removed, unreadable
 
 
 def _insert_flags(store: Store, tx: Writer, flags: list[FeatureFlag]) -> int:
@@ -204,9 +312,10 @@ _NORMALISERS = {
 def rebuild(store: Store, config: Config) -> dict[str, int]:
     """Re-derive deployments and incidents from raw events, then relink.
 
-    Tag deployments come from git, not raw events; they are kept as they are. An event that
-    today's parsers refuse is marked failed with its error (`fireline events failed`) and
-    the rest are rebuilt.
+    Tag deployments come from git, not raw events: they are read again from each ingested
+    repository with today's patterns (a repository that is gone keeps its tag deployments). An
+    event that today's parsers refuse is marked failed with its error (`fireline events failed`)
+    and the rest are rebuilt.
     """
     rows = store.raw_events()
     grouped: dict[str, list] = {}
@@ -231,8 +340,12 @@ def rebuild(store: Store, config: Config) -> dict[str, int]:
         tx.insert("feature_flags", record_columns("feature_flags", grouped.get("feature_flags", [])))
         tx.mark_raw_events(derived, failed)
         webhook_events = normalise.rebuild_webhooks(store, tx, config)
+        tags, tags_removed, unreadable = retag(store, tx, config)
         links = linking.relink(store, tx, config.production_environments)
-    return {"deployments": len(grouped.get("deployments", [])), "incidents": len(grouped.get("incidents", [])),
+    return {"deployments": len(grouped.get("deployments", [])),
+            "tag_deployments": tags, "tag_deployments_removed": tags_removed,
+            **({"unreadable_repositories": len(unreadable)} if unreadable else {}),
+            "incidents": len(grouped.get("incidents", [])),
             "feature_flags": len(grouped.get("feature_flags", [])),
             "webhook_events": webhook_events,
             "deployment_changes": links.deployment_changes, "incident_links": links.incident_links,

@@ -71,6 +71,9 @@ class Deployment:
     ref: str | None = None  # the tag name for tag deployments
     repo: str | None = None
     stage: str | None = None  # canary, partial or full; None is a plain deployment, counted as full
+    # The time is not the deployment's own: a lightweight tag's is its commit's committer time.
+    time_inferred: bool | None = None
+    aliases: str | None = None  # other tags on the same commit, ", "-separated (one deployment)
 
 
 STAGES = ("canary", "partial", "full")

@@ -13,18 +13,35 @@ scheduled task can reproduce a figure. Every method returns a typed result whose
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from . import failures, ingest
-from .app import analyses, planning
+from .app import analyses, oncall, planning
 from .app import dora as dora_use_case
 from .app.settings import load_config, validate
 from .config import Config
 from .errors import UserError
 from .metrics.dora import Scope
 from .metrics.summary import Summary
+from .results import (
+    ActionItems,
+    AlertsReport,
+    BudgetReport,
+    DebtLedger,
+    Followup,
+    KnowledgeReport,
+    OncallGaps,
+    OncallHandoff,
+    OncallLoad,
+    OncallNext,
+    OncallNow,
+    OncallSchedule,
+    ReleasePlan,
+    TestingReport,
+)
 from .scope import scope_of, team_map
 from .store import Store, resolve_url
 from .window import AsOf, as_of, parse_instant
@@ -57,7 +74,8 @@ class Workspace:
             self.config = config
         else:
             self.config = load_config(config)
-        self.url = resolve_url(str(db) if db is not None else None)
+        # --db, else FIRELINE_DB, else the config's `db`, else .fireline/fireline.duckdb
+        self.url = resolve_url(str(db) if db is not None else None, self.config.store_url())
         self._as_of: AsOf | None = None
         self.set_now(now)
         self._store: Store | None = None
@@ -71,7 +89,7 @@ class Workspace:
             self._store = Store.open(self.url)
         return self._store
 
-    def _reading(self) -> Store:
+    def existing_store(self) -> Store:
         """The store for a read: a missing DuckDB file is an error, not an empty new store."""
         if self._store is None:
             self._store = Store.open(self.url, create=False)
@@ -79,7 +97,7 @@ class Workspace:
 
     def tables(self) -> dict[str, Any]:
         """The normalised tables as Ibis tables, for your own queries or to materialise elsewhere."""
-        return self._reading().tables()
+        return self.existing_store().tables()
 
     def close(self) -> None:
         if self._store is not None:
@@ -98,7 +116,9 @@ class Workspace:
     # ---- scope -------------------------------------------------------------------------
 
     def set_now(self, value: When, *, field: str = "now") -> None:
-        """Fix "now" (None: the clock again); `field` names the argument in errors."""
+        """Fix "now" (None: the config's `at`, else the clock at each call); `field` names the argument in errors."""
+        if value in (None, ""):
+            value, field = self.config.at, "at"
         self._as_of = as_of(value, self.config.timezone, option=field) if value not in (None, "") else None
 
     def now(self) -> datetime:
@@ -113,7 +133,7 @@ class Workspace:
               until: When = None) -> Scope:
         """Which services and which window: `since`/`until` are dates (whole days in the configured
         zone), times, or ISO strings; the window defaults to the 90 days before `until` or now."""
-        store = self._reading()
+        store = self.existing_store()
         return scope_of(self.config, store, team, service, _text(since), _text(until), now=self.now())
 
     def _scope(self, scope: Scope | None, filters: dict[str, Any]) -> Scope:
@@ -123,7 +143,7 @@ class Workspace:
 
     def team_of(self) -> dict[str, str]:
         """Every service the store or the config knows, with its team."""
-        return team_map(self.config, self._reading())
+        return team_map(self.config, self.existing_store())
 
     # ---- DORA ----------------------------------------------------------------------------
 
@@ -132,77 +152,141 @@ class Workspace:
              by: str | None = None) -> Summary:
         """The four keys plus rework rate with tiers (`fireline dora`); `by`: "week" or "month"."""
         scope = self._scope(scope, {"team": team, "service": service, "since": since, "until": until})
-        return dora_use_case.summary(self._reading(), self.config, scope, profile=profile, by=by)  # type: ignore[arg-type]
+        return dora_use_case.summary(self.existing_store(), self.config, scope, profile=profile, by=by)  # type: ignore[arg-type]
 
     def explain(self, metric: str, scope: Scope | None = None, *, team: str | None = None,
                 service: str | None = None, since: When = None, until: When = None) -> dora_use_case.Explained:
         """The deployments, commits or incidents behind one figure (`fireline explain`)."""
         scope = self._scope(scope, {"team": team, "service": service, "since": since, "until": until})
-        return dora_use_case.explain(self._reading(), self.config, metric, scope)
+        return dora_use_case.explain(self.existing_store(), self.config, metric, scope)
 
     # ---- the other analyses ------------------------------------------------------------------
 
-    def actions(self, *, team: str | None = None, owner: str | None = None, overdue: bool = False) -> dict[str, Any]:
+    def actions(self, *, team: str | None = None, owner: str | None = None, overdue: bool = False) -> ActionItems:
         """Open postmortem action items, overdue first, as of `today()` (`fireline actions --json`)."""
-        return analyses.actions(self._reading(), self.config, self.today(), team=team, owner=owner, overdue=overdue)
+        return analyses.actions(self.existing_store(), self.config, self.today(), team=team, owner=owner,
+                                overdue=overdue)
 
-    def followup(self, *, team: str | None = None, weeks: int | None = None) -> dict[str, Any]:
+    def followup(self, *, team: str | None = None, weeks: int | None = None) -> Followup:
         """Did done action items move their DORA metric (`fireline followup --json`)."""
-        return analyses.followup(self._reading(), self.config, self.today(), team=team, weeks=weeks)
+        return analyses.followup(self.existing_store(), self.config, self.today(), team=team, weeks=weeks)
 
     def alerts_report(self, scope: Scope | None = None, *, team: str | None = None, service: str | None = None,
-                      since: When = None, until: When = None, tz: str | None = None) -> dict[str, Any]:
+                      since: When = None, until: When = None, tz: str | None = None) -> AlertsReport:
         """Alert noise and the detection gap (`fireline alerts report --json`)."""
         if tz is not None:
             analyses.check_zone(tz)  # before the store is opened
         scope = self._scope(scope, {"team": team, "service": service, "since": since, "until": until})
-        return analyses.alerts_report(self._reading(), self.config, scope, self.now(), tz=tz)
+        return analyses.alerts_report(self.existing_store(), self.config, scope, self.now(), tz=tz)
 
     def testing(self, scope: Scope | None = None, *, team: str | None = None, service: str | None = None,
-                since: When = None, until: When = None, limit: int = 20) -> dict[str, Any]:
+                since: When = None, until: When = None, limit: int = 20) -> TestingReport:
         """Bug fixes with and without a regression test (`fireline testing --json`)."""
         scope = self._scope(scope, {"team": team, "service": service, "since": since, "until": until})
-        return analyses.testing(self._reading(), self.config, scope, team=team, service=service, limit=limit)
+        return analyses.testing(self.existing_store(), self.config, scope, team=team, service=service, limit=limit)
 
     def knowledge(self, path: str | Path = ".", *, by: str = "dir", active_months: int = 6,
-                  top: int = 10) -> dict[str, Any]:
+                  top: int = 10) -> KnowledgeReport:
         """Knowledge silos of one repository (`fireline knowledge --json`); "now" defaults to its newest commit,
         so the result does not depend on the clock."""
         return analyses.knowledge(self.store, self.config, Path(path).expanduser(),
                                   now=self._as_of.now if self._as_of else None, by=by,
                                   active_months=active_months, top=top)
 
-    def debt(self, *, team: str | None = None, service: str | None = None, since: When = None) -> dict[str, Any]:
+    def debt(self, *, team: str | None = None, service: str | None = None, since: When = None) -> DebtLedger:
         """The debt ledger as of `now()`, month-end totals from `since` (`fireline debt --json`)."""
         start = _instant(since, self.config.timezone, "since")
-        return planning.debt(self._reading(), self.config, self.now(), since=start, team=team, service=service)
+        return planning.debt(self.existing_store(), self.config, self.now(), since=start, team=team, service=service)
 
     def budget(self, scope: Scope | None = None, *, team: str | None = None, since: When = None,
-               until: When = None, weight: str | None = None) -> dict[str, Any]:
+               until: When = None, weight: str | None = None) -> BudgetReport:
         """Each team's share of fixes per month against its [budget] (`fireline budget --json`)."""
         scope = self._scope(scope, {"team": team, "service": None, "since": since, "until": until})
-        return planning.budget(self._reading(), self.config, scope, team=team, weight=weight)
+        return planning.budget(self.existing_store(), self.config, scope, team=team, weight=weight)
 
     def plan(self, release: str | date, *, team: str | None = None, service: str | None = None,
              since: When = None, until: When = None, verify_days: int | None = None,
-             freeze_days: int | None = None) -> dict[str, Any]:
+             freeze_days: int | None = None) -> ReleasePlan:
         """Plan back from release day: last merge dates at 50/80/95% confidence (`fireline plan --json`)."""
         day = _date(release, "release")
         scope = self.scope(team=team, service=service, since=since, until=until)
-        return planning.plan(self._reading(), self.config, scope, day, self.now(), team=team, service=service,
+        return planning.plan(self.existing_store(), self.config, scope, day, self.now(), team=team, service=service,
                              verify_days=verify_days, freeze_days=freeze_days)
+
+    # ---- on call ---------------------------------------------------------------------------
+
+    def _instant(self, at: When, field: str = "at") -> datetime:
+        """An on-call instant: a date is its midnight in the configured zone; None is `now()`."""
+        if at is None:
+            return self.now()
+        if isinstance(at, datetime):
+            return oncall.instant(at.isoformat(), field, self.config)
+        return oncall.instant(at.isoformat() if isinstance(at, date) else at, field, self.config)
+
+    def _span(self, since: When, until: When, default_from: timedelta, default_days: int) -> oncall.Window:
+        return oncall.window(self.config, _text(since), _text(until), self.now(), default_from=default_from,
+                             default_days=default_days)
+
+    def _history(self) -> Any:
+        """The store's tables when there is a store: rotations alone answer without one."""
+        try:
+            return self.existing_store().tables()
+        except UserError:
+            return None
+
+    def oncall_now(self, *, team: str | None = None, at: When = None) -> OncallNow:
+        """Who is on call at `at` (default `now()`), per team (`fireline oncall now --json`)."""
+        return oncall.now(self.config, self._instant(at), team)
+
+    def oncall_next(self, *, team: str | None = None, at: When = None, count: int = 3) -> OncallNext:
+        """The next `count` handoffs per team after `at` (`fireline oncall next --json`)."""
+        return oncall.next_handoffs(self.config, self._instant(at), count, team)
+
+    def oncall_schedule(self, *, team: str | None = None, since: When = None, until: When = None,
+                        person: str | None = None, layers: bool = False,
+                        ics: str | Path | None = None) -> OncallSchedule:
+        """The shifts from `since` (default now) to `until` (default 7 days on); `ics` also writes them as iCalendar."""
+        span = self._span(since, until, timedelta(0), 7)
+        return oncall.schedule(self.config, span, team=team, person=person, layers=layers,
+                               ics=Path(ics).expanduser() if ics else None, stamp=self.now())
+
+    def oncall_gaps(self, *, team: str | None = None, since: When = None, until: When = None) -> OncallGaps:
+        """Where coverage breaks from `since` (default now) to `until` (default 28 days on) (`fireline oncall gaps`)."""
+        span = self._span(since, until, timedelta(0), 28)
+        return oncall.gaps(self.config, self._history(), span, team=team)
+
+    def oncall_load(self, *, team: str | None = None, since: When = None, until: When = None) -> OncallLoad:
+        """Hours on call per person over `since`..`until` (default the last 28 days) (`fireline oncall load`)."""
+        span = self._span(since, until, timedelta(days=-28), 28)
+        return oncall.load(self.config, self._history(), span, team=team)
+
+    def oncall_handoff(self, team: str, *, at: When = None) -> OncallHandoff:
+        """The facts of `team`'s handoff note at `at` (`fireline oncall handoff --json`)."""
+        instant = self._instant(at)
+        return oncall.handoff(self.config, self.existing_store().tables(), team, instant)
 
     # ---- ingest --------------------------------------------------------------------------
 
-    def ingest_git(self, path: str | Path, *, service: str | None = None, deploy_tags: str | None = None,
+    def ingest_git(self, path: str | Path, *, service: str | None = None,
+                   deploy_tags: str | list[str] | None = None,
                    progress: ingest.Progress | None = None) -> ingest.IngestResult:
-        """A repository's history in one streamed pass; tags matching `deploy_tags` are deployments."""
+        """A repository's history in one streamed pass; tags matching `deploy_tags` (one glob or several,
+        `!` to exclude: `["v*", "!*-rc*"]`) are deployments."""
         from .sources.git import open_repo
 
         repo = Path(path).expanduser()
         open_repo(repo)  # a mistyped path fails before a store is created
         return ingest.ingest_git(self.store, self.config, repo, service=service,
                                  deploy_tags=deploy_tags, progress=progress)
+
+    def ingest_repos(self, *, deploy_tags: str | list[str] | None = None,
+                     progress: Callable[[str], ingest.Progress | None] | None = None,
+                     on_done: Callable[[ingest.RepoOutcome], None] | None = None) -> list[ingest.RepoOutcome]:
+        """Every repository of `[repos.<name>]` in the config, each all or nothing; one that fails is
+        reported in its outcome and the others are read (`ingest.ingest_repos`)."""
+        ingest.require_repos(self.config)  # before a store is created
+        return ingest.ingest_repos(self.store, self.config, deploy_tags=deploy_tags, progress=progress,
+                                   on_done=on_done)
 
     def ingest_deployments(self, path: str | Path, *, service: str | None = None) -> ingest.IngestResult:
         file = _existing(path)  # checked before a store is created
@@ -232,13 +316,13 @@ class Workspace:
 
     def rebuild(self) -> dict[str, int]:
         """Re-derive every normalised table from the raw events (after a parser fix)."""
-        return ingest.rebuild(self._reading(), self.config)
+        return ingest.rebuild(self.existing_store(), self.config)
 
     def failed_events(self) -> list[failures.FailedEvent]:
-        return failures.failed_events(self._reading())
+        return failures.failed_events(self.existing_store())
 
     def retry_failed(self, delivery_ids: list[str] | None = None) -> failures.RetryOutcome:
-        return failures.retry(self._reading(), self.config, delivery_ids)
+        return failures.retry(self.existing_store(), self.config, delivery_ids)
 
 
 def _instant(value: When, tz: str, field: str) -> datetime | None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 from ..config import Config
 from ..errors import UserError
+from ..identity import People
 from ..ingest import ingest_git
 from ..metrics import alerts as alert_metrics
 from ..metrics import testing as testing_metrics
@@ -18,8 +18,9 @@ from ..metrics.actions import open_actions
 from ..metrics.dora import Scope
 from ..metrics.followup import MIN_LEAD_CHANGES, MIN_SAMPLES, SAMPLE_UNITS, FollowupParams
 from ..metrics.followup import followup as followup_metric
-from ..metrics.knowledge import alias_map, knowledge_report
+from ..metrics.knowledge import knowledge_report
 from ..postmortems import settings as postmortem_settings
+from ..results import ActionItems, AlertsReport, Followup, KnowledgeReport, TestingReport
 from ..safe_load import zone
 from ..scope import team_map
 from ..sources import git
@@ -30,16 +31,17 @@ __all__ = ["actions", "alerts_report", "check_zone", "followup", "knowledge", "t
 
 
 def actions(store: Store, config: Config, today: date, *, team: str | None = None, owner: str | None = None,
-            overdue: bool = False) -> dict[str, Any]:
+            overdue: bool = False) -> ActionItems:
     """Open postmortem action items by team and owner, overdue first, with days late (`fireline actions`)."""
     postmortem_settings.of(config)  # a typo in [postmortems] is refused by every postmortem command
     if team is not None and config.team_names and team not in config.team_names:
         raise UserError(f"unknown team {team!r} (teams: {', '.join(config.team_names)})", field="team")
-    return open_actions(store.tables(), today=today, team=team, owner=owner, overdue_only=overdue).as_dict()
+    report = open_actions(store.tables(), today=today, team=team, owner=owner, overdue_only=overdue)
+    return ActionItems.from_dict(report.as_dict())
 
 
 def followup(store: Store, config: Config, today: date, *, team: str | None = None,
-             weeks: int | None = None) -> dict[str, Any]:
+             weeks: int | None = None) -> Followup:
     """Whether done long-term action items moved their DORA metric (`fireline followup`)."""
     if team is not None:
         config.services_of_team(team)  # refuses an unknown team
@@ -48,10 +50,10 @@ def followup(store: Store, config: Config, today: date, *, team: str | None = No
                             tz=config.timezone)
     services_of = {name: config.services_of_team(name) for name in config.team_names}
     items = followup_metric(store.tables(), today=today, services_of=services_of, params=params, team=team)
-    return {"today": today, "weeks": params.weeks, "confidence": params.confidence,
-            "resamples": params.resamples, "seed": params.seed,
-            "min_samples": {m: {"n": n, "unit": SAMPLE_UNITS[m]} for m, n in MIN_SAMPLES.items()}
-            | {"lead_time_changes": MIN_LEAD_CHANGES}, "items": items}
+    return Followup(today=today, weeks=params.weeks, confidence=params.confidence, resamples=params.resamples,
+                    seed=params.seed, items=items,
+                    min_samples={m: {"n": n, "unit": SAMPLE_UNITS[m]} for m, n in MIN_SAMPLES.items()}
+                    | {"lead_time_changes": MIN_LEAD_CHANGES})
 
 
 def check_zone(tz: str) -> None:
@@ -62,35 +64,36 @@ def check_zone(tz: str) -> None:
 
 
 def alerts_report(store: Store, config: Config, scope: Scope, now: datetime, *, tz: str | None = None
-                  ) -> dict[str, Any]:
+                  ) -> AlertsReport:
     """Alert noise and the detection gap (`fireline alerts report`); `tz` for business and sleep hours."""
     if tz is not None:
         check_zone(tz)
     params = dataclasses.replace(alert_params(config), now=now)
-    return alert_metrics.report(store.tables(), scope, team_of=team_map(config, store), tz=tz or config.timezone,
-                                params=params)
+    return AlertsReport.from_dict(alert_metrics.report(store.tables(), scope, team_of=team_map(config, store),
+                                                       tz=tz or config.timezone, params=params))
 
 
 def knowledge(store: Store, config: Config, path: Path, *, now: datetime | None = None, by: str = "dir",
-              active_months: int = 6, top: int = 10) -> dict[str, Any]:
+              active_months: int = 6, top: int = 10) -> KnowledgeReport:
     """Truck factor, who knows what, orphaned code, hotspots and stale docs of one repository, ingesting it
     first when the store lacks it (`fireline knowledge`). `now` defaults to the newest commit."""
     info = git.open_repo(path)
     if store.repo_state(info.name) is None:
         ingest_git(store, config, info.path)  # the one git pass; everything else reads the store
-    return knowledge_report(store.tables(), info.name, aliases=alias_map(config.people), head=git.head(info.path),
-                            by=by, now=now, active_months=active_months, top=top)
+    return KnowledgeReport.from_dict(knowledge_report(
+        store.tables(), info.name, people=People.from_config(config), head=git.head(info.path), by=by, now=now,
+        active_months=active_months, top=top))
 
 
 def testing(store: Store, config: Config, scope: Scope, *, team: str | None = None, service: str | None = None,
-            limit: int = 20) -> dict[str, Any]:
+            limit: int = 20) -> TestingReport:
     """Bug-fix commits with and without a regression test (`fireline testing`)."""
     if limit < 0:
         raise UserError("must be 0 or more", field="limit")
     result = testing_metrics.report(
         store.tables(), scope.since, scope.until, team_of=team_map(config, store),
         teams=[team] if team else None, services=[service] if service else None,
-        time_basis=config.time_basis, tz=config.timezone, limit=limit,
+        time_basis=config.time_basis, tz=config.timezone, limit=limit, people=People.from_config(config),
         params=testing_metrics.params_of(config.testing),
     )
-    return result.as_dict()
+    return TestingReport.from_dict(result.as_dict())

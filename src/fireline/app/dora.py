@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
@@ -11,6 +12,7 @@ from ..config import Config
 from ..errors import UserError
 from ..metrics import explain as explain_metric
 from ..metrics.dora import Scope
+from ..metrics.span import data_span
 from ..metrics.summary import MetricValue, Summary, summarise
 from ..metrics.tiers import PROFILES, get_profile
 from ..scope import team_map
@@ -37,8 +39,28 @@ def summary(store: Store, config: Config, scope: Scope, *, profile: str | None =
         raise UserError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}", field="profile")
     if by not in (None, "week", "month"):
         raise UserError(f"unknown period {by!r}; choose week or month", field="by")
-    return summarise(store.tables(), scope, get_profile(name), team_of=team_map(config, store),
-                     group_sets=group_sets(config, by), period=by)
+    tables = store.tables()
+    result = summarise(tables, scope, get_profile(name), team_of=team_map(config, store),
+                       group_sets=group_sets(config, by), period=by)
+    result.hint = empty_window_hint(tables, config, scope, result)
+    return result
+
+
+def empty_window_hint(tables: dict[str, Any], config: Config, scope: Scope, result: Summary) -> dict[str, Any] | None:
+    """Nothing in the window (no deployment, no incident) while the store has data for these services: say
+    where the data is and which window shows it, instead of a table of zeros."""
+    figures = result.overall.metrics
+    if figures["deployment_frequency"].count or figures["time_to_restore"].count:
+        return None
+    span = data_span(tables, scope)
+    if span is None:
+        return None
+    zone = ZoneInfo(config.timezone)
+    first, last = (t.astimezone(zone) for t in span)
+    since, until = first.date().isoformat(), last.date().isoformat()
+    return {"message": f"nothing in this window; the data runs from {first:%Y-%m-%d %H:%M} to "
+                       f"{last:%Y-%m-%d %H:%M} ({config.timezone}): try --since {since} --until {until}",
+            "first": span[0], "last": span[1], "since": since, "until": until}
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from ..metrics.oncall import schedules
 from ..metrics.plan import plan_release
 from ..oncall import schedule as sched
 from ..oncall import settings as oncall_settings
+from ..results import BudgetReport, DebtLedger, ReleasePlan
 from ..scope import scope_of, team_map
 from ..store import Store
 
@@ -24,30 +25,31 @@ LEDGER_MONTHS_BACK = timedelta(days=182)
 
 
 def debt(store: Store, config: Config, now: datetime, *, since: datetime | None = None, team: str | None = None,
-         service: str | None = None) -> dict[str, Any]:
+         service: str | None = None) -> DebtLedger:
     """The debt ledger as of `now`, with month-end totals from `since` (default six months before)."""
     budget_settings.of(config)
     start = since or now - LEDGER_MONTHS_BACK
     if start >= now:
         raise UserError("must be before --at", field="since")
     scope_of(config, store, team, service, None, None)  # validates team and service
-    return debt_ledger(store, config, now=now, since=start, team_of=team_map(config, store),
-                       teams=[team] if team else None, services=[service] if service else None)
+    return DebtLedger.from_dict(debt_ledger(store, config, now=now, since=start, team_of=team_map(config, store),
+                                            teams=[team] if team else None, services=[service] if service else None))
 
 
 def budget(store: Store, config: Config, scope: Scope, *, team: str | None = None,
-           weight: str | None = None) -> dict[str, Any]:
+           weight: str | None = None) -> BudgetReport:
     """Share of each team's work spent on fixes, per month, against its [budget]."""
     budget_settings.of(config)
     if weight is not None and weight not in ("commits", "lines"):
         raise UserError(f"commits or lines, not {weight!r}", field="weight")
-    return debt_budget(store.tables(), config, scope.since, scope.until, team_of=team_map(config, store),
-                       teams=[team] if team else None, weight=weight).as_dict()
+    return BudgetReport.from_dict(debt_budget(store.tables(), config, scope.since, scope.until,
+                                              team_of=team_map(config, store), teams=[team] if team else None,
+                                              weight=weight).as_dict())
 
 
 def plan(store: Store, config: Config, scope: Scope, release: date, now: datetime, *, team: str | None = None,
          service: str | None = None, verify_days: int | None = None, freeze_days: int | None = None
-         ) -> dict[str, Any]:
+         ) -> ReleasePlan:
     """The last merge date at 50/80/95% confidence for `release`, with who is on call that day."""
     if team and service:
         raise UserError("pass --team or --service, not both", field="service")
@@ -60,7 +62,7 @@ def plan(store: Store, config: Config, scope: Scope, release: date, now: datetim
         raise UserError(f"{release}: too early to count back from", field="release") from None
     result["team"], result["service"] = team, service
     result["on_call"] = on_call(config, team, release)
-    return result
+    return ReleasePlan.from_dict(result)
 
 
 def on_call(config: Config, team: str | None, day: date) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -11,18 +10,16 @@ from typing import Annotated
 import typer
 
 from .. import ingest as ingest_lib
-from ..config import CONFIG_ENV
 from ..errors import UserError
 from ..metrics.summary import UNITS
 from ..metrics.tiers import PROFILES, get_profile
-from ..store import DB_ENV
 from ..views import terminal
-from ..workspace import Workspace
 from . import debt as cli_debt
 from . import knowledge as cli_knowledge
 from . import oncall as cli_oncall
 from . import postmortems as cli_postmortems
 from . import report as cli_report
+from . import repos as cli_repos
 from . import testing as cli_testing
 from .alerts import alerts_app
 from .common import (
@@ -31,11 +28,14 @@ from .common import (
     DbOpt,
     JsonOpt,
     ProfileOpt,
+    RootOptions,
     ServiceOpt,
     SinceOpt,
     TeamOpt,
     UntilOpt,
     print_json,
+    root_options,
+    set_root_options,
     workspace,
 )
 from .events import events_app
@@ -68,14 +68,7 @@ def _root(
     = None,
 ) -> None:
     """`fireline --db URL --config FILE COMMAND ...` sets both once for the command that follows."""
-    # The command's own options read the same environment defaults as the library's Workspace, so setting
-    # them here reaches every command; they are put back when the command ends.
-    for name, value in ((DB_ENV, db), (CONFIG_ENV, str(config) if config else None)):
-        if value is None:
-            continue
-        previous = os.environ.get(name)
-        os.environ[name] = value
-        ctx.call_on_close(lambda n=name, p=previous: os.environ.pop(n) if p is None else os.environ.update({n: p}))
+    set_root_options(ctx, RootOptions(db=db, config=config))
 
 
 ingest_app = typer.Typer(help="Read git history, deployments, incidents and alert history into the store.",
@@ -135,6 +128,8 @@ def _report_ingest(result: ingest_lib.IngestResult, as_json: bool) -> None:
         parts.append(f"{result.new_alerts} new alert events")
     elif result.kind == "git":
         parts += [f"{result.new_changes} new commits", f"{result.new_deployments} new tag deployments"]
+        if result.removed_deployments:
+            parts.append(f"{result.removed_deployments} tag deployments removed")
     elif result.kind == "deployments":
         parts.append(f"{result.new_deployments} new deployments")
         if result.new_flags:
@@ -153,15 +148,30 @@ def _report_ingest(result: ingest_lib.IngestResult, as_json: bool) -> None:
 
 @ingest_app.command("git")
 def ingest_git(
-    path: Annotated[Path, typer.Argument(help="A git repository (work tree or bare).")],
-    deploy_tags: Annotated[str | None, typer.Option("--deploy-tags", help="Tags matching this glob are "
-                                                    "production deployments, e.g. 'v*'.")] = None,
+    path: Annotated[Path | None, typer.Argument(
+        help="A git repository (work tree or bare). Without one: every `[repos.<name>]` of the config.",
+        show_default=False)] = None,
+    deploy_tags: Annotated[list[str] | None, typer.Option(
+        "--deploy-tags", help="Tags matching this glob are production deployments, e.g. `v*`. Once per glob; "
+        "`!` excludes: `--deploy-tags 'v*' --deploy-tags '!*-rc*'`. Without it: the config's, else the last "
+        "ingest's.", show_default=False)] = None,
     service: Annotated[str | None, typer.Option("--service", help="The service this repository ships "
                                                 "(default: from config, else the folder name).")] = None,
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Read a repository's history in one streamed pass; re-runs read only what is new."""
-    with Workspace(db, config) as ws:
+    """Read a repository's history in one streamed pass; re-runs read only what is new.
+
+    Changing the tag patterns re-derives the tag deployments: those that no longer match are removed.
+    """
+    if path is None:
+        if service:
+            raise UserError("applies to one repository: give its PATH", field="service")
+        cli_repos.ingest_configured(db, config, deploy_tags, as_json, _report_ingest)
+        return
+    if not path.exists() and any(c in str(path) for c in "!*?["):
+        raise UserError("no such directory; it looks like a tag pattern: give --deploy-tags once per pattern "
+                        "(--deploy-tags 'v*' --deploy-tags '!*-rc*')", where=str(path))
+    with workspace(db, config) as ws:
         progress, update = _progress_callback("reading commits")
         if progress:
             with progress:
@@ -180,7 +190,7 @@ def ingest_deployments(
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Add deployments; only successful production ones count. Ingesting a file twice adds nothing."""
-    with Workspace(db, config) as ws:
+    with workspace(db, config) as ws:
         result = ws.ingest_deployments(file, service=service)
     _report_ingest(result, as_json)
 
@@ -193,7 +203,7 @@ def ingest_incidents(
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Add incidents. GitHub issues count when labelled `incident` (config: incident_label)."""
-    with Workspace(db, config) as ws:
+    with workspace(db, config) as ws:
         result = ws.ingest_incidents(file, service=service)
     _report_ingest(result, as_json)
 
@@ -205,7 +215,7 @@ def ingest_alerts(
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Add alert history from a file (webhooks bring it continuously: see `fireline serve`)."""
-    with Workspace(db, config) as ws:
+    with workspace(db, config) as ws:
         result = ws.ingest_alerts(file)
     _report_ingest(result, as_json)
 
@@ -226,6 +236,8 @@ def dora(
         return
     out = terminal.console()
     out.print(terminal.dora_table(summary, title="DORA metrics"))
+    if summary.hint:
+        out.print(f"[yellow]{terminal.safe(summary.hint['message'])}[/]", soft_wrap=True)
     for note in terminal.unknown_notes(summary):
         out.print(f"[dim]{note}[/]")
     out.print("[dim]Ask why: fireline explain lead-time|deployment-frequency|change-failure-rate|"
@@ -260,8 +272,9 @@ def explain(
 
 @app.command()
 def rebuild(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Re-derive deployments, incidents and links from the raw events (after a parser fix)."""
-    with Workspace(db, config) as ws:
+    """Re-derive deployments, incidents and links from the raw events (after a parser fix), and tag
+    deployments from each ingested repository with today's tag patterns."""
+    with workspace(db, config) as ws:
         counts = ws.rebuild()
     if as_json:
         print_json(counts)
@@ -306,7 +319,9 @@ def serve(
     """
     from ..server import serve as serve_lib
 
-    serve_lib.run(host=host, port=port, workers=workers, db=db, config_path=config)
+    root = root_options()
+    serve_lib.run(host=host, port=port, workers=workers, db=db if db is not None else root.db,
+                  config_path=config if config is not None else root.config)
 
 
 @app.command()

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from ..app.settings import load_config
 from ..errors import UserError
 from ..views import terminal
 from .common import (
@@ -22,6 +21,7 @@ from .common import (
     SinceOpt,
     TeamOpt,
     UntilOpt,
+    config_of,
     print_json,
     workspace,
 )
@@ -50,7 +50,7 @@ def alerts_lint(
     from ..alerting.checks import CHECKS
     from ..views import findings as findings_view
 
-    cfg = load_config(config)
+    cfg = config_of(config)
     for path in paths:
         if not path.exists():
             raise UserError("no such file or folder", where=str(path))
@@ -76,7 +76,7 @@ def alerts_suggest(
     """Write the rules the talk's incident lacked (disk, silent job, errors) with runbook stubs."""
     from ..alerting.suggest import suggest
 
-    cfg = load_config(config)
+    cfg = config_of(config)
     result = suggest(service, job=job, team=team or cfg.team_of(service), out=out, max_age_hours=max_age_hours,
                      force=force)
     if as_json:
@@ -96,7 +96,7 @@ def alerts_report(
 ) -> None:
     """Alert noise (pages per shift, off-hours, flapping, transient, no runbook) and the detection gap."""
     with workspace(db, config, at) as ws:
-        report = ws.alerts_report(team=team, service=service, since=since, until=until, tz=tz)
+        report = ws.alerts_report(team=team, service=service, since=since, until=until, tz=tz).to_dict()
     if as_json:
         print_json(report)
         return

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,21 +17,30 @@ from ..errors import UserError
 from ..metrics.tiers import PROFILES
 from ..scope import scope_of, team_map  # shared with the report and the dashboard
 
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..workspace import Workspace
+
 __all__ = [
     "AtOpt",
     "ConfigOpt",
     "DbOpt",
     "JsonOpt",
     "ProfileOpt",
+    "RootOptions",
     "ServiceOpt",
     "SinceOpt",
     "TeamOpt",
     "UntilOpt",
+    "config_of",
     "hidden_alias",
     "pick_at",
     "print_json",
+    "root_options",
     "scope_of",
+    "set_root_options",
     "team_map",
+    "workspace",
 ]
 
 class FindingsFormat(str, Enum):
@@ -72,19 +83,52 @@ def pick_at(at: str | None, **old: str | None) -> tuple[str | None, str]:
     return at, "at"
 
 
-def workspace(db: str | None, config: Path | None, at: str | None = None, **old: str | None) -> Any:
-    """The library's Workspace for a command: its --db and --config, and --at (or an old spelling such as
-    --today) as its "now". A Workspace is a context manager: it closes the store."""
+@dataclass(frozen=True)
+class RootOptions:
+    """`fireline --db URL --config FILE COMMAND`: the root callback keeps them in the Typer context, and every
+    command's workspace starts from them (a command's own --db/--config wins)."""
+
+    db: str | None = None
+    config: Path | None = None
+
+
+# The root callback sets these for the one command that follows and puts them back when it ends (a
+# context variable, not the environment: nothing leaks into the next command run in the same process).
+_ROOT: ContextVar[RootOptions | None] = ContextVar("fireline_root_options", default=None)
+
+
+def set_root_options(ctx: typer.Context, options: RootOptions) -> None:
+    token = _ROOT.set(options)
+    ctx.obj = options
+    ctx.call_on_close(lambda: _ROOT.reset(token))
+
+
+def root_options() -> RootOptions:
+    return _ROOT.get() or RootOptions()
+
+
+def workspace(db: str | None, config: Path | None, at: str | None = None, **old: str | None) -> Workspace:
+    """The library's Workspace for a command: its --db and --config (else the root's, else the environment and
+    the defaults), and --at (or an old spelling such as --today) as its "now". A Workspace is a context
+    manager: it closes the store."""
     from ..window import parse_instant
     from ..workspace import Workspace
 
-    ws = Workspace(db, config)
+    root = root_options()
+    ws = Workspace(db if db is not None else root.db, config if config is not None else root.config)
     value, field = pick_at(at, **old)
     if field == "now" and value:  # the old --now read a date as its start, not its end
         ws.set_now(parse_instant(value, "now", ws.config.timezone), field=field)
     else:
         ws.set_now(value, field=field)
     return ws
+
+
+def config_of(config: Path | None) -> Config:
+    """The validated config of a command that needs no store (--config, else the root's, else the default)."""
+    from ..app.settings import load_config
+
+    return load_config(config if config is not None else root_options().config)
 
 
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help=f"Tier profile: {', '.join(PROFILES)} "

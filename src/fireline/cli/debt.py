@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..app.settings import load_config
 from ..errors import UserError
-from ..store import Store
 from ..views import debt as debt_view
 from ..views import terminal
 from .common import (
@@ -41,7 +39,7 @@ def debt(team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = Non
     were not done) and knowledge (orphaned code, truck factor 1), per team and service, with the
     totals month by month from --since (default: six months before --at)."""
     with workspace(db, config, at, now=now) as ws:
-        ledger = ws.debt(team=team, service=service, since=since)
+        ledger = ws.debt(team=team, service=service, since=since).to_dict()
         tz = ws.config.timezone
     if as_json:
         print_json(ledger)
@@ -56,7 +54,7 @@ def budget(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = None,
     """Share of each team's work spent on fixes, per month, against its budget ([budget] in config):
     over, under or within (budget +- tolerance)."""
     with workspace(db, config, at) as ws:
-        data = ws.budget(team=team, since=since, until=until, weight=weight)
+        data = ws.budget(team=team, since=since, until=until, weight=weight).to_dict()
     if as_json:
         print_json(data)
         return
@@ -81,7 +79,7 @@ def plan(release: Annotated[str, typer.Option("--release", help="Release day (a 
         raise UserError("pass --team or --service, not both", where="--service")
     with workspace(db, config, at, now=now) as ws:
         result = ws.plan(release, team=team, service=service, since=since, until=until, verify_days=verify_days,
-                         freeze_days=freeze_days)
+                         freeze_days=freeze_days).to_dict()
         tz = ws.config.timezone
     if as_json:
         print_json(result)
@@ -97,16 +95,9 @@ def ingest_flags(
 ) -> None:
     """Add feature flag changes. Turning a flag off during an incident (or a flip naming the incident)
     is the incident's restore time. Ingesting a file twice adds nothing."""
-    from ..ingest import ingest_flags as run
-    from ..sources.records import check_file
 
-    cfg = load_config(config)
-    check_file(file)
-    store = Store.open(db)
-    try:
-        result = run(store, cfg, file, service=service)
-    finally:
-        store.close()
+    with workspace(db, config) as ws:
+        result = ws.ingest_flags(file, service=service)
     if as_json:
         print_json(result.as_dict())
         return

@@ -8,11 +8,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .. import failures
-from ..app.settings import load_config
-from ..store import Store
 from ..views import terminal
-from .common import ConfigOpt, DbOpt, JsonOpt, print_json
+from .common import ConfigOpt, DbOpt, JsonOpt, print_json, workspace
 
 events_app = typer.Typer(
     help="Raw events that failed to normalise: list them, and retry them after a fix.\n\n"
@@ -24,11 +21,8 @@ events_app = typer.Typer(
 @events_app.command("failed")
 def failed(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List failed raw events, oldest first: source, delivery id, kind, when received, and the error."""
-    store = Store.open(db, create=False)
-    try:
-        events = failures.failed_events(store)
-    finally:
-        store.close()
+    with workspace(db, None) as ws:
+        events = ws.failed_events()
     if as_json:
         print_json([e.as_dict() for e in events])
         return
@@ -50,12 +44,8 @@ def retry(ids: Annotated[list[str] | None, typer.Argument(
               show_default=False)] = None,
           db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Derive failed raw events again. Exit 0 when all of them now normalise, 1 when some still fail."""
-    cfg = load_config(config)
-    store = Store.open(db, create=False)
-    try:
-        outcome = failures.retry(store, cfg, ids or None)
-    finally:
-        store.close()
+    with workspace(db, config) as ws:
+        outcome = ws.retry_failed(ids or None)
     if as_json:
         print_json(outcome.as_dict())
     else:

@@ -37,7 +37,7 @@ def knowledge(
     git.open_repo(path)  # a mistyped path fails before a store is created
     # --now was read in UTC where every other command reads the configured zone.
     with workspace(db, config, at, now=now) as ws:
-        report = ws.knowledge(path, by=by.value, active_months=active_months, top=top)
+        report = ws.knowledge(path, by=by.value, active_months=active_months, top=top).to_dict()
     if as_json:
         print_json(report)
         return

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 from rich import box
 from rich.table import Table
 
-from ..app.settings import load_config
-from ..config import Config
+from ..app import oncall
 from ..errors import UserError
-from ..store import Store
 from ..views import terminal
-from ..window import parse_instant
-from .common import ConfigOpt, DbOpt, JsonOpt, hidden_alias, print_json
+from .common import ConfigOpt, DbOpt, JsonOpt, hidden_alias, print_json, workspace
 
 oncall_app = typer.Typer(
     help="Support rotations from [rotations.TEAM] in fireline.toml: who is on call now and next, the "
@@ -46,57 +45,18 @@ def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
     app.add_typer(oncall_app, name="oncall")
 
 
-def _setup(config: Path | None):
-    from ..oncall.settings import load
-
-    cfg = load_config(config)
-    setup = load(cfg)
-    if not setup.rotations:
-        raise UserError("no rotations configured: add [rotations.<team>] with at least one layer "
-                        "(see docs/oncall.md)", where=cfg.source or "fireline.toml")
-    return cfg, setup
-
-
-def _team(setup, team: str | None) -> None:
-    if team is not None and team not in setup.rotations:
-        raise UserError(f"no rotation for team {team!r} (rotations: {', '.join(setup.rotations)})", where="--team")
-
-
-def _instant(value: str, option: str, cfg: Config, *, end: bool = False) -> datetime:
-    from ..oncall.schedule import YEARS, in_range
-
-    when = parse_instant(value, option, cfg.timezone, end=end)
-    # Narrower than the other commands' years: shifts are computed up to a rotation length past a date.
-    if not in_range(when):
-        raise UserError(f"out of range: {value!r} (use a time in the years {YEARS[0]}–{YEARS[1]})", where=option)
-    return when
-
-
-def _at(value: str | None, cfg: Config, option: str = "--at") -> datetime:
-    return _instant(value, option, cfg) if value else datetime.now(UTC)
-
-
-def _window(cfg: Config, since: str | None, until: str | None, from_: str | None, to: str | None,
-            default_from: timedelta, default_days: int) -> tuple[datetime, datetime]:
-    """--since/--until (or the old --from/--to); `default_from` from now and `default_days` long when absent."""
+@contextmanager
+def _window_flags(since: str | None, until: str | None, from_: str | None, to: str | None
+                  ) -> Iterator[tuple[str | None, str | None]]:
+    """--since/--until, or the old --from/--to: an error about the window names the flag that was typed."""
     start, end = _either(since, from_, "--since/--from"), _either(until, to, "--until/--to")
-    start_name, end_name = ("--from" if from_ else "--since"), ("--to" if to else "--until")
-    now = datetime.now(UTC)
-    lo = _instant(start, start_name, cfg) if start else now + default_from
-    hi = _instant(end, end_name, cfg, end=True) if end else lo + timedelta(days=default_days)
-    if hi <= lo:
-        raise UserError(f"the window is empty: {start_name} {lo:%Y-%m-%d %H:%M} is not before {end_name} "
-                        f"{hi:%Y-%m-%d %H:%M} (UTC)", where=f"{start_name}/{end_name}")
-    return lo, hi
-
-
-def _tables(db: str | None):
-    """The store's tables, or None when there is no store yet (rotations alone still work)."""
+    typed = {"since": "from" if from_ else "since", "until": "to" if to else "until"}
     try:
-        store = Store.open(db, create=False)
-    except UserError:
-        return None, None
-    return store, store.tables()
+        yield start, end
+    except UserError as exc:
+        if exc.field and not exc.where and any(name in typed for name in exc.field.split("/")):
+            raise UserError(exc.message, field="/".join(typed.get(n, n) for n in exc.field.split("/"))) from None
+        raise
 
 
 def _fmt(value: datetime | None, zone: str) -> str:
@@ -117,31 +77,18 @@ def _table(title: str, columns: list[str], caption: str | None = None) -> Table:
 @oncall_app.command("now")
 def now(team: TeamOpt = None, at: AtOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Who is on call now (or --at): per team, the person, their layer, and until when."""
-    from ..metrics.oncall import around
-    from ..oncall.schedule import at as shift_at
-    from ..oncall.schedule import runs
-
-    cfg, setup = _setup(config)
-    _team(setup, team)
-    instant = _at(at, cfg)
-    scheds = around(setup, instant, team)
-    rows: list[dict[str, Any]] = []
-    for name, sched in scheds.items():
-        run, shift = shift_at(runs(sched.final), instant), shift_at(sched.final, instant)
-        layers = [{"layer": s.layer, "person": s.person} for s in sched.layers if s.start <= instant < s.end]
-        rows.append({"team": name, "person": shift.person if shift else None, "layer": shift.layer if shift else None,
-                     "reason": shift.reason if shift else None, "since": run.start if run else None,
-                     "until": run.end if run else None, "zone": setup.zones.get(shift.person) if shift else None,
-                     "layers": layers})
+    with workspace(None, config) as ws:
+        data = ws.oncall_now(team=team, at=at)
+        tz = ws.config.timezone
     if as_json:
-        print_json({"at": instant, "teams": rows})
+        print_json(data.to_dict())
         return
-    table = _table(f"On call at {_fmt(instant, cfg.timezone)}", ["team", "on call", "their time", "layer",
-                                                                  "since", "until", "why"])
-    for r in rows:
-        own = _fmt(instant, r["zone"]) if r["zone"] else "—"
+    table = _table(f"On call at {_fmt(data.at, tz)}", ["team", "on call", "their time", "layer", "since", "until",
+                                                       "why"])
+    for r in data.teams:
+        own = _fmt(data.at, r["zone"]) if r["zone"] else "—"
         table.add_row(r["team"], r["person"] or terminal.styled("nobody", "red"), own, r["layer"] or "—",
-                      _fmt(r["since"], cfg.timezone), _fmt(r["until"], cfg.timezone), r["reason"] or "—")
+                      _fmt(r["since"], tz), _fmt(r["until"], tz), r["reason"] or "—")
     terminal.console().print(table)
 
 
@@ -150,22 +97,17 @@ def next_(team: TeamOpt = None, at: AtOpt = None,
           count: Annotated[int, typer.Option("--count", min=1, help="How many handoffs per team.")] = 3,
           config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """The next handoffs after now (or --at): who takes over when, per team (a gap shows as nobody)."""
-    from ..metrics.oncall import next_handoffs
-
-    cfg, setup = _setup(config)
-    _team(setup, team)
-    instant = _at(at, cfg)
-    out: list[dict[str, Any]] = [{"team": name, "handoffs": items}
-                                 for name, items in next_handoffs(setup, instant, count, team).items()]
+    with workspace(None, config) as ws:
+        data = ws.oncall_next(team=team, at=at, count=count)
+        tz = ws.config.timezone
     if as_json:
-        print_json({"at": instant, "teams": out})
+        print_json(data.to_dict())
         return
-    table = _table(f"Next handoffs after {_fmt(instant, cfg.timezone)}", ["team", "takes over", "at", "until",
-                                                                         "layer"])
-    for t in out:
+    table = _table(f"Next handoffs after {_fmt(data.at, tz)}", ["team", "takes over", "at", "until", "layer"])
+    for t in data.teams:
         for h in t["handoffs"]:
-            table.add_row(t["team"], h["person"] or terminal.styled("nobody", "red"), _fmt(h["start"], cfg.timezone),
-                          _fmt(h["end"], cfg.timezone), h["layer"] or "—")
+            table.add_row(t["team"], h["person"] or terminal.styled("nobody", "red"), _fmt(h["start"], tz),
+                          _fmt(h["end"], tz), h["layer"] or "—")
     terminal.console().print(table)
 
 
@@ -181,39 +123,23 @@ def schedule_cmd(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt =
                                                           "(--person).")] = None,
                  config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """The shifts from --since to --until (default: the next 7 days), as a table, JSON or iCalendar."""
-    from ..metrics.oncall import schedules
-    from ..oncall.ical import to_ics
-
-    cfg, setup = _setup(config)
-    _team(setup, team)
-    if person is not None and cfg.people and person not in cfg.people:
-        raise UserError(f"unknown person {person!r} (not in [people])", where="--person")
-    lo, hi = _window(cfg, since, until, from_, to, timedelta(0), 7)
-    shifts = [s for sched in schedules(setup, lo, hi, team).values() for s in (sched.layers if layers else sched.final)]
-    if person is not None:
-        shifts = [s for s in shifts if s.person == person]
-    shifts.sort(key=lambda s: (s.start, s.team, s.layer))
-    if ics is not None:
-        name = f"On call: {person or team or 'all teams'}"
-        emails = {n: p.email for n, p in cfg.people.items() if p.email}
-        try:
-            ics.write_bytes(to_ics(shifts, name=name, stamp=datetime.now(UTC), emails=emails))
-        except OSError as exc:
-            raise UserError(f"cannot write: {exc.strerror}", where=str(ics)) from None
+    with workspace(None, config) as ws, _window_flags(since, until, from_, to) as (start, end):
+        data = ws.oncall_schedule(team=team, since=start, until=end, person=person, layers=layers, ics=ics)
+        tz, zones = ws.config.timezone, oncall.zones(ws.config)
     if as_json:
-        print_json({"from": lo, "to": hi, "ics": str(ics) if ics else None, "shifts": [s.as_dict() for s in shifts]})
+        print_json(data.to_dict())
         return
-    table = _table(f"On-call schedule {_fmt(lo, cfg.timezone)} → {_fmt(hi, cfg.timezone)}",
+    table = _table(f"On-call schedule {_fmt(data.from_, tz)} → {_fmt(data.to, tz)}",
                    ["team", "layer", "person", "start", "end", "hours", "their start", "why"])
-    for s in shifts:
-        own = setup.zones.get(s.person)
-        theirs = s.start.astimezone(ZoneInfo(own)).strftime("%a %H:%M %Z") if own else "—"
-        table.add_row(s.team, s.layer, s.person, _fmt(s.start, cfg.timezone), _fmt(s.end, cfg.timezone),
-                      f"{s.hours:.1f}", theirs, s.reason)
+    for s in data.shifts:
+        own = zones.get(s["person"])
+        theirs = s["start"].astimezone(ZoneInfo(own)).strftime("%a %H:%M %Z") if own else "—"
+        table.add_row(s["team"], s["layer"], s["person"], _fmt(s["start"], tz), _fmt(s["end"], tz),
+                      f"{s['hours']:.1f}", theirs, s["reason"])
     out = terminal.console()
     out.print(table)
     if ics is not None:
-        out.print(f"Wrote {len(shifts)} shifts to {terminal.safe(ics)}.")
+        out.print(f"Wrote {len(data.shifts)} shifts to {terminal.safe(ics)}.")
 
 
 @oncall_app.command("gaps")
@@ -226,46 +152,41 @@ def gaps_cmd(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = Non
 
     Nobody on call; weekends and holidays on one person for too long; production deployments nobody of
     their team was on call to verify; every expert of a service away at once."""
-    from ..oncall.report import coverage
-
-    cfg, setup = _setup(config)
-    _team(setup, team)
-    lo, hi = _window(cfg, since, until, from_, to, timedelta(0), 28)
-    own = None
-    if team is not None:
-        own = set(cfg.services_of_team(team)) if team in cfg.team_names else set()
-    store, tables = _tables(db)
-    try:
-        data = coverage(setup, cfg, tables, lo, hi, teams=None if team is None else {team}, services=own)
-    finally:
-        if store is not None:
-            store.close()
+    with workspace(db, config) as ws, _window_flags(since, until, from_, to) as (start, end):
+        data = ws.oncall_gaps(team=team, since=start, until=end).to_dict()
+        tz, limit = ws.config.timezone, oncall.setup(ws.config).settings.weekend_max_hours
     if as_json:
         print_json(data)
     else:
-        _render_gaps(data, cfg.timezone, setup.settings.weekend_max_hours)
+        _render_gaps(data, tz, limit)
     if fail and data["found"]:
         raise typer.Exit(1)
 
 
 def _render_gaps(data: dict, zone: str, limit: float) -> None:
+    """Only the tables with rows: nothing found is one line."""
     out = terminal.console()
     out.print(f"[bold]On-call coverage[/] {_fmt(data['from'], zone)} → {_fmt(data['to'], zone)}")
-    table = _table(f"Nobody on call ({len(data['gaps'])})", ["team", "from", "to", "hours", "after", "why"])
-    for g in data["gaps"]:
-        table.add_row(g["team"], _fmt(g["start"], zone), _fmt(g["end"], zone), f"{g['hours']:.1f}", g["after"] or "—",
-                      "; ".join(g["why"]) or "no layer covers it")
-    out.print(table)
-    table = _table(f"Days off on one person for more than {limit:g} h ({len(data['weekend_stretches'])})",
-                   ["team", "person", "from", "to", "hours", "days (their calendar)"])
-    for s in data["weekend_stretches"]:
-        table.add_row(s["team"], s["person"], _fmt(s["start"], zone), _fmt(s["end"], zone), f"{s['hours']:.1f}",
-                      ", ".join(s["days"]))
-    out.print(table)
+    for r in data["no_rotation"]:
+        when = f"(it starts {_fmt(r['at'], zone)})" if r["why"] == "no rotation yet" else _fmt(r["at"], zone)
+        out.print(f"{terminal.safe(r['team'])}: {r['why']} {when}")
+    if data["gaps"]:
+        table = _table(f"Nobody on call ({len(data['gaps'])})", ["team", "from", "to", "hours", "after", "why"])
+        for g in data["gaps"]:
+            table.add_row(g["team"], _fmt(g["start"], zone), _fmt(g["end"], zone), f"{g['hours']:.1f}",
+                          g["after"] or "—", "; ".join(g["why"]) or "no layer covers it")
+        out.print(table)
+    if data["weekend_stretches"]:
+        table = _table(f"Days off on one person for more than {limit:g} h ({len(data['weekend_stretches'])})",
+                       ["team", "person", "from", "to", "hours", "days (their calendar)"])
+        for s in data["weekend_stretches"]:
+            table.add_row(s["team"], s["person"], _fmt(s["start"], zone), _fmt(s["end"], zone), f"{s['hours']:.1f}",
+                          ", ".join(s["days"]))
+        out.print(table)
     u = data["unverified_deployments"]
     if u.get("unknown"):
         out.print(f"Unverified production deployments: unknown: {terminal.safe(u['unknown'])}")
-    else:
+    elif u["unverified"]:
         table = _table(f"Production deployments nobody of their team was on call to verify ({len(u['unverified'])} "
                        f"of {u['checked']})", ["time", "day", "service", "team", "id", "type", "why"])
         for d in u["unverified"]:
@@ -275,13 +196,16 @@ def _render_gaps(data: dict, zone: str, limit: float) -> None:
     e = data["experts_away"]
     if e.get("unknown"):
         out.print(f"Experts away: unknown: {terminal.safe(e['unknown'])}")
-    else:
+    elif e["periods"]:
         table = _table(f"Every expert of a service away at once ({len(e['periods'])})",
                        ["service", "experts", "from", "to", "why"])
         for p in e["periods"]:
             table.add_row(p["service"], ", ".join(p["experts"]), _fmt(p["start"], zone), _fmt(p["end"], zone),
                           "; ".join(p["why"]))
         out.print(table)
+    if not data["found"]:
+        checked = f"; {u['checked']} production deployments checked" if not u.get("unknown") else ""
+        out.print(f"No coverage gaps found{checked}.")
 
 
 @oncall_app.command("load")
@@ -291,21 +215,14 @@ def load_cmd(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = Non
     """Hours on call per person (default: the last 28 days): fairness at a glance.
 
     Split into business, off and sleep hours on each person's own clock, and pages when alert history exists."""
-    from ..oncall.report import load
-
-    cfg, setup = _setup(config)
-    _team(setup, team)
-    lo, hi = _window(cfg, since, until, from_, to, timedelta(days=-28), 28)
-    store, tables = _tables(db)
-    try:
-        data = load(setup, tables, lo, hi, cfg.team_of, teams=None if team is None else {team})
-    finally:
-        if store is not None:
-            store.close()
+    with workspace(db, config) as ws, _window_flags(since, until, from_, to) as (start, end):
+        result = ws.oncall_load(team=team, since=start, until=end)
+        tz = ws.config.timezone
     if as_json:
-        print_json(data)
+        print_json(result.to_dict())
         return
-    table = _table(f"On-call load {_fmt(lo, cfg.timezone)} → {_fmt(hi, cfg.timezone)}",
+    data = result.to_dict()
+    table = _table(f"On-call load {_fmt(result.from_, tz)} → {_fmt(result.to, tz)}",
                    ["person", "zone", "teams", "hours", "business", "off", "sleep", "pages", "pages asleep"],
                    caption=f"hours on each person's own clock; most/least on call: "
                            f"{data['fairness']['ratio'] or '—'}x" + (f" · pages unknown: {data['pages_unknown']}"
@@ -324,22 +241,14 @@ def handoff_cmd(team: Annotated[str, typer.Option("--team", help="The team handi
 
     Mid-shift, the note is for the coming handoff. Open incidents, alerts during the outgoing shift,
     deployments since the last handoff, action items due."""
-    from ..metrics.oncall import handoff
     from ..oncall.note import render
 
-    cfg, setup = _setup(config)
-    _team(setup, team)
-    instant = _at(at, cfg)
-    services = cfg.services_of_team(team) if team in cfg.team_names else []
-    store = Store.open(db, create=False)
-    try:
-        note = handoff(store.tables(), setup, team, services, cfg.production_environments, instant,
-                       zone=cfg.timezone)
-    finally:
-        store.close()
+    with workspace(db, config) as ws:
+        note = ws.oncall_handoff(team, at=at).to_dict()
+        tz, zones = ws.config.timezone, oncall.zones(ws.config)
     if as_json:
         print_json(note)
         return
     import sys
 
-    sys.stdout.write(terminal.clean_text(render(note, cfg.timezone, setup.zones)))
+    sys.stdout.write(terminal.clean_text(render(note, tz, zones)))

@@ -9,9 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ..app.settings import load_config
 from ..errors import UserError
-from ..store import Store
 from ..views import terminal
 from .common import (
     AtOpt,
@@ -20,6 +18,7 @@ from .common import (
     FindingsFormat,
     JsonOpt,
     TeamOpt,
+    config_of,
     hidden_alias,
     print_json,
     workspace,
@@ -41,10 +40,6 @@ class FailOn(str, Enum):
 TodayOpt = Annotated[str | None, hidden_alias("--today")]
 
 
-def _open_store(db: str | None) -> Store:
-    return Store.open(db, create=False)
-
-
 @postmortem_app.command("new")
 def postmortem_new(
     incident: Annotated[str, typer.Option("--incident", help="The incident's id in the store, e.g. INC-0042.")],
@@ -57,9 +52,8 @@ def postmortem_new(
     sections. Prints the path. The file lints clean except for its empty action items: add them."""
     from ..postmortems import settings, template
 
-    cfg = load_config(config)
-    store = _open_store(db)
-    try:
+    with workspace(db, config) as ws:
+        cfg, store = ws.config, ws.existing_store()
         t = store.table("incidents")
         rows = t.filter(t.id == incident).to_pyarrow().to_pylist()
         if not rows:
@@ -70,8 +64,6 @@ def postmortem_new(
             hint = f"; did you mean {near!r}?" if near else ("; ingest incidents first (fireline ingest incidents)"
                                                              if not ids else "")
             raise UserError(f"no incident {incident!r} in the store{hint}", where="--incident")
-    finally:
-        store.close()
     row = rows[0]
     folder = directory if directory is not None else settings.folder(cfg)
     path = template.write(folder / template.file_name(row, cfg.timezone),
@@ -102,18 +94,15 @@ def postmortem_lint(
     from ..postmortems.ingest import store_incident_ids
     from ..views import findings as findings_view
 
-    cfg = load_config(config)
+    cfg = config_of(config)
     targets = list(paths or [settings.folder(cfg)])
     for path in targets:
         if not path.exists():
             raise UserError("no such file or folder", where=str(path))
     known = None
     if db:
-        store = _open_store(db)
-        try:
-            known = store_incident_ids(store)
-        finally:
-            store.close()
+        with workspace(db, config) as ws:
+            known = store_incident_ids(ws.existing_store())
     result = lint.lint_paths(targets, cfg, known)
     found = result.findings
     if fmt is FindingsFormat.sarif:
@@ -138,20 +127,17 @@ def postmortem_repeats(
     from ..metrics.repeats import repeat_incidents
     from ..postmortems import settings
 
-    cfg = load_config(config)
-    window = window_days or settings.of(cfg).repeat_window_days
-    services = set(cfg.services_of_team(team)) if team else None
-    store = _open_store(db)
-    try:
-        rows = repeat_incidents(store.tables(), window_days=window, tz=cfg.timezone)
-    finally:
-        store.close()
+    with workspace(db, config) as ws:
+        cfg = ws.config
+        window = window_days or settings.of(cfg).repeat_window_days
+        services = set(cfg.services_of_team(team)) if team else None
+        rows = repeat_incidents(ws.tables(), window_days=window, tz=cfg.timezone)
     if services is not None:
         rows = [r for r in rows if r["service"] in services]
     if as_json:
         print_json({"window_days": window, "repeats": rows})
         return
-    from ..postmortems import render
+    from ..views import postmortems as render
 
     render.repeats(rows, window, terminal.console())
 
@@ -169,7 +155,7 @@ def actions(
     """Open postmortem action items by team and owner, overdue first, with days late."""
     with workspace(db, config, at, today=today) as ws:
         day = ws.today()
-        report = ws.actions(team=team, owner=owner, overdue=overdue)
+        report = ws.actions(team=team, owner=owner, overdue=overdue).to_dict()
     if ics is not None:
         from ..postmortems import ics as ics_lib
 
@@ -178,7 +164,7 @@ def actions(
     if as_json:
         print_json(report)
         return
-    from ..postmortems import render
+    from ..views import postmortems as render
 
     out = terminal.console()
     render.actions(report, out)
@@ -196,11 +182,11 @@ def followup(
     after done_on, the change, a 95% bootstrap interval and a verdict (improved, no clear change, worse, too little
     data), with the sample sizes."""
     with workspace(db, config, at, today=today) as ws:
-        data = ws.followup(team=team, weeks=weeks)
+        data = ws.followup(team=team, weeks=weeks).to_dict()
     if as_json:
         print_json(data)
         return
-    from ..postmortems import render
+    from ..views import postmortems as render
 
     render.followup(data["items"], terminal.console())
 
@@ -215,18 +201,15 @@ def ingest_postmortems(
     from ..postmortems.ingest import default_paths
     from ..postmortems.ingest import ingest_postmortems as ingest_lib
 
-    cfg = load_config(config)
-    targets = list(paths or default_paths(cfg))
-    for path in targets:
-        if not path.exists():
-            raise UserError("no such file or folder", where=str(path))
-    store = Store.open(db)
-    try:
+    with workspace(db, config) as ws:
+        cfg = ws.config
+        targets = list(paths or default_paths(cfg))
+        for path in targets:
+            if not path.exists():
+                raise UserError("no such file or folder", where=str(path))
         # Stored paths are relative to the config's folder (the repository), not to wherever ingest ran:
         # `fireline actions` shows them as the place to edit.
-        result = ingest_lib(store, cfg, targets, root=cfg.base_dir)
-    finally:
-        store.close()
+        result = ingest_lib(ws.store, cfg, targets, root=cfg.base_dir)
     err = terminal.console(stderr=True)
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False, soft_wrap=True)

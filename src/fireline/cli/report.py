@@ -18,8 +18,8 @@ from .common import (
     TeamOpt,
     UntilOpt,
     hidden_alias,
-    pick_at,
     print_json,
+    workspace,
 )
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write (one file: styles and charts "
@@ -44,24 +44,15 @@ def report(
         fireline report --out report.html --since 2026-01-01 --team Data --png charts/
     """
     from ..app.report import build_context, write_report
-    from ..app.settings import load_config
     from ..errors import UserError
-    from ..store import Store
     from ..views import terminal
-    from ..window import as_of
 
-    cfg = load_config(config)
-    value, field = pick_at(at, today=today)
-    when = as_of(value, cfg.timezone, option=field)
-    if out.exists() and out.is_dir():
-        raise UserError("is a directory; give a file name such as report.html", where=str(out))
-    store = Store.open(db, create=False)
-    try:
-        ctx = build_context(store, cfg, team=team, service=service, since=since, until=until, profile=profile,
-                            today=when.today, now=when.now)
+    with workspace(db, config, at, today=today) as ws:
+        if out.exists() and out.is_dir():
+            raise UserError("is a directory; give a file name such as report.html", where=str(out))
+        ctx = build_context(ws.existing_store(), ws.config, team=team, service=service, since=since, until=until,
+                            profile=profile, today=ws.today(), now=ws.now())
         result = write_report(ctx, out, png_dir=png)
-    finally:
-        store.close()
     if as_json:
         print_json(result.as_dict())
         return

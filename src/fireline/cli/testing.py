@@ -35,7 +35,7 @@ def testing(team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = 
     if limit < 0:
         raise UserError("must be 0 or more", where="--limit")
     with workspace(db, config, at) as ws:
-        data = ws.testing(team=team, service=service, since=since, until=until, limit=limit)
+        data = ws.testing(team=team, service=service, since=since, until=until, limit=limit).to_dict()
     if as_json:
         print_json(data)
         return

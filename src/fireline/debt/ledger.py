@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import ibis.expr.types as ir
 
+from ..identity import People
 from ..metrics.actions import is_overdue
 from ..metrics.knowledge import analyse, authors_of
 from ..metrics.knowledge_history import History, load_history
@@ -31,7 +32,7 @@ from ..metrics.repeats import repeat_incidents
 from ..metrics.testing import months_between, services_of, teams_of
 from ..model import NO_TEAM, json_list
 from ..window import as_utc
-from .markers import ScanResult
+from .markers import Marker, ScanResult
 
 KINDS = ("technical", "process", "knowledge")
 
@@ -62,13 +63,23 @@ class _Owners:
         return (services[0] if services else None), teams[0]
 
 
+def _owner(history: History | None, marker: Marker) -> str | None:
+    """Who wrote a marker, as the knowledge analysis names them; nobody when a bot did (fireline.identity)."""
+    directory = history.directory if history is not None else None
+    identity = directory.of(marker.author, marker.email) if directory is not None and marker.author else None
+    if directory is None or identity is None:
+        return marker.author
+    return None if directory.left_out(identity.key) else identity.name
+
+
 def _technical(scans: list[ScanResult], histories: Mapping[str, History], owners: _Owners,
                now: datetime, hotspots: int) -> list[dict[str, Any]]:
     items = []
     for scan in scans:
         for m in scan.markers:
             service, team = owners.of(m.repo, m.path)
-            items.append(_item("technical", "marker", team, service, m.text, m.author, m.time, now, word=m.word,
+            items.append(_item("technical", "marker", team, service, m.text, _owner(histories.get(m.repo), m),
+                               m.time, now, word=m.word,
                                repo=m.repo, path=m.path, line=m.line, sha=m.sha))
     at_head = {scan.repo: scan for scan in scans}
     for repo, history in histories.items():
@@ -199,14 +210,14 @@ def _totals(items: list[dict[str, Any]], actions: list[dict[str, Any]], historie
 
 
 def build_ledger(tables: Mapping[str, ir.Table], scans: list[ScanResult], *, now: datetime,
-                 since: datetime, team_of: Mapping[str, str], aliases: Mapping[str, str] | None = None,
+                 since: datetime, team_of: Mapping[str, str], people: People | None = None,
                  heads: Mapping[str, str | None] | None = None, teams: Iterable[str] | None = None,
                  services: Iterable[str] | None = None, tz: str = "UTC", hotspots: int = 5,
                  active_months: int = 6, repeat_window_days: int = 90,
                  histories: Mapping[str, History] | None = None) -> dict[str, Any]:
     """The whole ledger; `teams`/`services` narrow the items (and totals) to them.
 
-    `histories`: repositories' histories the caller already loaded (with the same `aliases`); one is
+    `histories`: repositories' histories the caller already loaded (with the same `people`); one is
     used when it was replayed from the HEAD in `heads` (or no HEAD is given), else it is loaded again."""
     notes: list[str] = []
     repos = {r["repo"]: json.loads(r["services"] or "[]")
@@ -218,7 +229,7 @@ def build_ledger(tables: Mapping[str, ir.Table], scans: list[ScanResult], *, now
         head, known = (heads or {}).get(repo), loaded.get(repo)
         if known is not None and (head is None or known.head == head):
             return known
-        return load_history(tables, repo, aliases=aliases, head=head)
+        return load_history(tables, repo, people=people, head=head)
 
     histories = {repo: h for repo in repos if (h := history(repo)).files}
     items = _technical(scans, histories, owners, now, hotspots)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..identity import People
 from ..metrics.budget import BudgetReport, budget_report
-from ..metrics.knowledge import alias_map
 from ..metrics.knowledge_history import History
 from ..metrics.testing import params_of
 from ..postmortems import settings as postmortem_settings
@@ -65,13 +65,18 @@ class ScanCache:
 
 
 def scan_repos(store: Store, config: Config, conf: settings.BudgetSettings | None = None, *,
-               cache: ScanCache | None = None) -> tuple[list[ScanResult], list[str]]:
-    """Every ingested repository's markers, and a note for each one whose files cannot be found.
-    With `cache`, a repository whose HEAD has not moved since its last scan is not read again."""
+               cache: ScanCache | None = None, services: Iterable[str] | None = None
+               ) -> tuple[list[ScanResult], list[str]]:
+    """Every ingested repository's markers (only those holding one of `services`, when given), and a note
+    for each one whose files cannot be found. With `cache`, a repository whose HEAD has not moved since its
+    last scan is not read again."""
     conf = conf or settings.of(config)
     scans, notes = [], []
-    for repo, stored, services in store.repos():
-        path = working_copy(config, stored, services)
+    wanted = set(services) if services is not None else None
+    for repo, stored, held in store.repos():
+        if wanted is not None and not wanted & {s.get("name") for s in held}:
+            continue  # another team's repository: nothing of it can reach this ledger
+        path = working_copy(config, stored, held)
         if path is None:
             notes.append(f"{repo}: {stored} is gone; its markers were not scanned")
             continue
@@ -90,14 +95,26 @@ def ledger(store: Store, config: Config, *, now: datetime, since: datetime, team
     """The ledger of `fireline debt --json`: items as of `now`, totals at each month's end from `since`.
     `cache`: marker scans to reuse (see ScanCache); `histories`: see build_ledger."""
     conf = settings.of(config)
-    scans, notes = scan_repos(store, config, conf, cache=cache)
+    wanted = _services_of(config, team_of, teams, services)
+    scans, notes = scan_repos(store, config, conf, cache=cache, services=wanted)
     result = build_ledger(store.tables(), scans, now=now, since=since, team_of=team_of,
-                          aliases=alias_map(config.people), heads={s.repo: s.head for s in scans},
+                          people=People.from_config(config), heads={s.repo: s.head for s in scans},
                           teams=teams, services=services, tz=config.timezone, hotspots=conf.hotspots,
                           repeat_window_days=postmortem_settings.of(config).repeat_window_days,
                           histories=histories)
     result["notes"] = notes + result["notes"]
     return result
+
+
+def _services_of(config: Config, team_of: Mapping[str, str], teams: Iterable[str] | None,
+                 services: Iterable[str] | None) -> set[str] | None:
+    """The services a ledger is asked about (None: all)."""
+    if services is not None:
+        return set(services)
+    if teams is None:
+        return None
+    wanted = set(teams)
+    return {s for s, t in team_of.items() if t in wanted} | {s for t in wanted for s in config.services_of_team(t)}
 
 
 def budget(tables: Mapping[str, Any], config: Config, since: datetime, until: datetime, *,
@@ -107,4 +124,5 @@ def budget(tables: Mapping[str, Any], config: Config, since: datetime, until: da
     conf = settings.of(config)
     return budget_report(tables, since, until, budget_of=conf.teams, default_budget=conf.default,
                          team_of=team_of, teams=teams, weight=weight or conf.weight, tolerance=conf.tolerance,
-                         time_basis=config.time_basis, tz=config.timezone, params=params_of(config.testing))
+                         time_basis=config.time_basis, tz=config.timezone, people=People.from_config(config),
+                         params=params_of(config.testing))

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from ..config import Config
 from ..store import Store
-from .dates import WINDOW_END
 
 CONFIG_TOML = """
 # Bug budget: the share of each team's work planned for fixes (fireline budget, docs/debt.md).
@@ -36,11 +35,10 @@ def ingest(store: Store, config: Config, root: Path) -> None:
     """Nothing to load: `fireline debt` scans the ingested repositories when it runs."""
 
 
-def hints(db: str, config: str, window: str) -> list[str]:
-    now = f"--at {WINDOW_END:%Y-%m-%dT%H:%MZ}"
+def hints(window: str) -> list[str]:
     return [
-        f"  fireline debt --db {db} {config} {now} --team Data",
-        f"  fireline budget --db {db} {config} {window}",
-        f"  fireline plan --db {db} {config} --release {RELEASE} --team Data {window} {now}",
-        f"  fireline plan --db {db} {config} --release {RELEASE} --team C++ {window} {now}",
+        "  fireline debt --team Data",
+        f"  fireline budget {window}",
+        f"  fireline plan --release {RELEASE} --team Data {window}",
+        f"  fireline plan --release {RELEASE} --team C++ {window}",
     ]

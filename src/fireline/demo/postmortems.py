@@ -178,12 +178,11 @@ def ingest(store: Store, config: Config, root: Path) -> None:
     ingest_postmortems(store, config, [root / "postmortems"], root=root)
 
 
-def hints(db: str, config: str, window: str) -> list[str]:
-    today = f"--at {TODAY.isoformat()}"
+def hints(window: str) -> list[str]:
     return [
-        "Postmortems as code (postmortems/ next to the config; the demo's today is its last day):",
-        f"  fireline postmortem lint {config}",
-        f"  fireline actions --db {db} {config} {today} --overdue",
-        f"  fireline followup --db {db} {config} {today}",
-        f"  fireline postmortem repeats --db {db} {config}",
+        "Postmortems as code (world/postmortems/; the demo's today is its last day):",
+        "  fireline postmortem lint",
+        "  fireline actions --overdue",
+        "  fireline followup",
+        "  fireline postmortem repeats",
     ]

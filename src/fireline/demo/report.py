@@ -35,10 +35,9 @@ def ingest(store: Store, config: Config, root: Path) -> None:
     write_report(ctx, root.parent / FILE, title="Fireline report: the demo organisation")
 
 
-def hints(db: str, config: str, window: str) -> list[str]:
-    report = Path(db).parent / FILE
+def hints(window: str) -> list[str]:
     return [
-        f"  Open the report in a browser: {report}",
-        f"  fireline report --db {db} {config} {window} --team Data --out data-report.html",
-        f"  fireline serve --db {db} {config}   (then open http://127.0.0.1:8080/ for the dashboard)",
+        f"  Open the report in a browser: {FILE}",
+        f"  fireline report {window} --team Data --out data-report.html",
+        "  fireline serve   (then open http://127.0.0.1:8080/ for the dashboard)",
     ]

@@ -162,13 +162,13 @@ def ingest(store: Store, config: Config, root: Path) -> None:
     """Rotations live in fireline.toml and pto.ics; nothing to load into the store."""
 
 
-def hints(db: str, config: str, window: str) -> list[str]:
+def hints(window: str) -> list[str]:
     span = "--since 2026-01-05 --until 2026-07-04"
     return [
         "Support rotations (London, New York, Kolkata, Tokyo):",
-        f"  fireline oncall now {config} --at 2026-05-16T09:15",
-        f"  fireline oncall gaps --db {db} {config} {span}",
-        f"  fireline oncall load --db {db} {config} {span}",
-        f"  fireline oncall handoff --team Data --db {db} {config} --at 2026-05-18T09:00",
-        f"  fireline oncall schedule {config} --team SRE --since 2026-03-23 --until 2026-03-29 --ics sre.ics",
+        "  fireline oncall now --at 2026-05-16T09:15",
+        f"  fireline oncall gaps {span}",
+        f"  fireline oncall load {span}",
+        "  fireline oncall handoff --team Data --at 2026-05-18T09:00",
+        "  fireline oncall schedule --team SRE --since 2026-03-23 --until 2026-03-29 --ics sre.ics",
     ]

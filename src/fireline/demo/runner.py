@@ -44,6 +44,25 @@ def _prepare(directory: Path) -> None:
     (directory / MARKER).write_text("Built by `fireline demo`; deleted and rebuilt on every run.\n")
 
 
+# The world's config reads its paths from world/; the root's reads the same files from the demo folder.
+_ROOT_PATHS = (('repo = "repos/', 'repo = "world/repos/'), ('folder = "postmortems"', 'folder = "world/postmortems"'),
+               ('pto_calendars = ["pto.ics"]', 'pto_calendars = ["world/pto.ics"]'))
+
+
+def write_root_config(directory: Path, world: World) -> Path:
+    """`<demo>/fireline.toml`: the world's config with the store and the as-of time (`db`, `at`)."""
+    text = world.config_file.read_text()
+    for old, new in _ROOT_PATHS:
+        if old not in text:
+            raise AssertionError(f"the demo config no longer has {old!r}: update _ROOT_PATHS")
+        text = text.replace(old, new)
+    head = (f'# Built by `fireline demo`: run any command from this folder.\n'
+            f'db = "fireline.duckdb"\nat = "{world.window_end:%Y-%m-%dT%H:%MZ}"\n')
+    path = directory / "fireline.toml"
+    path.write_text(head + text)
+    return path
+
+
 def _short(path: Path) -> str:
     """A path relative to the working directory when it is inside it: shorter hints to copy."""
     try:
@@ -76,20 +95,21 @@ def run(directory: Path) -> DemoResult:
                             team_of=config.service_team_map(services), group_sets=(("team",), ("team", "service")))
     finally:
         store.close()
-    db_arg, cfg_arg = _short(db), _short(world.config_file)
-    # Exact UTC instants, so the commands reproduce the table above to the hour.
-    window = f"--since {world.window_start:%Y-%m-%dT%H:%MZ} --until {world.window_end:%Y-%m-%dT%H:%MZ}"
-    cfg = f"--config {cfg_arg}"
+    write_root_config(directory, world)
+    # The root config names the store and the story's last instant as "now": from the demo folder every
+    # command works without flags, and the window below reproduces the table above to the hour.
+    window = f"--since {world.window_start:%Y-%m-%d}"
     hints = [
-        f"Demo organisation built in {_short(directory)} (store: {db_arg}).",
-        "Explore it (with the virtual environment active: . .venv/bin/activate):",
-        f"  fireline dora --db {db_arg} {cfg} {window} --team Data",
-        f"  fireline dora --db {db_arg} {cfg} {window} --by month",
-        f"  fireline explain time-to-restore --db {db_arg} {cfg} {window} --service purger",
-        f"  fireline explain lead-time --db {db_arg} {cfg} {window} --team C++",
-        f"  fireline dora --db {db_arg} {cfg} {window} --profile dora-2024 --json",
-        f"  fireline alerts report --db {db_arg} {cfg} {window}",
+        f"Demo organisation built in {_short(directory)} (store: fireline.duckdb, config: fireline.toml, "
+        f"as of {world.window_end:%Y-%m-%d %H:%M} UTC).",
+        f"Explore it (with the virtual environment active: . .venv/bin/activate), from cd {_short(directory)}:",
+        f"  fireline dora {window} --team Data",
+        f"  fireline dora {window} --by month",
+        f"  fireline explain time-to-restore {window} --service purger",
+        f"  fireline explain lead-time {window} --team C++",
+        f"  fireline dora {window} --profile dora-2024 --json",
+        f"  fireline alerts report {window}",
     ]
     for part in PARTS:
-        hints += part.hints(db_arg, cfg, window)
+        hints += part.hints(window)
     return DemoResult(directory, db, summary, hints, world)

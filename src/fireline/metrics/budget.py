@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import ibis.expr.types as ir
 
+from ..identity import People
 from .testing import (
     Classifier,
     TestingParams,
@@ -102,15 +103,20 @@ def budget_report(tables: Mapping[str, ir.Table], since: datetime, until: dateti
                   budget_of: Mapping[str, float] | None = None, default_budget: float = 0.3,
                   team_of: Mapping[str, str] | None = None, teams: Iterable[str] | None = None,
                   weight: str = "commits", tolerance: float = 0.05, time_basis: str = "committer",
-                  tz: str = "UTC", params: TestingParams | None = None) -> BudgetReport:
-    """Fix share per team and month in [since, until), against each team's budget."""
+                  tz: str = "UTC", params: TestingParams | None = None, people: People | None = None
+                  ) -> BudgetReport:
+    """Fix share per team and month in [since, until), against each team's budget. Bots' commits are
+    no team's work and count nowhere (`people`: fireline.identity, unless `[people] include_bots`)."""
     if weight not in ("commits", "lines"):
         raise ValueError(f"weight: commits or lines, not {weight!r}")
     team_of = dict(team_of or {})
     budget_of = dict(budget_of or {})
     t, when = commits_in_window(tables["changes"], since, until, time_basis=time_basis)
     commits = _rows(t.select(repo=t.repo, sha=t.sha, time=when, message=t.message, subject=t.subject,
-                             author=t.author_name, lines=(t.lines_added.fill_null(0) + t.lines_removed.fill_null(0))))
+                             author=t.author_name, email=t.author_email,
+                             lines=(t.lines_added.fill_null(0) + t.lines_removed.fill_null(0))))
+    if people is not None:
+        commits = [r for r in commits if not people.left_out(r["author"], r["email"])]
     services_by_repo = repo_services(tables["repos"])
     # Files are only needed where a repository holds several services with path globs.
     split = sorted(r for r, entries in services_by_repo.items() if any(e.get("paths") for e in entries))

@@ -92,7 +92,7 @@ def deployment_rows(deployments: ir.Table, scope: Scope) -> ir.Table:
     t = counted_deployments(deployments, scope)
     return t.select(
         deployment_id=t.id, service=t.service, time=t.time, sha=t.sha, type=t.type, ref=t.ref, stage=t.stage,
-        day=t.time.truncate("D"), epoch=t.time.epoch_seconds().cast("int64"),
+        aliases=t.aliases, day=t.time.truncate("D"), epoch=t.time.epoch_seconds().cast("int64"),
     )
 
 
@@ -101,6 +101,8 @@ def lead_time_rows(deployments: ir.Table, deployment_changes: ir.Table, changes:
     """One row per change shipped by a counted deployment in the window (baselines excluded).
 
     `lead_seconds` may be negative when clocks were skewed; summary.py excludes and counts those.
+    `inferred`: the change is the commit of a deployment whose time is that commit's own (a
+    lightweight tag), so its lead time is 0 by construction, not measured; excluded and counted too.
     """
     deps = production_deployments(deployments, scope)
     links = deployment_changes.filter(~deployment_changes.baseline)
@@ -113,6 +115,7 @@ def lead_time_rows(deployments: ir.Table, deployment_changes: ir.Table, changes:
         deployment_id=links.deployment_id, service=deps.service, repo=links.repo, sha=links.sha,
         subject=ch.subject, author=ch.author, commit_time=ch.commit_time, time=deps.time, via=links.via,
         lead_seconds=(deps.time.epoch_seconds().cast("int64") - ch.commit_time.epoch_seconds().cast("int64")),
+        inferred=deps.time_inferred.fill_null(False) & (links.sha == deps.sha),
     )
 
 

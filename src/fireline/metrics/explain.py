@@ -26,15 +26,18 @@ def explain(tables: dict[str, ir.Table], metric: str, scope: dora.Scope) -> Expl
     t = tables
     if metric == "deployment_frequency":
         expr = dora.deployment_rows(t["deployments"], scope).order_by("time")
-        return Explanation(metric, ["deployment_id", "service", "time", "sha", "ref", "type"], _rows(expr),
-                           "Counted: successful deployments to production in the window.")
+        return Explanation(metric, ["deployment_id", "service", "time", "sha", "ref", "aliases", "type"],
+                           _rows(expr),
+                           "Counted: successful deployments to production in the window. Several matching tags "
+                           "on one commit are one deployment; the others are its aliases.")
     if metric == "lead_time":
         e = dora.lead_time_rows(t["deployments"], t["deployment_changes"], t["changes"], scope)
         e = e.mutate(lead_hours=e.lead_seconds.cast("float64") / 3600.0).order_by([e.time, e.commit_time])
         return Explanation(metric, ["sha", "service", "subject", "commit_time", "deployment_id", "time", "via",
                                     "lead_hours"], _rows(e),
                            "Each change's deployment is the earliest production deployment of its service "
-                           "that contains it; negative lead times (clock skew) are excluded from the median.")
+                           "that contains it; negative lead times (clock skew) and inferred ones (a lightweight "
+                           "tag's own commit: 0 by construction) are excluded from the median.")
     if metric == "change_failure_rate":
         f = dora.failure_rows(t["deployments"], t["incident_deployments"], scope)
         links = t["incident_deployments"]

@@ -84,7 +84,8 @@ def _samples(tables: dict[str, ir.Table], metric: str, scope: dora.Scope) -> _Si
         side.units = [np.array([c], dtype=float) for c in counts]
     elif metric == "lead_time":
         t = dora.lead_time_rows(tables["deployments"], tables["deployment_changes"], tables["changes"], scope)
-        rows = t.filter(t.lead_seconds >= 0).select("deployment_id", "lead_seconds").to_pyarrow().to_pylist()
+        measured = t.filter((t.lead_seconds >= 0) & ~t.inferred)
+        rows = measured.select("deployment_id", "lead_seconds").to_pyarrow().to_pylist()
         by_dep: dict[str, list[float]] = {}
         for r in rows:
             by_dep.setdefault(r["deployment_id"], []).append(r["lead_seconds"] / 3600)

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 import ibis
 
 from ..config import path_matches
-from .knowledge_history import Developer, FileStats, History, alias_map, load_history
+from ..identity import People
+from .knowledge_history import Developer, FileStats, History, load_history
 
-__all__ = ["alias_map", "authors_of", "doa", "knowledge_report", "months_before", "truck_factor"]
+__all__ = ["authors_of", "doa", "knowledge_report", "months_before", "truck_factor"]
 
 # The degree-of-authorship model fitted by Fritz et al. and used by Avelino et al.
 DOA_BASE, DOA_FA, DOA_DL, DOA_AC = 3.293, 1.098, 0.164, 0.321
@@ -33,7 +34,7 @@ def doa(fa: bool, dl: int, ac: int) -> float:
 
 def doa_of(stats: FileStats) -> dict[str, float]:
     """Every developer who touched the file -> their DOA (the others' DOA is below the base anyway)."""
-    total = stats.total_changes
+    total = sum(stats.changes.values())  # bots' changes (left out) cost no one authorship
     return {dev: doa(dev == stats.creator, n, total - n) for dev, n in stats.changes.items()}
 
 
@@ -136,8 +137,17 @@ def _owners(stats: FileStats, authors: set[str], names: Mapping[str, str]) -> li
         return sorted(names[d] for d in authors)
     # No one holds enough authorship: name the strongest contributor, marked as such.
     scores = doa_of(stats)
+    if not scores:
+        return []  # only bots (left out) changed it
     best = min(scores, key=lambda d: (-scores[d], names[d]))
     return [f"{names[best]} (weak)"]
+
+
+def _group_tf(file_authors: Mapping[str, set[str]], names: Mapping[str, str]) -> dict:
+    if not file_authors:  # a group only bots changed (generated manifests, lockfiles): no one to lose
+        return {"value": None, "removed": [], "files": 0, "coverage": 0.0,
+                "unknown": "only bots changed these files"}
+    return truck_factor(file_authors, names).as_dict(names)
 
 
 def analyse(history: History, *, by: str = "dir", now: datetime | None = None, active_months: int = 6,
@@ -150,25 +160,28 @@ def analyse(history: History, *, by: str = "dir", now: datetime | None = None, a
     since = months_before(now, active_months) if now else None
     active = {k for k, d in devs.items() if since is not None and d.last_commit >= since}
     file_authors = {p: authors_of(s) for p, s in files.items()}
+    # Files only bots changed (left out, fireline.identity) are nobody's knowledge: no part of any truck factor.
+    known = {p: a for p, a in file_authors.items() if files[p].changes}
     authored = Counter(dev for a in file_authors.values() for dev in a)
 
     groups = []
     for name, paths in group_files(files, by, history.services).items():
-        sub = {p: file_authors[p] for p in paths}
-        per_author = Counter(dev for p in paths for dev in sub[p])
-        orphaned = [p for p in paths if sub[p] and not (sub[p] & active)]
+        sub = {p: known[p] for p in paths if p in known}
+        per_author = Counter(dev for authors in sub.values() for dev in authors)
+        orphaned = [p for p in paths if sub.get(p) and not (sub[p] & active)]
         groups.append({
             "name": name,
             "files": len(paths),
             "lines": sum(max(files[p].lines, 0) for p in paths),
-            "truck_factor": truck_factor(sub, names).as_dict(names),
+            "truck_factor": _group_tf(sub, names),
             "authors": [{"name": names[d], "files": n, "active": d in active,
                          "last_commit": devs[d].last_commit}
                         for d, n in sorted(per_author.items(), key=lambda kv: (-kv[1], names[kv[0]]))],
             "orphaned_files": len(orphaned),
             "orphaned_lines": sum(max(files[p].lines, 0) for p in orphaned),
             "orphaned": orphaned,
-            "unowned_files": sum(1 for p in paths if not sub[p]),
+            "unowned_files": sum(1 for a in sub.values() if not a),
+            "bot_only_files": len(paths) - len(sub),
             "docs": _docs(name, paths, files),
         })
 
@@ -181,7 +194,7 @@ def analyse(history: History, *, by: str = "dir", now: datetime | None = None, a
         "active_since": since,
         "active_months": active_months,
         "files": len(files),
-        "truck_factor": truck_factor(file_authors, names).as_dict(names),
+        "truck_factor": truck_factor(known, names).as_dict(names),
         "groups": groups,
         "hotspots": [{"path": s.path, "changes": s.total_changes, "lines": max(s.lines, 0),
                       "score": s.total_changes * max(s.lines, 0),
@@ -189,12 +202,23 @@ def analyse(history: History, *, by: str = "dir", now: datetime | None = None, a
         "developers": [{"name": d.name, "emails": d.emails, "last_commit": d.last_commit,
                         "active": k in active, "files_authored": authored.get(k, 0)}
                        for k, d in sorted(devs.items(), key=lambda kv: (-authored.get(kv[0], 0), kv[1].name))],
+        **people_of(history),
     }
 
 
-def knowledge_report(tables: Mapping[str, ibis.Table], repo: str, *, aliases: Mapping[str, str] | None = None,
+def people_of(history: History) -> dict:
+    """Who was merged into whom, and the bots left out of the figures (fireline.identity)."""
+    directory = history.directory
+    if directory is None:
+        return {"identities": [], "bots_left_out": [], "include_bots": False}
+    include = directory.people.include_bots
+    return {"identities": directory.merged(), "bots_left_out": [] if include else directory.bots(),
+            "include_bots": include}
+
+
+def knowledge_report(tables: Mapping[str, ibis.Table], repo: str, *, people: People | None = None,
                      head: str | None = None, by: str = "dir", now: datetime | None = None,
                      active_months: int = 6, top: int = 10) -> dict:
     """Read `repo`'s history from the store's tables and analyse it (see `analyse`)."""
-    history = load_history(tables, repo, aliases=aliases, head=head)
+    history = load_history(tables, repo, people=people, head=head)
     return analyse(history, by=by, now=now, active_months=active_months, top=top)

@@ -16,6 +16,8 @@ from datetime import datetime
 
 import ibis
 
+from ..identity import Directory, People
+
 
 @dataclass
 class FileStats:
@@ -27,10 +29,12 @@ class FileStats:
     last_changed: datetime
     changes: Counter[str] = field(default_factory=Counter)  # developer -> number of commits touching it
     lines: int = 0  # sum of added - removed over the history: its current size in lines
+    # Commits by bots left out (fireline.identity): they move the file but earn or cost no authorship.
+    bot_changes: int = 0
 
     @property
     def total_changes(self) -> int:
-        return sum(self.changes.values())
+        return sum(self.changes.values()) + self.bot_changes
 
 
 @dataclass
@@ -49,36 +53,7 @@ class History:
     developers: dict[str, Developer]  # key -> developer
     newest: datetime | None  # newest committer time in the repository
     services: list[dict]
-
-
-def alias_map(people: Mapping[str, object]) -> dict[str, str]:
-    """Lower-cased email (and lower-cased person name) -> the configured person's name.
-
-    `people` is config.people: each value has `email` and `emails` attributes or keys.
-    """
-    aliases: dict[str, str] = {}
-    for name, person in people.items():
-        get = person.get if isinstance(person, Mapping) else (lambda k, p=person: getattr(p, k, None))
-        emails = [get("email"), *(get("emails") or [])]
-        for email in emails:
-            if email:
-                aliases[email.strip().lower()] = name
-        # A commit signed with the configured name but an unlisted address is the same person.
-        aliases.setdefault(f"name:{name.strip().lower()}", name)
-    return aliases
-
-
-def _resolver(aliases: Mapping[str, str]):
-    def resolve(name: str, email: str) -> str:
-        email = (email or "").strip().lower()
-        if email in aliases:
-            return f"person:{aliases[email]}"
-        named = aliases.get(f"name:{(name or '').strip().lower()}")
-        if named:
-            return f"person:{named}"
-        # Identical email (case-insensitive) is the same developer; no email: fall back on the name.
-        return f"email:{email}" if email else f"name:{name}"
-    return resolve
+    directory: Directory | None = None  # who is who (merged identities, bots)
 
 
 def _topological(commits: dict[str, dict], head: str | None) -> list[dict]:
@@ -136,8 +111,10 @@ def _deleted(added: int | None, removed: int | None, stats: FileStats) -> bool:
     return added == 0 and (removed or 0) > 0 and stats.lines <= 0
 
 
-def replay(commits: list[dict], files_by_sha: Mapping[str, list[dict]], resolve) -> dict[str, FileStats]:
-    """Replay the per-file changes in order; returns path at HEAD -> stats of the live files."""
+def replay(commits: list[dict], files_by_sha: Mapping[str, list[dict]], resolve,
+           left_out=lambda dev: False) -> dict[str, FileStats]:
+    """Replay the per-file changes in order; returns path at HEAD -> stats of the live files.
+    A developer `left_out` (a bot) changes files without earning or costing anyone authorship."""
     current: dict[str, FileStats] = {}
     for commit in commits:
         entries = files_by_sha.get(commit["sha"], ())
@@ -153,7 +130,10 @@ def replay(commits: list[dict], files_by_sha: Mapping[str, list[dict]], resolve)
         for e, stats in resolved:
             if stats is None:
                 stats = FileStats(path=e["path"], creator=dev, created=when, last_changed=when)
-            stats.changes[dev] += 1
+            if left_out(dev):
+                stats.bot_changes += 1
+            else:
+                stats.changes[dev] += 1
             stats.lines += (e["added"] or 0) - (e["removed"] or 0)
             stats.last_changed = when
             stats.path = e["path"]
@@ -165,9 +145,10 @@ def replay(commits: list[dict], files_by_sha: Mapping[str, list[dict]], resolve)
     return current
 
 
-def load_history(tables: Mapping[str, ibis.Table], repo: str, *, aliases: Mapping[str, str] | None = None,
+def load_history(tables: Mapping[str, ibis.Table], repo: str, *, people: People | None = None,
                  head: str | None = None) -> History:
-    """Read one repository's commits and file rows from the store and replay them."""
+    """Read one repository's commits and file rows from the store and replay them.
+    `people`: the configured people and bot rules (`People.from_config`); none by default."""
     ch = tables["changes"]
     cf = tables["change_files"]
     rows = (ch.filter(ch.repo == repo)
@@ -184,29 +165,19 @@ def load_history(tables: Mapping[str, ibis.Table], repo: str, *, aliases: Mappin
     services = json.loads(meta[0]["services"] or "[]") if meta else []
     head = pick_head(tips, commits, head)
 
-    resolve = _resolver(aliases or {})
+    directory = (people or People()).directory((c["author_name"], c["author_email"]) for c in commits.values())
     developers: dict[str, Developer] = {}
-    names: dict[str, Counter[str]] = {}
     for c in commits.values():
-        key = resolve(c["author_name"], c["author_email"])
-        names.setdefault(key, Counter())[c["author_name"]] += 1
+        key = directory.key(c["author_name"], c["author_email"])
+        if directory.left_out(key):
+            continue  # bots: not developers, authors, owners or active people
         dev = developers.get(key)
-        email = (c["author_email"] or "").lower()
         if dev is None:
-            developers[key] = Developer(key, "", [email] if email else [], c["author_time"])
+            identity = directory.identities[key]
+            developers[key] = Developer(key, identity.name, identity.emails, c["author_time"])
         else:
-            if email and email not in dev.emails:
-                dev.emails.append(email)
             dev.last_commit = max(dev.last_commit, c["author_time"])
-    for key, dev in developers.items():
-        dev.emails.sort()
-        # The configured name wins; otherwise the name most used with that address (then the first).
-        dev.name = key.removeprefix("person:") if key.startswith("person:") else \
-            sorted(names[key].items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-    shown = Counter(d.name for d in developers.values())
-    for dev in developers.values():
-        if shown[dev.name] > 1 and dev.emails:  # same name, different unmerged addresses: keep apart
-            dev.name = f"{dev.name} <{dev.emails[0]}>"
-    files = replay(_topological(commits, head), files_by_sha, resolve)
+    files = replay(_topological(commits, head), files_by_sha, directory.key, directory.left_out)
     newest = max((c["committer_time"] for c in commits.values()), default=None)
-    return History(repo=repo, head=head, files=files, developers=developers, newest=newest, services=services)
+    return History(repo=repo, head=head, files=files, developers=developers, newest=newest, services=services,
+                   directory=directory)

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 import ibis
 
+from ..identity import People
 from ..oncall import days
-from ..oncall.schedule import Shift, final, gaps, merge, priority, runs, schedule
+from ..oncall.schedule import Shift, final, gaps, merge, priority, runs, schedule, to_utc
 from ..oncall.schedule import at as shift_at
 from ..oncall.settings import Setup
 from .actions import is_overdue
@@ -102,12 +103,36 @@ def next_handoffs(setup: Setup, instant: datetime, count: int, team: str | None 
     return out
 
 
+def rotation_span(setup: Setup, team: str) -> tuple[datetime, datetime | None]:
+    """When a team's rotation exists: its earliest layer's first handoff to its last layer's end (None: open)."""
+    layers = setup.rotations[team].layers
+    first = min(to_utc(layer.first, layer.zone) for layer in layers)
+    ends = [layer.until for layer in layers]
+    return first, None if any(e is None for e in ends) else max(e for e in ends if e is not None)
+
+
+def no_rotation(setup: Setup, teams: Collection[str], start: datetime, end: datetime) -> list[dict]:
+    """The parts of [start, end) before a team's rotation begins or after it ends: nobody is expected on call
+    there, so they are said once, not reported as gaps."""
+    out = []
+    for team in teams:
+        first, last = rotation_span(setup, team)
+        if start < first:
+            out.append({"team": team, "start": start, "end": min(first, end), "why": "no rotation yet", "at": first})
+        if last is not None and last < end:
+            out.append({"team": team, "start": max(last, start), "end": end, "why": "rotation ended", "at": last})
+    return sorted(out, key=lambda r: (r["start"], r["team"]))
+
+
 def coverage_gaps(scheds: Mapping[str, TeamSchedule], setup: Setup, start: datetime, end: datetime) -> list[dict]:
-    """Intervals of [start, end) with nobody on call, per team, with the away overrides that left them."""
+    """Intervals of [start, end) with nobody on call, per team, with the away overrides that left them; only
+    while the team's rotation exists (see `no_rotation`)."""
     out = []
     for team, sched in scheds.items():
         nobody = [o for o in setup.overrides.get(team, []) if o.away and not o.replacement]
-        for s, e in gaps(sched.final, start, end):
+        first, last = rotation_span(setup, team)
+        lo, hi = max(start, first), min(end, last) if last is not None else end
+        for s, e in gaps(sched.final, lo, hi) if lo < hi else []:
             before = next((x for x in reversed(sched.final) if x.end <= s), None)
             why = sorted({f"{o.person}: {o.kind}" + (f" ({o.note})" if o.note else "")
                           for o in nobody if o.start < e and o.end > s})
@@ -176,13 +201,13 @@ def unverified_deployments(tables: Mapping[str, ibis.Table], setup: Setup, team_
     return {"checked": len(rows), "unverified": out, "verify_hours": setup.settings.verify_hours, "unknown": unknown}
 
 
-def experts_away(tables: Mapping[str, ibis.Table], setup: Setup, aliases: Mapping[str, str], start: datetime,
+def experts_away(tables: Mapping[str, ibis.Table], setup: Setup, people: People | None, start: datetime,
                  end: datetime, *, histories: Mapping[str, History] | None = None) -> dict:
     """Periods when every expert of a service is away (PTO, conference, sick) at once.
 
     Experts are the service's truck-factor set (fireline.metrics.knowledge): the fewest people
     whose absence leaves most of its files without an author. `histories`: each repository's
-    history already loaded with `aliases` (knowledge_history.load_history); default: loaded here."""
+    history already loaded with `people` (knowledge_history.load_history); default: loaded here."""
     from .knowledge import analyse, knowledge_report
 
     if histories is not None:
@@ -202,7 +227,7 @@ def experts_away(tables: Mapping[str, ibis.Table], setup: Setup, aliases: Mappin
     periods, experts = [], {}
     for repo in repos:
         report = (analyse(histories[repo], by="service") if histories is not None
-                  else knowledge_report(tables, repo, aliases=aliases, by="service"))
+                  else knowledge_report(tables, repo, people=people, by="service"))
         for group in report["groups"]:
             if group["name"] == "(other)":
                 continue

@@ -41,7 +41,7 @@ def _days(seconds: float | None) -> float | None:
 def lead_time_quantiles(tables: Mapping[str, ir.Table], scope: dora.Scope,
                         confidences: tuple[float, ...] = CONFIDENCES) -> dict[str, Any]:
     leads = dora.lead_time_rows(tables["deployments"], tables["deployment_changes"], tables["changes"], scope)
-    leads = leads.filter(leads.lead_seconds >= 0)
+    leads = leads.filter((leads.lead_seconds >= 0) & ~leads.inferred)
     aggs = {f"q{i}": leads.lead_seconds.quantile(c) for i, c in enumerate(confidences)}
     row = leads.agg(n=leads.count(), median=leads.lead_seconds.median(), **aggs).to_pyarrow().to_pylist()[0]
     n = int(row["n"] or 0)

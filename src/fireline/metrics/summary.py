@@ -56,15 +56,21 @@ class Summary:
     profile: str
     overall: Group
     groups: list[Group]
+    # When the window holds nothing but the store has data: where the data is (`first`, `last`) and a
+    # window that shows it (`since`, `until`, dates in the configured zone), with a `message`.
+    hint: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "window": {"since": self.scope.since.isoformat(), "until": self.scope.until.isoformat(),
                        "days": round(self.scope.days, 6)},
             "profile": self.profile,
             "overall": {m: v.as_dict() for m, v in self.overall.metrics.items()},
             "groups": [g.as_dict() for g in self.groups],
         }
+        if self.hint is not None:
+            out["hint"] = self.hint
+        return out
 
     to_dict = as_dict  # the library's name; `fireline dora --json` prints exactly this
 
@@ -156,7 +162,8 @@ class _Aggregator:
         # commit subject, the failure links with inherited rollout steps) are computed once and
         # reused by every grouping level and aggregate.
         self.leads = dora.lead_time_rows(tables["deployments"], tables["deployment_changes"],
-                                         tables["changes"], scope).select("service", "time", "lead_seconds").cache()
+                                         tables["changes"], scope).select("service", "time", "lead_seconds",
+                                                                          "inferred").cache()
         self.failures = dora.failure_rows(tables["deployments"], tables["incident_deployments"], scope).select(
             "service", "time", "failed", "caught_in_canary").cache()
         self.restores = dora.restore_rows(tables["incidents"], scope, tables.get("feature_flags"))
@@ -227,12 +234,16 @@ class _Aggregator:
         if not self.sources.changes or not self.sources.deployments:
             reason = "no git history ingested" if not self.sources.changes else "no deployments ingested"
             return {(): MetricValue(None, unit, 0, reason)} if not keys else {}
+        def measured(t: ir.Table) -> ir.BooleanValue:
+            return (t.lead_seconds >= 0) & ~t.inferred
+
         rows = self._agg(
             self.leads, keys,
-            n=lambda t: (t.lead_seconds >= 0).ifelse(1, 0).sum(),
-            negative=lambda t: (t.lead_seconds < 0).ifelse(1, 0).sum(),
-            median=lambda t: t.lead_seconds.median(where=t.lead_seconds >= 0),
-            p90=lambda t: t.lead_seconds.quantile(0.9, where=t.lead_seconds >= 0),
+            n=lambda t: measured(t).ifelse(1, 0).sum(),
+            negative=lambda t: ((t.lead_seconds < 0) & ~t.inferred).ifelse(1, 0).sum(),
+            inferred=lambda t: t.inferred.ifelse(1, 0).sum(),
+            median=lambda t: t.lead_seconds.median(where=measured(t)),
+            p90=lambda t: t.lead_seconds.quantile(0.9, where=measured(t)),
         )
         out = {}
         for row in rows:
@@ -240,10 +251,11 @@ class _Aggregator:
             out[_key(row, keys)] = MetricValue(
                 _hours(row["median"]) if n else None, unit, n,
                 None if n else "no deployed changes in the window",
-                details={"p90": _hours(row["p90"]) if n else None, "negative_excluded": int(row["negative"] or 0)})
+                details={"p90": _hours(row["p90"]) if n else None, "negative_excluded": int(row["negative"] or 0),
+                         "inferred_excluded": int(row["inferred"] or 0)})
         if not keys and not rows:
             out[()] = MetricValue(None, unit, 0, "no deployed changes in the window",
-                                  details={"p90": None, "negative_excluded": 0})
+                                  details={"p90": None, "negative_excluded": 0, "inferred_excluded": 0})
         return out
 
     def _ratio(self, rows_expr: ir.Table, flag: str, keys: tuple[str, ...], metric: str,

@@ -28,6 +28,7 @@ import ibis.expr.types as ir
 
 # config's glob rules, so a monorepo's services mean here what they mean to linking.
 from ..config import TestingConfig, in_service
+from ..identity import People
 from ..model import NO_TEAM
 from ..window import as_utc
 from .chores import DEFAULT_IGNORE_SUBJECTS, ChoreRules
@@ -291,8 +292,10 @@ def commits_in_window(changes: ir.Table, since: datetime, until: datetime, *, ti
 
 def find_fixes(tables: Mapping[str, ir.Table], since: datetime, until: datetime, *,
                params: TestingParams = TestingParams(), team_of: Mapping[str, str] | None = None,
-               time_basis: str = "committer", tz: str = "UTC", chores: list[Fix] | None = None) -> list[Fix]:
-    """Every bug-fix commit with its time in [since, until), newest first.
+               time_basis: str = "committer", tz: str = "UTC", people: People | None = None,
+               chores: list[Fix] | None = None) -> list[Fix]:
+    """Every bug-fix commit with its time in [since, until), newest first; a bot's commit is no fix
+    (`people`: fireline.identity, unless `[people] include_bots`).
 
     `chores`, when given, receives the commits whose words make them fixes but that are chores
     (dependency bumps, ignored authors), each with `chore` saying why."""
@@ -301,13 +304,16 @@ def find_fixes(tables: Mapping[str, ir.Table], since: datetime, until: datetime,
                                         include_merges=params.include_merges)
     commits = _rows(in_window.select(
         repo=in_window.repo, sha=in_window.sha, time=when, author=in_window.author_name,
-        subject=in_window.subject, message=in_window.message, origin=in_window.origin,
+        author_email=in_window.author_email, subject=in_window.subject, message=in_window.message,
+        origin=in_window.origin,
     ))
     classifier = Classifier.of(params, (r["id"] for r in _rows(tables["incidents"].select("id"))))
 
     candidates: dict[tuple[str, str], tuple[dict[str, Any], list[str]]] = {}
     chore_of: dict[tuple[str, str], str] = {}
     for row in commits:
+        if people is not None and people.left_out(row["author"], row["author_email"]):
+            continue
         message = row["message"] or row["subject"] or ""
         reasons = classifier.reasons(message, row["author"], chores=False)
         chore = classifier.chore(message, row["author"]) if reasons else None
@@ -465,7 +471,8 @@ def _kind(reason: str) -> str:
 def report(tables: Mapping[str, ir.Table], since: datetime, until: datetime, *,
            params: TestingParams = TestingParams(), team_of: Mapping[str, str] | None = None,
            teams: Iterable[str] | None = None, services: Iterable[str] | None = None,
-           time_basis: str = "committer", tz: str = "UTC", limit: int = 20) -> TestingReport:
+           time_basis: str = "committer", tz: str = "UTC", limit: int = 20,
+           people: People | None = None) -> TestingReport:
     """The share of fixes with a regression test, per team and month, and the recent fixes without one.
 
     `teams`/`services` narrow the fixes (a fix counts for a team when it belongs to it); every
@@ -476,7 +483,7 @@ def report(tables: Mapping[str, ir.Table], since: datetime, until: datetime, *,
     want_services = set(services) if services is not None else None
     chores: list[Fix] = []
     fixes = find_fixes(tables, since, until, params=params, team_of=team_of, time_basis=time_basis, tz=tz,
-                       chores=chores)
+                       people=people, chores=chores)
     if want_services is not None:
         fixes = [f for f in fixes if want_services & set(f.services)]
         chores = [f for f in chores if want_services & set(f.services)]

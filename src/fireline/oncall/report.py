@@ -40,10 +40,10 @@ def coverage(setup: Setup, config: Config, tables: Mapping[str, ibis.Table] | No
     """Gaps, long weekend/holiday stretches, unverified production deployments and experts away in
     [start, end), for the rotations of `teams` (all when None) and the deployments and experts of
     `services` (all when None). `team_of` defaults to the config's teams. `scheds` (from `expand`)
-    and `histories` (each repository's, loaded with the people's aliases) save expanding and loading
+    and `histories` (each repository's, loaded with the people of config) save expanding and loading
     them again when the caller has them."""
+    from ..identity import People
     from ..metrics import oncall as m
-    from ..metrics.knowledge_history import alias_map
 
     owner = team_of or config.team_of
     if scheds is None:
@@ -62,7 +62,7 @@ def coverage(setup: Setup, config: Config, tables: Mapping[str, ibis.Table] | No
         unverified["unverified"] = [u for u in unverified["unverified"]
                                     if (teams is None or u["team"] in teams)
                                     and (services is None or u["service"] in services)]
-        experts = m.experts_away(tables, setup, alias_map(config.people), start, end, histories=histories)
+        experts = m.experts_away(tables, setup, People.from_config(config), start, end, histories=histories)
         if services is not None:
             experts["periods"] = [p for p in experts["periods"] if p["service"] in services]
     gaps = m.coverage_gaps(window, setup, start, end)
@@ -71,7 +71,9 @@ def coverage(setup: Setup, config: Config, tables: Mapping[str, ibis.Table] | No
     for dep in unverified["unverified"]:
         dep["day_off"] = _day_off(setup, dep["team"], dep["time"])
     stretches = m.weekend_stretches(window, setup)
-    data: dict[str, Any] = {"from": start, "to": end, "gaps": gaps, "weekend_stretches": stretches,
+    data: dict[str, Any] = {"from": start, "to": end, "gaps": gaps,
+                            "no_rotation": m.no_rotation(setup, sorted(full), start, end),
+                            "weekend_stretches": stretches,
                             "unverified_deployments": unverified, "experts_away": experts}
     data["found"] = (len(gaps) + len(stretches) + len(unverified["unverified"])
                      + len(experts["periods"]))

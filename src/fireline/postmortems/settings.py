@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..config import Config, validate_section
-from ..metrics.knowledge_history import alias_map
+from ..identity import People
 
 
 class PostmortemSettings(BaseModel):
@@ -43,10 +43,8 @@ def folder(cfg: Config) -> Path:
 
 
 def _person(cfg: Config, owner: str) -> str | None:
-    """The configured person an owner names: their name or any of their emails, in any case."""
-    key = owner.strip().lower()
-    aliases = alias_map(cfg.people)
-    return aliases.get(key) or aliases.get(f"name:{key}")
+    """The configured person an owner names: their name, an alias or login, or an email, in any case."""
+    return People.from_config(cfg).configured(owner)
 
 
 def _team(cfg: Config, owner: str) -> str | None:

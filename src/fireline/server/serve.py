@@ -67,7 +67,7 @@ def run(*, host: str, port: int, workers: int, db: str | None, config_path: Path
     config = load_config(config_path)
     secrets = Secrets.load(config.server)
     warnings = check_host(host, secrets, config)
-    url = resolve_url(db)
+    url = resolve_url(db, config.store_url())
     store = Store.open(url)  # creates the schema once, and fails early on a bad URL
     kind = store.kind
     store.close()
@@ -118,7 +118,7 @@ def app_from_env():
     if parent and parent.isdigit():
         die_with_parent(int(parent))
     config = load_config()
-    url = resolve_url(None)
+    url = resolve_url(None, config.store_url())
     host = os.environ.get("FIRELINE_SERVE_HOST", "127.0.0.1")
     return create_app(lambda: Store.open(url), config, host=host,
                       allowed_hosts=allowed_hosts(config.server.allowed_hosts, host))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import subprocess
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +44,7 @@ class Tag:
     sha: str  # the commit the tag points at
     time: datetime  # tagger date, or the commit's committer date for a lightweight tag
     annotated: bool
+    inferred: bool = False  # no time of its own (lightweight, or no tagger date): the commit's time
 
 
 def _git(path: Path, *args: str, input: str | None = None, check: bool = True) -> str:
@@ -203,7 +204,22 @@ def _parse_record(repo: str, record: str) -> Change:
     )
 
 
-def list_tags(info: RepoInfo, pattern: str) -> list[Tag]:
+def tag_matches(name: str, patterns: str | Sequence[str]) -> bool:
+    """Whether tag `name` is a deployment: it matches at least one include glob and no `!` exclude
+    glob. Globs are case-sensitive, like git's own; a single string is one pattern."""
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    include = exclude = False
+    for pattern in patterns:
+        if pattern.startswith("!"):
+            exclude = exclude or fnmatch.fnmatchcase(name, pattern[1:])
+        else:
+            include = include or fnmatch.fnmatchcase(name, pattern)
+    return include and not exclude
+
+
+def list_tags(info: RepoInfo, patterns: str | Sequence[str]) -> list[Tag]:
+    """Tags of commits that `tag_matches` the patterns, in time order."""
     fmt = _US.join([
         "%(refname:strip=2)", "%(objecttype)", "%(objectname)", "%(*objectname)", "%(*objecttype)",
         "%(taggerdate:iso-strict)", "%(committerdate:iso-strict)", "%(*committerdate:iso-strict)",
@@ -212,13 +228,13 @@ def list_tags(info: RepoInfo, pattern: str) -> list[Tag]:
     tags = []
     for line in out.splitlines():
         name, otype, oid, target, target_type, tagger, cdate, target_cdate = line.split(_US)
-        if not fnmatch.fnmatchcase(name, pattern):
+        if not tag_matches(name, patterns):
             continue
         if otype == "commit":
-            tags.append(Tag(name, oid, datetime.fromisoformat(cdate), annotated=False))
+            tags.append(Tag(name, oid, datetime.fromisoformat(cdate), annotated=False, inferred=True))
         elif otype == "tag" and target_type == "commit":
             when = tagger or target_cdate
-            tags.append(Tag(name, target, datetime.fromisoformat(when), annotated=True))
+            tags.append(Tag(name, target, datetime.fromisoformat(when), annotated=True, inferred=not tagger))
         # Tags of trees, blobs or tags of tags are not deployments of a commit.
     tags.sort(key=lambda t: (t.time, t.name))
     return tags

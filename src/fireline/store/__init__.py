@@ -35,8 +35,9 @@ DB_ENV = "FIRELINE_DB"
 DEFAULT_DB = Path(".fireline") / "fireline.duckdb"
 
 
-def resolve_url(url: str | None) -> str:
-    return url or os.environ.get(DB_ENV) or str(DEFAULT_DB)
+def resolve_url(url: str | None, configured: str | None = None) -> str:
+    """The store to open: the one given, else FIRELINE_DB, else the config's, else the default file."""
+    return url or os.environ.get(DB_ENV) or configured or str(DEFAULT_DB)
 
 
 def pending_raw_event(source: str, delivery_id: str, kind: str, payload: str, received_at: datetime,
@@ -194,6 +195,13 @@ class Store:
         envs = [e.lower() for e in production]
         return self.query("SELECT id, service, sha, time FROM deployments WHERE lower(status) = 'success' "
                           f"AND lower(environment) IN ({_marks(envs)}) ORDER BY time, id", envs)
+
+    def tag_deployments(self, repo: str) -> list[dict]:
+        """Every deployment derived from `repo`'s tags, as rows (column -> value)."""
+        names = [c for c, _ in TABLES["deployments"][0]]
+        rows = self.query(f"SELECT {', '.join(names)} FROM deployments WHERE source = 'tag' AND repo = ? "
+                          "ORDER BY id", [repo])
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def incidents_to_link(self) -> list[tuple[str, str, datetime, str | None]]:
         """(id, service, started, cause) of every incident, in start order."""

@@ -36,6 +36,8 @@ TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
         ("status", "TEXT"), ("type", "TEXT"), ("source", "TEXT"), ("ref", "TEXT"), ("repo", "TEXT"),
         # canary, partial or full (NULL: a plain deployment, counted as full).
         ("stage", "TEXT"),
+        # TRUE when the time is inferred (a lightweight tag: its commit's time); other tags on the commit.
+        ("time_inferred", "BOOLEAN"), ("aliases", "TEXT"),
     ], ("id",)),
     "incidents": ([
         ("id", "TEXT"), ("service", "TEXT"), ("title", "TEXT"), ("started", TS), ("detected", TS),

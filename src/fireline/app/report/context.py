@@ -54,9 +54,10 @@ def histories(ctx: Context) -> dict[str, History]:
     """Every ingested repository's history (at its default HEAD), replayed once per page: the knowledge,
     debt and on-call parts all read it."""
     if "histories" not in ctx.cache:
-        from ...metrics.knowledge_history import alias_map, load_history
+        from ...identity import People
+        from ...metrics.knowledge_history import load_history
 
-        aliases = alias_map(ctx.config.people)
+        people = People.from_config(ctx.config)
         repos = sorted(r["repo"] for r in ctx.tables["repos"].select("repo").to_pyarrow().to_pylist())
-        ctx.cache["histories"] = {repo: load_history(ctx.tables, repo, aliases=aliases) for repo in repos}
+        ctx.cache["histories"] = {repo: load_history(ctx.tables, repo, people=people) for repo in repos}
     return ctx.cache["histories"]

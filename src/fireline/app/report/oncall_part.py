@@ -168,7 +168,9 @@ def oncall_section(ctx: Context) -> Section | None:
             "deployments nobody was on call to verify. Who owns the rotation, who verifies the weekend release, "
             "what happens when the expert is at a conference." if gaps or u["unverified"]
             else "Someone was on call throughout, and every production deployment had someone to verify it.")
-    notes = [f"{s['team']}: {s['person']} on call {_t(ctx, s['start'])} → {_t(ctx, s['end'])} "
+    notes = [f"{r['team']}: {r['why']}" + (f" (it starts {_t(ctx, r['at'])})" if r["why"] == "no rotation yet"
+                                           else f" {_t(ctx, r['at'])}") for r in cov["no_rotation"]]
+    notes += [f"{s['team']}: {s['person']} on call {_t(ctx, s['start'])} → {_t(ctx, s['end'])} "
              f"({_h(s['hours'])} h: {', '.join(s['days'])})" for s in stretches[:10]]
     if len(stretches) > 10:
         notes.append(f"… and {len(stretches) - 10} more: fireline oncall gaps.")

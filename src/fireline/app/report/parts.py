@@ -222,7 +222,8 @@ def knowledge_silos(ctx: Context) -> Section | None:
             silos += silo
             authors = [a for a in g["authors"] if a["active"]]
             docs = g["docs"]
-            body.append([repo, g["name"], Cell(str(tf["value"]), value=tf["value"], css="bad" if silo else None),
+            body.append([repo, g["name"], Cell("—" if tf["value"] is None else str(tf["value"]), value=tf["value"],
+                                              css="bad" if silo else None),
                          ", ".join(tf["removed"]) or "—", ", ".join(a["name"] for a in authors[:4]) or "nobody",
                          str(g["orphaned_files"]), "yes" if docs["readme"] else "missing",
                          "yes" if docs["runbook"] else "missing"])
@@ -245,12 +246,14 @@ def knowledge_silos(ctx: Context) -> Section | None:
 def fixes_without_tests(ctx: Context) -> Section | None:
     if not _has(ctx, "changes"):
         return None
+    from ...identity import People
     from ...metrics import testing as testing_metrics
 
     rep = testing_metrics.report(ctx.tables, ctx.scope.since, ctx.scope.until, team_of=ctx.team_of,
                                  teams=[ctx.team] if ctx.team else None,
                                  services=[ctx.service] if ctx.service else None,
                                  time_basis=ctx.config.time_basis, tz=ctx.config.timezone, limit=20,
+                                 people=People.from_config(ctx.config),
                                  params=testing_metrics.params_of(ctx.config.testing))
     overall = rep.overall
     if not overall.fixes:

@@ -18,6 +18,7 @@ from ...metrics.summary import METRICS, Group, MetricValue, Summary, summarise
 from ...views.charts import trend
 from ...views.report.model import Cell, Drilldown, Figure, Section, Table, drill_id
 from ...views.terminal import format_value
+from .. import dora
 from . import parts
 from .context import Context
 from .debt_part import debt_section
@@ -30,15 +31,13 @@ CHART_UNIT = {m.name: (m.chart_unit, m.chart_scale) for m in registry.METRICS}
 ALL = "All"
 
 
-def group_sets(ctx: Context) -> tuple[tuple[str, ...], ...]:
-    """The same rows as `fireline dora`: teams and their services, or services when no team is configured."""
-    return (("team",), ("team", "service")) if ctx.config.team_names else (("service",),)
-
-
 def summary_of(ctx: Context) -> Summary:
+    """The same rows as `fireline dora` (teams and their services, or services without teams), with its hint."""
     if "summary" not in ctx.cache:
-        ctx.cache["summary"] = summarise(ctx.tables, ctx.scope, ctx.profile, team_of=ctx.team_of,
-                                         group_sets=group_sets(ctx))
+        summary = summarise(ctx.tables, ctx.scope, ctx.profile, team_of=ctx.team_of,
+                            group_sets=dora.group_sets(ctx.config, None))
+        summary.hint = dora.empty_window_hint(ctx.tables, ctx.config, ctx.scope, summary)
+        ctx.cache["summary"] = summary
     return ctx.cache["summary"]
 
 
@@ -87,6 +86,8 @@ def dora_overview(ctx: Context) -> Section | None:
             f"{overall['time_to_restore'].count} resolved incidents in the window; tiers from the "
             f"{summary.profile} profile.")
     unknown = [f"{LABELS[m]}: unknown: {mv.unknown}" for m, mv in overall.items() if mv.value is None and mv.unknown]
+    if summary.hint:
+        lead = f"{summary.hint['message'][0].upper()}{summary.hint['message'][1:]}."
     return Section("dora", "DORA metrics", lead, figures=figures, tables=[table], notes=unknown)
 
 
@@ -170,7 +171,8 @@ def _describe(metric: str, points: list[dict[str, Any]], unit: str) -> str:
 # ---- drill-downs: the rows behind every figure ---------------------------------------------------
 
 EXPLAIN_LABELS = {"deployment_id": "Deployment", "service": "Service", "time": "Time", "sha": "Commit",
-                  "ref": "Ref", "type": "Type", "subject": "Subject", "commit_time": "Committed", "via": "Via",
+                  "ref": "Ref", "aliases": "Aliases", "type": "Type", "subject": "Subject", "commit_time": "Committed",
+                  "via": "Via",
                   "lead_hours": "Lead time (h)", "failed": "Failed", "incident_ids": "Incidents", "how": "Linked by",
                   "incident_id": "Incident", "title": "Title", "resolved": "Resolved", "detected_by": "Detected by",
                   "restore_hours": "Restore (h)", "rework": "Rework", "reason": "Why",

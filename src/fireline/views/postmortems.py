@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import registry
-from ..views.terminal import duration, safe
+from .terminal import duration, safe
 
 VERDICT_STYLE = {"improved": "bold green", "worse": "bold red", "no clear change": "yellow",
                  "too little data": "dim", "unknown": "dim"}
