@@ -155,3 +155,17 @@ def test_knowledge_without_a_path_reads_the_configured_repositories(demo, tmp_pa
                                                                  "web-ui"]
     res = runner.invoke(app, [*base, "--team", "Nope"])
     assert isinstance(res.exception, fireline.UserError) and res.exception.for_cli().startswith("--team: unknown team")
+
+
+def test_a_team_report_replays_only_that_teams_repositories(demo):
+    """Regression: `report --team Data` replayed every repository's history for its knowledge, debt and
+    on-call parts, though none of the others can appear in it."""
+    from fireline.app.report import build_context
+    from fireline.app.report.context import histories
+
+    db, config = demo
+    with fireline.Workspace(db=db, config=config, now="2026-07-05T00:00Z") as ws:
+        ctx = build_context(ws.existing_store(), ws.config, team="Data", since="2026-01-05")
+        assert sorted(histories(ctx)) == ["data-platform"]
+        everyone = build_context(ws.existing_store(), ws.config, since="2026-01-05")
+        assert len(histories(everyone)) == 4
