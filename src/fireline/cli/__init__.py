@@ -225,7 +225,7 @@ def dora(
         print_json(summary.to_dict())
         return
     out = terminal.console()
-    out.print(terminal.dora_table(summary, title="DORA metrics"))
+    out.print(terminal.dora_table(summary, title="DORA metrics", period=by.value if by else None))
     for note in terminal.unknown_notes(summary):
         out.print(f"[dim]{note}[/]")
     out.print("[dim]Ask why: fireline explain lead-time|deployment-frequency|change-failure-rate|"

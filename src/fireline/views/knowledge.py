@@ -8,7 +8,8 @@ from . import terminal
 def render(report: dict) -> None:
     out = terminal.console()
     tf = report["truck_factor"]
-    out.print(f"[bold]{terminal.safe(report['repo'])}[/]: truck factor {tf['value']} over {tf['files']} files "
+    files = terminal.plural(tf["files"], "file")
+    out.print(f"[bold]{terminal.safe(report['repo'])}[/]: truck factor {tf['value']} over {files} "
               f"({terminal.safe(', '.join(tf['removed'])) or 'nobody'}); active = committed since "
               f"{report['active_since']:%Y-%m-%d}" if report["active_since"] else "")
     # Paths and author names come from git: DataTable cells go through terminal.safe.
@@ -24,7 +25,7 @@ def render(report: dict) -> None:
                 return "missing"
             return f"{d['path']} ({d['stale_days']:+.0f} d)" if d["stale_days"] is not None else d["path"]
         groups.add_row(g["name"], str(g["files"]), str(g["truck_factor"]["value"]), authors or "-",
-                       f"{g['orphaned_files']} files" if g["orphaned_files"] else "-",
+                       terminal.plural(g["orphaned_files"], "file") if g["orphaned_files"] else "-",
                        doc(docs["readme"]), doc(docs["runbook"]))
     out.print(groups)
     hot = terminal.DataTable(title="Hotspots (changes x lines)")
