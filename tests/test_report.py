@@ -250,3 +250,21 @@ def test_times_under_an_hour_read_in_minutes(demo):
     # Regression: the median time to detect by month read "0.5 h", "0.28 h".
     assert not re.search(r"\b0\.\d+ ?h\b", detection), re.findall(r".{40}\b0\.\d+ ?h\b", detection)
     assert re.search(r"\b\d+m\b", detection)
+
+
+def test_a_chart_without_any_value_is_an_empty_frame_not_an_endless_one(duck, tmp_path):
+    # Regression: with deployments but no incidents (flask, prometheus), the failure-rate and restore
+    # charts had no point at all and came out 1.8e308 px tall in the page, and --png failed on them.
+    from fireline.app.report import write_report
+    from fireline.config import Config
+    from fireline.ingest import ingest_deployments
+
+    config = Config(timezone="UTC")
+    (tmp_path / "d.csv").write_text("id,time,service,environment,sha,status\n"
+                                    "a,2026-03-03T10:00:00Z,api,production,{},success\n".format("a" * 40))
+    ingest_deployments(duck, config, tmp_path / "d.csv")
+    ctx = build_context(duck, config, since="2026-03-01", until="2026-03-31", today=date(2026, 4, 1))
+    result = write_report(ctx, tmp_path / "r.html", png_dir=tmp_path / "png")
+    assert "trend-time-to-restore" in result.charts and len(result.pngs) == len(result.charts)
+    sizes = re.findall(r'<svg\b[^>]*\bheight="([^"]+)"', (tmp_path / "r.html").read_text())
+    assert sizes and all(float(h) < 2000 for h in sizes), sizes

@@ -21,6 +21,7 @@ HEIGHT = 220
 # Every chart is drawn this wide overall, axis labels and legend included (Vega-Lite's "fit"), so charts
 # of one page line up, and the page scales each to its card's width.
 FULL_WIDTH = 620
+TREND_HEIGHT = 300  # a weekly chart's whole height: plot, axis titles and legend
 # Tableau 10 keeps its hues apart on white and on near-black backgrounds.
 SCHEME = "tableau10"
 
@@ -82,7 +83,8 @@ def trend(chart_id: str, title: str, description: str, rows: list[dict[str, Any]
         lines = lines.encode(strokeDash=alt.StrokeDash("kind:N", title=None, scale=alt.Scale(
             domain=[WEEKLY, ROLLING], range=[[1, 0], [6, 4]])))
     points = base.transform_filter(alt.datum.kind == WEEKLY).mark_point(filled=True, size=28)
-    return Chart(chart_id, title, description, _fit(alt.layer(lines, points), HEIGHT), table_columns, table_rows)
+    return Chart(chart_id, title, description, _fit(alt.layer(lines, points), TREND_HEIGHT, total=True),
+                 table_columns, table_rows)
 
 
 def bars(chart_id: str, title: str, description: str, rows: list[dict[str, Any]], *, x_title: str,
@@ -121,9 +123,11 @@ def stacked(chart_id: str, title: str, description: str, rows: list[dict[str, An
     return Chart(chart_id, title, description, _fit(chart, height), table_columns, table_rows)
 
 
-def _fit(chart: Any, height: int) -> dict[str, Any]:
+def _fit(chart: Any, height: int, *, total: bool = False) -> dict[str, Any]:
+    """`height`: of the plot, or with `total` of the whole chart. A fixed total is what keeps a chart
+    without a single value a frame of that size: sized from its content, Vega makes it 1.8e308 px tall."""
     spec = chart.properties(width=FULL_WIDTH, height=height).to_dict()
-    spec["autosize"] = {"type": "fit-x", "contains": "padding"}
+    spec["autosize"] = {"type": "fit" if total else "fit-x", "contains": "padding"}
     return spec
 
 
