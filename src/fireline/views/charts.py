@@ -90,7 +90,7 @@ def trend(chart_id: str, title: str, description: str, rows: list[dict[str, Any]
 def bars(chart_id: str, title: str, description: str, rows: list[dict[str, Any]], *, x_title: str,
          table_columns: list[str], table_rows: list[list[Any]], percent: bool = False) -> Chart:
     """Horizontal bars, one per category. `rows`: {"category": name, "value": number}."""
-    axis = alt.Axis(format=".0%") if percent else alt.Axis()
+    axis = alt.Axis(format=".0%", tickCount=6) if percent else alt.Axis(tickCount=6)
     chart = alt.Chart(alt.Data(values=rows)).mark_bar(color="#4e79a7").encode(
         x=alt.X("value:Q", title=x_title, axis=axis),
         # Every category keeps its row, a missing value included (a month without incidents).
