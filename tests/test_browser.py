@@ -170,6 +170,24 @@ def test_report_drill_down_links_open_the_rows(demo, watched):
     assert services <= {"purger", "export-pipeline"}
 
 
+def test_report_tables_and_charts_fit_their_place(demo, watched, artifacts):
+    # Regression (issue 15): the action-item table's Source column was clipped behind a scroll bar, and
+    # bar charts sat narrower than their card.
+    w = watched(viewport=LAPTOP)
+    w.page.goto(demo.report.as_uri())
+    wrap = w.page.locator("#action-items-table").locator("xpath=..")
+    assert wrap.evaluate("e => e.scrollWidth <= e.clientWidth"), wrap.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    clipped = w.page.evaluate("""() => [...document.querySelectorAll('#action-items-table td:last-child')]
+        .filter(td => td.scrollWidth > td.clientWidth).map(td => td.textContent)""")
+    assert not clipped, clipped
+    narrow = w.page.evaluate("""() => [...document.querySelectorAll('figure.chart')].map(f => {
+        const s = getComputedStyle(f), inner = f.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+        return [f.id, f.querySelector('svg').getBoundingClientRect().width, inner]; })
+        .filter(([id, svg, inner]) => svg < 0.95 * inner)""")
+    assert not narrow, narrow
+    w.page.locator("#action-items").screenshot(path=str(artifacts / "report-action-items.png"))
+
+
 def test_report_reads_on_a_phone_in_dark_mode(demo, watched, artifacts):
     w = watched(viewport=PHONE, color_scheme="dark", is_mobile=True, has_touch=True)
     w.page.goto(demo.report.as_uri())

@@ -148,3 +148,22 @@ def test_pages_read_git_for_markers_again_only_after_a_commit(store, tmp_path, m
         assert len(scans) == 2
         assert "# FIXME: sleep" in client.get("/report.html").text
         assert len(scans) == 2
+
+
+def test_the_weekly_trend_lists_every_week_and_adds_up_to_the_window(small):
+    # Issue 15: a week without deployments is a row in the dashboard's weekly table too, and the weeks'
+    # deployments add up to the window's count.
+    import re
+
+    store, config = small
+    with _client(store, config) as client:
+        page = client.get("/?since=2026-03-02&until=2026-04-12").text
+    part = page[page.index('id="trend-deployment-frequency"'):]
+    part = part[:part.index("</figure>")]
+    heads = re.findall(r'<th scope="col">([^<]*)', part)
+    rows = re.findall(r'<tr><th scope="row">([^<]*)</th>(.*?)</tr>', part, re.S)
+    assert [week for week, _ in rows] == ["2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-30",
+                                          "2026-04-06"]
+    counts = [int(re.findall(r">([^<]*)</td>", cells)[heads.index("Deployments") - 1]) for _, cells in rows]
+    assert counts[-2:] == [0, 0]  # the small store deploys until 28 March
+    assert sum(counts) == 31 == pytest.approx(rs.figures(page).rows["all"]["deployment_frequency"] * 42)

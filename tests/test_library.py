@@ -141,3 +141,31 @@ def test_debt_for_a_team_or_service_scans_only_its_repositories(demo):
         assert [s["repo"] for s in ws.debt(team="Data").scans] == ["data-platform"]
         assert [s["repo"] for s in ws.debt(service="web-ui").scans] == ["web-ui"]
         assert len(ws.debt().scans) == 4
+
+
+def test_knowledge_without_a_path_reads_the_configured_repositories(demo, tmp_path, monkeypatch):
+    db, config = demo
+    monkeypatch.chdir(tmp_path)  # not a repository: the configured ones are read, not the current folder
+    runner = CliRunner()
+    base = ["knowledge", "--db", str(db), "--config", str(config), "--at", "2026-07-05T00:00Z", "--json"]
+    one = json.loads(runner.invoke(app, [*base, "--team", "Data"]).output)
+    assert [r["repo"] for r in one["repositories"]] == ["data-platform"]
+    every = json.loads(runner.invoke(app, base).output)
+    assert sorted(r["repo"] for r in every["repositories"]) == ["data-platform", "platform-infra", "pricing-engine",
+                                                                 "web-ui"]
+    res = runner.invoke(app, [*base, "--team", "Nope"])
+    assert isinstance(res.exception, fireline.UserError) and res.exception.for_cli().startswith("--team: unknown team")
+
+
+def test_a_team_report_replays_only_that_teams_repositories(demo):
+    """Regression: `report --team Data` replayed every repository's history for its knowledge, debt and
+    on-call parts, though none of the others can appear in it."""
+    from fireline.app.report import build_context
+    from fireline.app.report.context import histories
+
+    db, config = demo
+    with fireline.Workspace(db=db, config=config, now="2026-07-05T00:00Z") as ws:
+        ctx = build_context(ws.existing_store(), ws.config, team="Data", since="2026-01-05")
+        assert sorted(histories(ctx)) == ["data-platform"]
+        everyone = build_context(ws.existing_store(), ws.config, since="2026-01-05")
+        assert len(histories(everyone)) == 4

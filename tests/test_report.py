@@ -158,3 +158,113 @@ def test_an_output_path_under_a_file_exits_2_and_writes_nothing(demo, tmp_path, 
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert str(blocker) in run.stderr and "not a folder" in run.stderr
     assert not out.exists() and blocker.read_text() == "keep me"
+
+
+# ---- trends keep their empty weeks; charts share the window's time axis (issue 15) -------------------
+
+def _sparse_store(store, tmp_path):
+    """One service deploying about once a week, with no deployment in the week of 16 March, and one
+    incident caused by the deployment of 3 March: a sparse series whose weekly failure rate jumps to 100%."""
+    from fireline.config import Config, TeamConfig
+    from fireline.ingest import ingest_deployments, ingest_incidents
+
+    config = Config(timezone="UTC", teams={"Red": TeamConfig(services=["api"])})
+    days = [3, 5, 10, 24, 31]  # weeks of 2, 9, 23 and 30 March; none in the week of 16 March
+    (tmp_path / "d.csv").write_text("id,time,service,environment,sha,status\n" + "".join(
+        f"api-{d},2026-03-{d:02d}T10:00:00Z,api,production,{d:040x},success\n" for d in days))
+    (tmp_path / "i.csv").write_text(
+        "id,service,title,started,detected,resolved,severity,detected_by,cause\n"
+        "INC-1,api,Timeouts,2026-03-03T12:00:00Z,2026-03-03T12:10:00Z,2026-03-03T12:40:00Z,SEV2,monitoring,\n")
+    ingest_deployments(store, config, tmp_path / "d.csv")
+    ingest_incidents(store, config, tmp_path / "i.csv")
+    return config
+
+
+def _chart(ctx, chart_id):
+    return next(ch for s in build_sections(ctx) for ch in s.charts if ch.id == chart_id)
+
+
+def test_weekly_trends_list_every_week_and_their_deployments_add_up(store, tmp_path):
+    config = _sparse_store(store, tmp_path)
+    ctx = build_context(store, config, since="2026-03-02", until="2026-04-05", today=date(2026, 4, 6))
+    chart = _chart(ctx, "trend-deployment-frequency")
+    weeks = [row[0] for row in chart.rows]
+    assert weeks == ["2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-30"]
+    counts = chart.columns.index("Deployments")
+    assert [row[counts] for row in chart.rows] == ["2", "1", "0", "1", "1"]
+    overall = rs.figures(render(report_page(ctx))).rows["all"]
+    assert sum(int(row[counts]) for row in chart.rows) == 5 == round(overall["deployment_frequency"] * 35)
+
+
+def test_a_line_never_crosses_a_week_without_data(store, tmp_path):
+    from fireline.views.charts import to_svg
+
+    config = _sparse_store(store, tmp_path)
+    ctx = build_context(store, config, since="2026-03-02", until="2026-04-05", today=date(2026, 4, 6))
+    chart = _chart(ctx, "trend-change-failure-rate")
+    svg = to_svg(chart)
+    # The weekly "All" line: weeks of 2 and 9 March, a gap, then 23 and 30 March: two strokes, not one.
+    lines = re.findall(r'<path aria-label="([^"]*)"[^>]*aria-roledescription="line mark"', svg)
+    weekly_all = [label for label in lines if "series: All" in label and "4 weeks" not in label]
+    assert len(weekly_all) == 2, lines
+
+
+def test_a_sparse_series_gets_a_rolling_four_week_line(store, tmp_path):
+    config = _sparse_store(store, tmp_path)
+    ctx = build_context(store, config, since="2026-03-02", until="2026-04-05", today=date(2026, 4, 6))
+    chart = _chart(ctx, "trend-change-failure-rate")
+    rolling = chart.columns.index("All, 4 weeks")
+    # The week of 2 March alone reads 50%; four weeks to 23 March: 1 failed of 4 deployments, 25%.
+    by_week = {row[0]: row for row in chart.rows}
+    assert by_week["2026-03-02"][chart.columns.index("All")] == "50"
+    assert by_week["2026-03-23"][rolling] == "25"
+    assert by_week["2026-03-30"][rolling] == "0"  # 9-30 March: none of 3 failed
+
+
+def test_every_chart_of_a_report_shares_the_window(demo):
+    from fireline.config import load_config
+    from fireline.store import Store
+
+    config = load_config(demo.config)
+    store = Store.open(str(demo.db), create=False)
+    try:
+        ctx = build_context(store, config, since="2026-01-05T00:00Z", until="2026-07-05T00:00Z",
+                            today=date(2026, 7, 5))
+        charts = [ch for s in build_sections(ctx) for ch in s.charts]
+    finally:
+        store.close()
+    trends = [ch for ch in charts if ch.id.startswith("trend-")]
+    assert len(trends) == 5
+    for ch in trends:
+        x = ch.spec["layer"][0]["encoding"]["x"]
+        assert x["scale"]["domain"] == ["2026-01-05T00:00:00+00:00", "2026-07-05T00:00:00+00:00"], ch.id
+    months = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-07"]
+    for ch in charts:
+        if ch.columns[0] == "Month":
+            assert [row[0] for row in ch.rows] == months, ch.id
+
+
+def test_times_under_an_hour_read_in_minutes(demo):
+    html = demo.report.read_text()
+    detection = html[html.index('id="detection"'):html.index("</section>", html.index('id="detection"'))]
+    # Regression: the median time to detect by month read "0.5 h", "0.28 h".
+    assert not re.search(r"\b0\.\d+ ?h\b", detection), re.findall(r".{40}\b0\.\d+ ?h\b", detection)
+    assert re.search(r"\b\d+m\b", detection)
+
+
+def test_a_chart_without_any_value_is_an_empty_frame_not_an_endless_one(duck, tmp_path):
+    # Regression: with deployments but no incidents (flask, prometheus), the failure-rate and restore
+    # charts had no point at all and came out 1.8e308 px tall in the page, and --png failed on them.
+    from fireline.app.report import write_report
+    from fireline.config import Config
+    from fireline.ingest import ingest_deployments
+
+    config = Config(timezone="UTC")
+    (tmp_path / "d.csv").write_text("id,time,service,environment,sha,status\n"
+                                    "a,2026-03-03T10:00:00Z,api,production,{},success\n".format("a" * 40))
+    ingest_deployments(duck, config, tmp_path / "d.csv")
+    ctx = build_context(duck, config, since="2026-03-01", until="2026-03-31", today=date(2026, 4, 1))
+    result = write_report(ctx, tmp_path / "r.html", png_dir=tmp_path / "png")
+    assert "trend-time-to-restore" in result.charts and len(result.pngs) == len(result.charts)
+    sizes = re.findall(r'<svg\b[^>]*\bheight="([^"]+)"', (tmp_path / "r.html").read_text())
+    assert sizes and all(float(h) < 2000 for h in sizes), sizes

@@ -337,6 +337,24 @@ class Config(BaseModel):
             found[repo.service or name] = ServiceConfig(team=repo.team)
         return found
 
+    def repository_dirs(self, team: str | None = None) -> dict[Path, list[str]]:
+        """Every configured repository folder (`[repos]` and `[services] repo`) with the services it ships,
+        only those holding one of `team`'s services when given; in the config's order."""
+        found: dict[Path, list[str]] = {}
+        for name in self.repos:
+            found.setdefault(self.repo_dir(name), [])
+        for service in self.services:
+            where = self.repo_path(service)
+            if where is not None:
+                found.setdefault(where, []).append(service)
+        for where, services in found.items():
+            if not services:
+                services.extend(self.services_in_repo(where))
+        if team is None:
+            return found
+        own = set(self.services_of_team(team))
+        return {where: services for where, services in found.items() if own & set(services)}
+
     def repo_dir(self, name: str) -> Path:
         """Where `[repos.<name>]` is, its path read relative to the config's folder."""
         return (self.base_dir / Path(self.repos[name].path).expanduser()).resolve()

@@ -193,6 +193,17 @@ class Workspace:
                                   now=self._as_of.now if self._as_of else None, by=by,
                                   active_months=active_months, top=top)
 
+    def knowledge_repos(self, *, team: str | None = None, by: str = "dir", active_months: int = 6,
+                        top: int = 10) -> list[KnowledgeReport]:
+        """`knowledge` for every configured repository (`[repos]`, `[services] repo`), only `team`'s when given."""
+        if team is not None:
+            self.config.services_of_team(team)  # refuses an unknown team
+        dirs = self.config.repository_dirs(team)
+        if not dirs:
+            raise UserError("no repository configured" + (f" for team {team!r}" if team else "") + ": give a PATH, "
+                            "or name repositories in fireline.toml ([repos.<name>] path = \"...\")", field="path")
+        return [self.knowledge(where, by=by, active_months=active_months, top=top) for where in dirs]
+
     def debt(self, *, team: str | None = None, service: str | None = None, since: When = None) -> DebtLedger:
         """The debt ledger as of `now()`, month-end totals from `since` (`fireline debt --json`)."""
         start = _instant(since, self.config.timezone, "since")

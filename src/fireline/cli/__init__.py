@@ -235,7 +235,7 @@ def dora(
         print_json(summary.to_dict())
         return
     out = terminal.console()
-    out.print(terminal.dora_table(summary, title="DORA metrics"))
+    out.print(terminal.dora_table(summary, title="DORA metrics", period=by.value if by else None))
     if summary.hint:
         out.print(f"[yellow]{terminal.safe(summary.hint['message'])}[/]", soft_wrap=True)
     for note in terminal.unknown_notes(summary):

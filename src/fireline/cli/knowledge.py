@@ -18,8 +18,12 @@ class By(str, Enum):
 
 
 def knowledge(
-    path: Annotated[Path, typer.Argument(help="A git repository (ingested first if the store lacks it).")]
-    = Path("."),
+    path: Annotated[Path | None, typer.Argument(help="A git repository (ingested first if the store lacks it). "
+                                                "Default: every repository of the config ([repos], [services] "
+                                                "repo; --team: its own), else the current folder.",
+                                                show_default=False)] = None,
+    team: Annotated[str | None, typer.Option("--team", help="Without PATH: only this team's configured "
+                                             "repositories.")] = None,
     by: Annotated[By, typer.Option("--by", help="Group files by top-level directory or by service "
                                    "(the services' path globs from config).")] = By.dir,
     active_months: Annotated[int, typer.Option("--active-months", min=1, help="A developer is active when they "
@@ -31,13 +35,29 @@ def knowledge(
     top: Annotated[int, typer.Option("--top", min=0, help="How many hotspots to list.")] = 10,
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Truck factor (Avelino et al. 2016), who knows what, orphaned code, hotspots, stale docs."""
+    """Truck factor (Avelino et al. 2016), who knows what, orphaned code, hotspots, stale docs.
+
+    With PATH, one repository (`--json`: its report). Without, every configured repository, or the
+    team's with --team (`--json`: `{"repositories": [...]}`); with none configured, the current folder."""
+    from ..errors import UserError
     from ..sources import git
 
-    git.open_repo(path)  # a mistyped path fails before a store is created
+    if path is not None:
+        if team is not None:
+            raise UserError("applies without PATH (the team's configured repositories)", field="team")
+        git.open_repo(path)  # a mistyped path fails before a store is created
     # --now was read in UTC where every other command reads the configured zone.
     with workspace(db, config, at, now=now) as ws:
-        report = ws.knowledge(path, by=by.value, active_months=active_months, top=top).to_dict()
+        if path is None and (team is not None or ws.config.repository_dirs()):
+            reports = [r.to_dict() for r in ws.knowledge_repos(team=team, by=by.value, active_months=active_months,
+                                                               top=top)]
+            if as_json:
+                print_json({"repositories": reports})
+            else:
+                for report in reports:
+                    knowledge_view.render(report)
+            return
+        report = ws.knowledge(path or Path("."), by=by.value, active_months=active_months, top=top).to_dict()
     if as_json:
         print_json(report)
         return

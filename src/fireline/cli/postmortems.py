@@ -216,8 +216,10 @@ def ingest_postmortems(
     if as_json:
         print_json(result.as_dict())
         return
-    terminal.console().print(f"{result.source}: {result.postmortems} postmortems, {result.action_items} action items "
-                             f"from {result.files} files ({result.replaced} replaced).", soft_wrap=True)
+    p = terminal.plural
+    terminal.console().print(f"{result.source}: {p(result.postmortems, 'postmortem')}, "
+                             f"{p(result.action_items, 'action item')} from {p(result.files, 'file')} "
+                             f"({result.replaced} replaced).", soft_wrap=True)
 
 
 def register(app: typer.Typer, ingest_app: typer.Typer) -> None:

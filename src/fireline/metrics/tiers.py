@@ -75,16 +75,16 @@ SEED = Profile(
 
 DORA_2021 = Profile(
     name="dora-2021",
-    description="Accelerate State of DevOps 2021: Elite / High / Medium / Low.",
-    tiers=("Elite", "High", "Medium", "Low"),
+    description="Accelerate State of DevOps 2021: Elite / High / Mid / Low.",
+    tiers=("Elite", "High", "Mid", "Low"),
     bounds={
         "deployment_frequency": (("Elite", _b(">", 1.0)), ("High", _b(">=", 1 / 30)),
-                                 ("Medium", _b(">=", 1 / 182)), ("Low", None)),
-        "lead_time": (("Elite", _b("<", HOUR)), ("High", _b("<", WEEK)), ("Medium", _b("<", SIX_MONTHS)),
+                                 ("Mid", _b(">=", 1 / 182)), ("Low", None)),
+        "lead_time": (("Elite", _b("<", HOUR)), ("High", _b("<", WEEK)), ("Mid", _b("<", SIX_MONTHS)),
                       ("Low", None)),
         # 2021 published 0-15% for Elite and 16-30% for all three others: the best row wins.
         "change_failure_rate": (("Elite", _b("<=", 0.15)), ("High", _b("<=", 0.30)), ("Low", None)),
-        "time_to_restore": (("Elite", _b("<", HOUR)), ("High", _b("<", DAY)), ("Medium", _b("<", WEEK)),
+        "time_to_restore": (("Elite", _b("<", HOUR)), ("High", _b("<", DAY)), ("Mid", _b("<", WEEK)),
                             ("Low", None)),
     },
 )
@@ -92,40 +92,40 @@ DORA_2021 = Profile(
 # 2023 and 2024 published the same throughput rows.
 _THROUGHPUT_SINCE_2023 = {
     "deployment_frequency": (("Elite", _b(">", 1.0)), ("High", _b(">=", 1 / 7)),
-                             ("Medium", _b(">=", 1 / 30)), ("Low", None)),
-    "lead_time": (("Elite", _b("<", DAY)), ("High", _b("<", WEEK)), ("Medium", _b("<", MONTH)),
+                             ("Mid", _b(">=", 1 / 30)), ("Low", None)),
+    "lead_time": (("Elite", _b("<", DAY)), ("High", _b("<", WEEK)), ("Mid", _b("<", MONTH)),
                   ("Low", None)),
 }
 
 DORA_2023 = Profile(
     name="dora-2023",
-    description="Accelerate State of DevOps 2023: Elite / High / Medium / Low.",
-    tiers=("Elite", "High", "Medium", "Low"),
+    description="Accelerate State of DevOps 2023: Elite / High / Mid / Low.",
+    tiers=("Elite", "High", "Mid", "Low"),
     bounds={
         "deployment_frequency": _THROUGHPUT_SINCE_2023["deployment_frequency"],
         "lead_time": _THROUGHPUT_SINCE_2023["lead_time"],
         # Published as cluster figures 5% / 10% / 15% / 64%: read as upper bounds.
         "change_failure_rate": (("Elite", _b("<=", 0.05)), ("High", _b("<=", 0.10)),
-                                ("Medium", _b("<=", 0.15)), ("Low", None)),
-        "time_to_restore": (("Elite", _b("<", HOUR)), ("High", _b("<", DAY)), ("Medium", _b("<", WEEK)),
+                                ("Mid", _b("<=", 0.15)), ("Low", None)),
+        "time_to_restore": (("Elite", _b("<", HOUR)), ("High", _b("<", DAY)), ("Mid", _b("<", WEEK)),
                             ("Low", None)),
     },
 )
 
 DORA_2024 = Profile(
     name="dora-2024",
-    description="Accelerate State of DevOps 2024: Elite / High / Medium / Low.",
-    tiers=("Elite", "High", "Medium", "Low"),
+    description="Accelerate State of DevOps 2024: Elite / High / Mid / Low.",
+    tiers=("Elite", "High", "Mid", "Low"),
     bounds={
         "deployment_frequency": _THROUGHPUT_SINCE_2023["deployment_frequency"],
         "lead_time": _THROUGHPUT_SINCE_2023["lead_time"],
-        # Published cluster figures: Elite 5%, High 20%, Medium 10%, Low 40%. Medium's 10% is
-        # better than High's 20%; scanning best tier first, a rate <= 20% is High, so Medium is
+        # Published cluster figures: Elite 5%, High 20%, Mid 10%, Low 40%. Mid's 10% is
+        # better than High's 20%; scanning best tier first, a rate <= 20% is High, so Mid is
         # never reached on this metric alone (docs/tiers.md).
         "change_failure_rate": (("Elite", _b("<=", 0.05)), ("High", _b("<=", 0.20)),
-                                ("Medium", _b("<=", 0.10)), ("Low", None)),
-        # High and Medium were both published as "less than one day".
-        "time_to_restore": (("Elite", _b("<", HOUR)), ("High", _b("<", DAY)), ("Medium", _b("<", DAY)),
+                                ("Mid", _b("<=", 0.10)), ("Low", None)),
+        # High and Mid were both published as "less than one day".
+        "time_to_restore": (("Elite", _b("<", HOUR)), ("High", _b("<", DAY)), ("Mid", _b("<", DAY)),
                             ("Low", None)),
     },
 )

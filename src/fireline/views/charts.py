@@ -17,7 +17,11 @@ from typing import Any
 import altair as alt
 import vl_convert as vlc
 
-WIDTH, HEIGHT = 560, 220
+HEIGHT = 220
+# Every chart is drawn this wide overall, axis labels and legend included (Vega-Lite's "fit"), so charts
+# of one page line up, and the page scales each to its card's width.
+FULL_WIDTH = 620
+TREND_HEIGHT = 300  # a weekly chart's whole height: plot, axis titles and legend
 # Tableau 10 keeps its hues apart on white and on near-black backgrounds.
 SCHEME = "tableau10"
 
@@ -45,30 +49,54 @@ def _theme(for_png: bool) -> dict[str, Any]:
     }
 
 
+WEEKLY, ROLLING = "weekly", "4 weeks"
+
+
+def _segments(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Points with a `segment` number that changes after each missing value of their line, so a line stops
+    at a period without data instead of bridging it (a gap is a gap); the missing points are dropped."""
+    out: list[dict[str, Any]] = []
+    gaps: dict[tuple[str, str], int] = {}
+    for r in rows:
+        line = (r["series"], r.get("kind", WEEKLY))
+        if r["value"] is None:
+            gaps[line] = gaps.get(line, 0) + 1
+            continue
+        out.append({**r, "kind": r.get("kind", WEEKLY), "segment": f"{line[0]}|{line[1]}|{gaps.get(line, 0)}"})
+    return out
+
+
 def trend(chart_id: str, title: str, description: str, rows: list[dict[str, Any]], *, y_title: str,
-          table_columns: list[str], table_rows: list[list[Any]]) -> Chart:
-    """One line per series over weeks. `rows`: {"week": ISO date, "series": name, "value": number or None}."""
-    data = alt.Data(values=rows)
+          table_columns: list[str], table_rows: list[list[Any]], domain: tuple[str, str] | None = None) -> Chart:
+    """One line per series over weeks, broken where a week has no value. `rows`: {"week": ISO date, "series":
+    name, "value": number or None, "kind": "weekly" (points and a solid line) or "4 weeks" (a dashed rolling
+    line)}, in week order. `domain`: the window (ISO times), so every chart of a report spans the same time."""
+    scale = alt.Scale(type="utc", domain=list(domain)) if domain else alt.Scale(type="utc")
+    data = alt.Data(values=_segments(rows))
     base = alt.Chart(data).encode(
-        x=alt.X("week:T", title="week starting", scale=alt.Scale(type="utc"),
-                axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=8)),
+        x=alt.X("week:T", title="week starting", scale=scale, axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=8)),
         y=alt.Y("value:Q", title=y_title),
         color=alt.Color("series:N", title=None),
     )
-    chart = alt.layer(base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=28)).properties(
-        width=WIDTH, height=HEIGHT)
-    return Chart(chart_id, title, description, chart.to_dict(), table_columns, table_rows)
+    lines = base.mark_line(strokeWidth=2).encode(detail="segment:N")
+    if any(r.get("kind") == ROLLING for r in rows):
+        lines = lines.encode(strokeDash=alt.StrokeDash("kind:N", title=None, scale=alt.Scale(
+            domain=[WEEKLY, ROLLING], range=[[1, 0], [6, 4]])))
+    points = base.transform_filter(alt.datum.kind == WEEKLY).mark_point(filled=True, size=28)
+    return Chart(chart_id, title, description, _fit(alt.layer(lines, points), TREND_HEIGHT, total=True),
+                 table_columns, table_rows)
 
 
 def bars(chart_id: str, title: str, description: str, rows: list[dict[str, Any]], *, x_title: str,
          table_columns: list[str], table_rows: list[list[Any]], percent: bool = False) -> Chart:
     """Horizontal bars, one per category. `rows`: {"category": name, "value": number}."""
-    axis = alt.Axis(format=".0%") if percent else alt.Axis()
+    axis = alt.Axis(format=".0%", tickCount=6) if percent else alt.Axis(tickCount=6)
     chart = alt.Chart(alt.Data(values=rows)).mark_bar(color="#4e79a7").encode(
         x=alt.X("value:Q", title=x_title, axis=axis),
-        y=alt.Y("category:N", title=None, sort=None),
-    ).properties(width=WIDTH - 120, height=max(40, 26 * len(rows)))
-    return Chart(chart_id, title, description, chart.to_dict(), table_columns, table_rows)
+        # Every category keeps its row, a missing value included (a month without incidents).
+        y=alt.Y("category:N", title=None, sort=None, scale=alt.Scale(domain=[r["category"] for r in rows])),
+    )
+    return Chart(chart_id, title, description, _fit(chart, max(40, 26 * len(rows))), table_columns, table_rows)
 
 
 def stacked(chart_id: str, title: str, description: str, rows: list[dict[str, Any]], *, value_title: str,
@@ -86,14 +114,21 @@ def stacked(chart_id: str, title: str, description: str, rows: list[dict[str, An
     axis: dict[str, Any] = {} if horizontal else {"axis": alt.Axis(labelAngle=0)}
     encoding = {"x" if horizontal else "y": value("value:Q", title=value_title, stack="zero"),
                 "y" if horizontal else "x": category("category:N", title=None, sort=categories, **axis)}
-    size = (dict(width=WIDTH - 120, height=max(40, 26 * len(categories))) if horizontal
-            else dict(width=WIDTH, height=HEIGHT))
+    height = max(40, 26 * len(categories)) if horizontal else HEIGHT
     chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
         **encoding,
         color=alt.Color("series:N", title=None, sort=series, scale=alt.Scale(domain=series)),
         order=alt.Order("order:Q"),
-    ).properties(**size)
-    return Chart(chart_id, title, description, chart.to_dict(), table_columns, table_rows)
+    )
+    return Chart(chart_id, title, description, _fit(chart, height), table_columns, table_rows)
+
+
+def _fit(chart: Any, height: int, *, total: bool = False) -> dict[str, Any]:
+    """`height`: of the plot, or with `total` of the whole chart. A fixed total is what keeps a chart
+    without a single value a frame of that size: sized from its content, Vega makes it 1.8e308 px tall."""
+    spec = chart.properties(width=FULL_WIDTH, height=height).to_dict()
+    spec["autosize"] = {"type": "fit" if total else "fit-x", "contains": "padding"}
+    return spec
 
 
 def _with_theme(spec: dict[str, Any], for_png: bool) -> dict[str, Any]:

@@ -63,8 +63,9 @@ def render_debt(ledger: dict[str, Any], tz: str, limit: int) -> None:
         out.print(table)
     for scan in ledger["scans"]:
         skipped = ", ".join(f"{n} {k.replace('_', '-')}" for k, n in scan["skipped"].items() if n)
-        out.print(f"[dim]{terminal.safe(scan['repo'])}: {scan['scanned']} of {scan['files']} files scanned"
-                  + (f", skipped {skipped}" if skipped else "") + f"; {scan['markers']} markers[/]")
+        files = terminal.plural(scan["files"], "file")
+        out.print(f"[dim]{terminal.safe(scan['repo'])}: {scan['scanned']} of {files} scanned"
+                  + (f", skipped {skipped}" if skipped else "") + f"; {terminal.plural(scan['markers'], 'marker')}[/]")
     for note in ledger["notes"]:
         out.print(f"[dim]{terminal.safe(note)}[/]")
 
@@ -114,9 +115,10 @@ def render_plan(p: dict[str, Any], tz: str) -> None:
         out.print(f"unknown: {terminal.safe(p['unknown'])}")
     else:
         q = s["quantiles_days"]
-        out.print(f"Lead times of {s['changes']} changes ({s['since'][:10]} → {s['until'][:10]}): median "
+        changes = terminal.plural(s["changes"], "change")
+        out.print(f"Lead times of {changes} ({s['since'][:10]} → {s['until'][:10]}): median "
                   f"{s['median_days']:.1f} d, 80% {q['80']:.1f} d, 95% {q['95']:.1f} d; "
-                  f"{c['deployments']} deployments ({c['per_week']:.1f}/week"
+                  f"{terminal.plural(c['deployments'], 'deployment')} ({c['per_week']:.1f}/week"
                   + (f", every {c['median_interval_days']:.1f} d" if c["median_interval_days"] else "") + ")")
     steps = terminal.DataTable(title="Counted backwards", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
                   title_justify="left")

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from ..errors import UserError
 from ..model import SEVERITIES, Finding
-from .terminal import plain
+from .terminal import plain, plural
 
 
 class Rule(Protocol):
@@ -37,7 +37,7 @@ def _summary(findings: list[Finding]) -> str:
     by_check = Counter(f.check_id for f in findings)
     sev = ", ".join(f"{by_sev[s]} {s}" for s in reversed(SEVERITIES) if by_sev[s])
     checks = ", ".join(f"{c} {n}" for c, n in sorted(by_check.items(), key=lambda kv: (-kv[1], kv[0])))
-    return f"{len(findings)} findings ({sev}): {checks}"
+    return f"{plural(len(findings), 'finding')} ({sev}): {checks}"
 
 
 def render_text(findings: list[Finding]) -> str:

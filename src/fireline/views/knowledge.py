@@ -8,7 +8,8 @@ from . import terminal
 def render(report: dict) -> None:
     out = terminal.console()
     tf = report["truck_factor"]
-    out.print(f"[bold]{terminal.safe(report['repo'])}[/]: truck factor {tf['value']} over {tf['files']} files "
+    files = terminal.plural(tf["files"], "file")
+    out.print(f"[bold]{terminal.safe(report['repo'])}[/]: truck factor {tf['value']} over {files} "
               f"({terminal.safe(', '.join(tf['removed'])) or 'nobody'}); active = committed since "
               f"{report['active_since']:%Y-%m-%d}" if report["active_since"] else "")
     people = _people_line(report)
@@ -29,7 +30,7 @@ def render(report: dict) -> None:
         tf_value = g["truck_factor"]["value"]
         groups.add_row(g["name"], str(g["files"]), "-" if tf_value is None else str(tf_value),
                        authors or ("bots only" if g.get("bot_only_files") == g["files"] else "-"),
-                       f"{g['orphaned_files']} files" if g["orphaned_files"] else "-",
+                       terminal.plural(g["orphaned_files"], "file") if g["orphaned_files"] else "-",
                        doc(docs["readme"]), doc(docs["runbook"]))
     out.print(groups)
     hot = terminal.DataTable(title="Hotspots (changes x lines)")

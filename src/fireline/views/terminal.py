@@ -10,6 +10,7 @@ escape sequence in a service name cannot retitle, clear or recolour the user's t
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,7 @@ from .. import registry
 from ..metrics.summary import METRICS, Group, MetricValue, Summary
 
 LABELS = {m.name: m.short for m in registry.METRICS}
-TIER_STYLE = {"Elite": "bold green", "High": "green", "Mid": "yellow", "Medium": "yellow", "Low": "red"}
+TIER_STYLE = {"Elite": "bold green", "High": "green", "Mid": "yellow", "Low": "red"}
 
 
 # C0 and C1 control characters, DEL, and lone surrogates (which cannot even be encoded).
@@ -88,6 +89,11 @@ class SafeConsole(Console):
             yield segment
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """"1 finding", "2 findings": the count with the word in the number it takes."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def duration(hours: float | None) -> str:
     if hours is None:
         return "—"
@@ -98,12 +104,32 @@ def duration(hours: float | None) -> str:
     return f"{hours / 24:.1f}d"
 
 
+def _number(x: float) -> str:
+    """At most one decimal, none when it is .0; one significant digit below 0.1."""
+    if x >= 10:
+        return f"{x:.0f}"
+    if x >= 0.095:
+        return f"{x:.1f}".removesuffix(".0")
+    return f"{x:.1g}"
+
+
+def rate(per_day: float) -> str:
+    """Deployments per day, per week or per month (30 days), whichever is the largest unit that counts at
+    least one, so a low rate reads as 0.3/mo instead of 0.0/wk. JSON keeps deployments per day."""
+    if per_day == 0:
+        return "0"  # needs no unit, and fits a table of weeks or of months
+    if per_day >= 1:
+        return f"{_number(per_day)}/day"
+    if per_day * 7 >= 0.95:
+        return f"{_number(per_day * 7)}/wk"
+    return f"{_number(per_day * 30)}/mo"
+
+
 def format_value(metric: str, mv: MetricValue) -> str:
     if mv.value is None:
         return "unknown" if mv.unknown and "ingested" in mv.unknown else "—"
     if metric == "deployment_frequency":
-        per_week = mv.value * 7
-        return f"{mv.value:.1f}/day" if mv.value >= 1 else f"{per_week:.1f}/wk"
+        return rate(mv.value)
     if metric in ("lead_time", "time_to_restore"):
         return duration(mv.value)
     return f"{mv.value * 100:.0f}%"
@@ -117,15 +143,17 @@ def _cell(metric: str, mv: MetricValue) -> str:
     return text
 
 
-def dora_table(summary: Summary, title: str | None = None) -> Table:
+def dora_table(summary: Summary, title: str | None = None, period: str | None = None) -> Table:
+    """`period` ("week" or "month"): the rows are periods; a month reads 2026-01, a week by its Monday."""
     scope = summary.scope
     caption = (f"{scope.since:%Y-%m-%d %H:%M} → {scope.until:%Y-%m-%d %H:%M} UTC · profile {summary.profile}"
                " · counts and reasons: --json or fireline explain")
     table = Table(title=title, caption=caption, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column(_first_header(summary.groups), no_wrap=True)
+    header = {"month": "Month", "week": "Week of"}.get(period or "") or _first_header(summary.groups)
+    table.add_column(header, no_wrap=True)
     for metric in METRICS:
         table.add_column(LABELS[metric], justify="right")
-    for label, group, style in _ordered(summary.groups):
+    for label, group, style in _ordered(summary.groups, period):
         table.add_row(label, *_cells(group), style=style)
     if summary.groups:
         table.add_section()
@@ -140,12 +168,19 @@ def _first_header(groups: list[Group]) -> str:
     return next(iter(keys), "Scope").capitalize()
 
 
-def _ordered(groups: list[Group]) -> list[tuple[str, Group, str]]:
+def period_label(value: Any, period: str | None) -> str:
+    """A period's start as people name it: 2026-01 for a month, the Monday's date for a week."""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return text[:7] if period == "month" else text[:10]
+
+
+def _ordered(groups: list[Group], period: str | None = None) -> list[tuple[str, Group, str]]:
     """Team rows, each followed by its services, indented."""
     teams = [g for g in groups if set(g.keys) == {"team"}]
     services = [g for g in groups if "service" in g.keys and "team" in g.keys]
     if not teams:
-        return [(" · ".join(safe(v) for v in g.keys.values()), g, "") for g in groups]
+        return [(" · ".join(safe(period_label(v, period) if k == "period" else v) for k, v in g.keys.items()), g, "")
+                for g in groups]
     rows = []
     for team in teams:
         rows.append((safe(team.keys["team"]), team, "bold"))
@@ -164,23 +199,61 @@ def unknown_notes(summary: Summary) -> list[str]:
             if mv.value is None and mv.unknown]
 
 
+# Free text wraps at words; every other column is an id, a time or a number, which is folded onto a second
+# line rather than cut with "…" when 80 columns are not enough (the full value is what one copies).
+_PROSE = {"subject", "title", "reason", "why", "summary", "message", "what"}
+SHA_WIDTH = 10  # as the report shows shas; `--json` has them whole
+
+
 def rows_table(rows: list[dict[str, Any]], columns: list[str], tz: str, title: str | None = None) -> Table:
-    table = Table(title=title, header_style="bold")
-    for c in columns:
-        table.add_column(safe(c))
+    """Rows as a table that reads at 80 columns. A column with one value in every row is said once in the
+    caption instead; ids that share a `kind:repo:` prefix show what tells them apart (the caption names
+    the prefix); ids, shas and times are never cut."""
     zone = ZoneInfo(tz)
-    for row in rows:
-        table.add_row(*[_fmt(row.get(c), zone) for c in columns])
+    cells = {c: [_fmt(r.get(c), zone, c) for r in rows] for c in columns}
+    notes = []
+    shown = list(columns)
+    if len(rows) > 1:
+        for c in columns:
+            if c not in _PROSE and len(set(cells[c])) == 1 and len(shown) > 2:
+                notes.append(f"{c.replace('_', ' ')}: {cells[c][0]}")
+                shown.remove(c)
+            elif c.endswith("_id"):
+                prefix = _shared_prefix(cells[c])
+                if prefix:
+                    notes.append(f"{c.replace('_', ' ')}: {prefix}…")
+                    cells[c] = [v[len(prefix):] for v in cells[c]]
+    if any(isinstance(r.get(c), datetime) for r in rows for c in columns):
+        notes.append(f"times in {tz}")
+    table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+                  caption=textwrap.fill(" · ".join(notes), 78, break_long_words=False) or None)
+    for c in shown:
+        values = [r.get(c) for r in rows if r.get(c) is not None]
+        numeric = bool(values) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        keep = c == "sha" or c.endswith("_id")  # what one copies to look a row up: never folded
+        table.add_column(safe(c.replace("_", " ")), overflow="fold", justify="right" if numeric else "left",
+                         ratio=1 if c in _PROSE else None,
+                         min_width=max((len(v) for v in cells[c]), default=None) if keep else None)
+    for i in range(len(rows)):
+        table.add_row(*(cells[c][i] for c in shown))
     return table
 
 
-def _fmt(value: Any, zone: ZoneInfo) -> str:
+def _shared_prefix(values: list[str]) -> str:
+    """The `kind:repo:` part every value shares (tag deployments: tag:flask:3.1.2), if any."""
+    first = values[0].rsplit(":", 1)[0] + ":" if ":" in values[0] else ""
+    return first if first and all(v.startswith(first) and len(v) > len(first) for v in values) else ""
+
+
+def _fmt(value: Any, zone: ZoneInfo, column: str = "") -> str:
     if value is None:
         return "—"
     if isinstance(value, datetime):
-        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, float):
         return f"{value:.2f}"
+    if column == "sha":
+        return safe(str(value)[:SHA_WIDTH])
     return safe(value)
 
 

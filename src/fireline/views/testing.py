@@ -25,7 +25,8 @@ def render(data: dict[str, Any], console: Console) -> None:
         console.print(f"Share: unknown: {terminal.safe(overall['unknown'])}")
     else:
         kinds = terminal.safe(", ".join(f"{k} {v}" for k, v in data["by_kind"].items()))
-        console.print(f"{overall['fixes']} fixes ({kinds}); {overall['with_test']} brought a test: "
+        fixes = terminal.plural(overall["fixes"], "fix", "fixes")
+        console.print(f"{fixes} ({kinds}); {overall['with_test']} brought a test: "
                       f"[bold]{overall['share'] * 100:.0f}%[/]")
     months = sorted({r["month"] for r in data["by_team_month"]})
     # Team, repository, author and subject come from config and git: DataTable cells go through terminal.safe.

@@ -52,12 +52,16 @@ class Context:
 
 def histories(ctx: Context) -> dict[str, History]:
     """Every ingested repository's history (at its default HEAD), replayed once per page: the knowledge,
-    debt and on-call parts all read it."""
+    debt and on-call parts all read it. A report for some services (--team, --service) replays only the
+    repositories that hold them: the parts show nothing of the others."""
     if "histories" not in ctx.cache:
         from ...identity import People
         from ...metrics.knowledge_history import load_history
 
         people = People.from_config(ctx.config)
         repos = sorted(r["repo"] for r in ctx.tables["repos"].select("repo").to_pyarrow().to_pylist())
+        if ctx.scope.services is not None:
+            wanted, held = set(ctx.scope.services), ctx.store.repo_services()
+            repos = [r for r in repos if wanted & {s["name"] for s in held.get(r, [])}]
         ctx.cache["histories"] = {repo: load_history(ctx.tables, repo, people=people) for repo in repos}
     return ctx.cache["histories"]

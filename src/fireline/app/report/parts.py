@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from ...views.charts import bars
 from ...views.report.model import Cell, Figure, Section, Table
+from ...views.terminal import plural
 from ..settings import alert_params
 from .context import Context, histories
 
@@ -86,7 +87,7 @@ def action_items(ctx: Context) -> Section | None:
         css.append("overdue" if late_days else ("done" if r["status"] != "open" else None))
     table = Table("action-items-table", f"Postmortem action items on {today.isoformat()} (overdue first)",
                   ["Status", "Action", "Owner", "Team", "Due", "Term", "DORA metric", "Postmortem", "Ticket",
-                   "Source"], body, row_css=css)
+                   "Source"], body, row_css=css, breakable={8, 9}, nowrap={4})
     figures = [Figure("Open action items", Cell(str(len(open_rows)), value=len(open_rows))),
                Figure("Overdue", Cell(str(len(late)), value=len(late), css="bad" if late else None),
                       detail="open and past their due date"),
@@ -120,9 +121,9 @@ def detection_gap(ctx: Context) -> Section | None:
     figures = [
         Figure("Found by customers first", Cell(_pct(share["value"]), value=share["value"],
                                                 css="bad" if gap["verdict"] else None),
-               detail=f"{share['customer']} of {share['incidents']} incidents"),
+               detail=f"{share['customer']} of {plural(share['incidents'], 'incident')}"),
         Figure("Time to detect (median)", Cell(_hours(mttd["value"]), value=mttd["value"]),
-               detail=f"p90 {_hours(mttd['p90'])}; {mttd['count']} incidents" if mttd["value"] is not None
+               detail=f"p90 {_hours(mttd['p90'])}; {plural(mttd['count'], 'incident')}" if mttd["value"] is not None
                else mttd.get("unknown")),
     ]
     rows = [[r["team"], str(r["incidents"]), str(r["customer"]), Cell(_pct(r["value"]), value=r["value"])]
@@ -131,14 +132,23 @@ def detection_gap(ctx: Context) -> Section | None:
                                                                        "Share"], rows, numeric={1, 2, 3},
                   row_css=["flagged" if r["customer"] else None for r in gap["by_team"]])
     charts = []
-    months = mttd.get("by_month") or []
-    if months:
+    found = {m["month"]: m for m in mttd.get("by_month") or []}
+    if found:
+        from ...metrics.testing import months_between
+
+        # Every month of the window, as on the other charts; by_month is in UTC months.
+        months = sorted(set(months_between(ctx.scope.since, ctx.scope.until)) | set(found))
+        minutes = max(m["value"] for m in found.values()) < 1  # under an hour throughout: say it in minutes
+        scale, unit = (60, "minutes") if minutes else (1, "hours")
         charts.append(bars("chart-mttd-by-month", "Median time to detect by month",
-                           "Median hours from an incident's start to its detection, per month: " +
-                           ", ".join(f"{m['month']} {m['value']:.1f} h" for m in months) + ".",
-                           [{"category": m["month"], "value": round(m["value"], 2)} for m in months],
-                           x_title="hours (median)", table_columns=["Month", "Median hours", "Incidents"],
-                           table_rows=[[m["month"], f"{m['value']:.1f}", str(m["count"])] for m in months]))
+                           "Median time from an incident's start to its detection, per month: " +
+                           ", ".join(f"{m} {_hours(found[m]['value']) if m in found else 'no incidents'}"
+                                     for m in months) + ".",
+                           [{"category": m, "value": round(found[m]["value"] * scale, 2) if m in found else None}
+                            for m in months],
+                           x_title=f"{unit} (median)", table_columns=["Month", "Median", "Incidents"],
+                           table_rows=[[m, _hours(found[m]["value"]) if m in found else "—",
+                                        str(found[m]["count"]) if m in found else "0"] for m in months]))
     lead = ("How incidents were noticed: by monitoring, or by a customer first, and how long detection took.")
     return Section("detection", "Detection gap", lead, figures=figures, charts=charts, tables=[table],
                    verdict=gap["verdict"])

@@ -8,16 +8,16 @@ slots for on-call and debt) are in parts.py. `SECTIONS` is the order a page show
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ... import registry
 from ...metrics import explain as explain_lib
 from ...metrics.summary import METRICS, Group, MetricValue, Summary, summarise
-from ...views.charts import trend
+from ...views.charts import ROLLING, trend
 from ...views.report.model import Cell, Drilldown, Figure, Section, Table, drill_id
-from ...views.terminal import format_value
+from ...views.terminal import format_value, plural
 from .. import dora
 from . import parts
 from .context import Context
@@ -82,8 +82,8 @@ def dora_overview(ctx: Context) -> Section | None:
                   f"({summary.profile} profile)", [first, *(SHORT[m] for m in METRICS)], rows, row_css=css,
                   row_keys=keys, numeric=set(range(1, 6)),
                   note="Each figure links to the rows behind it. — means no data for that group in the window.")
-    lead = (f"{overall['deployment_frequency'].count} production deployments and "
-            f"{overall['time_to_restore'].count} resolved incidents in the window; tiers from the "
+    lead = (f"{plural(overall['deployment_frequency'].count, 'production deployment')} and "
+            f"{plural(overall['time_to_restore'].count, 'resolved incident')} in the window; tiers from the "
             f"{summary.profile} profile.")
     unknown = [f"{LABELS[m]}: unknown: {mv.unknown}" for m, mv in overall.items() if mv.value is None and mv.unknown]
     if summary.hint:
@@ -94,14 +94,14 @@ def dora_overview(ctx: Context) -> Section | None:
 def _detail(metric: str, mv: MetricValue) -> str | None:
     d = mv.details
     if metric == "deployment_frequency" and mv.value is not None:
-        return f"{mv.count} deployments on {d.get('deploy_days', 0)} days"
+        return f"{plural(mv.count, 'deployment')} on {plural(d.get('deploy_days', 0), 'day')}"
     if metric in ("lead_time", "time_to_restore") and mv.value is not None:
         p90 = d.get("p90")
         return f"median of {mv.count}; p90 {format_value(metric, MetricValue(p90, mv.unit, 0))}"
     if metric == "change_failure_rate" and mv.value is not None:
-        return f"{d.get('failed', 0)} of {mv.count} deployments"
+        return f"{d.get('failed', 0)} of {plural(mv.count, 'deployment')}"
     if metric == "rework_rate" and mv.value is not None:
-        return f"{d.get('rework', 0)} of {mv.count} deployments"
+        return f"{d.get('rework', 0)} of {plural(mv.count, 'deployment')}"
     return mv.unknown
 
 
@@ -117,47 +117,99 @@ def _ordered(groups: list[Group]) -> list[Group]:
     return out
 
 
+ROLLING_WEEKS = 4
+SPARSE_PER_WEEK = 2  # fewer deployments a week than this on average: one week's ratio swings from 0 to 100%
+# Ratios of counts add up over four weeks; medians (lead time, time to restore) do not, so they get none.
+ROLLED = ("deployment_frequency", "change_failure_rate", "rework_rate")
+_NUMERATOR = {"change_failure_rate": "failed", "rework_rate": "rework"}
+
+
 def trends(ctx: Context) -> Section | None:
     if not has_dora_data(ctx):
         return None
     by = ("team", "period") if ctx.config.team_names else ("service", "period")
     weekly = summarise(ctx.tables, ctx.scope, ctx.profile, team_of=ctx.team_of, group_sets=(("period",), by),
                        period="week")
-    series: dict[str, dict[str, MetricValue]] = {}
-    weeks: list[str] = []
+    weeks: list[str] = []  # every week of the window: summarise lists the weeks without deployments too
     per: dict[tuple[str, str], dict[str, MetricValue]] = {}
     for group in weekly.groups:
-        week = str(group.keys["period"])
+        week = str(group.keys["period"])[:10]
         name = str(group.keys.get(by[0], ALL)) if len(group.keys) > 1 else ALL
-        if week not in weeks:
+        if name == ALL:
             weeks.append(week)
         per[(name, week)] = group.metrics
-        series.setdefault(name, {})
     weeks.sort()
-    names = [ALL, *sorted(n for n in series if n != ALL)]
+    groups = sorted({n for n, _ in per if n != ALL})
+    names = [ALL, *(groups if len(groups) > 1 else [])]  # one group's line would repeat All's
+    deployments = {(n, w): _count(per.get((n, w))) for n in names for w in weeks}
+    sparse = [n for n in names if weeks and sum(deployments[(n, w)] for w in weeks) / len(weeks) < SPARSE_PER_WEEK]
+    monday = ctx.scope.since.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
+        days=ctx.scope.since.weekday())
+    domain = (min(monday, ctx.scope.since).isoformat(), ctx.scope.until.isoformat())
     charts = []
     for metric in METRICS:
         unit, factor = CHART_UNIT[metric]
-        points, table_rows = [], []
-        for week in weeks:
+        rolled = sparse if metric in ROLLED else []
+        points: list[dict[str, Any]] = []
+        table_rows = []
+        for i, week in enumerate(weeks):
             row: list[Any] = [week]
+            if metric == "deployment_frequency":
+                row.append(str(deployments[(ALL, week)]))
             for name in names:
-                mv = per.get((name, week), {}).get(metric)
-                value = None if mv is None or mv.value is None else round(mv.value * factor, 3)
-                if value is not None:
-                    points.append({"week": week, "series": name, "value": value})
+                value = _weekly(metric, per.get((name, week)), factor)
+                points.append({"week": week, "series": name, "value": value})
+                row.append("—" if value is None else f"{value:g}")
+            for name in rolled:
+                value = _rolling(metric, [per.get((name, w)) for w in weeks[max(0, i - ROLLING_WEEKS + 1):i + 1]],
+                                 [per[(ALL, w)] for w in weeks[max(0, i - ROLLING_WEEKS + 1):i + 1]], factor)
+                points.append({"week": week, "series": name, "value": value, "kind": ROLLING})
                 row.append("—" if value is None else f"{value:g}")
             table_rows.append(row)
-        described = _describe(metric, points, unit)
+        described = _describe(metric, points, unit) + (
+            f" Dashed: the last {ROLLING_WEEKS} weeks together, for " + ", ".join(rolled) + "." if rolled else "")
+        columns = ["Week starting", *(["Deployments"] if metric == "deployment_frequency" else []), *names,
+                   *(f"{n}, {ROLLING_WEEKS} weeks" for n in rolled)]
         charts.append(trend(f"trend-{metric.replace('_', '-')}", f"{LABELS[metric]} by week", described, points,
-                            y_title=unit, table_columns=["Week starting", *names], table_rows=table_rows))
+                            y_title=unit, table_columns=columns, table_rows=table_rows, domain=domain))
     lead = (f"One point per week (Monday, UTC) and {by[0]}; a week without deployments or incidents has no "
-            "point for the figures that need them.")
-    return Section("trends", "Trends by week", lead, charts=charts)
+            "point for the figures that need them, and the line stops there. "
+            + (f"Where a series has fewer than {SPARSE_PER_WEEK} deployments a week, a dashed line adds up its last "
+               f"{ROLLING_WEEKS} weeks (deployment frequency, failure and rework rates), so one week's 100% does "
+               "not dominate." if sparse else ""))
+    return Section("trends", "Trends by week", lead.strip(), charts=charts)
+
+
+def _count(metrics: dict[str, MetricValue] | None) -> int:
+    return metrics["deployment_frequency"].count if metrics else 0
+
+
+def _weekly(metric: str, metrics: dict[str, MetricValue] | None, factor: float) -> float | None:
+    if metrics is None:  # the group had nothing that week: no deployment (a rate of 0), no other figure
+        return 0.0 if metric == "deployment_frequency" else None
+    mv = metrics[metric]
+    return None if mv.value is None else round(mv.value * factor, 3)
+
+
+def _rolling(metric: str, weeks: list[dict[str, MetricValue] | None], overall: list[dict[str, MetricValue]],
+             factor: float) -> float | None:
+    """`metric` over the last ROLLING_WEEKS weeks together, from the weeks' counts (None before the window
+    has that many weeks, or when they hold no deployment)."""
+    if len(weeks) < ROLLING_WEEKS:
+        return None
+    n = sum(_count(m) for m in weeks)
+    if metric == "deployment_frequency":
+        days = sum(float(o["deployment_frequency"].details.get("days", 7)) for o in overall)
+        return round(n / days * factor, 3) if days else None
+    counted = [m[metric] for m in weeks if m is not None and m[metric].value is not None]
+    total = sum(mv.count for mv in counted)
+    if not total:
+        return None
+    return round(sum(int(mv.details.get(_NUMERATOR[metric], 0)) for mv in counted) / total * factor, 3)
 
 
 def _describe(metric: str, points: list[dict[str, Any]], unit: str) -> str:
-    overall = [p for p in points if p["series"] == ALL]
+    overall = [p for p in points if p["series"] == ALL and p["value"] is not None and p.get("kind") != ROLLING]
     if not overall:
         return f"{LABELS[metric]} by week: no data in the window."
     low = min(overall, key=lambda p: p["value"])
@@ -217,7 +269,7 @@ def drill_table(ctx: Context, metric: str, team: str | None, service: str | None
         note += (f" Showing the latest {len(shown)} of {len(rows)} rows; every row: "
                  f"fireline explain {metric.replace('_', '-')} --json (same filters).")
     return Table(drill_id(metric, team, service) + "-table",
-                 f"{LABELS[metric]}: the {len(rows)} rows behind the figure for {who}",
+                 f"{LABELS[metric]}: the {plural(len(rows), 'row')} behind the figure for {who}",
                  [EXPLAIN_LABELS.get(c, c) for c in result.columns],
                  [[fmt(r.get(c), zone, c) for c in result.columns] for r in shown],
                  row_css=["flagged" if flag and r.get(flag) else None for r in shown], note=note,

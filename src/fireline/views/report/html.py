@@ -92,7 +92,7 @@ dl.figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(9.5rem,1fr)
 vertical-align:middle;white-space:nowrap;border:1px solid currentColor}
 .tier-elite{background:var(--elite-bg);color:var(--elite-fg)}
 .tier-high{background:var(--good-bg);color:var(--good-fg)}
-.tier-mid,.tier-medium{background:var(--mid-bg);color:var(--mid-fg)}
+.tier-mid{background:var(--mid-bg);color:var(--mid-fg)}
 .tier-low{background:var(--bad-bg);color:var(--bad-fg)}
 .bad{color:var(--bad-fg);font-weight:700}
 .badge-overdue{background:var(--bad-bg);color:var(--bad-fg);font-weight:700;padding:0 .35rem;border-radius:.3rem}
@@ -101,6 +101,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}
 caption{text-align:left;font-weight:600;padding:.5rem .75rem}
 th,td{padding:.35rem .6rem;border-top:1px solid var(--border);text-align:left;vertical-align:top}
 thead th{background:var(--card);white-space:nowrap}
+td.brk{overflow-wrap:anywhere}td.nowrap{white-space:nowrap}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.team-row th,tr.all-row th,tr.all-row td{font-weight:700}
 tr.all-row{border-top:2px solid var(--fg)}
@@ -108,12 +109,12 @@ tr.service-row th{font-weight:400;padding-left:1.5rem}
 tr.overdue,tr.flagged{background:var(--flag)}
 tr.done td,tr.done th{color:var(--done)}
 figure.chart{margin:1rem 0;background:var(--card);border:1px solid var(--border);border-radius:.5rem;padding:.75rem}
-figure.chart svg{display:block;max-width:100%;height:auto;color:var(--fg)}
+figure.chart svg{display:block;width:100%;height:auto;color:var(--fg)}
 figcaption{font-weight:600;margin-bottom:.25rem}
 details{margin:.4rem 0}
 summary{cursor:pointer;padding:.2rem 0}
 details.drill>summary{font-weight:600}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,30rem),1fr));gap:0 1rem}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,30rem),1fr));gap:0 1rem}
 footer{padding:1rem;border-top:1px solid var(--border);font-size:.875rem}
 @media (max-width:40rem){h1{font-size:1.3rem}.figure .big{font-size:1.3rem}th,td{padding:.3rem .4rem}}
 @media print{details{display:block}nav.toc,form.filters{display:none}}
@@ -139,7 +140,8 @@ TEMPLATES = {
 <tr{% if t.row_css and t.row_css[loop.index0] %} class="{{ t.row_css[loop.index0] }}"{% endif %}
 {%- if t.row_keys and t.row_keys[loop.index0] %} data-key="{{ t.row_keys[loop.index0] }}"{% endif %}>
 {%- for c in row %}{% if loop.first %}<th scope="row">{{ cell(c) }}</th>{% else %}<td
-{%- if loop.index0 in t.numeric %} class="num"{% endif %}>{{ cell(c) }}</td>{% endif %}{% endfor %}</tr>
+{%- if loop.index0 in t.numeric %} class="num"{% elif loop.index0 in t.breakable %} class="brk"
+{%- elif loop.index0 in t.nowrap %} class="nowrap"{% endif %}>{{ cell(c) }}</td>{% endif %}{% endfor %}</tr>
 {%- endfor %}
 {%- if not t.rows %}<tr><td colspan="{{ t.columns|length }}">No rows.</td></tr>{% endif %}
 </tbody></table></div>
@@ -226,7 +228,8 @@ or widen the window.</p>
 </div>{% endif %}
 {%- for t in s.tables %}{{ table(t) }}{% endfor %}
 {%- for d in s.drilldowns %}
-<details class="drill" id="{{ d.id }}"><summary>{{ d.title }} ({{ d.table.rows|length }} rows)</summary>
+{%- set n = d.table.rows|length %}
+<details class="drill" id="{{ d.id }}"><summary>{{ d.title }} ({{ n }} row{{ "" if n == 1 else "s" }})</summary>
 {{ table(d.table) }}
 </details>
 {%- endfor %}

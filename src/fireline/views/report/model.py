@@ -36,6 +36,10 @@ class Table:
     row_keys: list[str | None] = field(default_factory=list)  # data-key per row (a team, a service)
     note: str | None = None
     numeric: set[int] = field(default_factory=set)  # right-aligned columns
+    # Columns of long words (paths, URLs) that may break anywhere, so a wide table fits the page; and
+    # columns that never break (dates).
+    breakable: set[int] = field(default_factory=set)
+    nowrap: set[int] = field(default_factory=set)
 
 
 @dataclass
