@@ -201,7 +201,7 @@ def unknown_notes(summary: Summary) -> list[str]:
 
 # Free text wraps at words; every other column is an id, a time or a number, which is folded onto a second
 # line rather than cut with "…" when 80 columns are not enough (the full value is what one copies).
-_PROSE = {"subject", "title", "reason", "why", "summary", "message", "what"}
+_PROSE = {"subject", "title", "reason", "why", "summary", "message", "what", "rework_subject"}
 SHA_WIDTH = 10  # as the report shows shas; `--json` has them whole
 
 
@@ -230,7 +230,7 @@ def rows_table(rows: list[dict[str, Any]], columns: list[str], tz: str, title: s
     for c in shown:
         values = [r.get(c) for r in rows if r.get(c) is not None]
         numeric = bool(values) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-        keep = c == "sha" or c.endswith("_id")  # what one copies to look a row up: never folded
+        keep = c.endswith("sha") or c.endswith("_id")  # what one copies to look a row up: never folded
         table.add_column(safe(c.replace("_", " ")), overflow="fold", justify="right" if numeric else "left",
                          ratio=1 if c in _PROSE else None,
                          min_width=max((len(v) for v in cells[c]), default=None) if keep else None)
@@ -252,7 +252,7 @@ def _fmt(value: Any, zone: ZoneInfo, column: str = "") -> str:
         return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, float):
         return f"{value:.2f}"
-    if column == "sha":
+    if column == "sha" or column.endswith("_sha"):
         return safe(str(value)[:SHA_WIDTH])
     return safe(value)
 
