@@ -18,7 +18,8 @@ from fireline.config import parse_config
 from fireline.debt import settings
 from fireline.errors import UserError
 from fireline.ingest import ingest_git
-from fireline.metrics.budget import budget_report, verdict
+from fireline.metrics.budget import BudgetParams, budget_report, verdict
+from fireline.metrics.dora import Scope
 
 from .gitrepo import GitRepo
 
@@ -62,14 +63,15 @@ def ingested(store, tmp_path):
 
 def test_fix_share_per_month_by_commits_and_by_lines(ingested):
     store, _cfg = ingested
-    r = budget_report(store.tables(), SINCE, UNTIL, budget_of={"Core": 0.3}, team_of={"api": "Core"})
+    r = budget_report(store.tables(), Scope(SINCE, UNTIL), BudgetParams(budget_of={"Core": 0.3}),
+                      team_of={"api": "Core"})
     core = r.as_dict()["teams"][0]
     months = {m["month"]: (m["commits"], m["fixes"], m["share"], m["verdict"]) for m in core["months"]}
     assert months == {"2026-03": (4, 1, 0.25, "within"), "2026-04": (3, 2, 2 / 3, "over")}
     # "Add prefix matching" is new work; the revert of it and the conventional fix are fixes.
     assert (core["commits"], core["fixes"], core["verdict"]) == (7, 3, "over")
-    by_lines = budget_report(store.tables(), SINCE, UNTIL, budget_of={"Core": 0.3}, team_of={"api": "Core"},
-                             weight="lines").as_dict()["teams"][0]
+    by_lines = budget_report(store.tables(), Scope(SINCE, UNTIL), BudgetParams(budget_of={"Core": 0.3}, weight="lines"),
+                             team_of={"api": "Core"}).as_dict()["teams"][0]
     march = next(m for m in by_lines["months"] if m["month"] == "2026-03")
     assert (march["lines"], march["fix_lines"], march["share"]) == (60, 30, 0.5)
     assert (by_lines["lines"], by_lines["fix_lines"]) == (75, 40)
@@ -83,7 +85,7 @@ def test_a_team_under_budget_is_said_too():
 
 
 def test_a_month_without_commits_has_no_share(store):
-    r = budget_report(store.tables(), SINCE, UNTIL, team_of={"api": "Core"})
+    r = budget_report(store.tables(), Scope(SINCE, UNTIL), team_of={"api": "Core"})
     assert r.unknown == "no git history ingested"
     assert all(m["share"] is None and m["verdict"] == "unknown" for m in r.as_dict()["teams"][0]["months"])
 

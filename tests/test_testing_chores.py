@@ -19,6 +19,7 @@ import pytest
 from fireline.config import Config, load_config
 from fireline.ingest import ingest_git
 from fireline.metrics import testing
+from fireline.metrics.dora import Scope
 from fireline.metrics.testing import Classifier, TestingParams
 
 from .gitrepo import GitRepo
@@ -84,7 +85,7 @@ def build(base: Path) -> GitRepo:
 def test_report_leaves_bumps_out_and_counts_them(tmp_path, duck):
     build(tmp_path)
     ingest_git(duck, Config(), tmp_path / "svc")
-    r = testing.report(duck.tables(), SINCE, UNTIL)
+    r = testing.report(duck.tables(), Scope(SINCE, UNTIL))
     assert sorted(f.subject for f in r.fixes) == ["Fix crash in parser", "Fix crash in release script",
                                                    "fix: race in cache"]
     assert (r.overall.fixes, r.overall.with_test) == (3, 1)

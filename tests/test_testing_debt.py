@@ -19,6 +19,7 @@ import pytest
 from fireline.config import Config, load_config, parse_config
 from fireline.ingest import ingest_git
 from fireline.metrics import testing
+from fireline.metrics.dora import Scope
 from fireline.metrics.testing import Classifier, TestingParams, language_of_test_file, months_between
 from fireline.store import Store
 
@@ -132,9 +133,10 @@ def ingest(store: Store, world) -> None:
                                 "started": [t(4, 7), t(4, 7)], "title": ["double charge", "numeric id"]})
 
 
-def run_report(store: Store, world, **kw) -> testing.TestingReport:
+def run_report(store: Store, world, services: list[str] | None = None, **kw) -> testing.TestingReport:
     cfg = world[2]
-    return testing.report(store.tables(), SINCE, UNTIL, team_of=cfg.service_team_map(sorted(cfg.services)), **kw)
+    scope = Scope(SINCE, UNTIL, services=tuple(services) if services is not None else None)
+    return testing.report(store.tables(), scope, team_of=cfg.service_team_map(sorted(cfg.services)), **kw)
 
 
 # ---- message rules and path patterns (no store) ------------------------------------------------
@@ -272,7 +274,7 @@ def test_unknown_when_there_are_no_fixes(store, world):
     assert r.overall.value is None and r.overall.unknown == "no git history ingested"
     assert r.by_team_month[("Backend", "2026-03")].unknown == "no git history ingested"
     ingest(store, world)
-    quiet = testing.report(store.tables(), datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC),
+    quiet = testing.report(store.tables(), Scope(datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC)),
                            team_of={"api": "Backend"})
     assert quiet.overall.as_dict() == {"fixes": 0, "with_test": 0, "without_test": 0, "files_unknown": 0,
                                        "share": None, "unknown": "no bug-fix commits in the window"}
@@ -284,7 +286,7 @@ def test_a_webhook_commit_without_files_is_unknown_not_untested(store):
         tx.insert("changes", {"repo": ["shop"], "sha": ["a" * 40], "parents": ["b" * 40],
                               "author_name": ["Bo"], "committer_time": [t(3, 3)], "author_time": [t(3, 3)],
                               "subject": ["Fix login"], "message": ["Fix login"], "origin": ["github"]})
-    r = testing.report(store.tables(), SINCE, UNTIL, team_of={"shop": "Web"})
+    r = testing.report(store.tables(), Scope(SINCE, UNTIL), team_of={"shop": "Web"})
     assert (r.overall.fixes, r.overall.files_unknown, r.overall.value) == (1, 1, None)
     assert r.overall.unknown == "no file lists for these fixes"
     assert r.fixes[0].tested is None and r.fixes[0].teams == ("Web",)  # service named after its repo
@@ -353,8 +355,8 @@ def test_the_demo_shows_fixes_with_and_without_tests(demo):
     cfg = load_config(demo / "world" / "fireline.toml")
     store = Store.open(str(demo / "fireline.duckdb"), create=False)
     try:
-        r = testing.report(store.tables(), WINDOW_START, WINDOW_END, team_of=cfg.service_team_map(sorted(cfg.services)),
-                           tz=cfg.timezone)
+        r = testing.report(store.tables(), Scope(WINDOW_START, WINDOW_END),
+                           team_of=cfg.service_team_map(sorted(cfg.services)), tz=cfg.timezone)
     finally:
         store.close()
     # The purger hotfix after the disk filled up (INC-0042) brought its regression test ...

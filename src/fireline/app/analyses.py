@@ -91,9 +91,6 @@ def testing(store: Store, config: Config, scope: Scope, *, team: str | None = No
     if limit < 0:
         raise UserError("must be 0 or more", field="limit")
     result = testing_metrics.report(
-        store.tables(), scope.since, scope.until, team_of=team_map(config, store),
-        teams=[team] if team else None, services=[service] if service else None,
-        time_basis=config.time_basis, tz=config.timezone, limit=limit, people=People.from_config(config),
-        params=testing_metrics.params_of(config.testing),
-    )
+        store.tables(), scope, testing_metrics.params_of(config.testing), team_of=team_map(config, store),
+        teams=[team] if team else None, tz=config.timezone, limit=limit, people=People.from_config(config))
     return TestingReport.from_dict(result.as_dict())

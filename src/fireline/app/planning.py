@@ -42,7 +42,7 @@ def budget(store: Store, config: Config, scope: Scope, *, team: str | None = Non
     budget_settings.of(config)
     if weight is not None and weight not in ("commits", "lines"):
         raise UserError(f"commits or lines, not {weight!r}", field="weight")
-    return BudgetReport.from_dict(debt_budget(store.tables(), config, scope.since, scope.until,
+    return BudgetReport.from_dict(debt_budget(store.tables(), config, scope,
                                               team_of=team_map(config, store), teams=[team] if team else None,
                                               weight=weight).as_dict())
 

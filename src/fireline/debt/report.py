@@ -16,7 +16,8 @@ from typing import Any
 
 from ..config import Config
 from ..identity import People
-from ..metrics.budget import BudgetReport, budget_report
+from ..metrics.budget import BudgetParams, BudgetReport, budget_report
+from ..metrics.dora import Scope
 from ..metrics.knowledge_history import History
 from ..metrics.testing import params_of
 from ..postmortems import settings as postmortem_settings
@@ -117,12 +118,11 @@ def _services_of(config: Config, team_of: Mapping[str, str], teams: Iterable[str
     return {s for s, t in team_of.items() if t in wanted} | {s for t in wanted for s in config.services_of_team(t)}
 
 
-def budget(tables: Mapping[str, Any], config: Config, since: datetime, until: datetime, *,
-           team_of: Mapping[str, str], teams: Iterable[str] | None = None, weight: str | None = None
-           ) -> BudgetReport:
+def budget(tables: Mapping[str, Any], config: Config, scope: Scope, *, team_of: Mapping[str, str],
+           teams: Iterable[str] | None = None, weight: str | None = None) -> BudgetReport:
     """The bug budget of `fireline budget`: fix share per team against `[budget]`."""
     conf = settings.of(config)
-    return budget_report(tables, since, until, budget_of=conf.teams, default_budget=conf.default,
-                         team_of=team_of, teams=teams, weight=weight or conf.weight, tolerance=conf.tolerance,
-                         time_basis=config.time_basis, tz=config.timezone, people=People.from_config(config),
-                         params=params_of(config.testing))
+    params = BudgetParams(budget_of=conf.teams, default_budget=conf.default, weight=weight or conf.weight,
+                          tolerance=conf.tolerance, testing=params_of(config.testing))
+    return budget_report(tables, scope, params, team_of=team_of, teams=teams, tz=config.timezone,
+                         people=People.from_config(config))

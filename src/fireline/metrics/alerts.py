@@ -308,8 +308,8 @@ def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else float(seconds) / 3600
 
 
-def report(tables: Mapping[str, ir.Table], scope: Scope, *, team_of: dict[str, str] | None = None,
-           tz: str = "UTC", params: AlertParams | None = None) -> dict[str, Any]:
+def report(tables: Mapping[str, ir.Table], scope: Scope, params: AlertParams | None = None, *,
+           team_of: dict[str, str] | None = None, tz: str = "UTC") -> dict[str, Any]:
     """Everything `fireline alerts report` shows, as a JSON-able dict with the counts behind each figure."""
     params = params or AlertParams()
     team_of = team_of or {}

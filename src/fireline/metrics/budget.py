@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import ibis.expr.types as ir
 
 from ..identity import People
+from .dora import Scope
 from .testing import (
     Classifier,
     TestingParams,
@@ -99,18 +100,30 @@ def _rows(expr: ir.Table) -> list[dict[str, Any]]:
     return expr.to_pyarrow().to_pylist()
 
 
-def budget_report(tables: Mapping[str, ir.Table], since: datetime, until: datetime, *,
-                  budget_of: Mapping[str, float] | None = None, default_budget: float = 0.3,
-                  team_of: Mapping[str, str] | None = None, teams: Iterable[str] | None = None,
-                  weight: str = "commits", tolerance: float = 0.05, time_basis: str = "committer",
-                  tz: str = "UTC", params: TestingParams | None = None, people: People | None = None
-                  ) -> BudgetReport:
-    """Fix share per team and month in [since, until), against each team's budget. Bots' commits are
+@dataclass(frozen=True)
+class BudgetParams:
+    """`[budget]`: each team's share of fixes (`budget_of`, else `default_budget`), weighed by commits or
+    lines, with a tolerance; what a fix is comes from `[testing]` (`testing`)."""
+
+    budget_of: Mapping[str, float] = field(default_factory=dict)
+    default_budget: float = 0.3
+    weight: str = "commits"
+    tolerance: float = 0.05
+    testing: TestingParams = field(default_factory=TestingParams)
+
+
+def budget_report(tables: Mapping[str, ir.Table], scope: Scope, params: BudgetParams | None = None, *,
+                  team_of: Mapping[str, str] | None = None, teams: Iterable[str] | None = None, tz: str = "UTC",
+                  people: People | None = None) -> BudgetReport:
+    """Fix share per team and month in the scope's window, against each team's budget. Bots' commits are
     no team's work and count nowhere (`people`: fireline.identity, unless `[people] include_bots`)."""
+    params = params or BudgetParams()
+    since, until, time_basis, weight = scope.since, scope.until, scope.time_basis, params.weight
+    default_budget, tolerance = params.default_budget, params.tolerance
     if weight not in ("commits", "lines"):
         raise ValueError(f"weight: commits or lines, not {weight!r}")
     team_of = dict(team_of or {})
-    budget_of = dict(budget_of or {})
+    budget_of = dict(params.budget_of)
     t, when = commits_in_window(tables["changes"], since, until, time_basis=time_basis)
     commits = _rows(t.select(repo=t.repo, sha=t.sha, time=when, message=t.message, subject=t.subject,
                              author=t.author_name, email=t.author_email,
@@ -128,7 +141,7 @@ def budget_report(tables: Mapping[str, ir.Table], since: datetime, until: dateti
         j = cf.join(ch, [cf.repo == ch.repo, cf.sha == ch.sha]).select(cf.repo, cf.sha, cf.path)
         for r in _rows(j):
             files.setdefault((r["repo"], r["sha"]), []).append(r["path"])
-    classifier = Classifier.of(params or TestingParams(), (r["id"] for r in _rows(tables["incidents"].select("id"))))
+    classifier = Classifier.of(params.testing, (r["id"] for r in _rows(tables["incidents"].select("id"))))
     zone = ZoneInfo(tz)
     wanted = set(teams) if teams is not None else None
     listed = sorted(wanted) if wanted is not None else sorted(set(team_of.values()))

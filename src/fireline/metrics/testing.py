@@ -29,6 +29,7 @@ from ..config import in_service
 from ..identity import People
 from ..model import NO_TEAM
 from ..window import as_utc
+from .dora import Scope
 
 # The rules live in fix_rules.py; re-exported, so `metrics.testing` stays the one name to import.
 from .fix_rules import (
@@ -318,19 +319,19 @@ def _kind(reason: str) -> str:
     return "keyword"
 
 
-def report(tables: Mapping[str, ir.Table], since: datetime, until: datetime, *,
-           params: TestingParams = _DEFAULTS, team_of: Mapping[str, str] | None = None,
-           teams: Iterable[str] | None = None, services: Iterable[str] | None = None,
-           time_basis: str = "committer", tz: str = "UTC", limit: int = 20,
-           people: People | None = None) -> TestingReport:
+def report(tables: Mapping[str, ir.Table], scope: Scope, params: TestingParams = _DEFAULTS, *,
+           team_of: Mapping[str, str] | None = None, teams: Iterable[str] | None = None, tz: str = "UTC",
+           limit: int = 20, people: People | None = None) -> TestingReport:
     """The share of fixes with a regression test, per team and month, and the recent fixes without one.
 
-    `teams`/`services` narrow the fixes (a fix counts for a team when it belongs to it); every
-    configured team (or the requested ones) gets a row for every month, unknown when it had no fixes.
+    The scope's window and services (and `teams`) narrow the fixes (a fix counts for a team when it
+    belongs to it); every configured team (or the requested ones) gets a row for every month, unknown
+    when it had no fixes.
     """
+    since, until, time_basis = scope.since, scope.until, scope.time_basis
     team_of = dict(team_of or {})
     want_teams = set(teams) if teams is not None else None
-    want_services = set(services) if services is not None else None
+    want_services = set(scope.services) if scope.services is not None else None
     chores: list[Fix] = []
     fixes = find_fixes(tables, since, until, params=params, team_of=team_of, time_basis=time_basis, tz=tz,
                        people=people, chores=chores)

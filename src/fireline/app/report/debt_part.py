@@ -45,7 +45,7 @@ def _data(ctx: Context) -> dict[str, Any]:
         if ctx.service:
             owner = _owner(ctx, ctx.service)
             budget_teams = [owner] if owner else []
-        budget = report.budget(ctx.tables, ctx.config, ctx.scope.since, ctx.scope.until, team_of=ctx.team_of,
+        budget = report.budget(ctx.tables, ctx.config, ctx.scope, team_of=ctx.team_of,
                                teams=budget_teams).as_dict()
         ctx.cache["debt"] = {"ledger": ledger, "budget": budget}
     return ctx.cache["debt"]

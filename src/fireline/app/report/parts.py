@@ -259,12 +259,9 @@ def fixes_without_tests(ctx: Context) -> Section | None:
     from ...identity import People
     from ...metrics import testing as testing_metrics
 
-    rep = testing_metrics.report(ctx.tables, ctx.scope.since, ctx.scope.until, team_of=ctx.team_of,
-                                 teams=[ctx.team] if ctx.team else None,
-                                 services=[ctx.service] if ctx.service else None,
-                                 time_basis=ctx.config.time_basis, tz=ctx.config.timezone, limit=20,
-                                 people=People.from_config(ctx.config),
-                                 params=testing_metrics.params_of(ctx.config.testing))
+    rep = testing_metrics.report(ctx.tables, ctx.scope, testing_metrics.params_of(ctx.config.testing),
+                                 team_of=ctx.team_of, teams=[ctx.team] if ctx.team else None,
+                                 tz=ctx.config.timezone, limit=20, people=People.from_config(ctx.config))
     overall = rep.overall
     if not overall.fixes:
         return None
