@@ -49,3 +49,17 @@ def test_an_empty_store_gets_no_window_hint(tmp_path):
     assert runner.invoke(app, ["ingest", "git", str(repo.path), "--db", db]).exit_code == 0
     data = json.loads(runner.invoke(app, ["dora", "--db", db, "--json"], env={"FIRELINE_CONFIG": None}).output)
     assert "hint" not in data  # no deployment or incident anywhere: another window would not help
+
+
+def test_the_report_of_an_empty_window_says_where_the_data_is_without_empty_charts(tmp_path):
+    repo = _old_history(tmp_path)
+    db = str(tmp_path / "s.duckdb")
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", "git", str(repo.path), "--deploy-tags", "v*", "--db", db]).exit_code == 0
+    out = tmp_path / "r.html"
+    res = runner.invoke(app, ["report", "--db", db, "--at", "2026-12-03", "--out", str(out)],
+                        env={"FIRELINE_CONFIG": None})
+    assert res.exit_code == 0, res.output
+    page = out.read_text()
+    assert "Nothing in this window; the data runs from 2023-03-01 12:00 to 2023-04-05 12:00 (UTC)" in page
+    assert 'id="trends"' not in page  # no weekly charts of nothing

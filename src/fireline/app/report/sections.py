@@ -125,8 +125,8 @@ _NUMERATOR = {"change_failure_rate": "failed", "rework_rate": "rework"}
 
 
 def trends(ctx: Context) -> Section | None:
-    if not has_dora_data(ctx):
-        return None
+    if not has_dora_data(ctx) or summary_of(ctx).hint:
+        return None  # an empty window: the overview says where the data is; empty charts would say nothing
     by = ("team", "period") if ctx.config.team_names else ("service", "period")
     weekly = summarise(ctx.tables, ctx.scope, ctx.profile, team_of=ctx.team_of, group_sets=(("period",), by),
                        period="week")
