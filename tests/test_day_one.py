@@ -63,3 +63,20 @@ def test_the_report_of_an_empty_window_says_where_the_data_is_without_empty_char
     page = out.read_text()
     assert "Nothing in this window; the data runs from 2023-03-01 12:00 to 2023-04-05 12:00 (UTC)" in page
     assert 'id="trends"' not in page  # no weekly charts of nothing
+
+
+def test_knowledge_of_a_repository_the_store_lacks_writes_nothing(tmp_path):
+    """Regression: `fireline knowledge` ingested the repository into the store as a side effect (creating the
+    store when there was none); an analysis writes nothing unless asked."""
+    repo = _old_history(tmp_path)
+    db = tmp_path / "s.duckdb"
+    runner = CliRunner()
+    env = {"FIRELINE_CONFIG": None}
+    first = runner.invoke(app, ["knowledge", str(repo.path), "--db", str(db), "--json"], env=env)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output)["files"] == 1
+    assert not db.exists()
+    # Once ingested on purpose, the stored history is read, with the same answer.
+    assert runner.invoke(app, ["ingest", "git", str(repo.path), "--db", str(db)]).exit_code == 0
+    again = runner.invoke(app, ["knowledge", str(repo.path), "--db", str(db), "--json"], env=env)
+    assert json.loads(again.output) == json.loads(first.output)

@@ -189,7 +189,7 @@ class Workspace:
                   top: int = 10) -> KnowledgeReport:
         """Knowledge silos of one repository (`fireline knowledge --json`); "now" defaults to its newest commit,
         so the result does not depend on the clock."""
-        return analyses.knowledge(self.store, self.config, Path(path).expanduser(),
+        return analyses.knowledge(self._store_if_any(), self.config, Path(path).expanduser(),
                                   now=self._as_of.now if self._as_of else None, by=by,
                                   active_months=active_months, top=top)
 
@@ -238,12 +238,17 @@ class Workspace:
         return oncall.window(self.config, _text(since), _text(until), self.now(), default_from=default_from,
                              default_days=default_days)
 
+    def _store_if_any(self) -> Store | None:
+        """The store when it exists; None instead of creating a DuckDB file (an analysis never writes unasked).
+        A PostgreSQL store that cannot be reached is still an error."""
+        if self._store is None and "://" not in self.url and not Path(self.url).exists():
+            return None
+        return self.existing_store()
+
     def _history(self) -> Any:
         """The store's tables when there is a store: rotations alone answer without one."""
-        try:
-            return self.existing_store().tables()
-        except UserError:
-            return None
+        store = self._store_if_any()
+        return store.tables() if store is not None else None
 
     def oncall_now(self, *, team: str | None = None, at: When = None) -> OncallNow:
         """Who is on call at `at` (default `now()`), per team (`fireline oncall now --json`)."""

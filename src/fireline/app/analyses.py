@@ -5,8 +5,10 @@ returns what the matching `--json` prints."""
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from ..config import Config
 from ..errors import UserError
@@ -73,16 +75,23 @@ def alerts_report(store: Store, config: Config, scope: Scope, now: datetime, *, 
                                                        tz=tz or config.timezone, params=params))
 
 
-def knowledge(store: Store, config: Config, path: Path, *, now: datetime | None = None, by: str = "dir",
+def knowledge(store: Store | None, config: Config, path: Path, *, now: datetime | None = None, by: str = "dir",
               active_months: int = 6, top: int = 10) -> KnowledgeReport:
-    """Truck factor, who knows what, orphaned code, hotspots and stale docs of one repository, ingesting it
-    first when the store lacks it (`fireline knowledge`). `now` defaults to the newest commit."""
+    """Truck factor, who knows what, orphaned code, hotspots and stale docs of one repository
+    (`fireline knowledge`). `now` defaults to the newest commit. A repository the store lacks (or no store:
+    None) is read into a scratch store that is thrown away: an analysis never writes to the user's store."""
     info = git.open_repo(path)
-    if store.repo_state(info.name) is None:
-        ingest_git(store, config, info.path)  # the one git pass; everything else reads the store
-    return KnowledgeReport.from_dict(knowledge_report(
-        store.tables(), info.name, people=People.from_config(config), head=git.head(info.path), by=by, now=now,
-        active_months=active_months, top=top))
+    if store is not None and store.repo_state(info.name) is not None:
+        return _knowledge_of(store, config, info, now=now, by=by, active_months=active_months, top=top)
+    with tempfile.TemporaryDirectory(prefix="fireline-knowledge-") as scratch, \
+            Store.open(str(Path(scratch) / "scratch.duckdb")) as own:
+        ingest_git(own, config, info.path)  # the one git pass; everything else reads the store
+        return _knowledge_of(own, config, info, now=now, by=by, active_months=active_months, top=top)
+
+
+def _knowledge_of(store: Store, config: Config, info: git.RepoInfo, **options: Any) -> KnowledgeReport:
+    return KnowledgeReport.from_dict(knowledge_report(store.tables(), info.name, people=People.from_config(config),
+                                                      head=git.head(info.path), **options))
 
 
 def testing(store: Store, config: Config, scope: Scope, *, team: str | None = None, service: str | None = None,
