@@ -18,7 +18,7 @@ class By(str, Enum):
 
 
 def knowledge(
-    path: Annotated[Path | None, typer.Argument(help="A git repository (read without storing it when the store lacks it). "
+    path: Annotated[Path | None, typer.Argument(help="A git repository (not stored if the store lacks it). "
                                                 "Default: every repository of the config ([repos], [services] "
                                                 "repo; --team: its own), else the current folder.",
                                                 show_default=False)] = None,
