@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlparse
 
 import ibis
@@ -93,25 +93,9 @@ class DuckDBEngine:
     def has_index(self, name: str) -> bool:
         return bool(self.query("SELECT count(*) FROM duckdb_indexes() WHERE index_name = ?", [name])[0][0])
 
-    # DuckDB's scans and hash joins need no indexes, and it keeps its statistics as it writes.
-    indexes: ClassVar[dict[str, str]] = {}
-
-    def index_names(self) -> list[str]:
-        return list(self.indexes)
-
-    def index_statements(self) -> list[str]:
-        return [f"CREATE INDEX IF NOT EXISTS {name} ON {on}" for name, on in self.indexes.items()]
-
     def analyze(self, tables: Sequence[str] = ()) -> None:
-        """Refresh the planner's statistics of these tables (all when none are named); a no-op
-        where the engine keeps them itself."""
-
-
-# What `summarise` needs on PostgreSQL (see BENCHMARKS.md, "PostgreSQL at scale"): the production
-# deployments filter, and the joins from deployments to their links and incidents.
-_PG_INDEXES = {
-    "deployments_production": "deployments (environment, status, service, time)",
-}
+        """Refresh the planner's statistics of these tables (all when none are named). DuckDB keeps
+        its own as it writes."""
 
 
 def _pg(sql: str) -> str:
@@ -123,7 +107,6 @@ class PostgresEngine(DuckDBEngine):
     """A shared server: many processes and hosts; locks serialise what must not interleave."""
 
     kind = "postgres"
-    indexes = _PG_INDEXES
 
     @classmethod
     def connect(cls, url: str, *, create: bool) -> PostgresEngine:
