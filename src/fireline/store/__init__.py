@@ -378,7 +378,8 @@ class Writer:
         columns, pk = TABLES[table]
         for name in NORMALISED.get(table, ()):
             i = data.schema.get_field_index(name)
-            data = data.set_column(i, name, pc.utf8_lower(data.column(i)))
+            if i >= 0:
+                data = data.set_column(i, name, pc.utf8_lower(data.column(i)))
         pk = () if table in DERIVED else pk
         self.engine.insert_arrow(table, data, ", ".join(c for c, _ in columns), pk)
         self.written[table] = self.written.get(table, 0) + data.num_rows
