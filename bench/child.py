@@ -147,7 +147,7 @@ def _figures(metrics: dict[str, Any]) -> dict[str, float | None]:
 
 def _flatten(summary: Any) -> dict[str, Any]:
     """Summary -> {"overall": {metric: value}, "groups": {"team|week": {metric: value}}}."""
-    groups = {f"{g.keys['team']}|{g.keys['period']}": _figures(g.metrics) for g in summary.groups}
+    groups = {"|".join(str(v) for v in g.keys.values()): _figures(g.metrics) for g in summary.groups}
     return {"overall": _figures(summary.overall.metrics), "groups": groups}
 
 
@@ -164,8 +164,11 @@ def summarise(p: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"import_seconds": time.perf_counter() - t0, "baseline_peak_mib": peak_mib()}
     since, until = genstore.window()
     t = time.perf_counter()
+    # "team x week" (the default) or "team + service" (two levels, no period), as `fireline dora` groups.
+    by_week = p.get("groups", "team x week") == "team x week"
     summary = run(store.tables(), Scope(since=since, until=until), SEED, team_of=genstore.team_of(),
-                  group_sets=(("team", "period"),), period="week")
+                  group_sets=(("team", "period"),) if by_week else (("team",), ("service",)),
+                  period="week" if by_week else None)
     out["seconds"] = time.perf_counter() - t
     out["peak_mib"] = peak_mib()
     Path(p["result"]).write_text(json.dumps(_flatten(summary)))

@@ -79,6 +79,19 @@ def _metrics_rows(r: dict[str, Any]) -> list[tuple[str, ...]]:
     ]
 
 
+def _postgres_rows(r: dict[str, Any]) -> list[tuple[str, ...]]:
+    n = r["store"]["counts"]["changes"]
+    rows = []
+    for groups, ratio in r["ratio"].items():
+        pg, duck = r["postgres"][groups], r["duckdb"][groups]
+        rows.append((f"`summarise` {groups}, {n:,} changes: PostgreSQL {r.get('postgres_version', '')} vs DuckDB"
+                     + ("" if r["agree"].get(groups, True) else " (**figures differ**)"),
+                     _s(pg) if pg is not None else f"> {r['timeout_seconds']:.0f} s (stopped)",
+                     _s(duck) if duck is not None else "n/a",
+                     f"{ratio:.2f}x" if ratio else "n/a", "<= 5x", _met(ratio is not None and ratio <= 5)))
+    return rows
+
+
 def markdown(results: dict[str, Any]) -> str:
     env = results["environment"]
     pk = env["packages"]
@@ -95,7 +108,8 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---|---|",
     ]
     rows: list[tuple[str, ...]] = []
-    for name, build in (("ingest", _ingest_rows), ("pydriller", _pydriller_rows), ("metrics", _metrics_rows)):
+    for name, build in (("ingest", _ingest_rows), ("pydriller", _pydriller_rows), ("metrics", _metrics_rows),
+                        ("postgres", _postgres_rows)):
         if name in results:
             rows += build(results[name])
     lines += ["| " + " | ".join(row) + " |" for row in rows]

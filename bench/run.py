@@ -1,7 +1,7 @@
 """Fireline benchmarks, recorded as ratios against a baseline measured in the same run.
 
     python bench/run.py [--commits N] [--rows N] [--pydriller-commits K] [--repeat R]
-                        [--only ingest,pydriller,metrics] [--quick]
+                        [--pg-rows N] [--only ingest,pydriller,metrics,postgres] [--quick]
 
 1. ingest: fireline's `ingest_git` on a generated N-commit repository vs the bare
    `git log --numstat -M -z` it runs (into /dev/null); peak memory; linking and
@@ -9,6 +9,9 @@
 2. pydriller: PyDriller vs fireline on the same K-commit repository, per-commit speed.
 3. metrics: `summarise` per team and week over a synthetic store of N change rows vs
    a plain pandas implementation of the same definitions; peak memories; agreement.
+4. postgres: `summarise` (team x week, team + service) on a synthetic store of --pg-rows
+   changes in DuckDB and copied into a PostgreSQL server the benchmark starts; the ratio,
+   agreement, and the plan (EXPLAIN ANALYZE) of the slowest PostgreSQL statement.
 
 Why ratios, and why the minimum of R runs: this machine is shared (tests may run beside
 the benchmark), so absolute seconds drift; a baseline timed in the same run, alternating
@@ -40,10 +43,10 @@ import report  # noqa: E402
 TOLERANCE = 1e-6  # agreement between fireline and pandas figures (hours, ratios, per day)
 
 
-def child(task: str, **params: Any) -> dict[str, Any]:
+def child(task: str, timeout: float | None = None, **params: Any) -> dict[str, Any]:
     """Run one task in a fresh interpreter (see child.py) and return what it reports."""
     proc = subprocess.run([sys.executable, str(HERE / "child.py"), task, json.dumps(params)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(f"child {task} failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -189,7 +192,55 @@ def bench_metrics(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     }
 
 
-SECTIONS = {"ingest": bench_ingest, "pydriller": bench_pydriller, "metrics": bench_metrics}
+GROUPINGS = ("team x week", "team + service")
+
+
+def _timed_summarise(db: str, groups: str, result: Path, timeout: float) -> float | None:
+    """Seconds of one `summarise`, or None when it ran past `timeout` (the child is killed)."""
+    try:
+        return child("summarise", timeout=timeout, db=db, result=str(result), groups=groups)["seconds"]
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def bench_postgres(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """`summarise` on the same generated store in DuckDB and copied into a PostgreSQL server
+    started here; each run once (the machine is shared, and one PostgreSQL run can take minutes)."""
+    import pgserver
+
+    db, facts = genstore.generate(out, args.pg_rows)
+    print(f"postgres: store {db.name} {'(cached)' if facts['cached'] else ''}", file=sys.stderr)
+    result: dict[str, Any] = {"store": facts, "timeout_seconds": args.pg_timeout, "duckdb": {}, "postgres": {},
+                              "agree": {}}
+    files = {g: (out / "tmp" / f"pg-duck-{i}.json", out / "tmp" / f"pg-pg-{i}.json") for i, g in enumerate(GROUPINGS)}
+    for groups in GROUPINGS:
+        secs = _timed_summarise(str(db), groups, files[groups][0], args.pg_timeout)
+        result["duckdb"][groups] = secs
+        print(f"  duckdb {groups}: {secs}", file=sys.stderr)
+    with pgserver.Server() as pg:
+        result["postgres_version"] = pg.version()
+        result["load"] = pgserver.load(db, pg.url, out / "tmp" / "pg-load")
+        print(f"  loaded into PostgreSQL {result['postgres_version']} in {result['load']['load_seconds']:.1f}s",
+              file=sys.stderr)
+        for groups in GROUPINGS:
+            duck_file, pg_file = files[groups]
+            secs = _timed_summarise(pg.url, groups, pg_file, args.pg_timeout)
+            result["postgres"][groups] = secs
+            if secs is not None and result["duckdb"][groups] is not None:
+                result["agree"][groups] = compare(json.loads(pg_file.read_text()),
+                                                  json.loads(duck_file.read_text()))["all_equal"]
+            print(f"  postgres {groups}: {secs}", file=sys.stderr)
+        result["slowest_plan"] = pg.slowest_plan()
+    result["ratio"] = {g: (result["postgres"][g] / result["duckdb"][g]
+                           if result["postgres"][g] and result["duckdb"][g] else None) for g in GROUPINGS}
+    if result["slowest_plan"]:
+        print(f"Slowest PostgreSQL statement ({result['slowest_plan']['seconds']:.2f} s), EXPLAIN ANALYZE "
+              f"(auto_explain, no per-node timing):\n{result['slowest_plan']['plan']}", file=sys.stderr)
+    return result
+
+
+SECTIONS = {"ingest": bench_ingest, "pydriller": bench_pydriller, "metrics": bench_metrics,
+            "postgres": bench_postgres}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -199,13 +250,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--pydriller-commits", type=int, help="commits in the PyDriller repository (2000)")
     ap.add_argument("--repeat", type=int, help="timed runs of each git/ingest measurement (3)")
     ap.add_argument("--metrics-repeat", type=int, help="timed runs of each metrics measurement (2)")
+    ap.add_argument("--pg-rows", type=int, help="change rows in the PostgreSQL vs DuckDB store (1000000)")
+    ap.add_argument("--pg-timeout", type=float, default=600, help="seconds before one summarise is given up")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections to run")
     ap.add_argument("--quick", action="store_true", help="small sizes, one run each: a smoke test")
     ap.add_argument("--out", type=Path, default=HERE / "out")
     args = ap.parse_args(argv)
-    sizes = ((2_000, 200_000, 200, 1, 1) if args.quick else (100_000, 10_000_000, 2_000, 3, 2))
-    for name, default in zip(("commits", "rows", "pydriller_commits", "repeat", "metrics_repeat"), sizes,
+    sizes = ((2_000, 200_000, 200, 1, 1, 20_000) if args.quick else (100_000, 10_000_000, 2_000, 3, 2, 1_000_000))
+    for name, default in zip(("commits", "rows", "pydriller_commits", "repeat", "metrics_repeat", "pg_rows"), sizes,
                              strict=True):
         if getattr(args, name) is None:
             setattr(args, name, default)

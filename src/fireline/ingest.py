@@ -342,6 +342,7 @@ def rebuild(store: Store, config: Config) -> dict[str, int]:
         webhook_events = normalise.rebuild_webhooks(store, tx, config)
         tags, tags_removed, unreadable = retag(store, tx, config)
         links = linking.relink(store, tx, config.production_environments)
+    store.after_bulk_load()  # every table was rewritten: fresh planner statistics (PostgreSQL)
     return {"deployments": len(grouped.get("deployments", [])),
             "tag_deployments": tags, "tag_deployments_removed": tags_removed,
             **({"unreadable_repositories": len(unreadable)} if unreadable else {}),

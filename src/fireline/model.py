@@ -75,6 +75,13 @@ class Deployment:
     time_inferred: bool | None = None
     aliases: str | None = None  # other tags on the same commit, ", "-separated (one deployment)
 
+    def __post_init__(self) -> None:
+        # Compared case-insensitively, so kept lower-cased from the start (as the store keeps them):
+        # "Production" from one source and "production" from another are one environment.
+        self.environment = self.environment.lower() if self.environment else self.environment
+        self.status = self.status.lower() if self.status else self.status
+        self.stage = self.stage.lower() if self.stage else self.stage
+
 
 STAGES = ("canary", "partial", "full")
 FLAG_STATES = ("on", "off")
@@ -91,6 +98,9 @@ class FeatureFlag:
     state: str  # on or off
     source: str = "file"
     incident_id: str | None = None  # the incident this flip was made for, when the sender says so
+
+    def __post_init__(self) -> None:
+        self.state = self.state.lower() if self.state else self.state
 
 
 @dataclass(slots=True)

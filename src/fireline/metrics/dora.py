@@ -54,14 +54,14 @@ def _in_scope(t: ir.Table, time_col: str, scope: Scope, service_col: str = "serv
 
 
 def _successful_production(deployments: ir.Table, scope: Scope) -> ir.Table:
+    # The store keeps status and environment lower-cased (store.schema.NORMALISED): comparing plain
+    # columns lets a planner use their statistics (lower(column) made PostgreSQL guess one row).
     envs = [e.lower() for e in scope.production]
-    return deployments.filter(
-        (deployments.status.lower() == "success") & deployments.environment.lower().isin(envs)
-    )
+    return deployments.filter((deployments.status == "success") & deployments.environment.isin(envs))
 
 
 def _is_step(t: ir.Table) -> ir.BooleanValue:
-    return t.stage.lower().isin(list(ROLLOUT_STEPS)).fill_null(False)
+    return t.stage.isin(list(ROLLOUT_STEPS)).fill_null(False)
 
 
 def production_deployments(deployments: ir.Table, scope: Scope) -> ir.Table:
@@ -165,7 +165,7 @@ def restore_rows(incidents: ir.Table, scope: Scope, feature_flags: ir.Table | No
     f = feature_flags
     named = t.join(f, [f.incident_id == t.id, f.time >= t.started]).select(
         f_incident=t.id, f_time=f.time, f_flag=f.flag)
-    off = t.join(f, [f.service == t.service, f.state.lower() == "off", f.time >= t.started,
+    off = t.join(f, [f.service == t.service, f.state == "off", f.time >= t.started,
                      t.resolved.isnull() | (f.time <= t.resolved)]).select(f_incident=t.id, f_time=f.time,
                                                                            f_flag=f.flag)
     flips = named.union(off)

@@ -21,10 +21,11 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..model import RepoState
 from .engines import DuckDBEngine, PostgresEngine, connect
-from .schema import DERIVED, SCHEMA_VERSION, TABLES, TS, arrow_schema, create_table_sql
+from .schema import DERIVED, NORMALISED, SCHEMA_VERSION, TABLES, TS, arrow_schema, create_table_sql, migrations
 from .text import REPLACEMENT, storable, storable_strings, without_nul
 
 __all__ = ["DB_ENV", "DEFAULT_DB", "DERIVED", "REPLACEMENT", "SCHEMA_VERSION", "TABLES", "TS", "DuckDBEngine",
@@ -32,6 +33,9 @@ __all__ = ["DB_ENV", "DEFAULT_DB", "DERIVED", "REPLACEMENT", "SCHEMA_VERSION", "
            "resolve_url", "storable"]
 
 DB_ENV = "FIRELINE_DB"
+# A transaction that wrote at least this many rows to a table refreshes that table's statistics
+# when it commits (PostgreSQL; linking re-creates its tables, which then have none at all).
+ANALYZE_AFTER_ROWS = 10_000
 DEFAULT_DB = Path(".fireline") / "fireline.duckdb"
 
 
@@ -109,8 +113,15 @@ class Store:
                     if (table, column) not in present:
                         tx.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
             tx.execute("CREATE INDEX IF NOT EXISTS change_files_sha ON change_files (repo, sha)")
+            # A store from before the meta row existed is at version 1, as is one that has it at 1.
+            rows = self.query("SELECT value FROM meta WHERE key = 'schema_version'")
+            version = int(rows[0][0]) if rows else (1 if self.count("deployments") else SCHEMA_VERSION)
+            for sql in migrations(version):
+                tx.execute(sql)
+            if version < SCHEMA_VERSION:
+                tx.execute("DELETE FROM meta WHERE key = 'schema_version'")
             tx.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
-                       [str(SCHEMA_VERSION)])
+                       [str(max(version, SCHEMA_VERSION))])
 
     def _columns(self) -> set[tuple[str, str]]:
         return set(self.query("SELECT table_name, column_name FROM information_schema.columns "
@@ -120,15 +131,25 @@ class Store:
         wanted = {(table, column) for table, (columns, _) in TABLES.items() for column, _ in columns}
         if not wanted <= self._columns():
             return False
-        return self.engine.has_index("change_files_sha") and bool(
-            self.query("SELECT count(*) FROM meta WHERE key = 'schema_version'")[0][0])
+        version = self.query("SELECT value FROM meta WHERE key = 'schema_version'")
+        return (self.engine.has_index("change_files_sha") and bool(version)
+                and int(version[0][0]) >= SCHEMA_VERSION)
+
+    def after_bulk_load(self) -> None:
+        """Refresh the planner's statistics of every table, after rows were loaded around the store
+        (transactions that write many rows do it for their tables themselves)."""
+        self.engine.analyze()
 
     # ---- writing ----------------------------------------------------------------
 
     @contextmanager
     def transaction(self) -> Iterator[Writer]:
         with self.engine.transaction():
-            yield Writer(self)
+            writer = Writer(self)
+            yield writer
+        large = sorted(t for t, n in writer.written.items() if n >= ANALYZE_AFTER_ROWS)
+        if large:
+            self.engine.analyze(large)
 
     # ---- reading ----------------------------------------------------------------
 
@@ -192,9 +213,9 @@ class Store:
 
     def counted_deployments(self, production: Sequence[str]) -> list[tuple[str, str, str, datetime]]:
         """(id, service, sha, time) of successful deployments to these environments, in time order."""
-        envs = [e.lower() for e in production]
-        return self.query("SELECT id, service, sha, time FROM deployments WHERE lower(status) = 'success' "
-                          f"AND lower(environment) IN ({_marks(envs)}) ORDER BY time, id", envs)
+        envs = [e.lower() for e in production]  # stored lower-cased (schema.NORMALISED)
+        return self.query("SELECT id, service, sha, time FROM deployments WHERE status = 'success' "
+                          f"AND environment IN ({_marks(envs)}) ORDER BY time, id", envs)
 
     def tag_deployments(self, repo: str) -> list[dict]:
         """Every deployment derived from `repo`'s tags, as rows (column -> value)."""
@@ -262,6 +283,7 @@ class Writer:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.engine = store.engine
+        self.written: dict[str, int] = {}  # rows inserted per table
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.engine.execute(sql, [storable(p) for p in params])
@@ -354,8 +376,13 @@ class Writer:
         if data.num_rows == 0:
             return 0
         columns, pk = TABLES[table]
+        for name in NORMALISED.get(table, ()):
+            i = data.schema.get_field_index(name)
+            if i >= 0:
+                data = data.set_column(i, name, pc.utf8_lower(data.column(i)))
         pk = () if table in DERIVED else pk
         self.engine.insert_arrow(table, data, ", ".join(c for c, _ in columns), pk)
+        self.written[table] = self.written.get(table, 0) + data.num_rows
         return data.num_rows
 
     def insert_values(self, table: str, rows: list[tuple]) -> set[tuple]:

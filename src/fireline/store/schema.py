@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+# 2: deployments' status, environment and stage and flag changes' state stored lower-cased (NORMALISED).
+SCHEMA_VERSION = 2
 
 TS = "TIMESTAMP WITH TIME ZONE"
 
@@ -74,6 +75,25 @@ TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
         ("incident_id", "TEXT"), ("deployment_id", "TEXT"), ("via", "TEXT"),
     ], ("incident_id", "deployment_id")),
 }
+
+# Columns stored lower-cased, so metrics compare plain columns: a filter on lower(column) hides the
+# column's statistics from PostgreSQL's planner, which then guesses one row and picks nested loops.
+NORMALISED: dict[str, tuple[str, ...]] = {
+    "deployments": ("status", "environment", "stage"),
+    "feature_flags": ("state",),
+}
+
+
+def migrations(version: int) -> list[str]:
+    """The statements that bring a store at schema `version` up to SCHEMA_VERSION (after its
+    tables and columns exist)."""
+    steps = []
+    if version < 2:
+        steps += [f"UPDATE {table} SET " + ", ".join(f"{c} = lower({c})" for c in columns)
+                  + " WHERE " + " OR ".join(f"{c} <> lower({c})" for c in columns)
+                  for table, columns in NORMALISED.items()]
+    return steps
+
 
 _ARROW_TYPES = {
     "TEXT": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_(),
