@@ -1,4 +1,4 @@
-"""What several command modules share: option types, JSON output, the measuring scope."""
+"""What several command modules share: option types, JSON output, lazy module access."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,7 +16,6 @@ import typer
 
 from ..errors import UserError
 from ..metrics.tiers import PROFILES
-from ..scope import scope_of, team_map  # shared with the report and the dashboard
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -34,14 +34,32 @@ __all__ = [
     "UntilOpt",
     "config_of",
     "hidden_alias",
+    "lazy",
     "pick_at",
     "print_json",
     "root_options",
-    "scope_of",
     "set_root_options",
-    "team_map",
     "workspace",
 ]
+
+
+class _Lazy:
+    """A module that is imported when a command first reads one of its names: building the Typer app (and so
+    `fireline --help`) must not load Ibis, pyarrow, pydantic or DuckDB, which most modules a command uses pull in
+    (views.terminal through metrics.summary, the workspace through the store)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(import_module(self._name), attr)
+
+
+def lazy(name: str) -> Any:
+    """`terminal = lazy("fireline.views.terminal")` beside `if TYPE_CHECKING: from ..views import terminal`, so
+    type checkers and the layer contracts still see the import."""
+    return _Lazy(name)
+
 
 class FindingsFormat(str, Enum):
     """How lint findings print: text for people, json for scripts, sarif for code scanning."""
