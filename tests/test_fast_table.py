@@ -32,6 +32,8 @@ def _cell(rng: random.Random, styled: bool) -> Cell:
         cell.append("(" + rng.choice(WORDS) + ")", style="dim")
     if rng.random() < 0.1:
         cell.append("\nsecond line")
+    if rng.random() < 0.2:
+        cell.tab_size = rng.choice([2, 8])
     return cell
 
 
@@ -134,3 +136,15 @@ def test_a_header_that_wraps_sits_at_the_bottom_like_rich():
             table.add_row(*(Text(c) if isinstance(c, str) else c for c in row))
         console = _console(width, True)
         assert _styled_chars(console, _Rows(_table(), rows)) == _styled_chars(console, table)
+
+
+def test_rows_of_text_and_strings_are_drawn_here_not_handed_to_rich():
+    """The fallback adds the rows to the table and lets Rich print it: the actions view's cells must not need it."""
+    rows: list[tuple[Cell, ...]] = [("2026-01-12", Text("3 d", style="red"),
+                                     Text.assemble("Alert on the purger", " ", ("(change failure rate)", "dim")),
+                                     "PM-1", "postmortems/a.md:3")] * 5
+    table = _table()
+    console = _console(80, False)
+    print_table(console, table, rows)
+    assert table.rows == []
+    assert console.file.getvalue() == _by_rich(rows, _console(80, False))  # type: ignore[attr-defined]

@@ -44,9 +44,8 @@ def print_table(out: Console, table: Table, rows: Sequence[Sequence[Cell]]) -> N
 
 
 def _plain_options(cell: Cell) -> bool:
-    """A cell without its own justify, overflow, wrap or tab size (those would override the column's)."""
-    return isinstance(cell, str) or (cell.justify is None and cell.overflow is None and cell.no_wrap is None
-                                     and cell.tab_size is None)
+    """A cell without its own justify, overflow or wrap (those would override the column's)."""
+    return isinstance(cell, str) or (cell.justify is None and cell.overflow is None and cell.no_wrap is None)
 
 
 def _supported(table: Table) -> bool:
@@ -168,8 +167,9 @@ class _Rows:
                 wrapped = [text]
                 fill = width - cell_len(plain)
             else:
+                tab_size = console.tab_size if text.tab_size is None else text.tab_size
                 wrapped = list(text.wrap(console, width, justify="left", overflow=overflow[j] or "fold",  # type: ignore[arg-type]
-                                         no_wrap=no_wrap[j]))
+                                         no_wrap=no_wrap[j], tab_size=tab_size))
                 fill = 0
             # Rich pads a line inside the Text (so in its style), then adds the cell's right padding.
             fill_style = base + console.get_style(text.style) if text.style else base
