@@ -8,13 +8,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..errors import UserError
+from ..lazy import lazy  # re-exported: every command module uses it
 from ..metrics.tiers import PROFILES
 
 if TYPE_CHECKING:
@@ -41,24 +41,6 @@ __all__ = [
     "set_root_options",
     "workspace",
 ]
-
-
-class _Lazy:
-    """A module that is imported when a command first reads one of its names: building the Typer app (and so
-    `fireline --help`) must not load Ibis, pyarrow, pydantic or DuckDB, which most modules a command uses pull in
-    (views.terminal through metrics.summary, the workspace through the store)."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(import_module(self._name), attr)
-
-
-def lazy(name: str) -> Any:
-    """`terminal = lazy("fireline.views.terminal")` beside `if TYPE_CHECKING: from ..views import terminal`, so
-    type checkers and the layer contracts still see the import."""
-    return _Lazy(name)
 
 
 class FindingsFormat(str, Enum):
