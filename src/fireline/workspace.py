@@ -16,14 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import failures, ingest
-from .app import analyses, oncall, planning
 from .app import dora as dora_use_case
 from .app.settings import load_config, validate
 from .config import Config
 from .errors import UserError
+from .lazy import lazy
 from .metrics.dora import Scope
 from .metrics.summary import Summary
 from .results import (
@@ -45,6 +44,16 @@ from .results import (
 from .scope import scope_of, team_map
 from .store import Store, resolve_url
 from .window import AsOf, as_of, parse_instant
+
+if TYPE_CHECKING:
+    from . import failures, ingest
+    from .app import analyses, oncall, planning
+else:  # imported by the first method that needs them: `fireline dora` reads no git and no rotation (lazy.py)
+    failures = lazy("fireline.failures")
+    ingest = lazy("fireline.ingest")
+    analyses = lazy("fireline.app.analyses")
+    oncall = lazy("fireline.app.oncall")
+    planning = lazy("fireline.app.planning")
 
 When = str | date | datetime | None
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .. import ingest as ingest_lib
 from ..errors import UserError
-from ..metrics.summary import UNITS
 from ..metrics.tiers import PROFILES, get_profile
-from ..views import terminal
 from . import debt as cli_debt
 from . import knowledge as cli_knowledge
 from . import oncall as cli_oncall
@@ -33,12 +30,19 @@ from .common import (
     SinceOpt,
     TeamOpt,
     UntilOpt,
+    lazy,
     print_json,
     root_options,
     set_root_options,
     workspace,
 )
 from .events import events_app
+
+if TYPE_CHECKING:
+    from .. import ingest as ingest_lib
+    from ..views import terminal
+else:  # loaded by the command that needs it: `fireline --help` stays free of Ibis (see common.lazy)
+    terminal = lazy("fireline.views.terminal")
 
 app = typer.Typer(
     help="Fireline: DORA baselines and the other 90% of incident work.\n\n"
@@ -285,6 +289,8 @@ def rebuild(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False
 @app.command()
 def tiers(profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
     """Show the bounds of a tier profile (or all)."""
+    from ..metrics.summary import UNITS
+
     names = [profile] if profile else list(PROFILES)
     data = {}
     for name in names:

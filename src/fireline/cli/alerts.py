@@ -5,12 +5,11 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import UserError
-from ..views import terminal
 from .common import (
     AtOpt,
     ConfigOpt,
@@ -22,9 +21,15 @@ from .common import (
     TeamOpt,
     UntilOpt,
     config_of,
+    lazy,
     print_json,
     workspace,
 )
+
+if TYPE_CHECKING:
+    from ..views import terminal
+else:  # loaded when a command runs (see common.lazy)
+    terminal = lazy("fireline.views.terminal")
 
 alerts_app = typer.Typer(help="Alert hygiene: lint rules, suggest the missing ones, measure noise and detection.",
                          no_args_is_help=True, rich_markup_mode="markdown")

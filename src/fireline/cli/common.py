@@ -1,4 +1,4 @@
-"""What several command modules share: option types, JSON output, the measuring scope."""
+"""What several command modules share: option types, JSON output, lazy module access."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import UserError
+from ..lazy import lazy  # re-exported: every command module uses it
 from ..metrics.tiers import PROFILES
-from ..scope import scope_of, team_map  # shared with the report and the dashboard
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -34,14 +34,14 @@ __all__ = [
     "UntilOpt",
     "config_of",
     "hidden_alias",
+    "lazy",
     "pick_at",
     "print_json",
     "root_options",
-    "scope_of",
     "set_root_options",
-    "team_map",
     "workspace",
 ]
+
 
 class FindingsFormat(str, Enum):
     """How lint findings print: text for people, json for scripts, sarif for code scanning."""

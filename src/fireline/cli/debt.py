@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import UserError
-from ..views import debt as debt_view
-from ..views import terminal
 from .common import (
     AtOpt,
     ConfigOpt,
@@ -20,9 +18,17 @@ from .common import (
     TeamOpt,
     UntilOpt,
     hidden_alias,
+    lazy,
     print_json,
     workspace,
 )
+
+if TYPE_CHECKING:
+    from ..views import debt as debt_view
+    from ..views import terminal
+else:  # loaded when a command runs (see common.lazy)
+    debt_view = lazy("fireline.views.debt")
+    terminal = lazy("fireline.views.terminal")
 
 NowOpt = Annotated[str | None, hidden_alias("--now")]
 PlanNowOpt = NowOpt

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..views import terminal
-from .common import ConfigOpt, DbOpt, JsonOpt, print_json, workspace
+from .common import ConfigOpt, DbOpt, JsonOpt, lazy, print_json, workspace
+
+if TYPE_CHECKING:
+    from ..views import terminal
+else:  # loaded when a command runs (see common.lazy)
+    terminal = lazy("fireline.views.terminal")
 
 events_app = typer.Typer(
     help="Raw events that failed to normalise: list them, and retry them after a fix.\n\n"

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..views import knowledge as knowledge_view
-from .common import ConfigOpt, DbOpt, JsonOpt, hidden_alias, print_json, workspace
+from .common import ConfigOpt, DbOpt, JsonOpt, hidden_alias, lazy, print_json, workspace
+
+if TYPE_CHECKING:
+    from ..views import knowledge as knowledge_view
+else:  # loaded when the command runs (see common.lazy)
+    knowledge_view = lazy("fireline.views.knowledge")
 
 
 class By(str, Enum):

@@ -6,17 +6,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 from rich import box
-from rich.table import Table
 
-from ..app import oncall
 from ..errors import UserError
-from ..views import terminal
-from .common import ConfigOpt, DbOpt, JsonOpt, hidden_alias, print_json, workspace
+from .common import ConfigOpt, DbOpt, JsonOpt, hidden_alias, lazy, print_json, workspace
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from ..app import oncall
+    from ..views import terminal
+else:  # loaded when a command runs (see common.lazy)
+    oncall = lazy("fireline.app.oncall")
+    terminal = lazy("fireline.views.terminal")
 
 oncall_app = typer.Typer(
     help="Support rotations from [rotations.TEAM] in fireline.toml: who is on call now and next, the "

@@ -5,12 +5,11 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import UserError
-from ..views import terminal
 from .common import (
     AtOpt,
     ConfigOpt,
@@ -20,9 +19,15 @@ from .common import (
     TeamOpt,
     config_of,
     hidden_alias,
+    lazy,
     print_json,
     workspace,
 )
+
+if TYPE_CHECKING:
+    from ..views import terminal
+else:  # loaded when a command runs (see common.lazy)
+    terminal = lazy("fireline.views.terminal")
 
 postmortem_app = typer.Typer(
     help="Postmortems as code: Markdown files with YAML front matter (default folder `postmortems/`).\n\n"

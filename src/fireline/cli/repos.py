@@ -5,13 +5,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from ..ingest import IngestResult, RepoOutcome
-from ..views import terminal
-from ..workspace import Workspace
-from .common import print_json, workspace
+from .common import lazy, print_json, workspace
+
+if TYPE_CHECKING:
+    from ..ingest import IngestResult, RepoOutcome
+    from ..views import terminal
+    from ..workspace import Workspace
+else:  # loaded when a command runs (see common.lazy)
+    terminal = lazy("fireline.views.terminal")
 
 
 def ingest_configured(db: str | None, config: Path | None, deploy_tags: list[str] | None, as_json: bool,

@@ -5,13 +5,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import UserError
-from ..views import terminal
-from ..views import testing as testing_view
 from .common import (
     AtOpt,
     ConfigOpt,
@@ -21,9 +19,17 @@ from .common import (
     SinceOpt,
     TeamOpt,
     UntilOpt,
+    lazy,
     print_json,
     workspace,
 )
+
+if TYPE_CHECKING:
+    from ..views import terminal
+    from ..views import testing as testing_view
+else:  # loaded when the command runs (see common.lazy)
+    terminal = lazy("fireline.views.terminal")
+    testing_view = lazy("fireline.views.testing")
 
 LimitOpt = Annotated[int, typer.Option("--limit", help="How many recent fixes without a test to list.")]
 

@@ -10,9 +10,11 @@ from typing import Any
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .. import registry
-from .terminal import duration, safe
+from .fast_table import Cell, print_table
+from .terminal import duration, plain, safe
 
 VERDICT_STYLE = {"improved": "bold green", "worse": "bold red", "no clear change": "yellow",
                  "too little data": "dim", "unknown": "dim"}
@@ -36,15 +38,19 @@ def actions(report: dict[str, Any], out: Console) -> None:
     for col in ("Due", "Late", "Team", "Owner", "What", "Postmortem", "Where"):
         table.add_column(col, overflow="fold", no_wrap=col in ("Due", "Late"),
                          max_width=where_width if col == "Where" else None)
+    # Cells are literal text (a str) or a styled Text, never markup: 20,000 rows skip Rich's markup parser and its
+    # per-cell layout (fast_table).
+    rows: list[tuple[Cell, ...]] = []
     for i in items:
-        late = f"[red]{i['days_late']} d[/]" if i["overdue"] else (f"in {i['days_left']} d" if i["days_left"]
-                                                                 is not None else "—")
-        what = safe(i["what"] or "")
+        late: Cell = (Text(f"{i['days_late']} d", style="red") if i["overdue"]
+                      else f"in {i['days_left']} d" if i["days_left"] is not None else "—")
+        what: Cell = plain(i["what"] or "")
         if i.get("dora_metric"):
-            what += f" [dim]({safe(METRIC_LABEL.get(i['dora_metric'], i['dora_metric']))})[/]"
-        table.add_row(str(i["due"] or "—"), late, safe(i["team"]), safe(i["owner"] or "—"), what,
-                      safe(i["postmortem_id"] or ""), safe(f"{i['file']}:{i['line']}"))
-    out.print(table)
+            label = plain(METRIC_LABEL.get(i["dora_metric"], i["dora_metric"]))
+            what = Text.assemble(what, " ", (f"({label})", "dim"))
+        rows.append((plain(i["due"] or "—"), late, plain(i["team"]), plain(i["owner"] or "—"), what,
+                     plain(i["postmortem_id"] or ""), plain(f"{i['file']}:{i['line']}")))
+    print_table(out, table, rows)
     teams = ", ".join(f"{t['team']} {t['open']} open ({t['overdue']} overdue)" for t in report["by_team"])
     out.print(f"{report['open']} open, {report['overdue']} overdue: {safe(teams)}", soft_wrap=True)
 
