@@ -239,9 +239,7 @@ class Workspace:
         """An on-call instant: a date is its midnight in the configured zone; None is `now()`."""
         if at is None:
             return self.now()
-        if isinstance(at, datetime):
-            return oncall.instant(at.isoformat(), field, self.config)
-        return oncall.instant(at.isoformat() if isinstance(at, date) else at, field, self.config)
+        return oncall.instant(at if isinstance(at, str) else at.isoformat(), field, self.config)
 
     def _span(self, since: When, until: When, default_from: timedelta, default_days: int) -> oncall.Window:
         return oncall.window(self.config, _text(since), _text(until), self.now(), default_from=default_from,

@@ -14,7 +14,7 @@ from ..metrics import explain as explain_metric
 from ..metrics.dora import Scope
 from ..metrics.span import data_span
 from ..metrics.summary import MetricValue, Summary, summarise
-from ..metrics.tiers import PROFILES, get_profile
+from ..metrics.tiers import PROFILES, Profile, get_profile
 from ..scope import team_map
 from ..store import Store
 
@@ -39,9 +39,13 @@ def summary(store: Store, config: Config, scope: Scope, *, profile: str | None =
         raise UserError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}", field="profile")
     if by not in (None, "week", "month"):
         raise UserError(f"unknown period {by!r}; choose week or month", field="by")
-    tables = store.tables()
-    result = summarise(tables, scope, get_profile(name), team_of=team_map(config, store),
-                       group_sets=group_sets(config, by), period=by)
+    return summary_of_tables(store.tables(), config, scope, get_profile(name), team_map(config, store), by)
+
+
+def summary_of_tables(tables: dict[str, Any], config: Config, scope: Scope, profile: Profile,
+                      team_of: dict[str, str], by: Period | None = None) -> Summary:
+    """`summary` over tables already at hand (the report's), grouped the one way every face groups."""
+    result = summarise(tables, scope, profile, team_of=team_of, group_sets=group_sets(config, by), period=by)
     result.hint = empty_window_hint(tables, config, scope, result)
     return result
 

@@ -148,5 +148,8 @@ def handoff(config: Config, tables: Mapping[str, ibis.Table], team: str, at: dat
 
 
 def zones(config: Config) -> dict[str, str]:
-    """Each person's own zone, for views that show a shift on its person's clock."""
-    return setup(config).zones
+    """Each person's own zone, for views that show a shift on its person's clock (the calendars are not read:
+    they hold time off, not zones)."""
+    from ..oncall.settings import load as load_setup
+
+    return load_setup(config, read_calendars=False).zones

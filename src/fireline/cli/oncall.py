@@ -160,16 +160,16 @@ def gaps_cmd(team: TeamOpt = None, since: SinceOpt = None, until: UntilOpt = Non
     their team was on call to verify; every expert of a service away at once."""
     with workspace(db, config) as ws, _window_flags(since, until, from_, to) as (start, end):
         data = ws.oncall_gaps(team=team, since=start, until=end).to_dict()
-        tz, limit = ws.config.timezone, oncall.setup(ws.config).settings.weekend_max_hours
+        tz = ws.config.timezone
     if as_json:
         print_json(data)
     else:
-        _render_gaps(data, tz, limit)
+        _render_gaps(data, tz)
     if fail and data["found"]:
         raise typer.Exit(1)
 
 
-def _render_gaps(data: dict, zone: str, limit: float) -> None:
+def _render_gaps(data: dict, zone: str) -> None:
     """Only the tables with rows: nothing found is one line."""
     out = terminal.console()
     out.print(f"[bold]On-call coverage[/] {_fmt(data['from'], zone)} → {_fmt(data['to'], zone)}")
@@ -183,6 +183,7 @@ def _render_gaps(data: dict, zone: str, limit: float) -> None:
                           g["after"] or "—", "; ".join(g["why"]) or "no layer covers it")
         out.print(table)
     if data["weekend_stretches"]:
+        limit = data["weekend_stretches"][0]["limit"]  # every stretch carries the [oncall] limit it broke
         table = _table(f"Days off on one person for more than {limit:g} h ({len(data['weekend_stretches'])})",
                        ["team", "person", "from", "to", "hours", "days (their calendar)"])
         for s in data["weekend_stretches"]:

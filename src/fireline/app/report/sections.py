@@ -34,10 +34,7 @@ ALL = "All"
 def summary_of(ctx: Context) -> Summary:
     """The same rows as `fireline dora` (teams and their services, or services without teams), with its hint."""
     if "summary" not in ctx.cache:
-        summary = summarise(ctx.tables, ctx.scope, ctx.profile, team_of=ctx.team_of,
-                            group_sets=dora.group_sets(ctx.config, None))
-        summary.hint = dora.empty_window_hint(ctx.tables, ctx.config, ctx.scope, summary)
-        ctx.cache["summary"] = summary
+        ctx.cache["summary"] = dora.summary_of_tables(ctx.tables, ctx.config, ctx.scope, ctx.profile, ctx.team_of)
     return ctx.cache["summary"]
 
 
