@@ -130,3 +130,43 @@ def test_a_file_name_that_is_not_utf8_is_shown_as_the_rest_of_fireline_shows_it(
     assert marker.path == "caf\ufffd.py"
     marker.path.encode("utf-8")  # encodable: no lone surrogate
     assert marker.sha == repo.head() and marker.time == t(2, 1)
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_content_lines_that_look_like_diff_headers_do_not_confuse_the_blame(repo, monkeypatch, many):
+    """A removed line "-- x" shows as "--- x" in a diff, an added "++ y" as "+++ y"; lines holding
+    "diff --git" or "@@ -1 +1 @@" are content too: the blame must still agree with git's."""
+    if many:
+        monkeypatch.setattr(blame_mod, "MAX_PATHSPEC", 0)
+    tricky = "-- a comment\n++ counter\ndiff --git a/x b/x\n@@ -1 +1 @@\nindex 0000..1111\nrename to y\n"
+    repo.commit("base", t(1, 1), {"doc/tricky.md": tricky, "src/plain.py": "a = 1\n"}, author=ADA)
+    changed = tricky.replace("-- a comment\n", "").replace("++ counter\n", "++ counter\n-- new\n+++ more\n")
+    repo.commit("edit", t(1, 2), {"doc/tricky.md": changed, "src/plain.py": "a = 1\nb = 2\n"}, author=BOB)
+    repo.commit("again", t(1, 3), {"doc/tricky.md": changed + "@@ -3,0 +4,2 @@\n"}, author=CAT)
+    wanted = {name: (repo.git("rev-parse", f"HEAD:{name}"), len((repo.path / name).read_text().splitlines()))
+              for name in ("doc/tricky.md", "src/plain.py")}
+    result = blame_mod.blame_files(repo.path, repo.head(), wanted)
+    assert result.fallback_files == 0
+    for name in wanted:
+        assert [o.sha for o in result.origins[name]] == _git_blame_shas(repo.path, name), name
+
+
+def test_past_the_pathspec_limit_a_file_renamed_from_another_directory_keeps_its_authors(repo, monkeypatch):
+    """With many files the history is read by directory; a file that moved in from a directory
+    outside that set must still carry its lines' authors from before the move."""
+    monkeypatch.setattr(blame_mod, "MAX_PATHSPEC", 1)
+    repo.commit("old home", t(1, 1), {"legacy/engine.py": "# TODO: tune\nspeed = 1\n", "app/a.py": "# FIXME\n"},
+                author=ADA)
+    (repo.path / "core").mkdir()
+    repo.git("mv", "legacy/engine.py", "core/engine.py")
+    repo.git("commit", "-q", "-m", "Move the engine", when=t(2, 1), author=BOB)
+    repo.commit("more", t(3, 1), {"core/engine.py": "# TODO: tune\nspeed = 2\n", "app/b.py": "# XXX\n"}, author=CAT)
+    result = scan_repo(repo.path)
+    found = {(m.path, m.line): (m.author, m.time) for m in result.markers}
+    assert found[("core/engine.py", 1)] == ("Ada Lovelace", t(1, 1))
+    assert found[("app/b.py", 1)] == ("Cat Coder", t(3, 1))
+    assert result.blame_fallback_files == 0
+    for name in ("core/engine.py", "app/a.py", "app/b.py"):
+        blamed = blame_mod.blame_files(repo.path, repo.head(), {
+            name: (repo.git("rev-parse", f"HEAD:{name}"), len((repo.path / name).read_text().splitlines()))})
+        assert [o.sha for o in blamed.origins[name]] == _git_blame_shas(repo.path, name)

@@ -330,7 +330,9 @@ def blame_files(repo: Path, head: str, wanted: Mapping[str, tuple[str, int]],
         for c in commits:
             for g in c.groups:
                 for d in g:
-                    if d.old is None and d.new is not None and d.new in wanted and c.parents:
+                    # A root commit has no renames (diff-tree prints nothing for it), but a commit
+                    # whose parents the pathspec left out may well be the one that moved the file.
+                    if d.old is None and d.new is not None and d.new in wanted:
                         created[d.new] = c.sha
         older = _renamed_from(repo, created)
         if not any(old not in names[new] for new, old in older.items()):
