@@ -63,6 +63,11 @@ class ScanResult:
     tracked: set[str] = field(default_factory=set)  # every file at HEAD: a hotspot is one of them
     blame_passes: int = 0
     blame_fallback_files: int = 0
+    # path -> (blob id, what its content was: binary, generated, not_utf8, text, marked): what a later
+    # scan at another HEAD may reuse for a file whose blob did not change (scan_cache.py keeps it).
+    seen: dict[str, tuple[str, str]] = field(default_factory=dict)
+    reused_files: int = 0  # files whose content was not read again (same blob as the previous scan)
+    blamed_files: int = 0  # files blamed by this scan (the rest kept their previous authors)
 
     def as_dict(self) -> dict:
         return {"repo": self.repo, "head": self.head, "files": self.files, "scanned": self.scanned,
@@ -138,10 +143,29 @@ def _contents(repo: Path, oids: list[str]):
         proc.wait()
 
 
+def _touched_since(repo: Path, old: str | None, head: str) -> set[str] | None:
+    """Every path a commit between `old` and `head` touched (a file changed and changed back keeps
+    its blob but not its authors), or None when `old` is not an ancestor of `head` (history rewritten)."""
+    if not old:
+        return None
+    run = subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor", old, head], capture_output=True,
+                         env={**os.environ, **_ENV}, check=False)
+    if run.returncode != 0:
+        return None
+    out = _git(repo, "-c", "core.quotepath=off", "log", "--format=", "--name-only", "-z", "-m", "--no-renames",
+               f"{old}..{head}")
+    return {p.strip(b"\n").decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p.strip(b"\n")}
+
+
 def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str] = DEFAULT_WORDS,
-              max_bytes: int = DEFAULT_MAX_BYTES, blame: bool = True, generated: Iterable[str] = ()) -> ScanResult:
+              max_bytes: int = DEFAULT_MAX_BYTES, blame: bool = True, generated: Iterable[str] = (),
+              previous: ScanResult | None = None) -> ScanResult:
     """Every marker in the files at HEAD, blamed in one batched pass; `generated`: more globs of
-    generated files (`[budget] generated`) besides what generated.py recognises."""
+    generated files (`[budget] generated`) besides what generated.py recognises.
+
+    `previous`: an earlier scan of the same repository with the same settings. A file whose blob is
+    unchanged is not read again, and its markers keep their authors unless a commit since touched it:
+    a new commit costs only the files it changed."""
     root = Path(path)
     name = repo or root.name.removesuffix(".git")
     head = head_of(root)
@@ -156,7 +180,13 @@ def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str]
     attributes = gen.Attributes([(p, data.decode("utf-8", "replace"))
                                  for (_, p), data in zip(marks, _contents(root, [o for o, _ in marks]), strict=True)],
                                 generated)
-    readable = []
+    before = previous.seen if previous is not None else {}
+    kept_markers: dict[str, list[Marker]] = {}
+    if previous is not None:
+        for m in previous.markers:
+            kept_markers.setdefault(m.path, []).append(m)
+    touched = _touched_since(root, previous.head, head) if previous is not None and blame else None
+    readable, reused = [], []
     for mode, oid, file_path, size in entries:
         if gen.by_name(file_path) or attributes.of(file_path):
             result.generated.add(file_path)
@@ -165,24 +195,50 @@ def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str]
             result.skipped["other"] += 1  # a symbolic link's "content" is its target's name
         elif size is not None and size > max_bytes:
             result.skipped["huge"] += 1
+        elif before.get(file_path, ("", ""))[0] == oid:
+            reused.append((oid, file_path, before[file_path][1]))
         else:
             readable.append((oid, file_path))
     wanted: dict[str, tuple[str, int]] = {}
     found: dict[str, list[Marker]] = {}
+    for oid, file_path, kind in reused:
+        result.seen[file_path] = (oid, kind)
+        result.reused_files += 1
+        if kind in ("binary", "not_utf8"):
+            result.skipped[kind] += 1
+            continue
+        if kind == "generated":
+            result.generated.add(file_path)
+            result.skipped["generated"] += 1
+            continue
+        result.scanned += 1
+        if kind != "marked":
+            continue
+        shown = file_path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        old = kept_markers.get(shown, [])
+        blamed = touched is not None and file_path not in touched
+        found[file_path] = [Marker(name, m.path, m.line, m.word, m.text, *(
+            (m.sha, m.author, m.email, m.time) if blamed else (None, None, None, None))) for m in old]
+        if not blamed:
+            wanted[file_path] = (oid, _line_count(root, oid))
     for (oid, file_path), data in zip(readable, _contents(root, [o for o, _ in readable]), strict=True):
         if b"\0" in data[:8000]:
             result.skipped["binary"] += 1
+            result.seen[file_path] = (oid, "binary")
             continue
         if gen.by_content(data):
             result.generated.add(file_path)
             result.skipped["generated"] += 1
+            result.seen[file_path] = (oid, "generated")
             continue
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             result.skipped["not_utf8"] += 1
+            result.seen[file_path] = (oid, "not_utf8")
             continue
         result.scanned += 1
+        result.seen[file_path] = (oid, "text")
         if not pattern.search(text):
             continue
         lines = text.split("\n")
@@ -200,15 +256,23 @@ def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str]
                     Marker(name, shown, number, word, lines[number - 1].strip()[:TEXT_LIMIT]))
         if file_path in found:
             wanted[file_path] = (oid, len(lines))
+            result.seen[file_path] = (oid, "marked")
     if blame and wanted:
-        blamed = blame_files(root, head, wanted, {p: [m.line for m in ms] for p, ms in found.items()})
-        result.blame_passes, result.blame_fallback_files = blamed.passes, blamed.fallback_files
-        for file_path, markers in found.items():
-            origins = blamed.origins.get(file_path, [])
-            for m in markers:
+        blamed_files = blame_files(root, head, wanted, {p: [m.line for m in found[p]] for p in wanted})
+        result.blame_passes, result.blame_fallback_files = blamed_files.passes, blamed_files.fallback_files
+        result.blamed_files = len(wanted)
+        for file_path in wanted:
+            origins = blamed_files.origins.get(file_path, [])
+            for m in found[file_path]:
                 origin = origins[m.line - 1] if m.line - 1 < len(origins) else None
                 if origin is not None:
                     m.sha, m.author, m.email = origin.sha, origin.author, origin.email
                     m.time = datetime.fromtimestamp(origin.time, UTC)
     result.markers = [m for p in sorted(found) for m in found[p]]
     return result
+
+
+def _line_count(repo: Path, oid: str) -> int:
+    """Lines of a blob, as git counts them (a last line without a newline counts)."""
+    data = _git(repo, "cat-file", "blob", oid)
+    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)

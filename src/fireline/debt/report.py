@@ -8,6 +8,7 @@ another machine), at the `repo` path the config gives its services.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -22,7 +23,7 @@ from ..metrics.knowledge_history import History
 from ..metrics.testing import params_of
 from ..postmortems import settings as postmortem_settings
 from ..store import Store
-from . import settings
+from . import scan_cache, settings
 from .ledger import build_ledger
 from .markers import ScanResult, head_of, scan_repo
 
@@ -38,11 +39,12 @@ def working_copy(config: Config, stored: str | None, services: Iterable[dict]) -
 
 
 class ScanCache:
-    """Marker scans kept for the life of a long-running process (the dashboard), so a page does not
-    read git again while nothing was committed: a repository is scanned again when its HEAD moves.
+    """Marker scans reused while a repository's HEAD has not moved: kept in memory for the life of a
+    long-running process (the dashboard), and in the store (scan_cache.py) between commands, where a
+    scan at an older HEAD also serves the next one: only the files changed since are read and blamed.
 
     The scan reads only the files at HEAD and their history, so (repository, working copy, HEAD,
-    marker words, size limit) gives the same markers. One entry per working copy: the latest."""
+    marker words, size limit, generated globs) gives the same markers. One entry per working copy."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -50,28 +52,51 @@ class ScanCache:
         self.scans = 0  # how many times git was actually read: what the cache saves is visible
 
     def scan(self, path: Path, *, repo: str, words: list[str], max_bytes: int,
-             generated: list[str] | None = None) -> ScanResult:
+             generated: list[str] | None = None, store: Store | None = None) -> ScanResult:
         where = (repo, str(path))
-        key = (head_of(path), tuple(words), max_bytes, tuple(generated or ()))
+        settings_key = scan_cache.settings_key(words, max_bytes, generated)
+        key = (head_of(path), settings_key)
         with self._lock:
             kept = self._scans.get(where)
         if kept is not None and kept[0] == key:
             return kept[1]
-        result = scan_repo(path, repo=repo, words=words, max_bytes=max_bytes, generated=generated or ())
+        previous = kept[1] if kept is not None and kept[0][1] == settings_key else None
+        if previous is None and store is not None:
+            stored = store.scan_cache(repo, str(path))
+            if stored is not None and stored[0] == settings_key:
+                previous = scan_cache.load(stored[1])
+        if previous is not None and previous.head == key[0] and key[0] is not None:
+            result = previous
+        else:
+            result = scan_repo(path, repo=repo, words=words, max_bytes=max_bytes, generated=generated or (),
+                               previous=previous)
+            with self._lock:
+                self.scans += 1
+            if store is not None:
+                _keep(store, repo, str(path), settings_key, result)
         with self._lock:
-            self.scans += 1
             # Keyed on the HEAD the scan itself saw, in case a commit landed between the two reads.
-            self._scans[where] = ((result.head, *key[1:]), result)
+            self._scans[where] = ((result.head, settings_key), result)
         return result
+
+
+def _keep(store: Store, repo: str, path: str, settings_key: str, result: ScanResult) -> None:
+    """Store the scan for the next command; a store that cannot take it (read-only) only loses the cache."""
+    try:
+        with store.transaction() as tx:
+            tx.put_scan_cache(repo, path, settings_key, result.head, scan_cache.dump(result))
+    except Exception as exc:  # a cache write must never fail the ledger
+        logging.getLogger(__name__).warning("marker scan of %s not kept: %s", repo, exc)
 
 
 def scan_repos(store: Store, config: Config, conf: settings.BudgetSettings | None = None, *,
                cache: ScanCache | None = None, services: Iterable[str] | None = None
                ) -> tuple[list[ScanResult], list[str]]:
     """Every ingested repository's markers (only those holding one of `services`, when given), and a note
-    for each one whose files cannot be found. With `cache`, a repository whose HEAD has not moved since its
-    last scan is not read again."""
+    for each one whose files cannot be found. A repository whose HEAD has not moved since its last scan
+    (in `cache`, or kept in the store) is not read again."""
     conf = conf or settings.of(config)
+    cache = cache or ScanCache()
     scans, notes = [], []
     wanted = set(services) if services is not None else None
     for repo, stored, held in store.repos():
@@ -81,12 +106,8 @@ def scan_repos(store: Store, config: Config, conf: settings.BudgetSettings | Non
         if path is None:
             notes.append(f"{repo}: {stored} is gone; its markers were not scanned")
             continue
-        if cache is not None:
-            scans.append(cache.scan(path, repo=repo, words=conf.markers, max_bytes=conf.max_bytes,
-                                    generated=conf.generated))
-        else:
-            scans.append(scan_repo(path, repo=repo, words=conf.markers, max_bytes=conf.max_bytes,
-                                   generated=conf.generated))
+        scans.append(cache.scan(path, repo=repo, words=conf.markers, max_bytes=conf.max_bytes,
+                                generated=conf.generated, store=store))
     return scans, notes
 
 

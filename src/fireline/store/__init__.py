@@ -209,6 +209,11 @@ class Store:
         """(sha, path) for every file every commit of `repo` touched."""
         return self.arrow("SELECT sha, path FROM change_files WHERE repo = ?", [repo])
 
+    def scan_cache(self, repo: str, path: str) -> tuple[str, str] | None:
+        """(settings, result) of the latest marker scan of this working copy, if one was kept."""
+        rows = self.query("SELECT settings, result FROM scan_cache WHERE repo = ? AND path = ?", [repo, path])
+        return (rows[0][0], rows[0][1]) if rows else None
+
     # ---- deployments, incidents, services ----------------------------------------
 
     def counted_deployments(self, production: Sequence[str]) -> list[tuple[str, str, str, datetime]]:
@@ -324,6 +329,11 @@ class Writer:
         self.execute("DELETE FROM repos WHERE repo = ?", [repo])
         self.insert("repos", {"repo": [repo], "path": [path], "tips": [json.dumps(tips, sort_keys=True)],
                               "services": [json.dumps(services)], "shallow": [shallow]})
+
+    def put_scan_cache(self, repo: str, path: str, settings: str, head: str | None, result: str) -> None:
+        self.execute("DELETE FROM scan_cache WHERE repo = ? AND path = ?", [repo, path])
+        self.insert("scan_cache", {"repo": [repo], "path": [path], "settings": [settings], "head": [head],
+                                   "result": [result]})
 
     def delete_postmortems(self, files: Sequence[str], ids: Sequence[str]) -> None:
         """Postmortems from these files or with these ids, and their action items (an item of a postmortem

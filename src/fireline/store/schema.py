@@ -67,6 +67,9 @@ TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
         ("source", "TEXT"), ("incident_id", "TEXT"),
     ], ("id",)),
     # Derived by linking (see linking.py); rebuilt whole on every ingest.
+    # The latest marker scan of each working copy (debt/scan_cache.py): a cache, not a record.
+    "scan_cache": ([("repo", "TEXT"), ("path", "TEXT"), ("settings", "TEXT"), ("head", "TEXT"),
+                    ("result", "TEXT")], ("repo", "path")),
     "deployment_changes": ([
         ("deployment_id", "TEXT"), ("service", "TEXT"), ("repo", "TEXT"), ("sha", "TEXT"),
         ("baseline", "BOOLEAN"), ("via", "TEXT"),
