@@ -209,6 +209,38 @@ class Store:
         """(sha, path) for every file every commit of `repo` touched."""
         return self.arrow("SELECT sha, path FROM change_files WHERE repo = ?", [repo])
 
+    def commits_present(self, shas: Sequence[str]) -> set[tuple[str, str]]:
+        """(repo, sha) of every stored commit among these full shas, in any repository."""
+        found: set[tuple[str, str]] = set()
+        shas = sorted(set(shas))
+        for start in range(0, len(shas), 1000):
+            chunk = shas[start:start + 1000]
+            found |= {(r, s) for r, s in self.query(f"SELECT repo, sha FROM changes WHERE sha IN ({_marks(chunk)})",
+                                                    chunk)}
+        return found
+
+    def commits_with_prefix(self, prefix: str) -> list[tuple[str, str]]:
+        """(repo, sha) of the stored commits whose sha starts with `prefix` (lower-case hex)."""
+        if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+            return []
+        return self.query("SELECT repo, sha FROM changes WHERE sha >= ? AND sha < ? ORDER BY repo, sha",
+                          [prefix, prefix + "g"])
+
+    def links_of_commits(self, shas: Sequence[str]) -> list[tuple[str, str, str, str]]:
+        """(repo, sha, service, deployment id) of the commit links of these shas."""
+        shas = sorted(set(shas))
+        if not shas:
+            return []
+        return self.query(f"SELECT repo, sha, service, deployment_id FROM deployment_changes "
+                          f"WHERE sha IN ({_marks(shas)})", shas)
+
+    def services_linked_in(self, repos: Sequence[str]) -> set[str]:
+        """Every service with a commit link into one of these repositories."""
+        if not repos:
+            return set()
+        return {r[0] for r in self.query(f"SELECT DISTINCT service FROM deployment_changes "
+                                         f"WHERE repo IN ({_marks(repos)})", list(repos))}
+
     # ---- deployments, incidents, services ----------------------------------------
 
     def counted_deployments(self, production: Sequence[str]) -> list[tuple[str, str, str, datetime]]:
@@ -353,6 +385,13 @@ class Writer:
         for source, delivery_id in keys:
             self.execute("UPDATE raw_events SET normalised = FALSE, error = NULL WHERE source = ? AND delivery_id = ?",
                          [source, delivery_id])
+
+    def delete_links_of(self, services: Sequence[str]) -> None:
+        """The commit links of these services (to be written again by a relink of just them)."""
+        services = sorted(set(services))
+        for start in range(0, len(services), 1000):
+            chunk = services[start:start + 1000]
+            self.execute(f"DELETE FROM deployment_changes WHERE service IN ({_marks(chunk)})", chunk)
 
     def replace_all(self, table: str, data: pa.Table | dict[str, list]) -> None:
         """Rewrite a derived table whole. Dropping and re-creating it (transactional DDL on both
