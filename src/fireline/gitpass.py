@@ -10,6 +10,7 @@ import os
 import queue as queue_module
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -250,6 +251,10 @@ def read_in_parallel(plans: list[RepoPlan], jobs: int, batch: int, progress: Cal
                     yield plan, future.result(), None
                 except UserError as exc:
                     yield plan, None, str(exc)
-                except Exception as exc:  # a worker that died, or git output it could not parse
+                except BrokenProcessPool:
+                    # Most often a script without `if __name__ == "__main__":`, which each worker re-runs.
+                    yield plan, None, ("a worker process ended abruptly (a script calling this needs "
+                                       "`if __name__ == \"__main__\":`; or run with jobs=1)")
+                except Exception as exc:  # git output a worker could not parse
                     yield plan, None, f"{type(exc).__name__}: {exc}"
         drain()
