@@ -5,7 +5,8 @@
 At each step N (the first N repositories of one fixed list):
 - git: the sum of one bare `git log --numstat -M -z` pass per repository (> /dev/null), the
   floor any reader pays, timed in the same run;
-- sequential: `fireline ingest git PATH... --jobs 1` (one process reads, writes, links once);
+- sequential: `ingest_paths(..., jobs=1)`, what `fireline ingest git PATH... --jobs 1` runs (one
+  process reads, writes, links once), timed inside the process (start-up and imports excluded);
 - parallel: the same with `--jobs J` (default: the CPU count) worker processes reading git;
 - loop: one `ingest_git` call per repository in one process (each ends with its own relink), the
   way a script over `fireline ingest git PATH` used to work; with `--before SRC` also the same
@@ -21,7 +22,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,24 @@ print(json.dumps({"seconds": elapsed, "links": n}))
 """
 
 
+_MANY = """
+import json, sys, time
+from fireline.config import Config
+from fireline.ingest import ingest_paths
+from fireline.store import Store
+if __name__ == "__main__":
+    paths, db, jobs = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    store = Store.open(db)
+    t = time.perf_counter()
+    outcomes = ingest_paths(store, Config(), paths, deploy_tags="v*", jobs=jobs)
+    elapsed = time.perf_counter() - t
+    assert not [o.error for o in outcomes if o.error], [o.error for o in outcomes if o.error]
+    n = store.query("SELECT count(*) FROM deployment_changes")[0][0]
+    store.close()
+    print(json.dumps({"seconds": elapsed, "links": n}))
+"""
+
+
 def repositories(out: Path, count: int, sizes: tuple[int, ...]) -> list[tuple[Path, int]]:
     """`count` (repository, commits), named r000-..., r001-... (each its own name in the store)."""
     found = []
@@ -69,15 +87,15 @@ def _git_sum(paths: list[Path]) -> float:
     return sum(time_git_devnull(p) for p in paths)
 
 
-def _cli(paths: list[Path], db: Path, jobs: int) -> tuple[float, int]:
+def _many(paths: list[Path], db: Path, jobs: int) -> tuple[float, int]:
+    """`ingest_paths` timed inside a fresh interpreter (worker start-up counts; interpreter start-up and
+    imports, the same for every N, do not), as `fireline ingest git PATH... --jobs J` runs it."""
     db.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in ("FIRELINE_CONFIG", "FIRELINE_DB")}
-    t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "fireline.cli", "ingest", "git", *map(str, paths), "--jobs", str(jobs),
-                    "--quiet", "--json", "--deploy-tags", "v*", "--db", str(db)], check=True, env=env,
-                   stdout=subprocess.DEVNULL, cwd=db.parent)
-    elapsed = time.perf_counter() - t
-    return elapsed, _links(db)
+    proc = subprocess.run([sys.executable, "-c", _MANY, json.dumps([str(p) for p in paths]), str(db), str(jobs)],
+                          capture_output=True, text=True, check=True, env=env, cwd=db.parent)
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out["seconds"], out["links"]
 
 
 def _links(db: Path) -> int:
@@ -111,8 +129,8 @@ def bench_org(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     for n in steps:
         some = paths[:n]
         git = _git_sum(some)
-        seq, seq_links = _cli(some, tmp / "org-seq.duckdb", 1)
-        par, par_links = _cli(some, tmp / "org-par.duckdb", jobs)
+        seq, seq_links = _many(some, tmp / "org-seq.duckdb", 1)
+        par, par_links = _many(some, tmp / "org-par.duckdb", jobs)
         row: dict[str, Any] = {
             "repositories": n, "commits": sum(c for _p, c in repos[:n]),
             "git_sum_seconds": git, "sequential_seconds": seq, "parallel_seconds": par,
@@ -121,7 +139,7 @@ def bench_org(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             "speedup": seq / par, "per_repository_parallel_seconds": par / n,
             "per_repository_sequential_seconds": seq / n,
         }
-        if not args.org_skip_loop:
+        if not args.org_skip_loop and n <= args.before_max:
             loop = _loop(some, tmp / "org-loop.duckdb")
             row |= {"loop_seconds": loop["seconds"], "ratio_loop_to_git": loop["seconds"] / git,
                     "links_agree": row["links_agree"] and loop["links"] == par_links}
@@ -163,7 +181,7 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--org-jobs", type=int, help="worker processes for the parallel run (the CPU count)")
     ap.add_argument("--org-skip-loop", action="store_true", help="skip the one-ingest_git-per-repository loop")
     ap.add_argument("--before", type=Path, help="an older checkout's src/ for the before loop")
-    ap.add_argument("--before-max", type=int, default=50, help="largest step the before loop runs at (50)")
+    ap.add_argument("--before-max", type=int, default=50, help="largest step the loops run at (50)")
 
 
 def main(argv: list[str] | None = None) -> int:
