@@ -162,12 +162,10 @@ def relink(store: Store, tx: Writer, production: list[str], *, repos: Collection
         tx.insert("deployment_changes", dc_rows)
 
     # The others' deployments were resolved by an earlier relink, which stored their full shas.
-    present = store.commits_present([sha for s, deps in by_service.items() if s not in changed
-                                     for _d, sha, _t in deps if len(sha) == 40])
-    for service, deps in by_service.items():
-        if service in changed:
-            continue
-        for dep_id, sha, _time in deps:
+    unchanged = [s for s in by_service if s not in changed]
+    present = store.deployed_commits() if unchanged else set()
+    for service in unchanged:
+        for dep_id, sha, _time in by_service[service]:
             found = next((r for r, _p in targets[service] if (r, sha) in present), None)
             if found is not None:
                 dep_sha[dep_id] = (found, sha)

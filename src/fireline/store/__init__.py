@@ -209,15 +209,10 @@ class Store:
         """(sha, path) for every file every commit of `repo` touched."""
         return self.arrow("SELECT sha, path FROM change_files WHERE repo = ?", [repo])
 
-    def commits_present(self, shas: Sequence[str]) -> set[tuple[str, str]]:
-        """(repo, sha) of every stored commit among these full shas, in any repository."""
-        found: set[tuple[str, str]] = set()
-        shas = sorted(set(shas))
-        for start in range(0, len(shas), 1000):
-            chunk = shas[start:start + 1000]
-            found |= {(r, s) for r, s in self.query(f"SELECT repo, sha FROM changes WHERE sha IN ({_marks(chunk)})",
-                                                    chunk)}
-        return found
+    def deployed_commits(self) -> set[tuple[str, str]]:
+        """(repo, sha) of every stored commit that a deployment names by its full sha (one join, one scan)."""
+        return {(r, s) for r, s in self.query("SELECT DISTINCT c.repo, c.sha FROM changes c "
+                                              "JOIN deployments d ON c.sha = d.sha")}
 
     def commits_with_prefix(self, prefix: str) -> list[tuple[str, str]]:
         """(repo, sha) of the stored commits whose sha starts with `prefix` (lower-case hex)."""
