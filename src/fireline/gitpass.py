@@ -11,62 +11,29 @@ import queue as queue_module
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
 
 from .columns import ChangeColumns, record_columns
 from .config import Config, tag_patterns
 from .errors import UserError
+from .gitread import (
+    IngestResult,
+    Patterns,
+    Progress,
+    RepoPlan,
+    RepoRead,
+    iter_batches,
+    read_repo,
+    start_worker,
+    tag_deployments,
+)
 from .model import Deployment
 from .sources import git
 from .store import Store, Writer
 
-Patterns = str | list[str] | tuple[str, ...]
-Progress = Callable[[int, int], None]  # (done, total)
-
-
-@dataclass
-class IngestResult:
-    source: str
-    kind: str  # git, deployments, incidents or alerts
-    new_changes: int = 0
-    new_deployments: int = 0
-    new_incidents: int = 0
-    new_alerts: int = 0
-    new_flags: int = 0
-    skipped: int = 0
-    unchanged: bool = False
-    warnings: list[str] = field(default_factory=list)
-    unresolved_deployments: list[str] = field(default_factory=list)
-    # Tag deployments that no longer match the pattern (or became another's alias): re-derived away.
-    removed_deployments: int = 0
-
-    def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
-
-
-@dataclass
-class RepoPlan:
-    """What a repository's pass must read, decided from the store before git is read."""
-
-    info: git.RepoInfo
-    tips: dict[str, str]
-    services: list[dict]
-    exclude: list[str]
-    known: set[str]  # commits already stored from git: skipped
-    inferred: set[str]  # commits first seen in webhooks (inferred parents): replaced by the git pass
-    result: IngestResult
-
-
-@dataclass
-class RepoRead:
-    """A repository read by a worker: its new commits in batches and its tag deployments."""
-
-    plan: RepoPlan
-    batches: list[ChangeColumns]
-    deployments: list[Deployment]
+__all__ = ["IngestResult", "Patterns", "Progress", "RepoPlan", "RepoRead", "finish_repo", "iter_batches", "plan_repo",
+           "read_in_parallel", "replace_tag_deployments", "services_for_repo", "tag_deployments", "write_batch"]
 
 
 def services_for_repo(config: Config, info: git.RepoInfo, service: str | None, deploy_tags: Patterns | None,
@@ -126,32 +93,6 @@ def plan_repo(store: Store, config: Config, path: str | Path, *, service: str | 
     return plan
 
 
-def iter_batches(plan: RepoPlan, batch: int, progress: Progress | None = None) -> Iterator[ChangeColumns]:
-    """The new commits in column batches of at most `batch` commits."""
-    info = plan.info
-    # Counting costs a second walk of the history: only worth it for a progress bar.
-    total = git.count_commits(info.path, set(plan.tips.values()), plan.exclude) if progress else 0
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if progress and (done % 500 == 0 or done == total):
-            progress(done, total)
-
-    columns = ChangeColumns()
-    for change in git.iter_changes(info, set(plan.tips.values()), plan.exclude, on_commit=tick):
-        if change.sha in plan.known:
-            continue
-        columns.add(change)
-        if len(columns) >= batch:
-            yield columns
-            columns = ChangeColumns()
-    if progress:
-        progress(total, total)
-    yield columns
-
-
 def write_batch(tx: Writer, plan: RepoPlan, columns: ChangeColumns) -> None:
     """Write one batch, replacing the webhook-inferred rows of the same commits."""
     tx.delete_commits(plan.info.name, [sha for sha in columns.changes["sha"] if sha in plan.inferred])
@@ -164,31 +105,6 @@ def finish_repo(store: Store, tx: Writer, plan: RepoPlan, deployments: list[Depl
     plan.result.new_deployments, plan.result.removed_deployments = replace_tag_deployments(
         store, tx, info.name, deployments)
     tx.put_repo(info.name, str(info.path), plan.tips, plan.services, info.shallow)
-
-
-def tag_deployments(info: git.RepoInfo, services: list[dict]) -> list[Deployment]:
-    """One deployment per service and tagged commit. Several matching tags on one commit (a release
-    tagged twice, `v3.14.0` and `v0.314.0`) are one deployment, named after and timed by the earliest
-    tag with a time of its own; the others are its aliases. A commit with only lightweight tags gets
-    its committer time, marked as inferred."""
-    found = []
-    for svc in services:
-        patterns = tag_patterns(svc.get("deploy_tags"))
-        if not patterns:
-            continue
-        by_commit: dict[str, list[git.Tag]] = {}
-        for tag in git.list_tags(info, patterns):
-            by_commit.setdefault(tag.sha, []).append(tag)
-        for sha, tags in by_commit.items():
-            first = min([t for t in tags if not t.inferred] or tags, key=lambda t: (t.time, t.name))
-            aliases = [t.name for t in tags if t is not first]
-            found.append(Deployment(
-                id=f"tag:{info.name}:{first.name}" + ("" if len(services) == 1 else f":{svc['name']}"),
-                service=svc["name"], environment="production", sha=sha, time=first.time,
-                status="success", source="tag", ref=first.name, repo=info.name,
-                time_inferred=first.inferred, aliases=", ".join(aliases) or None,
-            ))
-    return found
 
 
 def replace_tag_deployments(store: Store, tx: Writer, repo: str, found: list[Deployment]) -> tuple[int, int]:
@@ -204,26 +120,6 @@ def replace_tag_deployments(store: Store, tx: Writer, repo: str, found: list[Dep
 
 # ---- reading many repositories in worker processes ------------------------------------------
 
-_progress_queue: Any = None  # set in each worker by _start_worker
-
-
-def _start_worker(progress_queue: Any) -> None:
-    global _progress_queue
-    _progress_queue = progress_queue
-
-
-def read_repo(plan: RepoPlan, batch: int, counted: bool) -> RepoRead:
-    """A worker's job: git only, no store. Progress goes back through the queue the pool was given."""
-    name = plan.info.name
-
-    def report(done: int, total: int) -> None:
-        if _progress_queue is not None:
-            _progress_queue.put((name, done, total))
-
-    batches = list(iter_batches(plan, batch, report if counted else None))
-    return RepoRead(plan, batches, tag_deployments(plan.info, plan.services))
-
-
 def read_in_parallel(plans: list[RepoPlan], jobs: int, batch: int, progress: Callable[[str, int, int], None] | None
                      ) -> Iterator[tuple[RepoPlan, RepoRead | None, str | None]]:
     """(plan, what was read, error) for each plan as its worker finishes, `jobs` processes at a time.
@@ -231,7 +127,7 @@ def read_in_parallel(plans: list[RepoPlan], jobs: int, batch: int, progress: Cal
     # forkserver: workers start from a clean process, never a fork of one holding a store's threads.
     ctx = get_context("forkserver" if os.name == "posix" else "spawn")
     messages = ctx.Queue() if progress else None
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_start_worker,
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=start_worker,
                              initargs=(messages,)) as pool:
         pending: dict[Future, RepoPlan] = {pool.submit(read_repo, p, batch, progress is not None): p for p in plans}
 
