@@ -113,6 +113,10 @@ def markdown(results: dict[str, Any]) -> str:
         if name in results:
             rows += build(results[name])
     lines += ["| " + " | ".join(row) + " |" for row in rows]
+    if "org" in results:
+        from orgingest import markdown as org_markdown
+
+        lines += ["", "Organisation ingestion (bench/orgingest.py):", "", org_markdown(results["org"])]
     return "\n".join(lines)
 
 

@@ -1,7 +1,7 @@
 """Fireline benchmarks, recorded as ratios against a baseline measured in the same run.
 
     python bench/run.py [--commits N] [--rows N] [--pydriller-commits K] [--repeat R]
-                        [--pg-rows N] [--only ingest,pydriller,metrics,postgres] [--quick]
+                        [--pg-rows N] [--only ingest,pydriller,metrics,postgres,org] [--quick]
 
 1. ingest: fireline's `ingest_git` on a generated N-commit repository vs the bare
    `git log --numstat -M -z` it runs (into /dev/null); peak memory; linking and
@@ -12,6 +12,9 @@
 4. postgres: `summarise` (team x week, team + service) on a synthetic store of --pg-rows
    changes in DuckDB and copied into a PostgreSQL server the benchmark starts; the ratio,
    agreement, and the plan (EXPLAIN ANALYZE) of the slowest PostgreSQL statement.
+5. org: many generated repositories ingested sequentially and in parallel worker processes, as
+   ratios to the sum of bare `git log` passes over them, at 10, 50 and 200 repositories
+   (bench/orgingest.py).
 
 Why ratios, and why the minimum of R runs: this machine is shared (tests may run beside
 the benchmark), so absolute seconds drift; a baseline timed in the same run, alternating
@@ -38,6 +41,7 @@ import child as child_module  # noqa: E402
 import environment  # noqa: E402
 import genrepo  # noqa: E402
 import genstore  # noqa: E402
+import orgingest  # noqa: E402
 import report  # noqa: E402
 
 TOLERANCE = 1e-6  # agreement between fireline and pandas figures (hours, ratios, per day)
@@ -240,7 +244,7 @@ def bench_postgres(args: argparse.Namespace, out: Path) -> dict[str, Any]:
 
 
 SECTIONS = {"ingest": bench_ingest, "pydriller": bench_pydriller, "metrics": bench_metrics,
-            "postgres": bench_postgres}
+            "postgres": bench_postgres, "org": orgingest.bench_org}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -256,6 +260,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections to run")
     ap.add_argument("--quick", action="store_true", help="small sizes, one run each: a smoke test")
     ap.add_argument("--out", type=Path, default=HERE / "out")
+    orgingest.add_arguments(ap)
     args = ap.parse_args(argv)
     sizes = ((2_000, 200_000, 200, 1, 1, 20_000) if args.quick else (100_000, 10_000_000, 2_000, 3, 2, 1_000_000))
     for name, default in zip(("commits", "rows", "pydriller_commits", "repeat", "metrics_repeat", "pg_rows"), sizes,

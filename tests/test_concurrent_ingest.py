@@ -138,3 +138,46 @@ def test_the_normaliser_beside_cli_ingests_keeps_every_link(repos, pg_url, tmp_p
     assert before == after
     # The events deployed commits already shipped by tags: they bring nothing new, and say so.
     assert linked == {}
+
+
+def test_organisation_ingests_from_several_processes_at_once_keep_every_link(repos, pg_url, pg_server, tmp_path):
+    """Several hosts each ingest some of an organisation's repositories (`ingest git A B --jobs 2`) into one
+    PostgreSQL store at once: the links equal a clean sequential ingest followed by a rebuild."""
+    import uuid
+
+    import psycopg
+
+    from fireline.metrics.dora import Scope
+    from fireline.metrics.explain import explain
+
+    env = {k: v for k, v in os.environ.items() if k not in ("FIRELINE_CONFIG", "FIRELINE_DB")}
+    groups = [repos[i:i + 2] for i in range(0, REPOS, 2)]
+    procs = [subprocess.Popen([sys.executable, "-m", "fireline.cli", "ingest", "git", *map(str, group),
+                               "--jobs", "2", "--deploy-tags", "v*", "--db", pg_url], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for group in groups]
+    for proc in procs:
+        _out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+
+    clean = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {clean}")
+    sequential = Store.open(pg_server.rsplit("/", 1)[0] + f"/{clean}")
+    try:
+        for path in repos:
+            ingest.ingest_git(sequential, Config(), path, deploy_tags="v*")
+        ingest.rebuild(sequential, Config())
+        expected = sorted(sequential.query("SELECT deployment_id, repo, sha, baseline FROM deployment_changes"))
+    finally:
+        sequential.close()
+
+    store = Store.open(pg_url)
+    try:
+        assert links_by_repo(store) == {f"service{n}": COMMITS for n in range(REPOS)}
+        assert sorted(store.query("SELECT deployment_id, repo, sha, baseline FROM deployment_changes")) == expected
+        scope = Scope(since=START, until=START + timedelta(days=365))
+        rows = explain(store.tables(), "lead_time", scope).rows
+        with_lead = {r["service"] for r in rows if r["lead_hours"] is not None}
+        assert with_lead == {f"service{n}" for n in range(REPOS)}  # lead time n > 0 for every repository
+    finally:
+        store.close()

@@ -45,7 +45,7 @@ def _ancestors(parents: dict[str, tuple[str, ...]], sha: str) -> set[str]:
 def test_walk_matches_the_definition(history):
     parents, deployments = history
     rows: dict[str, list] = {k: [] for k in ("deployment_id", "service", "repo", "sha", "baseline", "via")}
-    _link_service("svc", "repo", [], Graph(parents, {}), deployments, rows, {})
+    _link_service("svc", "repo", [], Graph(parents, {}), deployments, rows)
     got = {sha: (dep, base) for sha, dep, base in zip(rows["sha"], rows["deployment_id"], rows["baseline"],
                                                       strict=True)}
     assert len(got) == len(rows["sha"]), "a commit was linked twice"

@@ -6,138 +6,49 @@ The library entry points behind `fireline ingest ...`; the CLI only parses argum
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import linking, normalise
-from .columns import ChangeColumns, raw_columns, record_columns
-from .config import Config, tag_patterns
+from . import gitpass, linking, normalise
+from .columns import raw_columns, record_columns
+from .config import Config
 from .errors import UserError
+from .gitpass import IngestResult, Patterns, Progress
 from .model import Deployment, FeatureFlag
 from .sources import deployments as deployment_source
 from .sources import git
 from .sources import incidents as incident_source
 from .store import Store, Writer, pending_raw_event
 
-Progress = Callable[[int, int], None]  # (done, total)
+__all__ = ["BATCH_COMMITS", "IngestResult", "Patterns", "Progress", "RepoOutcome", "ingest_git", "ingest_paths",
+           "ingest_repos", "rebuild", "retag"]
+
 BATCH_COMMITS = 20_000
-
-
-@dataclass
-class IngestResult:
-    source: str
-    kind: str  # git, deployments, incidents or alerts
-    new_changes: int = 0
-    new_deployments: int = 0
-    new_incidents: int = 0
-    new_alerts: int = 0
-    new_flags: int = 0
-    skipped: int = 0
-    unchanged: bool = False
-    warnings: list[str] = field(default_factory=list)
-    unresolved_deployments: list[str] = field(default_factory=list)
-    # Tag deployments that no longer match the pattern (or became another's alias): re-derived away.
-    removed_deployments: int = 0
-
-    def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
-
-
-Patterns = str | list[str] | tuple[str, ...]
-
-
-def _services_for_repo(config: Config, info: git.RepoInfo, service: str | None, deploy_tags: Patterns | None,
-                       previous: list[dict] | None = None) -> list[dict]:
-    """The services a repository ships and each one's tag patterns.
-
-    Patterns: the ones given now, else the service's in config, else its `[repos]` entry's, else the
-    config's default, else those of the last ingest (so a scheduled re-run without the option keeps
-    them). Services: the one given now, else those config names, else those of the last ingest.
-    """
-    given = tag_patterns(deploy_tags)
-    entry = config.repo_entry(info.path)
-    repo_tags = entry[1].deploy_tags if entry else None
-    before = {s["name"]: s for s in previous or []}
-
-    def patterns(name: str, own: list[str] | None, explicit: list[str] | None) -> list[str] | None:
-        last = tag_patterns(before[name].get("deploy_tags")) if name in before else None
-        return explicit or own or repo_tags or config.deploy_tags or last
-
-    configured = config.services_in_repo(info.path)
-    if service:
-        svc = configured.get(service)
-        return [{"name": service, "paths": svc.paths if svc else [],
-                 "deploy_tags": patterns(service, svc.deploy_tags if svc else None, given)}]
-    if configured:
-        return [{"name": n, "paths": s.paths, "deploy_tags": patterns(n, s.deploy_tags,
-                                                                      given if len(configured) == 1 else None)}
-                for n, s in configured.items()]
-    if before:
-        return [{"name": n, "paths": s.get("paths") or [], "deploy_tags": patterns(n, None,
-                                                                                   given if len(before) == 1 else None)}
-                for n, s in before.items()]
-    return [{"name": info.name, "paths": [], "deploy_tags": patterns(info.name, None, given)}]
 
 
 def ingest_git(store: Store, config: Config, path: str | Path, *, service: str | None = None,
                deploy_tags: Patterns | None = None, progress: Progress | None = None) -> IngestResult:
-    info = git.open_repo(path)
-    result = IngestResult(source=str(info.path), kind="git")
-    if info.shallow:
-        result.warnings.append(f"{info.path}: shallow clone: history is truncated, so lead times "
-                               "of the oldest commits may be too short")
-    tips = git.list_tips(info.path)
-    state = store.repo_state(info.name)
-    if state and Path(state.path) != info.path:
-        raise UserError(f"a different repository named {info.name!r} is already in the store "
-                        f"({state.path})", where=str(info.path))
-    previous_services = store.repo_services().get(info.name)
-    services = _services_for_repo(config, info, service, deploy_tags, previous_services)
-    if state and state.tips == tips and previous_services == services:
-        result.unchanged = True
-        return result
-
-    exclude = git.existing_commits(info.path, set(state.tips.values())) if state else []
-    # Commits first seen in webhooks carry inferred parents: the git pass replaces them.
-    known = store.known_shas(info.name, origin="git") if state else set()
-    inferred = store.known_shas(info.name) - known
-    # Counting costs a second walk of the history: only worth it for a progress bar.
-    total = git.count_commits(info.path, set(tips.values()), exclude) if progress else 0
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if progress and (done % 500 == 0 or done == total):
-            progress(done, total)
-
-    tag_deployments = _tag_deployments(info, services)
+    plan = gitpass.plan_repo(store, config, path, service=service, deploy_tags=deploy_tags)
+    if plan.result.unchanged:
+        return plan.result
+    deployments = gitpass.tag_deployments(plan.info, plan.services)
     # One transaction for the whole pass (all or nothing), written in batches so memory
     # stays flat however long the history is.
     with store.transaction() as tx:
-        columns = ChangeColumns()
-        for change in git.iter_changes(info, set(tips.values()), exclude, on_commit=tick):
-            if change.sha in known:
-                continue
-            columns.add(change)
-            if len(columns) >= BATCH_COMMITS:
-                result.new_changes += _flush_replacing(tx, info.name, columns, inferred)
-        result.new_changes += _flush_replacing(tx, info.name, columns, inferred)
-        if progress:
-            progress(total, total)
-        result.new_deployments, result.removed_deployments = _replace_tag_deployments(
-            store, tx, info.name, tag_deployments)
-        tx.put_repo(info.name, str(info.path), tips, services, info.shallow)
-        links = linking.relink(store, tx, config.production_environments)
-    result.unresolved_deployments = links.unresolved_deployments
-    return result
+        for columns in gitpass.iter_batches(plan, BATCH_COMMITS, progress):
+            gitpass.write_batch(tx, plan, columns)
+        gitpass.finish_repo(store, tx, plan, deployments)
+        links = linking.relink(store, tx, config.production_environments, repos=[plan.info.name])
+    plan.result.unresolved_deployments = links.unresolved_deployments
+    return plan.result
 
 
 @dataclass
 class RepoOutcome:
-    """One configured repository's ingest: its result, or the error that left the store as it was."""
+    """One repository's ingest: its result, or the error that kept it out of the store."""
 
     name: str
     path: str
@@ -155,67 +66,110 @@ def require_repos(config: Config) -> None:
                         "fireline.toml ([repos.<name>] path = \"...\")", field="path")
 
 
+def default_jobs(repositories: int) -> int:
+    return max(1, min(os.cpu_count() or 1, repositories))
+
+
 def ingest_repos(store: Store, config: Config, *, deploy_tags: Patterns | None = None,
                  progress: Callable[[str], Progress | None] | None = None,
-                 on_done: Callable[[RepoOutcome], None] | None = None) -> list[RepoOutcome]:
-    """Every `[repos.<name>]` of the config, in order, each in its own transaction (all or nothing):
-    one that fails is reported and the others are read. `progress(name)` gives each one's commit
-    progress callback; `on_done` hears of each as it finishes."""
+                 on_done: Callable[[RepoOutcome], None] | None = None, jobs: int | None = None) -> list[RepoOutcome]:
+    """Every `[repos.<name>]` of the config (`ingest_paths`); errors are named `repos.<name>: ...`."""
     require_repos(config)
-    outcomes = []
-    for name in config.repos:
-        where = config.repo_dir(name)
-        outcome = RepoOutcome(name, str(where))
-        try:
-            outcome.result = ingest_git(store, config, where, deploy_tags=deploy_tags,
-                                        progress=progress(name) if progress else None)
-        except UserError as exc:
-            outcome.error = f"repos.{name}: {exc}"
-        outcomes.append(outcome)
+    entries = [(f"repos.{name}", name, config.repo_dir(name)) for name in config.repos]
+    return _ingest_many(store, config, entries, deploy_tags, progress, on_done, jobs)
+
+
+def ingest_paths(store: Store, config: Config, paths: Sequence[str | Path], *, deploy_tags: Patterns | None = None,
+                 progress: Callable[[str], Progress | None] | None = None,
+                 on_done: Callable[[RepoOutcome], None] | None = None, jobs: int | None = None) -> list[RepoOutcome]:
+    """Many repositories: git read and parsed in `jobs` worker processes (default: one per CPU, at most
+    one per repository), written by this process in one transaction, then linked once, only for the
+    services whose data changed. A repository that cannot be read is reported in its outcome (with its
+    path) and the others are written. `progress(name)` gives each one's commit progress callback, called
+    in this process; `on_done` hears of each as it is read (or fails)."""
+    entries = [(str(p), Path(p).name, Path(p).expanduser()) for p in paths]
+    return _ingest_many(store, config, entries, deploy_tags, progress, on_done, jobs)
+
+
+def _ingest_many(store: Store, config: Config, entries: list[tuple[str, str, Path]], deploy_tags: Patterns | None,
+                 progress: Callable[[str], Progress | None] | None, on_done: Callable[[RepoOutcome], None] | None,
+                 jobs: int | None) -> list[RepoOutcome]:
+    outcomes = [RepoOutcome(name, str(where)) for _label, name, where in entries]
+    plans: list[tuple[int, gitpass.RepoPlan]] = []
+    seen: dict[str, str] = {}
+
+    def fail(i: int, message: str) -> None:
+        outcomes[i].error = message
         if on_done:
-            on_done(outcome)
+            on_done(outcomes[i])
+
+    for i, (label, _name, where) in enumerate(entries):
+        try:
+            plan = gitpass.plan_repo(store, config, where, deploy_tags=deploy_tags)
+        except UserError as exc:
+            fail(i, f"{label}: {exc}" if label.startswith("repos.") else str(exc))
+            continue
+        outcomes[i].name, outcomes[i].result = plan.info.name, plan.result
+        if plan.info.name in seen:
+            fail(i, f"{where}: another repository named {plan.info.name!r} is in this run ({seen[plan.info.name]})")
+            outcomes[i].result = None
+            continue
+        seen[plan.info.name] = str(where)
+        if plan.result.unchanged:
+            if on_done:
+                on_done(outcomes[i])
+        else:
+            plans.append((i, plan))
+    if not plans:
+        return outcomes
+    index = {id(plan): i for i, plan in plans}
+    callbacks: dict[str, Progress | None] = {}
+
+    def relay(name: str, done: int, total: int) -> None:
+        if progress and name not in callbacks:
+            callbacks[name] = progress(name)
+        callback = callbacks.get(name)
+        if callback:
+            callback(done, total)
+
+    workers = min(jobs or default_jobs(len(plans)), len(plans))
+    written: list[gitpass.RepoPlan] = []
+    with store.transaction() as tx:
+        reads: Iterator[tuple[gitpass.RepoPlan, gitpass.RepoRead | None, str | None]]
+        if workers <= 1:
+            reads = (_read_here(plan, relay if progress else None) for _i, plan in plans)
+        else:
+            reads = gitpass.read_in_parallel([p for _i, p in plans], workers, BATCH_COMMITS,
+                                             relay if progress else None)
+        for plan, read, error in reads:  # each the writer's own plan, whichever process read it
+            i = index[id(plan)]
+            if read is None:
+                outcomes[i].result = None
+                message = str(error)
+                fail(i, message if message.startswith(outcomes[i].path) else f"{outcomes[i].path}: {message}")
+                continue
+            for columns in read.batches:
+                gitpass.write_batch(tx, plan, columns)
+            gitpass.finish_repo(store, tx, plan, read.deployments)
+            written.append(plan)
+            if on_done:
+                on_done(outcomes[i])
+        if written:
+            links = linking.relink(store, tx, config.production_environments, repos=[p.info.name for p in written])
+            for plan in written:
+                plan.result.unresolved_deployments = links.unresolved_deployments
     return outcomes
 
 
-def _flush_replacing(tx: Writer, repo: str, columns: ChangeColumns, inferred: set[str]) -> int:
-    tx.delete_commits(repo, [sha for sha in columns.changes["sha"] if sha in inferred])
-    return columns.flush(tx)
-
-
-def _tag_deployments(info: git.RepoInfo, services: list[dict]) -> list[Deployment]:
-    """One deployment per service and tagged commit. Several matching tags on one commit (a release
-    tagged twice, `v3.14.0` and `v0.314.0`) are one deployment, named after and timed by the earliest
-    tag with a time of its own; the others are its aliases. A commit with only lightweight tags gets
-    its committer time, marked as inferred."""
-    found = []
-    for svc in services:
-        patterns = tag_patterns(svc.get("deploy_tags"))
-        if not patterns:
-            continue
-        by_commit: dict[str, list[git.Tag]] = {}
-        for tag in git.list_tags(info, patterns):
-            by_commit.setdefault(tag.sha, []).append(tag)
-        for sha, tags in by_commit.items():
-            first = min([t for t in tags if not t.inferred] or tags, key=lambda t: (t.time, t.name))
-            aliases = [t.name for t in tags if t is not first]
-            found.append(Deployment(
-                id=f"tag:{info.name}:{first.name}" + ("" if len(services) == 1 else f":{svc['name']}"),
-                service=svc["name"], environment="production", sha=sha, time=first.time,
-                status="success", source="tag", ref=first.name, repo=info.name,
-                time_inferred=first.inferred, aliases=", ".join(aliases) or None,
-            ))
-    return found
-
-
-def _replace_tag_deployments(store: Store, tx: Writer, repo: str, found: list[Deployment]) -> tuple[int, int]:
-    """Make `repo`'s tag deployments exactly `found` (the current pattern's); returns (added, removed).
-    A deployment that stays keeps its id, so incidents naming it still link to it."""
-    stored = {row["id"]: Deployment(**row) for row in store.tag_deployments(repo)}
-    wanted = {d.id: d for d in found}
-    stale = [i for i, d in stored.items() if wanted.get(i) != d]
-    tx.delete_ids("deployments", stale)
-    tx.insert("deployments", record_columns("deployments", [d for i, d in wanted.items() if stored.get(i) != d]))
-    return len(wanted.keys() - stored.keys()), len(stored.keys() - wanted.keys())
+def _read_here(plan: gitpass.RepoPlan, progress: Callable[[str, int, int], None] | None
+               ) -> tuple[gitpass.RepoPlan, gitpass.RepoRead | None, str | None]:
+    name = plan.info.name
+    try:
+        batches = list(gitpass.iter_batches(plan, BATCH_COMMITS,
+                                            (lambda d, t: progress(name, d, t)) if progress else None))
+        return plan, gitpass.RepoRead(plan, batches, gitpass.tag_deployments(plan.info, plan.services)), None
+    except UserError as exc:
+        return plan, None, str(exc)
 
 
 def retag(store: Store, tx: Writer, config: Config) -> tuple[int, int, list[str]]:
@@ -232,8 +186,8 @@ def retag(store: Store, tx: Writer, config: Config) -> tuple[int, int, list[str]
         if state is None or info.name != repo:
             unreadable.append(f"{repo} ({path})")
             continue
-        services = _services_for_repo(config, info, None, None, previous)
-        removed += _replace_tag_deployments(store, tx, repo, _tag_deployments(info, services))[1]
+        services = gitpass.services_for_repo(config, info, None, None, previous)
+        removed += gitpass.replace_tag_deployments(store, tx, repo, gitpass.tag_deployments(info, services))[1]
         tx.put_repo(repo, state.path, state.tips, services, state.shallow)
     return sum(len(store.tag_deployments(repo)) for repo, _p, _s in store.repos()), removed, unreadable
 
@@ -276,7 +230,8 @@ def _ingest_deployment_file(store: Store, config: Config, path: Path, events: li
         result.new_deployments = _insert_deployments(store, tx, deployments)
         result.new_flags = _insert_flags(store, tx, [r for r in records if isinstance(r, FeatureFlag)])
         result.skipped = len(records) - result.new_deployments - result.new_flags
-        links = linking.relink(store, tx, config.production_environments) if kind == "deployments" else None
+        links = linking.relink(store, tx, config.production_environments,
+                               services={d.service for d in deployments}) if kind == "deployments" else None
     if links is not None:
         result.unresolved_deployments = links.unresolved_deployments
     return result
@@ -296,7 +251,8 @@ def ingest_incidents(store: Store, config: Config, path: str | Path, *, service:
         tx.insert("incidents", record_columns("incidents", records))
         result.new_incidents = store.count("incidents") - before
         result.skipped += len(records) - result.new_incidents
-        linking.relink(store, tx, config.production_environments)
+        # Incidents change no commit link: only the incident links are derived again.
+        linking.relink(store, tx, config.production_environments, services=())
     return result
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -86,18 +87,48 @@ def _load_graph(store: Store, repo: str, with_files: bool) -> Graph:
     return Graph(graph, cherry, files)
 
 
-def relink(store: Store, tx: Writer, production: list[str]) -> LinkResult:
-    # The link tables are rewritten whole from what this transaction reads: two at once on a shared
-    # PostgreSQL store would each write its own snapshot and the last would lose the other's links.
-    # Waiting here makes every relink read what all earlier ones committed.
+def relink(store: Store, tx: Writer, production: list[str], *, repos: Collection[str] | None = None,
+           services: Collection[str] | None = None) -> LinkResult:
+    """Rewrite the commit links of the services whose data changed, and every incident link.
+
+    With neither `repos` nor `services`, every service is relinked (`fireline rebuild`). Otherwise
+    only the services given, those whose commits may lie in one of `repos` (by today's mapping, or by
+    the links they have now) and those that name no repository of their own: a service's links depend
+    only on its deployments and its repositories' commits, so the others' links are already what a
+    full relink would write. Incident links are small and are rewritten whole from the store.
+    """
+    # Two relinks at once on a shared PostgreSQL store would each write from its own snapshot and
+    # the last would lose the other's links. Waiting here makes every relink read what all earlier
+    # ones committed.
     tx.lock("relink")
     result = LinkResult()
     deployments = counted_deployments(store, production)
     services_by_repo = store.repo_services()
     repos_of_service: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
-    for repo, services in services_by_repo.items():
-        for svc in services:
+    for repo, svcs in services_by_repo.items():
+        for svc in svcs:
             repos_of_service[svc["name"]].append((repo, svc.get("paths") or []))
+
+    by_service: dict[str, list[tuple[str, str, datetime]]] = defaultdict(list)
+    for dep_id, service, sha, time in deployments:
+        by_service[service].append((dep_id, sha, time))
+
+    # Repositories known only from webhook pushes have commits but no `repos` row.
+    all_repos = sorted(store.repos_with_changes() | set(services_by_repo))
+
+    def targets_of(service: str) -> list[tuple[str, list[str]]]:
+        targets = repos_of_service.get(service)
+        if not targets and service in all_repos:
+            targets = [(service, [])]  # a service named after its repository, as webhooks name them
+        return targets or [(repo, []) for repo in all_repos]
+
+    targets = {service: targets_of(service) for service in by_service}
+    if repos is None and services is None:
+        changed = set(by_service)
+    else:
+        touched = set(repos or ())
+        changed = set(services or ()) | store.services_linked_in(sorted(touched))
+        changed |= {s for s, ts in targets.items() if any(r in touched for r, _p in ts)}
 
     graphs: dict[str, Graph] = {}
 
@@ -107,39 +138,42 @@ def relink(store: Store, tx: Writer, production: list[str]) -> LinkResult:
             graphs[repo] = _load_graph(store, repo, needs_files)
         return graphs[repo]
 
-    by_service: dict[str, list[tuple[str, str, datetime]]] = defaultdict(list)
-    for dep_id, service, sha, time in deployments:
-        by_service[service].append((dep_id, sha, time))
-
     dc_rows: dict[str, list] = {k: [] for k in ("deployment_id", "service", "repo", "sha", "baseline", "via")}
-    shipped: dict[tuple[str, str], str] = {}  # (repo, sha) -> deployment id, over all services
     dep_sha: dict[str, tuple[str, str]] = {}  # deployment id -> (repo, full sha)
-
-    # Repositories known only from webhook pushes have commits but no `repos` row.
-    all_repos = sorted(store.repos_with_changes() | set(services_by_repo))
     for service, deps in by_service.items():
-        targets = repos_of_service.get(service)
-        if not targets and service in all_repos:
-            targets = [(service, [])]  # a service named after its repository, as webhooks name them
-        targets = targets or [(repo, []) for repo in all_repos]
+        if service not in changed:
+            continue
         for dep_id, sha, _time in deps:
-            for repo, _paths in targets:
+            for repo, _paths in targets[service]:
                 full = graph(repo).resolve(sha)
                 if full:
                     dep_sha[dep_id] = (repo, full)
                     break
-            else:
-                result.unresolved_deployments.append(dep_id)
-        for repo, paths in targets:
-            g = graph(repo)
+        for repo, paths in targets[service]:
             repo_deps = [(d, dep_sha[d][1]) for d, _s, _t in deps if dep_sha.get(d, ("",))[0] == repo]
-            _link_service(service, repo, paths, g, repo_deps, dc_rows, shipped)
+            _link_service(service, repo, paths, graph(repo), repo_deps, dc_rows)
 
     _store_full_shas(tx, by_service, dep_sha)
     result.deployment_changes = len(dc_rows["sha"])
-    tx.replace_all("deployment_changes", dc_rows)
+    if repos is None and services is None:
+        tx.replace_all("deployment_changes", dc_rows)
+    else:
+        tx.delete_links_of(sorted(changed))
+        tx.insert("deployment_changes", dc_rows)
 
-    inc_rows = _link_incidents(store, by_service, dep_sha, shipped, graphs)
+    # The others' deployments were resolved by an earlier relink, which stored their full shas.
+    unchanged = [s for s in by_service if s not in changed]
+    present = store.deployed_commits() if unchanged else set()
+    for service in unchanged:
+        for dep_id, sha, _time in by_service[service]:
+            found = next((r for r, _p in targets[service] if (r, sha) in present), None)
+            if found is not None:
+                dep_sha[dep_id] = (found, sha)
+    result.unresolved_deployments = [d for deps in by_service.values() for d, _s, _t in deps if d not in dep_sha]
+
+    # The repositories a cause is looked up in, in the order a full relink has always used.
+    cause_repos = list(dict.fromkeys(r for s in by_service for r, _p in targets[s]))
+    inc_rows = _link_incidents(store, by_service, dep_sha, cause_repos)
     result.incident_links = len(inc_rows["incident_id"])
     tx.replace_all("incident_deployments", inc_rows)
     return result
@@ -159,7 +193,7 @@ def _store_full_shas(tx: Writer, by_service: dict[str, list[tuple[str, str, date
 
 
 def _link_service(service: str, repo: str, paths: list[str], g: Graph, deps: list[tuple[str, str]],
-                  rows: dict[str, list], shipped: dict[tuple[str, str], str]) -> None:
+                  rows: dict[str, list]) -> None:
     covered: set[str] = set()  # ancestor-closed: everything earlier deployments contain
     linked: set[str] = set()
 
@@ -168,7 +202,6 @@ def _link_service(service: str, repo: str, paths: list[str], g: Graph, deps: lis
 
     def add(dep_id: str, sha: str, baseline: bool, via: str) -> None:
         linked.add(sha)
-        shipped.setdefault((repo, sha), dep_id)
         for key, value in (("deployment_id", dep_id), ("service", service), ("repo", repo),
                            ("sha", sha), ("baseline", baseline), ("via", via)):
             rows[key].append(value)
@@ -195,15 +228,17 @@ def _link_service(service: str, repo: str, paths: list[str], g: Graph, deps: lis
 
 
 def _link_incidents(store: Store, by_service: dict[str, list[tuple[str, str, datetime]]],
-                    dep_sha: dict[str, tuple[str, str]], shipped: dict[tuple[str, str], str],
-                    graphs: dict[str, Graph]) -> dict[str, list]:
+                    dep_sha: dict[str, tuple[str, str]], cause_repos: list[str]) -> dict[str, list]:
     rows: dict[str, list] = {"incident_id": [], "deployment_id": [], "via": []}
     times = {svc: [t for _d, _s, t in deps] for svc, deps in by_service.items()}
     by_sha: dict[str, list[str]] = defaultdict(list)
-    for dep_id, (_repo, full) in dep_sha.items():
-        by_sha[full].append(dep_id)
+    for deps in by_service.values():  # in the order of a full relink, whichever services changed
+        for dep_id, _sha, _time in deps:
+            if dep_id in dep_sha:
+                by_sha[dep_sha[dep_id][1]].append(dep_id)
+    rank = {service: i for i, service in enumerate(by_service)}
     for inc_id, service, started, cause in store.incidents_to_link():
-        target, via = _named_cause(cause, dep_sha, by_sha, shipped, graphs)
+        target, via = _named_cause(store, cause, dep_sha, by_sha, rank, cause_repos)
         if target is None and service in by_service:
             i = bisect.bisect_right(times[service], started)
             if i > 0:
@@ -215,20 +250,33 @@ def _link_incidents(store: Store, by_service: dict[str, list[tuple[str, str, dat
     return rows
 
 
-def _named_cause(cause: str | None, dep_sha: dict[str, tuple[str, str]], by_sha: dict[str, list[str]],
-                 shipped: dict[tuple[str, str], str], graphs: dict[str, Graph]) -> tuple[str | None, str]:
-    if not cause:
+def _resolve_in(matches: list[str], sha: str) -> str | None:
+    """`Graph.resolve` over the shas of one repository that start with `sha`."""
+    if sha in matches:
+        return sha
+    return matches[0] if len(sha) < 40 and len(matches) == 1 else None
+
+
+def _named_cause(store: Store, cause: str | None, dep_sha: dict[str, tuple[str, str]],
+                 by_sha: dict[str, list[str]], rank: dict[str, int],
+                 cause_repos: list[str]) -> tuple[str | None, str]:
+    if not cause or not cause.strip():
         return None, ""
     cause = cause.strip()
     if cause in dep_sha:
         return cause, "cause-deployment"
     lowered = cause.lower()
-    for repo, g in graphs.items():
-        full = g.resolve(lowered)
+    matches: dict[str, list[str]] = defaultdict(list)
+    for repo, sha in store.commits_with_prefix(lowered):
+        matches[repo].append(sha)
+    for repo in cause_repos:
+        full = _resolve_in(matches.get(repo, []), lowered)
         if not full:
             continue
         if by_sha.get(full):
             return by_sha[full][0], "cause-sha"
-        if (repo, full) in shipped:
-            return shipped[(repo, full)], "cause-commit"
+        # The commit's first shipping, as a full relink meets them: services in order of first deployment.
+        links = [(rank.get(s, len(rank)), d) for r, sha, s, d in store.links_of_commits([full]) if r == repo]
+        if links:
+            return min(links)[1], "cause-commit"
     return None, ""

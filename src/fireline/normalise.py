@@ -93,25 +93,30 @@ def normalise_pending(store: Store, config: Config, limit: int = 5000) -> int:
             rows = store.pending_raw_events(WEBHOOK_SOURCES, limit)
             if not rows:
                 return 0
-            _apply(store, tx, config, rows)
-            linking.relink(store, tx, config.production_environments)
+            repos, services = _apply(store, tx, config, rows)
+            linking.relink(store, tx, config.production_environments, repos=repos, services=services)
         return len(rows)
     except Exception:
         if not rows:
             raise
         log.warning("a batch of %d raw events failed; isolating the events that fail", len(rows), exc_info=True)
-    _commit_isolating(store, config, rows)
+    kept_repos: set[str] = set()
+    kept_services: set[str] = set()
+    _commit_isolating(store, config, rows, kept_repos, kept_services)
     with store.transaction() as tx:
-        linking.relink(store, tx, config.production_environments)
+        linking.relink(store, tx, config.production_environments, repos=kept_repos, services=kept_services)
     return len(rows)
 
 
-def _commit_isolating(store: Store, config: Config, rows: list[tuple]) -> None:
-    """Commit `rows`, halving on failure until each failing event is alone, then mark it failed."""
+def _commit_isolating(store: Store, config: Config, rows: list[tuple], repos: set[str], services: set[str]) -> None:
+    """Commit `rows`, halving on failure until each failing event is alone, then mark it failed.
+    The repositories and services of what was committed are added to `repos` and `services`."""
     try:
         with store.transaction() as tx:
             tx.lock("normaliser")
-            _apply(store, tx, config, rows)
+            touched = _apply(store, tx, config, rows)
+        repos |= touched[0]
+        services |= touched[1]
         return
     except Exception as exc:
         if len(rows) == 1:
@@ -121,8 +126,8 @@ def _commit_isolating(store: Store, config: Config, rows: list[tuple]) -> None:
                 tx.mark_raw_events([], [(source, delivery_id, describe(exc))])
             return
     middle = len(rows) // 2
-    _commit_isolating(store, config, rows[:middle])
-    _commit_isolating(store, config, rows[middle:])
+    _commit_isolating(store, config, rows[:middle], repos, services)
+    _commit_isolating(store, config, rows[middle:], repos, services)
 
 
 def describe(exc: BaseException) -> str:
@@ -146,7 +151,9 @@ def rebuild_webhooks(store: Store, tx: Writer, config: Config) -> int:
     return len(rows)
 
 
-def _apply(store: Store, tx: Writer, config: Config, rows: list[tuple]) -> None:
+def _apply(store: Store, tx: Writer, config: Config, rows: list[tuple]) -> tuple[set[str], set[str]]:
+    """Derive and write the records of `rows`; returns the repositories whose commits and the services
+    whose deployments they touched: the only ones whose commit links can change."""
     merged = Normalised()
     keys: list[tuple[str, str]] = []
     errors: list[tuple[str, str, str]] = []
@@ -174,6 +181,7 @@ def _apply(store: Store, tx: Writer, config: Config, rows: list[tuple]) -> None:
     _write_alerts(tx, merged.alerts, alert_keys)
     _write_flags(tx, flags)
     tx.mark_raw_events(keys, errors)
+    return {c.repo for c in merged.changes}, {d.service for d in merged.deployments}
 
 
 def _write_flags(tx: Writer, flags: list[FeatureFlag]) -> None:

@@ -13,7 +13,7 @@ scheduled task can reproduce a figure. Every method returns a typed result whose
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -304,12 +304,23 @@ class Workspace:
 
     def ingest_repos(self, *, deploy_tags: str | list[str] | None = None,
                      progress: Callable[[str], ingest.Progress | None] | None = None,
-                     on_done: Callable[[ingest.RepoOutcome], None] | None = None) -> list[ingest.RepoOutcome]:
-        """Every repository of `[repos.<name>]` in the config, each all or nothing; one that fails is
-        reported in its outcome and the others are read (`ingest.ingest_repos`)."""
+                     on_done: Callable[[ingest.RepoOutcome], None] | None = None,
+                     jobs: int | None = None) -> list[ingest.RepoOutcome]:
+        """Every repository of `[repos.<name>]` in the config, as `ingest_paths` reads them; one that fails
+        is reported in its outcome and the others are stored (`ingest.ingest_repos`)."""
         ingest.require_repos(self.config)  # before a store is created
         return ingest.ingest_repos(self.store, self.config, deploy_tags=deploy_tags, progress=progress,
-                                   on_done=on_done)
+                                   on_done=on_done, jobs=jobs)
+
+    def ingest_paths(self, paths: Sequence[str | Path], *, deploy_tags: str | list[str] | None = None,
+                     progress: Callable[[str], ingest.Progress | None] | None = None,
+                     on_done: Callable[[ingest.RepoOutcome], None] | None = None,
+                     jobs: int | None = None) -> list[ingest.RepoOutcome]:
+        """Many repositories: git read in `jobs` worker processes (default one per CPU), written here and
+        linked once; one that cannot be read is reported in its outcome with its path, the others are
+        stored (`ingest.ingest_paths`)."""
+        return ingest.ingest_paths(self.store, self.config, list(paths), deploy_tags=deploy_tags,
+                                   progress=progress, on_done=on_done, jobs=jobs)
 
     def ingest_deployments(self, path: str | Path, *, service: str | None = None) -> ingest.IngestResult:
         file = _existing(path)  # checked before a store is created

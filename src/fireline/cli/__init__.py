@@ -152,36 +152,44 @@ def _report_ingest(result: ingest_lib.IngestResult, as_json: bool) -> None:
 
 @ingest_app.command("git")
 def ingest_git(
-    path: Annotated[Path | None, typer.Argument(
-        help="A git repository (work tree or bare). Without one: every `[repos.<name>]` of the config.",
-        show_default=False)] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Git repositories (work trees or bare), one or many. Without one: every `[repos.<name>]` of the "
+        "config.", show_default=False)] = None,
     deploy_tags: Annotated[list[str] | None, typer.Option(
         "--deploy-tags", help="Tags matching this glob are production deployments, e.g. `v*`. Once per glob; "
         "`!` excludes: `--deploy-tags 'v*' --deploy-tags '!*-rc*'`. Without it: the config's, else the last "
         "ingest's.", show_default=False)] = None,
     service: Annotated[str | None, typer.Option("--service", help="The service this repository ships "
                                                 "(default: from config, else the folder name).")] = None,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", min=1, help="Worker processes reading git when there are several repositories "
+        "(default: one per CPU, at most one per repository).", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or progress lines.")] = False,
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Read a repository's history in one streamed pass; re-runs read only what is new.
+    """Read repositories' history in one streamed pass each; re-runs read only what is new.
 
-    Changing the tag patterns re-derives the tag deployments: those that no longer match are removed.
+    Several repositories (several PATHs, or the configured ones) are read in parallel worker processes,
+    written by this one and linked once at the end. One that cannot be read is named with its path and
+    the others are stored; the exit code is then 1. Changing the tag patterns re-derives the tag
+    deployments: those that no longer match are removed.
     """
-    if path is None:
-        if service:
-            raise UserError("applies to one repository: give its PATH", field="service")
-        cli_repos.ingest_configured(db, config, deploy_tags, as_json, _report_ingest)
+    if service and len(paths or []) != 1:
+        raise UserError("applies to one repository: give its PATH", field="service")
+    for path in paths or []:
+        if not path.exists() and any(c in str(path) for c in "!*?["):
+            raise UserError("no such directory; it looks like a tag pattern: give --deploy-tags once per pattern "
+                            "(--deploy-tags 'v*' --deploy-tags '!*-rc*')", where=str(path))
+    if not paths or len(paths) > 1:
+        cli_repos.ingest_many(db, config, paths or None, deploy_tags, jobs, quiet, as_json, _report_ingest)
         return
-    if not path.exists() and any(c in str(path) for c in "!*?["):
-        raise UserError("no such directory; it looks like a tag pattern: give --deploy-tags once per pattern "
-                        "(--deploy-tags 'v*' --deploy-tags '!*-rc*')", where=str(path))
     with workspace(db, config) as ws:
-        progress, update = _progress_callback("reading commits")
+        progress, update = _progress_callback("reading commits") if not quiet else (None, None)
         if progress:
             with progress:
-                result = ws.ingest_git(path, service=service, deploy_tags=deploy_tags, progress=update)
+                result = ws.ingest_git(paths[0], service=service, deploy_tags=deploy_tags, progress=update)
         else:
-            result = ws.ingest_git(path, service=service, deploy_tags=deploy_tags)
+            result = ws.ingest_git(paths[0], service=service, deploy_tags=deploy_tags)
     _report_ingest(result, as_json)
 
 

@@ -1,4 +1,4 @@
-"""`fireline ingest git` without a path: every repository of `[repos.<name>]`, one after another."""
+"""`fireline ingest git` with several paths, or none (every `[repos.<name>]`): read in parallel."""
 
 from __future__ import annotations
 
@@ -12,64 +12,86 @@ import typer
 from .common import lazy, print_json, workspace
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
     from ..ingest import IngestResult, RepoOutcome
     from ..views import terminal
-    from ..workspace import Workspace
 else:  # loaded when a command runs (see common.lazy)
     terminal = lazy("fireline.views.terminal")
 
+# Exit code when at least one repository could not be read (the others were stored).
+SOME_FAILED = 1
 
-def ingest_configured(db: str | None, config: Path | None, deploy_tags: list[str] | None, as_json: bool,
-                      report: Callable[[IngestResult, bool], None]) -> None:
-    """Each repository all or nothing: one that fails is named on stderr and the others are read
-    (exit 2 at the end). A progress bar on a terminal; otherwise one line per repository as it
-    finishes, and with --json nothing on stdout but the JSON."""
+
+def ingest_many(db: str | None, config: Path | None, paths: list[Path] | None, deploy_tags: list[str] | None,
+                jobs: int | None, quiet: bool, as_json: bool, report: Callable[[IngestResult, bool], None]) -> None:
+    """Each repository is named on stderr as it is read (a progress bar on a terminal, a plain line
+    otherwise, nothing with --quiet); one that fails is named with its path and the others are stored.
+    Then one line per repository on stdout in the order given, or with --json one document."""
     err = terminal.console(stderr=True)
-    failed = False
+    bar = _Bar(err) if sys.stderr.isatty() and not quiet else None
 
     def done(outcome: RepoOutcome) -> None:
-        nonlocal failed
+        if bar:
+            bar.finished(outcome)
         if outcome.error is not None:
-            failed = True
             err.print(f"[red]error:[/] {terminal.safe(outcome.error)}")
-        elif outcome.result is not None:
+        elif not quiet and not bar and outcome.result is not None:
+            state = "unchanged" if outcome.result.unchanged else "read"
+            err.print(f"{state}: {terminal.safe(outcome.path)}", highlight=False)
+
+    with workspace(db, config) as ws:
+        progress = bar.commits_of if bar else None
+        if bar:
+            bar.start(len(paths) if paths else len(ws.config.repos))
+        try:
+            if paths is None:
+                outcomes = ws.ingest_repos(deploy_tags=deploy_tags, progress=progress, on_done=done, jobs=jobs)
+            else:
+                outcomes = ws.ingest_paths(paths, deploy_tags=deploy_tags, progress=progress, on_done=done, jobs=jobs)
+        finally:
+            if bar:
+                bar.stop()
+    for outcome in outcomes:
+        if outcome.result is not None:
             if as_json:
                 for warning in outcome.result.warnings:
                     err.print(f"[yellow]warning:[/] {terminal.safe(warning)}")
             else:
                 report(outcome.result, False)
-
-    with workspace(db, config) as ws:
-        if sys.stderr.isatty():
-            outcomes = _with_progress_bar(ws, deploy_tags, done)
-        else:
-            outcomes = ws.ingest_repos(deploy_tags=deploy_tags, on_done=done)
     if as_json:
         print_json({"repositories": [o.as_dict() for o in outcomes]})
-    if failed:
-        raise typer.Exit(2)
+    if any(o.error is not None for o in outcomes):
+        raise typer.Exit(SOME_FAILED)
 
 
-def _with_progress_bar(ws: Workspace, deploy_tags: list[str] | None,
-                       done: Callable[[RepoOutcome], None]) -> list[RepoOutcome]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+class _Bar:
+    """An overall bar of repositories and one bar of commits per repository being read."""
 
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        console=terminal.console(stderr=True), transient=True)
-    repos = progress.add_task("repositories", total=len(ws.config.repos))
-    commits = progress.add_task("commits", total=None)
+    def __init__(self, console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    def commits_of(name: str) -> Callable[[int, int], None]:
-        progress.update(commits, description=f"reading {name}", completed=0, total=None)
+        self.progress: Progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                           TimeRemainingColumn(), console=console, transient=True)
+        self.tasks: dict[str, TaskID] = {}
+
+    def start(self, total: int) -> None:
+        self.repos = self.progress.add_task("repositories", total=total)
+        self.progress.start()
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+    def commits_of(self, name: str) -> Callable[[int, int], None]:
+        task = self.tasks.setdefault(name, self.progress.add_task(f"  {name}", total=None))
 
         def update(n: int, total: int) -> None:
-            progress.update(commits, completed=n, total=total)
+            self.progress.update(task, completed=n, total=total)
 
         return update
 
-    def finished(outcome: RepoOutcome) -> None:
-        progress.advance(repos)
-        done(outcome)
-
-    with progress:
-        return ws.ingest_repos(deploy_tags=deploy_tags, progress=commits_of, on_done=finished)
+    def finished(self, outcome: RepoOutcome) -> None:
+        self.progress.advance(self.repos)
+        task = self.tasks.pop(outcome.name, None)
+        if task is not None:
+            self.progress.remove_task(task)

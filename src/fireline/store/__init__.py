@@ -213,6 +213,32 @@ class Store:
         """(settings, result) of the latest marker scan of this working copy, if one was kept."""
         rows = self.query("SELECT settings, result FROM scan_cache WHERE repo = ? AND path = ?", [repo, path])
         return (rows[0][0], rows[0][1]) if rows else None
+    def deployed_commits(self) -> set[tuple[str, str]]:
+        """(repo, sha) of every stored commit that a deployment names by its full sha (one join, one scan)."""
+        return {(r, s) for r, s in self.query("SELECT DISTINCT c.repo, c.sha FROM changes c "
+                                              "JOIN deployments d ON c.sha = d.sha")}
+
+    def commits_with_prefix(self, prefix: str) -> list[tuple[str, str]]:
+        """(repo, sha) of the stored commits whose sha starts with `prefix` (lower-case hex)."""
+        if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+            return []
+        return self.query("SELECT repo, sha FROM changes WHERE sha >= ? AND sha < ? ORDER BY repo, sha",
+                          [prefix, prefix + "g"])
+
+    def links_of_commits(self, shas: Sequence[str]) -> list[tuple[str, str, str, str]]:
+        """(repo, sha, service, deployment id) of the commit links of these shas."""
+        shas = sorted(set(shas))
+        if not shas:
+            return []
+        return self.query(f"SELECT repo, sha, service, deployment_id FROM deployment_changes "
+                          f"WHERE sha IN ({_marks(shas)})", shas)
+
+    def services_linked_in(self, repos: Sequence[str]) -> set[str]:
+        """Every service with a commit link into one of these repositories."""
+        if not repos:
+            return set()
+        return {r[0] for r in self.query(f"SELECT DISTINCT service FROM deployment_changes "
+                                         f"WHERE repo IN ({_marks(repos)})", list(repos))}
 
     # ---- deployments, incidents, services ----------------------------------------
 
@@ -363,6 +389,13 @@ class Writer:
         for source, delivery_id in keys:
             self.execute("UPDATE raw_events SET normalised = FALSE, error = NULL WHERE source = ? AND delivery_id = ?",
                          [source, delivery_id])
+
+    def delete_links_of(self, services: Sequence[str]) -> None:
+        """The commit links of these services (to be written again by a relink of just them)."""
+        services = sorted(set(services))
+        for start in range(0, len(services), 1000):
+            chunk = services[start:start + 1000]
+            self.execute(f"DELETE FROM deployment_changes WHERE service IN ({_marks(chunk)})", chunk)
 
     def replace_all(self, table: str, data: pa.Table | dict[str, list]) -> None:
         """Rewrite a derived table whole. Dropping and re-creating it (transactional DDL on both
