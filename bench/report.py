@@ -70,6 +70,8 @@ def _metrics_rows(r: dict[str, Any]) -> list[tuple[str, ...]]:
          f"deployments / {counts['incidents']:,} incidents, vs pandas",
          _s(r["fireline_seconds"]["min"]), _s(r["pandas_seconds"]["min"]),
          f"{r['ratio_fireline_to_pandas']:.2f}", "info (< 1: fireline faster)", ""),
+        ("... queries per `summarise` (fetches, executes and cached tables, counted through a hook)",
+         str(r.get("fireline_queries", "")), "", "", "info", ""),
         ("... peak memory (VmHWM), fireline vs pandas",
          f"{r['fireline_peak_mib']:.0f} MiB", f"{r['pandas_peak_mib']:.0f} MiB",
          f"{r['ratio_peak_memory']:.2f}", "info", ""),

@@ -188,6 +188,7 @@ def bench_metrics(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     return {
         "store": facts, "fireline_seconds": fl, "pandas_seconds": pd_,
         "fireline_peak_mib": max(r["peak_mib"] for r in ours), "pandas_peak_mib": max(r["peak_mib"] for r in theirs),
+        "fireline_queries": ours[-1].get("queries"),
         "fireline_baseline_peak_mib": ours[-1]["baseline_peak_mib"],
         "pandas_baseline_peak_mib": theirs[-1]["baseline_peak_mib"],
         "ratio_fireline_to_pandas": fl["min"] / pd_["min"],

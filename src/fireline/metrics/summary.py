@@ -1,7 +1,8 @@
 """Aggregate the row-level DORA expressions into figures per group, with tiers.
 
-Medians cannot be rolled up, so each grouping level gets its own aggregation;
-every aggregation is one Ibis expression executed on whatever backend holds the data.
+One summary is three queries whatever its grouping levels (which sources hold data, the
+deployment figures, the durations), so a distributed engine runs a handful of jobs; each is
+one Ibis expression executed on whatever backend holds the data.
 """
 
 from __future__ import annotations
@@ -102,10 +103,12 @@ class Sources:
 
     @classmethod
     def of(cls, tables: dict[str, ir.Table]) -> Sources:
-        def has(name: str) -> bool:
-            return bool(tables[name].count().execute())
-
-        return cls(deployments=has("deployments"), changes=has("changes"), incidents=has("incidents"))
+        # One query for the three counts: on a distributed engine each query is a job.
+        names = ("deployments", "changes", "incidents")
+        counts = [tables[n].agg(**{n: tables[n].count()}) for n in names]
+        expr = counts[0].cross_join(counts[1]).cross_join(counts[2])
+        row = _rows(expr)[0]
+        return cls(**{n: bool(row[n]) for n in names})
 
 
 def _week_starts(since: datetime, until: datetime) -> list[datetime]:
@@ -121,6 +124,9 @@ def _period_bounds(period: str, start: datetime, scope: dora.Scope) -> tuple[dat
     # The first day of the next month: day 28 plus four days is always in the next month.
     end = start + timedelta(days=7) if period == "week" else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
     return max(start, scope.since), min(end, scope.until)
+
+
+KEYS = ("team", "service", "period")
 
 
 def _with_keys(t: ir.Table, keys: tuple[str, ...], team_of: dict[str, str], period: str | None) -> ir.Table:
@@ -141,59 +147,77 @@ def _rows(expr: ir.Table) -> list[dict[str, Any]]:
     return expr.to_pyarrow().to_pylist()
 
 
-def _key(row: dict[str, Any], keys: tuple[str, ...]) -> tuple:
-    return tuple(row[k] for k in keys)
-
-
 def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else float(seconds) / 3600
 
 
+def _flag(cond: ir.BooleanValue) -> ir.IntegerValue:
+    return cond.ifelse(1, 0).cast("int64")
+
+
+# Families of the deployment query (one row per counted deployment each) and of the durations query.
+_DEPLOYS, _FAILURES, _REWORK = 0, 1, 2
+_LEADS, _RESTORES = 0, 1
+
+
 class _Aggregator:
+    """Every grouping level of a summary in two queries, one per family of figures.
+
+    Medians cannot be rolled up, so each level needs its own groups: the rows are crossed with a
+    small table of level numbers and every key a level does not group by is set to NULL, so one
+    GROUP BY yields all levels (what GROUPING SETS do, in operations every Ibis backend compiles).
+    Counts do roll up: deployments are grouped per level and week once, and the totals per group
+    are the sums over its weeks (a UTC day lies in exactly one UTC week).
+    """
+
     def __init__(self, tables: dict[str, ir.Table], scope: dora.Scope, team_of: dict[str, str],
-                 period: str | None) -> None:
+                 period: str | None, levels: list[tuple[str, ...]]) -> None:
         self.t = tables
         self.scope = scope
         self.team_of = team_of
         self.period = period
+        self.levels = levels
+        self.keys = tuple(k for k in KEYS if any(k in level for level in levels))
+        self.results: list[dict[tuple, dict[str, MetricValue]]] = [{} for _ in levels]
         self.sources = Sources.of(tables)
-        self.deps = dora.deployment_rows(tables["deployments"], scope)
-        # The expensive row sets (a join of every shipped change with its commit, a scan of every
-        # commit subject, the failure links with inherited rollout steps) are computed once and
-        # reused by every grouping level and aggregate.
-        self.leads = dora.lead_time_rows(tables["deployments"], tables["deployment_changes"],
-                                         tables["changes"], scope).select("service", "time", "lead_seconds",
-                                                                          "inferred").cache()
-        self.failures = dora.failure_rows(tables["deployments"], tables["incident_deployments"], scope).select(
-            "service", "time", "failed", "caught_in_canary").cache()
-        self.restores = dora.restore_rows(tables["incidents"], scope, tables.get("feature_flags"))
-        self.rework = dora.rework_rows(tables["deployments"], tables["deployment_changes"], tables["changes"],
-                                       tables["incidents"], scope, tables.get("change_files")).select(
-            "service", "time", "rework").cache()
+        self._deployments()
+        self._durations()
 
-    def level(self, keys: tuple[str, ...]) -> dict[tuple, dict[str, MetricValue]]:
-        results: dict[tuple, dict[str, MetricValue]] = {}
+    def level(self, index: int) -> dict[tuple, dict[str, MetricValue]]:
+        return self.results[index]
 
-        def put(key: tuple, metric: str, value: MetricValue) -> None:
-            results.setdefault(key, {})[metric] = value
+    def _put(self, index: int, key: tuple, metric: str, value: MetricValue) -> None:
+        self.results[index].setdefault(key, {})[metric] = value
 
-        for key, mv in self._frequency(keys).items():
-            put(key, "deployment_frequency", mv)
-        for key, mv in self._lead_time(keys).items():
-            put(key, "lead_time", mv)
-        for key, mv in self._failure_rate(keys).items():
-            put(key, "change_failure_rate", mv)
-        for key, mv in self._restore(keys).items():
-            put(key, "time_to_restore", mv)
-        for key, mv in self._rework(keys).items():
-            put(key, "rework_rate", mv)
-        return results
+    def _levelled(self, rows: ir.Table) -> tuple[ir.Table, list[str]]:
+        t = _with_keys(rows, self.keys, self.team_of, self.period)
+        numbers = ibis.memtable({"level": list(range(len(self.levels)))}, schema={"level": "int64"})
+        t = t.cross_join(numbers)
+        cols = {}
+        for k in self.keys:
+            using = [i for i, level in enumerate(self.levels) if k in level]
+            cols[f"k_{k}"] = t.level.isin(using).ifelse(t[k], ibis.null(t[k].type()))
+        return t.mutate(**cols), [f"k_{k}" for k in self.keys]
 
-    def _agg(self, rows: ir.Table, keys: tuple[str, ...], **aggs: Any) -> list[dict[str, Any]]:
-        t = _with_keys(rows, keys, self.team_of, self.period)
-        expr = t.group_by(list(keys)).agg(**{n: f(t) for n, f in aggs.items()}) if keys else \
-            t.agg(**{n: f(t) for n, f in aggs.items()})
-        return _rows(expr)
+    def _grouped(self, rows: list[dict[str, Any]], fields: tuple[str, ...]) -> dict[tuple, dict[str, Any]]:
+        """(family, level, key) -> the sums of `fields` over its rows (weeks), and the rows by week."""
+        out: dict[tuple, dict[str, Any]] = {}
+        for row in rows:
+            level = row["level"]
+            key = tuple(row[f"k_{k}"] for k in self.levels[level])
+            acc = out.setdefault((row["fam"], level, key), {**{f: 0 for f in fields}, "weeks": {}})
+            for f in fields:
+                acc[f] += int(row[f] or 0)
+            if "week" in row:
+                acc["weeks"][row["week"].replace(tzinfo=UTC)] = row["days"]
+        return out
+
+    def _of(self, grouped: dict[tuple, dict[str, Any]], fam: int, index: int,
+            empty: dict[str, Any]) -> list[tuple[tuple, dict[str, Any]]]:
+        """The groups of one family and level; the overall level always has one (an aggregate over no
+        rows is one row), as `empty`."""
+        found = [(key, acc) for (f, level, key), acc in grouped.items() if f == fam and level == index]
+        return found or ([((), empty)] if not self.levels[index] else [])
 
     def days_of(self, key: tuple, keys: tuple[str, ...]) -> tuple[float, list[datetime]]:
         if "period" in keys and self.period:
@@ -203,117 +227,111 @@ class _Aggregator:
             lo, hi = self.scope.since, self.scope.until
         return (hi - lo).total_seconds() / 86400, _week_starts(lo, hi)
 
-    def _frequency(self, keys: tuple[str, ...]) -> dict[tuple, MetricValue]:
-        if not self.sources.deployments:
-            return {(): MetricValue(None, UNITS["deployment_frequency"], 0, "no deployments ingested")} \
-                if not keys else {}
-        totals = self._agg(self.deps, keys, n=lambda t: t.count(), days=lambda t: t.day.nunique())
-        weekly_keys = (*keys, "week")
-        wk = _with_keys(self.deps, keys, self.team_of, self.period)
-        wk = wk.mutate(week=wk.time.truncate("W"))
-        weekly = _rows(wk.group_by(list(weekly_keys)).agg(days=wk.day.nunique()))
-        per_week: dict[tuple, dict[datetime, int]] = {}
-        for row in weekly:
-            per_week.setdefault(_key(row, keys), {})[row["week"].replace(tzinfo=UTC)] = row["days"]
-        out = {}
-        if not keys and not totals:
-            totals = [{"n": 0, "days": 0}]
-        for row in totals:
-            key = _key(row, keys)
-            days, weeks = self.days_of(key, keys)
-            counts = [per_week.get(key, {}).get(w, 0) for w in weeks]
-            value = row["n"] / days if days > 0 else None
-            out[key] = MetricValue(value, UNITS["deployment_frequency"], row["n"], details={
-                "deploy_days": row["days"],
-                "median_deploy_days_per_week": statistics.median(counts) if counts else None,
-                "weeks": len(weeks), "days": round(days, 6)})
-        return out
+    def _deployments(self) -> None:
+        """Deployment frequency, change failure rate (with the failures caught in canary) and rework rate."""
+        s, overall = self.sources, 0
+        if not s.deployments:
+            for metric in ("deployment_frequency", "change_failure_rate", "rework_rate"):
+                self._put(overall, (), metric, MetricValue(None, UNITS[metric], 0, "no deployments ingested"))
+            return
+        t, scope = self.t, self.scope
+        zero = ibis.literal(0, "int64")
+        deps = dora.deployment_rows(t["deployments"], scope)
+        families = [deps.select(fam=ibis.literal(_DEPLOYS, "int64"), service=deps.service, time=deps.time,
+                                day=deps.day, a=zero, b=zero)]
+        if s.incidents:
+            f = dora.failure_rows(t["deployments"], t["incident_deployments"], scope)
+            families.append(f.select(fam=ibis.literal(_FAILURES, "int64"), service=f.service, time=f.time,
+                                     day=f.time.truncate("D"), a=_flag(f.failed), b=_flag(f.caught_in_canary)))
+        r = dora.rework_rows(t["deployments"], t["deployment_changes"], t["changes"], t["incidents"], scope,
+                             t.get("change_files"))
+        families.append(r.select(fam=ibis.literal(_REWORK, "int64"), service=r.service, time=r.time,
+                                 day=r.time.truncate("D"), a=_flag(r.rework), b=zero))
+        u, keys = self._levelled(ibis.union(*families, distinct=False))
+        u = u.mutate(week=u.time.truncate("W"))
+        rows = _rows(u.group_by(["fam", "level", *keys, "week"]).agg(
+            n=u.count(), days=u.day.nunique(), a=u.a.sum(), b=u.b.sum()))
+        grouped = self._grouped(rows, ("n", "days", "a", "b"))
+        empty = {"n": 0, "days": 0, "a": 0, "b": 0, "weeks": {}}
+        for index, level in enumerate(self.levels):
+            for key, acc in self._of(grouped, _DEPLOYS, index, empty):
+                days, weeks = self.days_of(key, level)
+                counts = [acc["weeks"].get(w, 0) for w in weeks]
+                n = acc["n"]
+                self._put(index, key, "deployment_frequency", MetricValue(
+                    n / days if days > 0 else None, UNITS["deployment_frequency"], n, details={
+                        "deploy_days": acc["days"],
+                        "median_deploy_days_per_week": statistics.median(counts) if counts else None,
+                        "weeks": len(weeks), "days": round(days, 6)}))
+            if s.incidents:
+                for key, acc in self._of(grouped, _FAILURES, index, empty):
+                    mv = self._ratio(acc, "change_failure_rate", "failed")
+                    mv.details["caught_in_canary"] = acc["b"]
+                    self._put(index, key, "change_failure_rate", mv)
+            elif not level:
+                self._put(index, (), "change_failure_rate",
+                          MetricValue(None, UNITS["change_failure_rate"], 0, "no incidents ingested"))
+            for key, acc in self._of(grouped, _REWORK, index, empty):
+                self._put(index, key, "rework_rate", self._ratio(acc, "rework_rate", "rework"))
 
-    def _lead_time(self, keys: tuple[str, ...]) -> dict[tuple, MetricValue]:
-        unit = UNITS["lead_time"]
-        if not self.sources.changes or not self.sources.deployments:
-            reason = "no git history ingested" if not self.sources.changes else "no deployments ingested"
-            return {(): MetricValue(None, unit, 0, reason)} if not keys else {}
-        def measured(t: ir.Table) -> ir.BooleanValue:
-            return (t.lead_seconds >= 0) & ~t.inferred
+    @staticmethod
+    def _ratio(acc: dict[str, Any], metric: str, flag: str) -> MetricValue:
+        n, hits = acc["n"], acc["a"]
+        return MetricValue(hits / n if n else None, UNITS[metric], n, None if n else "no deployments in the window",
+                           details={flag: hits})
 
-        rows = self._agg(
-            self.leads, keys,
-            n=lambda t: measured(t).ifelse(1, 0).sum(),
-            negative=lambda t: ((t.lead_seconds < 0) & ~t.inferred).ifelse(1, 0).sum(),
-            inferred=lambda t: t.inferred.ifelse(1, 0).sum(),
-            median=lambda t: t.lead_seconds.median(where=measured(t)),
-            p90=lambda t: t.lead_seconds.quantile(0.9, where=measured(t)),
-        )
-        out = {}
-        for row in rows:
-            n = int(row["n"] or 0)
-            out[_key(row, keys)] = MetricValue(
-                _hours(row["median"]) if n else None, unit, n,
-                None if n else "no deployed changes in the window",
-                details={"p90": _hours(row["p90"]) if n else None, "negative_excluded": int(row["negative"] or 0),
-                         "inferred_excluded": int(row["inferred"] or 0)})
-        if not keys and not rows:
-            out[()] = MetricValue(None, unit, 0, "no deployed changes in the window",
-                                  details={"p90": None, "negative_excluded": 0, "inferred_excluded": 0})
-        return out
-
-    def _ratio(self, rows_expr: ir.Table, flag: str, keys: tuple[str, ...], metric: str,
-               missing: str | None, empty: str) -> dict[tuple, MetricValue]:
-        unit = UNITS[metric]
-        if missing:
-            return {(): MetricValue(None, unit, 0, missing)} if not keys else {}
-        rows = self._agg(rows_expr, keys, n=lambda t: t.count(), hits=lambda t: t[flag].ifelse(1, 0).sum())
-        out = {}
-        for row in rows:
-            n, hits = int(row["n"]), int(row["hits"] or 0)
-            out[_key(row, keys)] = MetricValue(hits / n if n else None, unit, n, None if n else empty,
-                                               details={flag: hits})
-        if not keys and not rows:
-            out[()] = MetricValue(None, unit, 0, empty, details={flag: 0})
-        return out
-
-    def _failure_rate(self, keys: tuple[str, ...]) -> dict[tuple, MetricValue]:
-        missing = None if self.sources.deployments else "no deployments ingested"
-        missing = missing or (None if self.sources.incidents else "no incidents ingested")
-        out = self._ratio(self.failures, "failed", keys, "change_failure_rate", missing,
-                          "no deployments in the window")
-        if missing or not out:
-            return out
-        # Failed rollouts stopped at canary or partial: visible beside the rate, counted in it.
-        caught = {_key(r, keys): int(r["caught"] or 0) for r in self._agg(
-            self.failures, keys, caught=lambda t: t.caught_in_canary.ifelse(1, 0).sum())}
-        for key, mv in out.items():
-            mv.details["caught_in_canary"] = caught.get(key, 0)
-        return out
-
-    def _rework(self, keys: tuple[str, ...]) -> dict[tuple, MetricValue]:
-        missing = None if self.sources.deployments else "no deployments ingested"
-        return self._ratio(self.rework, "rework", keys, "rework_rate", missing, "no deployments in the window")
-
-    def _restore(self, keys: tuple[str, ...]) -> dict[tuple, MetricValue]:
-        unit = UNITS["time_to_restore"]
-        if not self.sources.incidents:
-            return {(): MetricValue(None, unit, 0, "no incidents ingested")} if not keys else {}
-        rows = self._agg(
-            self.restores, keys,
-            by_flag=lambda t: t.restored_by.startswith("flag ").fill_null(False).ifelse(1, 0).sum(),
-            n=lambda t: t.restore_seconds.count(),
-            open=lambda t: t.restore_seconds.isnull().ifelse(1, 0).sum(),
-            median=lambda t: t.restore_seconds.median(),
-            p90=lambda t: t.restore_seconds.quantile(0.9),
-        )
-        out = {}
-        for row in rows:
-            n = int(row["n"] or 0)
-            out[_key(row, keys)] = MetricValue(
-                _hours(row["median"]) if n else None, unit, n, None if n else "no resolved incidents in the window",
-                details={"p90": _hours(row["p90"]) if n else None, "open": int(row["open"] or 0),
-                         "restored_by_flag": int(row["by_flag"] or 0)})
-        if not keys and not rows:
-            out[()] = MetricValue(None, unit, 0, "no incidents in the window",
-                                  details={"p90": None, "open": 0, "restored_by_flag": 0})
-        return out
+    def _durations(self) -> None:
+        """Lead time and time to restore: medians and p90s, and the rows left out of them."""
+        s, t, scope = self.sources, self.t, self.scope
+        families = []
+        if s.changes and s.deployments:
+            leads = dora.lead_time_rows(t["deployments"], t["deployment_changes"], t["changes"], scope)
+            measured = ((leads.lead_seconds >= 0) & ~leads.inferred).fill_null(False)
+            families.append(leads.select(
+                fam=ibis.literal(_LEADS, "int64"), service=leads.service, time=leads.time,
+                value=leads.lead_seconds, use=measured,
+                a=_flag(((leads.lead_seconds < 0) & ~leads.inferred).fill_null(False)),
+                b=_flag(leads.inferred.fill_null(False))))
+        else:
+            reason = "no git history ingested" if not s.changes else "no deployments ingested"
+            self._put(0, (), "lead_time", MetricValue(None, UNITS["lead_time"], 0, reason))
+        if s.incidents:
+            r = dora.restore_rows(t["incidents"], scope, t.get("feature_flags"))
+            families.append(r.select(
+                fam=ibis.literal(_RESTORES, "int64"), service=r.service, time=r.time, value=r.restore_seconds,
+                use=r.restore_seconds.notnull(), a=_flag(r.restored_by.startswith("flag ").fill_null(False)),
+                b=_flag(r.restore_seconds.isnull())))
+        else:
+            self._put(0, (), "time_to_restore", MetricValue(None, UNITS["time_to_restore"], 0,
+                                                            "no incidents ingested"))
+        if not families:
+            return
+        u, keys = self._levelled(ibis.union(*families, distinct=False))
+        # quantile(0.5, where=…), not median(where=…): Ibis 12 compiles the latter for Spark into
+        # percentile(IF(…), IF(…, 0.5, NULL)), which Spark rejects; both are percentile_cont elsewhere.
+        rows = _rows(u.group_by(["fam", "level", *keys]).agg(
+            n=_flag(u.use).sum(), a=u.a.sum(), b=u.b.sum(),
+            median=u.value.quantile(0.5, where=u.use), p90=u.value.quantile(0.9, where=u.use)))
+        figures = {(row["fam"], row["level"], tuple(row[f"k_{k}"] for k in self.levels[row["level"]])): row
+                   for row in rows}
+        empty = {"n": None, "a": None, "b": None, "median": None, "p90": None}
+        for index in range(len(self.levels)):
+            if s.changes and s.deployments:
+                for key, row in self._of(figures, _LEADS, index, empty):
+                    n = int(row["n"] or 0)
+                    self._put(index, key, "lead_time", MetricValue(
+                        _hours(row["median"]) if n else None, UNITS["lead_time"], n,
+                        None if n else "no deployed changes in the window",
+                        details={"p90": _hours(row["p90"]) if n else None, "negative_excluded": int(row["a"] or 0),
+                                 "inferred_excluded": int(row["b"] or 0)}))
+            if s.incidents:
+                for key, row in self._of(figures, _RESTORES, index, empty):
+                    n = int(row["n"] or 0)
+                    self._put(index, key, "time_to_restore", MetricValue(
+                        _hours(row["median"]) if n else None, UNITS["time_to_restore"], n,
+                        None if n else "no resolved incidents in the window",
+                        details={"p90": _hours(row["p90"]) if n else None, "open": int(row["b"] or 0),
+                                 "restored_by_flag": int(row["a"] or 0)}))
 
 
 def _fill(metrics: dict[str, MetricValue], reason_for: dict[str, MetricValue],
@@ -376,11 +394,12 @@ def summarise(tables: dict[str, ir.Table], scope: dora.Scope, profile: Profile, 
               team_of: dict[str, str] | None = None, group_sets: tuple[tuple[str, ...], ...] = (("team",),),
               period: str | None = None) -> Summary:
     team_of = team_of or {}
-    agg = _Aggregator(tables, scope, team_of, period)
-    overall_metrics = _fill(agg.level(()).get((), {}), {})
+    levels = [(), *group_sets]
+    agg = _Aggregator(tables, scope, team_of, period, levels)
+    overall_metrics = _fill(agg.level(0).get((), {}), {})
     groups = []
-    for keys in group_sets:
-        found = {_naive(key): metrics for key, metrics in agg.level(keys).items()}
+    for index, keys in enumerate(levels[1:], start=1):
+        found = {_naive(key): metrics for key, metrics in agg.level(index).items()}
         for key in _expected_keys(keys, team_of, scope, period) - set(found):
             found[key] = {}
         for key, metrics in sorted(found.items(), key=lambda kv: tuple(str(k) for k in kv[0])):

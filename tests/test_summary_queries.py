@@ -1,0 +1,82 @@
+"""One `summarise` is a handful of queries whatever its grouping levels: on a distributed engine
+(Spark) each query is a job, and 27 of them made `fireline dora` on the demo take 34-50 s there.
+
+Counted through a hook on the Ibis backend (every fetch, execute and cached table), not timed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from fireline.app.dora import group_sets
+from fireline.config import load_config
+from fireline.metrics.dora import Scope
+from fireline.metrics.summary import summarise
+from fireline.metrics.tiers import SEED
+from fireline.scope import team_map
+from fireline.store import Store
+
+# Before: 3 counts, 21 fetches and 3 cached tables (27) for the default grouping (team, team + service).
+MAX_QUERIES = 3
+ROUND_TRIPS = ("execute", "to_pyarrow", "to_pyarrow_batches", "_create_cached_table")
+SCOPE = Scope(since=datetime(2026, 1, 5, tzinfo=UTC), until=datetime(2026, 7, 5, tzinfo=UTC))
+
+
+@contextmanager
+def counted(backend: Any) -> Iterator[list[str]]:
+    """Every round trip `backend` makes inside the block, by method (nested calls count once)."""
+    calls: list[str] = []
+    depth = [0]
+
+    def wrap(name: str, method: Any) -> Any:
+        def hook(*args: Any, **kwargs: Any) -> Any:
+            if depth[0] == 0:
+                calls.append(name)
+            depth[0] += 1
+            try:
+                return method(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+        return hook
+
+    originals = {name: getattr(backend, name) for name in ROUND_TRIPS}
+    for name, method in originals.items():
+        setattr(backend, name, wrap(name, method))
+    try:
+        yield calls
+    finally:
+        for name in originals:
+            delattr(backend, name)  # back to the class's method
+
+
+@pytest.fixture(scope="module")
+def demo(demo_org):
+    config = load_config(demo_org.db.parent / "world" / "fireline.toml")
+    store = Store.open(str(demo_org.db), create=False)
+    yield store, config
+    store.close()
+
+
+@pytest.mark.parametrize("by", [None, "week", "month"])
+def test_one_summary_of_the_demo_is_a_handful_of_queries(demo, by):
+    store, config = demo
+    tables, team_of = store.tables(), team_map(config, store)
+    with counted(store.con) as calls:
+        summary = summarise(tables, SCOPE, SEED, team_of=team_of, group_sets=group_sets(config, by), period=by)
+    assert summary.groups and summary.overall.metrics["lead_time"].count > 0  # the demo has every source
+    assert len(calls) <= MAX_QUERIES, calls
+
+
+def test_more_grouping_levels_need_no_more_queries(demo):
+    store, config = demo
+    tables, team_of = store.tables(), team_map(config, store)
+    sets = (("team",), ("service",), ("team", "service"), ("period",), ("team", "period"))
+    with counted(store.con) as calls:
+        summary = summarise(tables, SCOPE, SEED, team_of=team_of, group_sets=sets, period="week")
+    assert {tuple(g.keys) for g in summary.groups} == set(sets)
+    assert len(calls) <= MAX_QUERIES, calls
