@@ -4,6 +4,10 @@ read-only engines `--db` accepts for them (Spark, warehouses): what can run with
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,3 +124,21 @@ def test_schema_doc_names_every_exported_column():
         assert f"## {name}" in doc
         for field in arrow_schema(name):
             assert f"| {field.name} |" in doc
+
+
+def test_the_nightly_export_script_of_the_docs_runs(demo_db, tmp_path):
+    """docs/scaling.md's nightly-export.sh, run as written against the demo store."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "scaling.md").read_text()
+    script = re.search(r"```sh\n(#!/bin/sh\n# nightly-export\.sh.*?)```", doc, re.S)
+    assert script, "the nightly export script is gone from docs/scaling.md"
+    (tmp_path / "nightly-export.sh").write_text(script.group(1))
+    bin_dir = str(Path(sys.executable).parent)  # the venv's `fireline`
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "FIRELINE_DB": demo_db,
+           "LAKE": str(tmp_path / "lake")}
+    for _night in range(2):  # the second night replaces `latest` atomically
+        run = subprocess.run(["sh", str(tmp_path / "nightly-export.sh")], env=env, capture_output=True, text=True,
+                             timeout=300)
+        assert run.returncode == 0, run.stderr
+    latest = tmp_path / "lake" / "latest"
+    assert latest.is_symlink() and sorted(p.name for p in latest.iterdir()) == sorted(f"{n}.parquet" for n in EXPORTED)
+    assert pq.read_table(latest / "deployments.parquet").num_rows == 267
