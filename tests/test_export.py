@@ -85,7 +85,7 @@ def test_export_parquet_onto_a_file_is_refused(demo_db, tmp_path):
                                  "databricks://token@host/path"])
 def test_ingestion_on_a_read_only_engine_says_where_ingestion_goes(url, tmp_path):
     csv = tmp_path / "d.csv"
-    csv.write_text("time,service,environment,sha,status\n2026-01-01T00:00Z,api,production,abc,success\n")
+    csv.write_text("time,service,environment,sha,status\n2026-01-01T00:00Z,api,production,abc1234,success\n")
     result = _cli("ingest", "deployments", str(csv), "--db", url)
     assert result.exit_code == 2, result.output
     assert "read-only" in result.output and "ingestion stays on DuckDB/PostgreSQL" in result.output
@@ -142,3 +142,23 @@ def test_the_nightly_export_script_of_the_docs_runs(demo_db, tmp_path):
     latest = tmp_path / "lake" / "latest"
     assert latest.is_symlink() and sorted(p.name for p in latest.iterdir()) == sorted(f"{n}.parquet" for n in EXPORTED)
     assert pq.read_table(latest / "deployments.parquet").num_rows == 267
+
+
+def test_export_reads_duckdb_and_postgresql_alike(store, tmp_path):
+    """The export reads through Ibis: a PostgreSQL store gives the same files as a DuckDB one
+    (UTC timestamps, lower-cased statuses, the documented types)."""
+    from fireline.config import Config
+    from fireline.ingest import ingest_deployments
+    from fireline.store.export import export_parquet
+
+    csv = tmp_path / "deployments.csv"
+    csv.write_text("time,service,environment,sha,status,id\n"
+                   "2026-01-01T10:00+02:00,api,Production,abc1234,SUCCESS,d1\n"
+                   "2026-01-02T10:00Z,api,staging,def5678,failure,d2\n")
+    ingest_deployments(store, Config(), csv)
+    export_parquet(store, tmp_path / "lake")
+    rows = pq.read_table(tmp_path / "lake" / "deployments.parquet").sort_by("id").to_pylist()
+    assert [(r["id"], r["status"], r["environment"], r["time"].isoformat()) for r in rows] == [
+        ("d1", "success", "production", "2026-01-01T08:00:00+00:00"),
+        ("d2", "failure", "staging", "2026-01-02T10:00:00+00:00")]
+    assert pq.read_table(tmp_path / "lake" / "deployments.parquet").schema == arrow_schema("deployments")
