@@ -99,8 +99,9 @@ def test_every_metric_command_gives_duckdbs_figures_on_spark(lake, name):
 
 
 @SUMMARISE
-def test_the_report_gives_duckdbs_figures_on_spark(lake):
-    args = ["report", "--db", "{db}", "--config", "{world}/fireline.toml", "--since", "2026-01-05T00:00Z",
+def test_the_report_gives_duckdbs_figures_on_spark(lake, tmp_path):
+    args = ["report", "--out", str(tmp_path / "report.html"), "--db", "{db}", "--config", "{world}/fireline.toml",
+            "--since", "2026-01-05T00:00Z",
             "--until", "2026-07-05T00:00Z", "--at", "2026-07-05T00:00Z", "--json"]
     _same(_json(args, lake, lake["db"]), _json(args, lake, lake["parquet"]), "report")
 
