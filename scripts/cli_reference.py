@@ -1,7 +1,8 @@
-"""Write docs/cli.md from the commands' own help, so the reference cannot drift from the CLI.
+"""Write docs/cli.md from the commands' own help and docs/schema.md from the store's tables, so
+neither reference can drift from the code.
 
-    python scripts/cli_reference.py          # rewrite docs/cli.md
-    python scripts/cli_reference.py --check  # exit 1 when docs/cli.md is out of date (the test suite runs it)
+    python scripts/cli_reference.py          # rewrite docs/cli.md and docs/schema.md
+    python scripts/cli_reference.py --check  # exit 1 when either is out of date (the test suite runs it)
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import click
 import typer
 
 from fireline.cli import app
+from fireline.store.export import schema_markdown
 
 TARGET = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+SCHEMA = TARGET.with_name("schema.md")
 
 
 def _clean(text: str | None) -> str:
@@ -54,13 +57,14 @@ def render() -> str:
 
 
 def main() -> int:
-    text = render()
+    outputs = {TARGET: render(), SCHEMA: schema_markdown() + "\n"}
     if "--check" in sys.argv:
-        if not TARGET.exists() or TARGET.read_text() != text:
-            print(f"{TARGET} is out of date: run python scripts/cli_reference.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text)
+        stale = [path for path, text in outputs.items() if not path.exists() or path.read_text() != text]
+        for path in stale:
+            print(f"{path} is out of date: run python scripts/cli_reference.py", file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in outputs.items():
+        path.write_text(text)
     return 0
 
 

@@ -62,7 +62,8 @@ def test_library_examples_run(demo_org):
 
 
 def test_cli_reference_is_current():
-    """docs/cli.md is generated from the commands' help: a new option without a regenerated reference fails."""
+    """docs/cli.md (from the commands' help) and docs/schema.md (from store/schema.py) are generated: a new option
+    or column without a regenerated reference fails."""
     script = Path(__file__).resolve().parent.parent / "scripts" / "cli_reference.py"
     run = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True,
                          env={**os.environ, "COLUMNS": "120"})

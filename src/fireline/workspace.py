@@ -348,6 +348,18 @@ class Workspace:
                 raise UserError("no such file or folder", where=str(target))
         return ingest_postmortems(self.store, self.config, targets, root=self.config.base_dir)
 
+    def export_parquet(self, folder: str | Path) -> list[Any]:
+        """Every normalised table as `<table>.parquet` in `folder` (`fireline export parquet`)."""
+        from .store.export import export_parquet
+
+        return export_parquet(self.existing_store(), Path(folder))
+
+    def export_to(self, url: str) -> list[Any]:
+        """Every normalised table created on the Ibis backend of `url` (`fireline export tables --to`)."""
+        from .store.export import export_to
+
+        return export_to(self.existing_store(), url)
+
     def rebuild(self) -> dict[str, int]:
         """Re-derive every normalised table from the raw events (after a parser fix)."""
         return ingest.rebuild(self.existing_store(), self.config)

@@ -81,7 +81,7 @@ def knowledge(store: Store | None, config: Config, path: Path, *, now: datetime 
     (`fireline knowledge`). `now` defaults to the newest commit. A repository the store lacks (or no store:
     None) is read into a scratch store that is thrown away: an analysis never writes to the user's store."""
     info = git.open_repo(path)
-    if store is not None and store.repo_state(info.name) is not None:
+    if store is not None and store.has_repo(info.name):
         return _knowledge_of(store, config, info, now=now, by=by, active_months=active_months, top=top)
     with tempfile.TemporaryDirectory(prefix="fireline-knowledge-") as scratch, \
             Store.open(str(Path(scratch) / "scratch.duckdb")) as own:

@@ -52,7 +52,9 @@ class FindingsFormat(str, Enum):
 
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="Store URL: a DuckDB file (default "
-                                           ".fireline/fireline.duckdb) or postgresql://...; env FIRELINE_DB.",
+                                           ".fireline/fireline.duckdb) or postgresql://...; for reading only, "
+                                           "pyspark:///DIR, sc://, trino://, bigquery://, snowflake://, "
+                                           "databricks:// (docs/scaling.md); env FIRELINE_DB.",
                                            show_default=False)]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (default ./fireline.toml or "
                                                 "[tool.fireline] in pyproject.toml; env FIRELINE_CONFIG).")]

@@ -59,14 +59,20 @@ def _marks(values: Sequence[Any]) -> str:
 class Store:
     """A connection to one store. `Store.open(url)`; use it as a context manager to close it."""
 
-    def __init__(self, engine: DuckDBEngine) -> None:
+    def __init__(self, engine: Any) -> None:
         self.engine = engine
 
     @classmethod
     def open(cls, url: str | None = None, *, create: bool = True) -> Store:
         store = cls(connect(resolve_url(url), create=create))
-        store.ensure_schema()
+        if not store.read_only:
+            store.ensure_schema()
         return store
+
+    @property
+    def read_only(self) -> bool:
+        """Spark or a warehouse (`readonly`): the metrics read it; every write is refused."""
+        return bool(self.engine.read_only)
 
     @property
     def url(self) -> str:
@@ -74,7 +80,7 @@ class Store:
 
     @property
     def kind(self) -> str:
-        """"duckdb" or "postgres": what a user is told, never what code branches on."""
+        """"duckdb", "postgres", "spark" or a warehouse's scheme: what a user is told, never what code branches on."""
         return self.engine.kind
 
     @property
@@ -154,10 +160,14 @@ class Store:
     # ---- reading ----------------------------------------------------------------
 
     def table(self, name: str) -> ibis.Table:
-        return self.con.table(name)
+        return self.engine.table(name)
 
     def tables(self) -> dict[str, ibis.Table]:
-        return {name: self.con.table(name) for name in TABLES}
+        """Every table the engine holds (a read-only engine may lack the raw event log)."""
+        return {name: self.engine.table(name) for name in self.engine.table_names()}
+
+    def _rows(self, expr: ibis.Table) -> list[dict[str, Any]]:
+        return expr.to_pyarrow().to_pylist()
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self.engine.query(sql, [storable(p) for p in params])
@@ -177,9 +187,14 @@ class Store:
         repo, path, tips, shallow = rows[0]
         return RepoState(repo=repo, path=path, tips=json.loads(tips), shallow=bool(shallow))
 
+    # The reads of the analyses go through Ibis, so they run on read-only engines too.
     def repo_services(self) -> dict[str, list[dict]]:
-        return {repo: json.loads(services or "[]")
-                for repo, services in self.query("SELECT repo, services FROM repos")}
+        t = self.table("repos")
+        return {r["repo"]: json.loads(r["services"] or "[]") for r in self._rows(t.select("repo", "services"))}
+
+    def has_repo(self, repo: str) -> bool:
+        t = self.table("repos")
+        return bool(self._rows(t.filter(t.repo == storable(repo)).select("repo")))
 
     def known_shas(self, repo: str, *, origin: str | None = None) -> set[str]:
         if origin is None:
@@ -189,8 +204,9 @@ class Store:
 
     def repos(self) -> list[tuple[str, str, list[dict]]]:
         """(repo, path it was ingested from, its services) of every ingested repository, by name."""
-        return [(repo, path, json.loads(services or "[]"))
-                for repo, path, services in self.query("SELECT repo, path, services FROM repos ORDER BY repo")]
+        t = self.table("repos")
+        return sorted(((r["repo"], r["path"], json.loads(r["services"] or "[]"))
+                       for r in self._rows(t.select("repo", "path", "services"))), key=lambda r: r[0])
 
     def repos_with_changes(self) -> set[str]:
         """Every repository with commits, including those known only from webhook pushes."""
@@ -213,6 +229,7 @@ class Store:
         """(settings, result) of the latest marker scan of this working copy, if one was kept."""
         rows = self.query("SELECT settings, result FROM scan_cache WHERE repo = ? AND path = ?", [repo, path])
         return (rows[0][0], rows[0][1]) if rows else None
+
     def deployed_commits(self) -> set[tuple[str, str]]:
         """(repo, sha) of every stored commit that a deployment names by its full sha (one join, one scan)."""
         return {(r, s) for r, s in self.query("SELECT DISTINCT c.repo, c.sha FROM changes c "
@@ -260,7 +277,7 @@ class Store:
         return self.query("SELECT id, service, started, cause FROM incidents ORDER BY started, id")
 
     def incident_ids(self) -> set[str]:
-        return {r[0] for r in self.query("SELECT id FROM incidents")}
+        return {r["id"] for r in self._rows(self.table("incidents").select("id"))}
 
     def postmortems_from(self, files: Sequence[str], ids: Sequence[str]) -> int:
         """How many stored postmortems came from these files or carry these ids."""
@@ -269,8 +286,8 @@ class Store:
 
     def service_names(self) -> set[str]:
         """Every service a deployment or an incident names."""
-        return {r[0] for r in self.query("SELECT DISTINCT service FROM deployments UNION "
-                                         "SELECT DISTINCT service FROM incidents")}
+        both = self.table("deployments").select("service").union(self.table("incidents").select("service"))
+        return {r["service"] for r in self._rows(both)}
 
     def rows_by_id(self, table: str, ids: Sequence[str]) -> list[dict]:
         """The rows of `table` with these ids, as dicts."""

@@ -14,6 +14,8 @@ import ibis
 import pyarrow as pa
 
 from ..errors import UserError
+from .readonly import READ_ONLY_SCHEMES, ReadOnlyEngine, read_only_message
+from .schema import TABLES
 
 # Advisory locks that serialise work across processes sharing a PostgreSQL store; released at
 # commit. An embedded DuckDB file has one writer process, whose transactions already serialise.
@@ -24,6 +26,7 @@ class DuckDBEngine:
     """The embedded default: one file, one process."""
 
     kind = "duckdb"
+    read_only = False
 
     def __init__(self, con: Any, url: str) -> None:
         self.con = con  # the Ibis backend
@@ -46,6 +49,12 @@ class DuckDBEngine:
     @property
     def raw(self) -> Any:
         return self.con.con
+
+    def table(self, name: str) -> Any:
+        return self.con.table(name)
+
+    def table_names(self) -> list[str]:
+        return list(TABLES)
 
     def close(self) -> None:
         self.con.disconnect()
@@ -168,12 +177,17 @@ class PostgresEngine(DuckDBEngine):
             cur.execute(f"ANALYZE {', '.join(tables)}")
 
 
-def connect(url: str, *, create: bool) -> DuckDBEngine:
-    """The engine for a store URL: postgresql://... or a DuckDB file path."""
+def connect(url: str, *, create: bool) -> Any:
+    """The engine for a store URL: postgresql://..., a DuckDB file path, or a read-only engine
+    (Spark, a warehouse: `readonly`), which a write-path (`create`) is refused with the way out."""
     scheme = urlparse(url).scheme
     if scheme in ("postgresql", "postgres"):
         return PostgresEngine.connect(url, create=create)
     if scheme in ("", "duckdb", "file") or len(scheme) == 1:  # 1: a Windows drive letter
         return DuckDBEngine.connect(url, create=create)
-    raise UserError(f"unsupported database URL scheme {scheme!r} (use a DuckDB file path or postgresql://...)",
-                    field="db")
+    if scheme in READ_ONLY_SCHEMES:
+        if create:
+            raise UserError(read_only_message(scheme), field="db")
+        return ReadOnlyEngine.connect(url)
+    raise UserError(f"unsupported database URL scheme {scheme!r} (use a DuckDB file path, postgresql://..., "
+                    f"or for reading: {', '.join(s + '://' for s in READ_ONLY_SCHEMES)})", field="db")

@@ -1,0 +1,172 @@
+"""Read-only engines: Spark (local or Spark Connect) and the warehouses Ibis speaks (Trino,
+BigQuery, Snowflake, Databricks). The metrics read the normalised tables through Ibis; nothing
+is written here, so ingestion stays on DuckDB or PostgreSQL and a nightly `fireline export`
+publishes the tables where these engines read them.
+
+URLs (Ibis' own forms, given to `ibis.connect` unchanged except for Spark):
+- `pyspark:///DIR` a local Spark session (master `local[*]`; `?spark.master=local[2]` and any other
+  `spark.*` key set the session's configuration), tables read from DIR: `<table>.parquet` files
+  (`fireline export parquet DIR`) or `<table>/` parquet folders (`export tables --to pyspark:///DIR`).
+- `sc://host:port` a Spark Connect server; the tables in its current database, or `/;database=NAME`.
+- `trino://user@host:port/catalog/schema`, `bigquery://project/dataset`,
+  `snowflake://user:password@account/database/schema?warehouse=WH`, `databricks://...`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlparse
+
+import ibis
+
+from ..errors import UserError
+from .schema import TABLES, TS
+
+# Schemes read through `ibis.connect`, with the Ibis extra that brings each driver.
+WAREHOUSES = {"trino": "trino", "bigquery": "bigquery", "snowflake": "snowflake", "databricks": "databricks"}
+SPARK = ("pyspark", "sc")
+READ_ONLY_SCHEMES = (*SPARK, *WAREHOUSES)
+# What `fireline export` copies: everything but the raw event log (verbatim payloads and headers,
+# which stay with the store that ingested them).
+EXPORTED = tuple(name for name in TABLES if name != "raw_events")
+
+# A local session starts in seconds and lives as long as the process: every store opened on it shares it.
+_SPARK_DEFAULTS = {
+    "spark.master": "local[*]",
+    "spark.ui.enabled": "false",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.sql.shuffle.partitions": "2",
+    # Spark hands naive timestamps back in the session zone: UTC, so they mean what the store meant.
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.showConsoleProgress": "false",
+    # Without Arrow, float NULLs of a memtable become NaN.
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+
+
+def read_only_message(kind: str) -> str:
+    return (f"the {kind} store is read-only: ingestion stays on DuckDB/PostgreSQL; "
+            "use `fireline export parquet` to publish the tables to it")
+
+
+def utc_table(table: ibis.Table, name: str) -> ibis.Table:
+    """`table` with the store's timestamp columns as UTC-aware timestamps: engines such as Spark
+    hand their timestamps back naive, and a naive time must never meet an aware one in Python."""
+    stamps = {c for c, t in TABLES.get(name, ([], ()))[0] if t == TS and c in table.columns}
+    wrong = [c for c in stamps if getattr(table[c].type(), "timezone", None) != "UTC"]
+    return table.mutate(**{c: table[c].cast("timestamp('UTC')") for c in wrong}) if wrong else table
+
+
+def spark_session(url: str) -> Any:
+    """The SparkSession of a `pyspark://` or `sc://` URL (created once per process and configuration)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise UserError("Spark needs pyspark: pip install 'fireline[spark]'", field="db") from None
+    parts = urlparse(url)
+    if parts.scheme == "sc":
+        remote = url.split("/;", 1)[0] + "".join(f"/;{p}" for p in _connect_params(url) if
+                                                  not p.startswith("database="))
+        return SparkSession.builder.remote(remote).getOrCreate()
+    builder = SparkSession.builder
+    conf = dict(_SPARK_DEFAULTS)
+    if parts.path:  # Ibis' form: the path is the session's warehouse folder
+        conf["spark.sql.warehouse.dir"] = str(Path(unquote(parts.path)).absolute())
+    for key, value in {**conf, **dict(parse_qsl(parts.query))}.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")  # a failed query is reported as a UserError, not a Java trace
+    return session
+
+
+def _connect_params(url: str) -> list[str]:
+    return [p for p in url.split("/;")[1:] if p] if "/;" in url else []
+
+
+class ReadOnlyEngine:
+    """An Ibis backend the metrics read; every write names the way out (`fireline export`)."""
+
+    read_only = True
+
+    def __init__(self, con: Any, url: str, kind: str, tables: dict[str, ibis.Table]) -> None:
+        self.con = con
+        self.url = url
+        self.kind = kind
+        self._tables = tables
+
+    @classmethod
+    def connect(cls, url: str) -> ReadOnlyEngine:
+        scheme = urlparse(url).scheme
+        if scheme in SPARK:
+            return cls._spark(url)
+        try:
+            con = ibis.connect(url)
+        except ImportError as exc:
+            raise UserError(f"cannot connect to {scheme}: {exc} (pip install 'ibis-framework[{WAREHOUSES[scheme]}]')",
+                            field="db") from None
+        except Exception as exc:  # each driver raises its own kinds; all mean "cannot connect"
+            raise UserError(f"cannot connect to {scheme}: {str(exc).strip()}", field="db") from None
+        present = set(con.list_tables())
+        return cls(con, url, scheme, {n: utc_table(con.table(n), n) for n in TABLES if n in present})
+
+    @classmethod
+    def _spark(cls, url: str) -> ReadOnlyEngine:
+        session = spark_session(url)
+        con = ibis.pyspark.connect(session)
+        parts = urlparse(url)
+        if parts.scheme == "sc":
+            database = next((p.split("=", 1)[1] for p in _connect_params(url) if p.startswith("database=")), None)
+            present = set(con.list_tables(database=database))
+            tables = {n: utc_table(con.table(n, database=database), n) for n in TABLES if n in present}
+            return cls(con, url, "spark", tables)
+        folder = Path(unquote(parts.path))
+        if not folder.is_dir():
+            raise UserError("no exported tables here (fireline export parquet DIR writes them)", where=str(folder))
+        tables = {}
+        for name in TABLES:
+            for path in (folder / f"{name}.parquet", folder / name):
+                if path.exists():
+                    # One view per folder and table: two stores may share the process's session.
+                    view = f"fireline_{name}_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]}"
+                    tables[name] = utc_table(con.read_parquet(str(path), table_name=view), name)
+                    break
+        if "deployments" not in tables:
+            raise UserError("no exported tables here (fireline export parquet DIR writes them)", where=str(folder))
+        return cls(con, url, "spark", tables)
+
+    def table(self, name: str) -> ibis.Table:
+        if name not in self._tables:
+            raise UserError(f"no table {name!r} on the {self.kind} store (export the store again)", field="db")
+        return self._tables[name]
+
+    def table_names(self) -> list[str]:
+        return list(self._tables)
+
+    def close(self) -> None:
+        """The Spark session stays up for the process (starting one takes seconds)."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise UserError(read_only_message(self.kind), field="db")
+
+    execute = query = arrow = insert_arrow = returning = lock = try_lock = analyze = _refuse
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._refuse()
+        yield
+
+    def has_index(self, name: str) -> bool:
+        return False
+
+    @property
+    def raw(self) -> Any:
+        return self._refuse()
+
+
+def is_read_only(url: str) -> bool:
+    return urlparse(url).scheme in READ_ONLY_SCHEMES
