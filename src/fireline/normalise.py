@@ -240,7 +240,8 @@ def merge_pull_request(old: PullRequest, new: PullRequest) -> PullRequest:
     latest, other = (new, old) if newer else (old, new)
     reopenings = sorted({t for r in (old, new) for t in (r.reopened_at or "").split()})
     merged = next((r for r in (old, new) if r.state == "merged" and r.merged_at), None)
-    review = min((r for r in (old, new) if r.first_review_at), key=lambda r: r.first_review_at, default=None)
+    reviews = [(r.first_review_at, r) for r in (old, new) if r.first_review_at is not None]
+    review = min(reviews, key=lambda pair: pair[0])[1] if reviews else None
     state = "merged" if merged else (latest.state or other.state)
     # GitLab events other than `open` know the author by id only; the name wins once seen.
     author = next((a for a in (old.author, new.author) if a and not a.startswith("id:")), old.author or new.author)
