@@ -151,3 +151,18 @@ def test_a_stage_of_another_metric_is_refused(shop_cli) -> None:
     result = CliRunner().invoke(app, ["explain", "time-to-restore", *shop_cli, "--stage", "review"])
     assert isinstance(result.exception, UserError)
     assert result.exception.exit_code == 2 and result.exception.for_cli() == "--stage: only lead-time has stages"
+
+
+def test_the_demo_tells_the_talks_story(demo_org) -> None:
+    """C++ waits days in review (reviewers across time zones, builds between rounds) and for its monthly
+    release; Data is reviewed within hours and waits for deployment; SRE pushes straight to main."""
+    world = Path(demo_org.db).parent
+    data = json.loads(_cli("dora", "--db", str(demo_org.db), "--config", str(world / "world" / "fireline.toml"),
+                           "--since", "2026-01-05T00:00Z", "--until", "2026-07-05T00:00Z", "--stages", "--json"))
+    teams = {g["team"]: g["lead_time"]["stages"] for g in data["groups"] if "service" not in g}
+    median = {t: {s: (teams[t][s]["median"] or 0) for s in stages.STAGES} for t in teams}
+    assert median["C++"]["review"] > 5 * 24 and median["C++"]["review"] == max(m["review"] for m in median.values())
+    assert median["Data"]["deploy"] > 5 * (median["Data"]["coding"] + median["Data"]["pickup"]
+                                           + median["Data"]["review"])
+    assert teams["SRE"]["pull_requests"] == 0 and teams["SRE"]["outside_share"] == 1.0
+    assert teams["C++"]["unreviewed"] > 0 and teams["Data"]["drafts"] > 0

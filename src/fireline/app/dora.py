@@ -124,8 +124,8 @@ def explain(store: Store, config: Config, metric: str, scope: Scope, *, stage: s
     return Explained(name, figure, result.note, result.columns, result.rows)
 
 
-_STAGE_SPAN = {"coding": ("first_commit", "ready"), "pickup": ("ready", "first_review"),
-               "review": ("first_review", "merged"), "deploy": ("merged", "deployed")}
+# When each stage ends: the text table shows it; --json has every time of every row.
+_STAGE_END = {"coding": "ready", "pickup": "first_review", "review": "merged", "deploy": "deployed"}
 _STAGE_NOTES = {
     "coding": "Coding: first commit's author time to opened (to marked ready, when opened as a draft).",
     "pickup": "Pickup: ready for review to the first review, approval or review comment by someone else.",
@@ -147,8 +147,7 @@ def _explain_stage(store: Store, config: Config, name: str, scope: Scope, stage:
     figure = MetricValue(found["median"], "hours", int(found["count"] or 0),
                          None if found["count"] else "no pull request merged in the window measures this stage",
                          details={"p90": found["p90"]})
-    start, end = _STAGE_SPAN[stage]
     note = (f"{_STAGE_NOTES[stage]} Pull requests merged in the window, slowest first; those without this stage "
             "(no first commit known, merged without review, not deployed) are counted in `fireline dora --stages`.")
-    return Explained(name, figure, note, ["number", "service", "title", "author", start, end, "hours", "url"],
+    return Explained(name, figure, note, ["number", "service", "title", "author", _STAGE_END[stage], "hours", "url"],
                      rows, stage)
