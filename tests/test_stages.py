@@ -166,3 +166,24 @@ def test_the_demo_tells_the_talks_story(demo_org) -> None:
                                            + median["Data"]["review"])
     assert teams["SRE"]["pull_requests"] == 0 and teams["SRE"]["outside_share"] == 1.0
     assert teams["C++"]["unreviewed"] > 0 and teams["Data"]["drafts"] > 0
+    # The report (and the dashboard, which shows the report's sections) has the stacked chart and its table.
+    page = (world / "report.html").read_text()
+    assert 'id="lead-time-stages"' in page and 'id="stages-table"' in page
+    assert "Waiting for deployment" in page and "The longest is C++" in page
+
+
+def test_no_pull_requests_no_section_and_a_note(tmp_path) -> None:
+    """A store without pull requests: the report leaves the part out, the CLI says where they come from."""
+    from fireline.app.report import build_context
+    from fireline.app.report.stages_part import stages_section
+    from fireline.config import Config
+    from fireline.store import Store
+
+    db = str(tmp_path / "empty.duckdb")
+    with Store.open(db) as store:
+        ctx = build_context(store, Config(), scope=WINDOW, today=at(10).date(), now=at(10))
+        assert stages_section(ctx) is None
+    (tmp_path / "fireline.toml").write_text("")
+    text = _cli("dora", "--db", db, "--config", str(tmp_path / "fireline.toml"), "--stages",
+                "--since", "2026-03-02", "--until", "2026-03-12")
+    assert "no pull requests merged in the window" in text
