@@ -59,6 +59,9 @@ COMMANDS: dict[str, list[str]] = {
                        "--json"],
     "testing.json": ["testing", *DB, *CONFIG, *WINDOW, "--json"],
     "testing.txt": ["testing", *DB, *CONFIG, *WINDOW],
+    "dora-stages.txt": ["dora", *DB, *CONFIG, *WINDOW, "--stages"],
+    "explain-review-cpp.txt": ["explain", "lead-time", *DB, *CONFIG, *WINDOW, "--team", "C++", "--stage", "review",
+                               "--limit", "8"],
 }
 
 

@@ -42,8 +42,8 @@ def with_label(payload: dict, name: str = "incident") -> dict:
 def test_every_event_folder_is_covered() -> None:
     # A new example folder must be looked at, not silently passed as "yields nothing".
     assert {p.parent.name for p in FILES} == {
-        "check_suite", "deployment", "deployment_status", "issues", "ping", "pull_request", "push",
-        "release", "status", "workflow_job", "workflow_run"}
+        "check_suite", "deployment", "deployment_status", "issues", "ping", "pull_request", "pull_request_review",
+        "pull_request_review_comment", "push", "release", "status", "workflow_job", "workflow_run"}
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -70,6 +70,12 @@ def test_every_real_payload(path: Path) -> None:
         [incident] = gh.normalise(kind, with_label(payload)).incidents
         assert incident.id == "github-Hello-World-1"
         assert incident.title == payload["issue"]["title"]
+    elif event.startswith("pull_request"):
+        # One view of the pull request; the examples' reviews and comments are the author's own.
+        [pr] = result.pull_requests
+        assert (pr.id, pr.number, pr.author) == ("github:Hello-World#2", 2, "Codertocat")
+        assert pr.first_review_at is None
+        assert not (result.changes or result.deployments or result.incidents)
     else:
         assert not result, f"{event} should only be stored raw"
 

@@ -41,11 +41,13 @@ def test_every_real_payload(path: Path) -> None:
     assert gl.event_kind({}, payload) == kind  # no header: object_kind says the same
     assert gl.delivery_ids(kind, headers, payload) == [("e-1", payload)]
     result = gl.normalise(kind, payload)
-    expected = {"push": ("changes", len(payload.get("commits") or [])), "deployment": ("deployments", 1)}
+    expected = {"push": ("changes", len(payload.get("commits") or [])), "deployment": ("deployments", 1),
+                "merge_request": ("pull_requests", 1)}
     if kind in expected:
         attr, count = expected[kind]
         assert len(getattr(result, attr)) == count
-        assert sum(len(getattr(result, a)) for a in ("changes", "deployments", "incidents", "alerts")) == count
+        assert sum(len(getattr(result, a)) for a in ("changes", "deployments", "incidents", "alerts",
+                                                      "pull_requests")) == count
     else:
         # issue.json is an ordinary issue (label "API"); the rest are stored raw only.
         assert not result, f"{path.name} should give nothing"

@@ -309,6 +309,20 @@ def rebuild(store: Store, config: Config) -> dict[str, int]:
             "failed": len(normalise.failed_events(store))}
 
 
+def ingest_webhook_events(store: Store, config: Config, events: list[tuple[str, str, str, dict]],
+                          received_at: datetime | None = None) -> int:
+    """Store (source, kind, delivery id, payload) webhook events raw, as the intake server would,
+    and derive their records; returns how many were new (a delivery id seen before is skipped)."""
+    when = received_at or datetime.now(UTC)
+    rows = [pending_raw_event(source, delivery_id, kind, json.dumps(payload, sort_keys=True), when, None)
+            for source, kind, delivery_id, payload in events]
+    with store.transaction() as tx:
+        new = len(tx.insert_values("raw_events", rows))
+    while normalise.normalise_pending(store, config):
+        pass
+    return new
+
+
 def ingest_alerts(store: Store, config: Config, path: str | Path) -> IngestResult:
     """Alert history from a file, stored as the raw Alertmanager events a webhook would have
     sent, so the same normaliser derives it and `fireline rebuild` re-derives it."""

@@ -28,6 +28,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from . import pr_commits
 from .config import in_service
 from .store import Store, Writer
 
@@ -61,6 +62,7 @@ class Graph:
 class LinkResult:
     deployment_changes: int = 0
     incident_links: int = 0
+    pull_request_commits: int = 0
     unresolved_deployments: list[str] = field(default_factory=list)
 
 
@@ -176,6 +178,7 @@ def relink(store: Store, tx: Writer, production: list[str], *, repos: Collection
     inc_rows = _link_incidents(store, by_service, dep_sha, cause_repos)
     result.incident_links = len(inc_rows["incident_id"])
     tx.replace_all("incident_deployments", inc_rows)
+    result.pull_request_commits = pr_commits.derive(store, tx, graph)
     return result
 
 

@@ -121,6 +121,40 @@ class Incident:
 
 
 @dataclass(slots=True)
+class PullRequest:
+    """A pull (GitHub) or merge (GitLab) request: one view per event, merged by id (normalise.py).
+
+    None means "not said by this event". Times of the lead-time stages (docs/metrics.md):
+    first commit, opened (`created_at`), ready (`ready_at`, when opened as a draft), first
+    review by someone other than the author, merged; `merge_commit` is what ships (a merge,
+    squash or rebase commit).
+    """
+
+    id: str  # "<source>:<repo>#<number>"
+    source: str
+    repo: str
+    number: int
+    url: str | None = None
+    title: str | None = None
+    author: str | None = None  # GitHub login, GitLab username (or "id:<n>" when only the id is known)
+    created_at: datetime | None = None
+    draft: bool | None = None  # opened as a draft
+    ready_at: datetime | None = None  # first marked ready for review after a draft opening
+    first_commit_at: datetime | None = None  # from the commit list sync adds; else derived from git
+    first_review_at: datetime | None = None
+    first_reviewer: str | None = None
+    merged_at: datetime | None = None
+    closed_at: datetime | None = None
+    merge_commit: str | None = None
+    head_sha: str | None = None
+    base_sha: str | None = None
+    state: str | None = None  # open, closed or merged
+    reopened: int = 0
+    reopened_at: str | None = None  # distinct reopening times (ISO, space-separated): re-delivery counts once
+    updated_at: datetime | None = None  # the latest event's time, which decides `state`
+
+
+@dataclass(slots=True)
 class AlertEvent:
     """One state of one alert: firing or resolved (Alertmanager, PagerDuty, ...)."""
 

@@ -23,7 +23,7 @@ from typing import Any
 from . import linking
 from .columns import ChangeColumns, record_columns
 from .config import Config
-from .model import AlertEvent, Change, Deployment, FeatureFlag, Incident
+from .model import AlertEvent, Change, Deployment, FeatureFlag, Incident, PullRequest
 from .sources.webhooks import Normalised
 from .store import Store, Writer
 
@@ -147,6 +147,7 @@ def rebuild_webhooks(store: Store, tx: Writer, config: Config) -> int:
     tx.delete_all("alert_events")
     tx.delete_by_source("deployments", WEBHOOK_SOURCES)
     tx.delete_by_source("feature_flags", WEBHOOK_SOURCES)
+    tx.delete_by_source("pull_requests", WEBHOOK_SOURCES)
     _apply(store, tx, config, rows)
     return len(rows)
 
@@ -172,12 +173,14 @@ def _apply(store: Store, tx: Writer, config: Config, rows: list[tuple]) -> tuple
         change_origins += [source] * len(records.changes)
         merged.deployments += records.deployments
         merged.incidents += records.incidents
+        merged.pull_requests += records.pull_requests
         merged.alerts += records.alerts
         flags += records.flags
         alert_keys += [(source, delivery_id)] * len(records.alerts)
     _write_changes(store, tx, merged.changes, change_origins)
     _write_deployments(store, tx, merged.deployments)
     _write_incidents(store, tx, merged.incidents)
+    _merge_write(store, tx, "pull_requests", merged.pull_requests, PullRequest, merge_pull_request)
     _write_alerts(tx, merged.alerts, alert_keys)
     _write_flags(tx, flags)
     tx.mark_raw_events(keys, errors)
@@ -233,6 +236,41 @@ def _merge_incident(old: Incident, new: Incident) -> Incident:
 
 def _write_incidents(store: Store, tx: Writer, incidents: list[Incident]) -> None:
     _merge_write(store, tx, "incidents", incidents, Incident, _merge_incident)
+
+
+def merge_pull_request(old: PullRequest, new: PullRequest) -> PullRequest:
+    """Two views of one request: the earliest time of each stage, the latest event's state
+    (a merge is final), reopenings counted once each however often they were delivered."""
+    def first(a, b):
+        return min(x for x in (a, b) if x is not None) if (a or b) else None
+
+    newer = (new.updated_at or new.created_at or _EPOCH) >= (old.updated_at or old.created_at or _EPOCH)
+    latest, other = (new, old) if newer else (old, new)
+    reopenings = sorted({t for r in (old, new) for t in (r.reopened_at or "").split()})
+    merged = next((r for r in (old, new) if r.state == "merged" and r.merged_at), None)
+    reviews = [(r.first_review_at, r) for r in (old, new) if r.first_review_at is not None]
+    review = min(reviews, key=lambda pair: pair[0])[1] if reviews else None
+    state = "merged" if merged else (latest.state or other.state)
+    # GitLab events other than `open` know the author by id only; the name wins once seen.
+    author = next((a for a in (old.author, new.author) if a and not a.startswith("id:")), old.author or new.author)
+    return replace(
+        latest, url=latest.url or other.url, title=latest.title or other.title, author=author,
+        created_at=first(old.created_at, new.created_at),
+        draft=old.draft if old.draft is not None else new.draft,
+        ready_at=first(old.ready_at, new.ready_at), first_commit_at=first(old.first_commit_at, new.first_commit_at),
+        first_review_at=review.first_review_at if review else None,
+        first_reviewer=review.first_reviewer if review else None,
+        merged_at=merged.merged_at if merged else None,
+        merge_commit=(merged.merge_commit if merged and merged.merge_commit else None),
+        closed_at=(merged.closed_at or merged.merged_at) if merged else
+        (latest.closed_at if state == "closed" else None),
+        head_sha=latest.head_sha or other.head_sha, base_sha=latest.base_sha or other.base_sha, state=state,
+        reopened=len(reopenings), reopened_at=" ".join(reopenings) or None,
+        updated_at=max((x for x in (old.updated_at, new.updated_at) if x is not None), default=None),
+    )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _merge_write(store: Store, tx: Writer, table: str, records: list, record_type: type,

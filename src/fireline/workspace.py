@@ -158,16 +158,20 @@ class Workspace:
 
     def dora(self, scope: Scope | None = None, *, team: str | None = None, service: str | None = None,
              since: When = None, until: When = None, profile: str | None = None,
-             by: str | None = None) -> Summary:
-        """The four keys plus rework rate with tiers (`fireline dora`); `by`: "week" or "month"."""
+             by: str | None = None, stages: bool = False) -> Summary:
+        """The four keys plus rework rate with tiers (`fireline dora`); `by`: "week" or "month"; `stages`:
+        lead time's stages (coding, pickup, review, deploy) under each group's `lead_time.stages`."""
         scope = self._scope(scope, {"team": team, "service": service, "since": since, "until": until})
-        return dora_use_case.summary(self.existing_store(), self.config, scope, profile=profile, by=by)  # type: ignore[arg-type]
+        return dora_use_case.summary(self.existing_store(), self.config, scope, profile=profile, by=by,  # type: ignore[arg-type]
+                                     stages=stages)
 
     def explain(self, metric: str, scope: Scope | None = None, *, team: str | None = None,
-                service: str | None = None, since: When = None, until: When = None) -> dora_use_case.Explained:
-        """The deployments, commits or incidents behind one figure (`fireline explain`)."""
+                service: str | None = None, since: When = None, until: When = None,
+                stage: str | None = None) -> dora_use_case.Explained:
+        """The deployments, commits or incidents behind one figure (`fireline explain`); for lead time, `stage`
+        (coding, pickup, review, deploy) lists the pull requests behind that stage, slowest first."""
         scope = self._scope(scope, {"team": team, "service": service, "since": since, "until": until})
-        return dora_use_case.explain(self.existing_store(), self.config, metric, scope)
+        return dora_use_case.explain(self.existing_store(), self.config, metric, scope, stage=stage)
 
     # ---- the other analyses ------------------------------------------------------------------
 

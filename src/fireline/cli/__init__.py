@@ -88,6 +88,13 @@ class Period(str, Enum):
     month = "month"
 
 
+class Stage(str, Enum):
+    coding = "coding"
+    pickup = "pickup"
+    review = "review"
+    deploy = "deploy"
+
+
 class ExplainMetric(str, Enum):
     lead_time = "lead-time"
     deployment_frequency = "deployment-frequency"
@@ -239,17 +246,23 @@ def dora(
     team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, until: UntilOpt = None,
     profile: ProfileOpt = None,
     by: Annotated[Period | None, typer.Option("--by", help="One row per week or month.")] = None,
+    stages: Annotated[bool, typer.Option("--stages", help="Lead time in stages (coding, pickup, review, deploy) "
+                                         "from pull requests; in --json under lead_time.stages.")] = False,
     at: AtOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """The four keys plus rework rate, per team and service, each with its tier."""
     with workspace(db, config, at) as ws:
         summary = ws.dora(team=team, service=service, since=since, until=until, profile=profile,
-                          by=by.value if by else None)
+                          by=by.value if by else None, stages=stages)
     if as_json:
         print_json(summary.to_dict())
         return
     out = terminal.console()
     out.print(terminal.dora_table(summary, title="DORA metrics", period=by.value if by else None))
+    if stages:
+        out.print(terminal.stages_table(summary, period=by.value if by else None))
+        for note in terminal.stage_notes(summary):
+            out.print(f"[dim]{note}[/]")
     if summary.hint:
         out.print(f"[yellow]{terminal.safe(summary.hint['message'])}[/]", soft_wrap=True)
     for note in terminal.unknown_notes(summary):
@@ -263,21 +276,35 @@ def explain(
     metric: Annotated[ExplainMetric, typer.Argument(help="Which figure to explain.")],
     team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, until: UntilOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="Rows to show in the table (JSON has all).")] = 50,
+    stage: Annotated[Stage | None, typer.Option("--stage", help="lead-time only: the pull requests behind one "
+                                                "stage, slowest first.")] = None,
     at: AtOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """List the deployments, commits or incidents behind a figure."""
     with workspace(db, config, at) as ws:
-        result = ws.explain(metric.value, team=team, service=service, since=since, until=until)
+        result = ws.explain(metric.value, team=team, service=service, since=since, until=until,
+                            stage=stage.value if stage else None)
         tz = ws.config.timezone
     name, figure = result.metric, result.figure
     if as_json:
         print_json(result.to_dict())
         return
     out = terminal.console()
-    out.print(f"[bold]{terminal.LABELS[name]}[/]: {terminal.format_value(name, figure)} "
-              f"(tier {figure.tier or '—'}, n={figure.count})" + (f" — unknown: {figure.unknown}"
-                                                                  if figure.unknown else ""))
+    if result.stage:
+        out.print(f"[bold]{terminal.LABELS[name]}, {result.stage} stage[/]: median "
+                  f"{terminal.duration(figure.value)}, p90 {terminal.duration(figure.details.get('p90'))} "
+                  f"(n={figure.count})" + (f" — unknown: {figure.unknown}" if figure.unknown else ""))
+    else:
+        out.print(f"[bold]{terminal.LABELS[name]}[/]: {terminal.format_value(name, figure)} "
+                  f"(tier {figure.tier or '—'}, n={figure.count})" + (f" — unknown: {figure.unknown}"
+                                                                      if figure.unknown else ""))
     out.print(f"[dim]{result.note}[/]")
+    if result.stage:
+        shown = result.rows[:limit] if limit else result.rows
+        out.print(terminal.rows_table(shown, result.columns, tz, title=f"{result.stage.capitalize()} stage"))
+        if len(result.rows) > len(shown):
+            out.print(f"[dim]… {len(result.rows) - len(shown)} faster rows; use --limit 0 or --json for all.[/]")
+        return
     rows = result.rows[-limit:] if limit else result.rows
     out.print(terminal.rows_table(rows, result.columns, tz))
     if len(result.rows) > len(rows):

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import debt, postmortems, report, rotations
+from . import debt, postmortems, pull_requests, report, rotations
 
-PARTS = (postmortems, rotations, debt, report)
+PARTS = (postmortems, rotations, debt, pull_requests, report)

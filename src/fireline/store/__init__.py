@@ -216,6 +216,19 @@ class Store:
         """(sha, parents) of every commit of `repo`; parents are space-separated shas."""
         return self.arrow("SELECT sha, parents FROM changes WHERE repo = ?", [repo])
 
+    def author_times(self, repo: str, shas: Sequence[str]) -> dict[str, datetime]:
+        """sha -> author time of these commits of `repo` (those it has)."""
+        out: dict[str, datetime] = {}
+        for start in range(0, len(shas), 1000):
+            chunk = list(shas[start:start + 1000])
+            out.update(self.query(f"SELECT sha, author_time FROM changes WHERE repo = ? AND sha IN ({_marks(chunk)})",
+                                  [repo, *chunk]))
+        return out
+
+    def pull_requests_to_link(self) -> list[tuple[str, str, str | None, str | None, str | None]]:
+        """(id, repo, merge commit, head sha, base sha) of every pull request, by id."""
+        return self.query("SELECT id, repo, merge_commit, head_sha, base_sha FROM pull_requests ORDER BY id")
+
     def cherry_pick_messages(self, repo: str) -> list[tuple[str, str]]:
         """(sha, message) of the commits whose message records a cherry-pick."""
         return self.query("SELECT sha, message FROM changes WHERE repo = ? AND message LIKE "

@@ -66,6 +66,14 @@ TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
         ("id", "TEXT"), ("service", "TEXT"), ("flag", "TEXT"), ("time", TS), ("state", "TEXT"),
         ("source", "TEXT"), ("incident_id", "TEXT"),
     ], ("id",)),
+    # Pull and merge requests, merged from their webhook (or synced) events; see model.PullRequest.
+    "pull_requests": ([
+        ("id", "TEXT"), ("source", "TEXT"), ("repo", "TEXT"), ("number", "BIGINT"), ("url", "TEXT"),
+        ("title", "TEXT"), ("author", "TEXT"), ("created_at", TS), ("draft", "BOOLEAN"), ("ready_at", TS),
+        ("first_commit_at", TS), ("first_review_at", TS), ("first_reviewer", "TEXT"), ("merged_at", TS),
+        ("closed_at", TS), ("merge_commit", "TEXT"), ("head_sha", "TEXT"), ("base_sha", "TEXT"),
+        ("state", "TEXT"), ("reopened", "INTEGER"), ("reopened_at", "TEXT"), ("updated_at", TS),
+    ], ("id",)),
     # Derived by linking (see linking.py); rebuilt whole on every ingest.
     # The latest marker scan of each working copy (debt/scan_cache.py): a cache, not a record.
     "scan_cache": ([("repo", "TEXT"), ("path", "TEXT"), ("settings", "TEXT"), ("head", "TEXT"),
@@ -74,6 +82,11 @@ TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
         ("deployment_id", "TEXT"), ("service", "TEXT"), ("repo", "TEXT"), ("sha", "TEXT"),
         ("baseline", "BOOLEAN"), ("via", "TEXT"),
     ], ("deployment_id", "repo", "sha")),
+    # The commits of each pull request found in git (pr_commits.py): `role` "merge" for the commit that
+    # ships it, "branch" for the PR's own commits (their earliest author time starts coding).
+    "pull_request_commits": ([
+        ("pull_request_id", "TEXT"), ("repo", "TEXT"), ("sha", "TEXT"), ("author_time", TS), ("role", "TEXT"),
+    ], ("pull_request_id", "repo", "sha")),
     "incident_deployments": ([
         ("incident_id", "TEXT"), ("deployment_id", "TEXT"), ("via", "TEXT"),
     ], ("incident_id", "deployment_id")),
@@ -111,7 +124,7 @@ def arrow_schema(table: str) -> pa.Schema:
 
 # Derived tables are rewritten whole by linking; their keys are unique by construction,
 # so they carry no PRIMARY KEY index to maintain on every rewrite.
-DERIVED = ("deployment_changes", "incident_deployments")
+DERIVED = ("deployment_changes", "incident_deployments", "pull_request_commits")
 
 
 def create_table_sql(name: str, *, if_not_exists: bool = False) -> str:

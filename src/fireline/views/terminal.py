@@ -194,6 +194,63 @@ def _cells(group: Group) -> list[str]:
     return [_cell(m, group.metrics[m]) for m in METRICS]
 
 
+STAGE_LABELS = {"coding": "Coding", "pickup": "Pickup", "review": "Review", "deploy": "Deploy"}
+
+
+def _stage_cell(found: dict[str, Any]) -> str:
+    if not found.get("count"):
+        return "—"
+    return f"{duration(found['median'])} [dim]({duration(found['p90'])})[/]"
+
+
+def _share(stages: dict[str, Any]) -> str:
+    return "—" if stages.get("outside_share") is None else f"{stages['outside_share'] * 100:.0f}%"
+
+
+def stages_table(summary: Summary, period: str | None = None) -> Table:
+    """Lead time in stages per group: median (p90) of each stage over the pull requests merged."""
+    table = Table(title="Lead time in stages", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption="median (p90) over pull requests merged in the window · outside PRs: share of shipped "
+                          "commits that came through none · fireline explain lead-time --stage review")
+    header = {"month": "Month", "week": "Week of"}.get(period or "") or _first_header(summary.groups)
+    table.add_column(header, no_wrap=True)
+    table.add_column("PRs", justify="right")
+    for label in STAGE_LABELS.values():
+        table.add_column(label, justify="right")
+    table.add_column("Outside PRs", justify="right")
+
+    def cells(group: Group) -> list[str]:
+        stages = group.metrics["lead_time"].details.get("stages") or {}
+        return [str(stages.get("pull_requests", 0)), *(_stage_cell(stages.get(s) or {}) for s in STAGE_LABELS),
+                _share(stages)]
+
+    for label, group, style in _ordered(summary.groups, period):
+        table.add_row(label, *cells(group), style=style)
+    if summary.groups:
+        table.add_section()
+    table.add_row("All", *cells(summary.overall), style="bold")
+    return table
+
+
+def stage_notes(summary: Summary) -> list[str]:
+    """What the stages leave out, counted (docs/metrics.md "Lead time in stages")."""
+    stages = summary.overall.metrics["lead_time"].details.get("stages") or {}
+    n = stages.get("pull_requests", 0)
+    if not n and not stages.get("changes"):
+        return ["Lead time in stages: no pull requests merged in the window (webhooks `pull_request`, "
+                "`pull_request_review`, GitLab merge request events, or `fireline sync`)."]
+    parts = [f"{stages.get('unreviewed', 0)} merged without review",
+             f"{stages.get('undeployed', 0)} not deployed by the end of the window",
+             f"{stages.get('first_commit_unknown', 0)} without a known first commit"]
+    if stages.get("baseline"):
+        parts.append(f"{stages['baseline']} first shipped by a baseline deployment")
+    notes = [f"{plural(n, 'pull request')} merged: " + ", ".join(parts) + "."]
+    if stages.get("changes"):
+        notes.append(f"{_share(stages)} of shipped commits came through no pull request "
+                     f"({stages.get('outside_pull_requests', 0)} of {stages['changes']}).")
+    return notes
+
+
 def unknown_notes(summary: Summary) -> list[str]:
     return [f"{LABELS[m]}: unknown: {safe(mv.unknown)}" for m, mv in summary.overall.metrics.items()
             if mv.value is None and mv.unknown]

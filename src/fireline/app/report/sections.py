@@ -23,6 +23,7 @@ from . import parts
 from .context import Context
 from .debt_part import debt_section
 from .oncall_part import oncall_section
+from .stages_part import stages_section
 
 LABELS = {m.name: m.label for m in registry.METRICS}
 SHORT = {m.name: m.short for m in registry.METRICS}
@@ -294,7 +295,7 @@ def drilldowns(ctx: Context) -> Section | None:
 
 SectionFn = Callable[[Context], Section | None]
 SECTIONS: tuple[SectionFn, ...] = (
-    dora_overview, trends, parts.action_items, parts.detection_gap, parts.alert_noise, oncall_section,
+    dora_overview, trends, stages_section, parts.action_items, parts.detection_gap, parts.alert_noise, oncall_section,
     parts.knowledge_silos, parts.fixes_without_tests, debt_section, drilldowns,
 )
 

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from ...errors import UserError
-from ...model import AlertEvent, Change, Deployment, FeatureFlag, Incident
+from ...model import AlertEvent, Change, Deployment, FeatureFlag, Incident, PullRequest
 from ..records import parse_time
 
 
@@ -39,9 +39,12 @@ class Normalised:
     incidents: list[Incident] = field(default_factory=list)
     alerts: list[AlertEvent] = field(default_factory=list)
     flags: list[FeatureFlag] = field(default_factory=list)  # only /events sends feature flag changes
+    # Partial views of a pull/merge request, merged by id like incidents.
+    pull_requests: list[PullRequest] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.changes or self.deployments or self.incidents or self.alerts or self.flags)
+        return bool(self.changes or self.deployments or self.incidents or self.alerts or self.flags
+                    or self.pull_requests)
 
 
 def payload_time(value: Any, where: str, *, required: bool) -> datetime | None:

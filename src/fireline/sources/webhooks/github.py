@@ -7,8 +7,9 @@ What each event kind yields:
   one deployment, and a success wins).
 - issues: one Incident when the issue carries the incident label, built exactly as the
   GitHub issues export is (`sources.incidents`).
-- anything else (deployment, ping, pull_request, workflow_run, release, ...): nothing;
-  the caller keeps it raw.
+- pull_request, pull_request_review, pull_request_review_comment: one partial PullRequest
+  (pull_requests.py), merged by id with the other events of the same pull request.
+- anything else (deployment, ping, workflow_run, release, ...): nothing; the caller keeps it raw.
 
 Commit parents are INFERRED: push payloads carry none. The first listed commit's parent
 is `before`, and each later commit's parent is the one listed before it (GitHub and
@@ -35,6 +36,7 @@ from ...model import Change, Deployment, FileChange, Incident
 from .. import incidents
 from ..records import parse_time
 from . import Normalised, PayloadError, payload_time
+from . import pull_requests as prs
 
 SOURCE = "github"
 _SHA = re.compile(r"^[0-9a-fA-F]{4,64}$")
@@ -70,6 +72,8 @@ def normalise(kind: str, payload: dict, *, incident_label: str = "incident",
     if kind == "issues":
         incident = _issue(payload, incident_label)
         return Normalised(incidents=[incident] if incident else [])
+    if kind in prs.GITHUB_KINDS:
+        return Normalised(pull_requests=[prs.github(kind, payload)])
     # `deployment` (created) carries no outcome; its statuses do. Others are not measured.
     return Normalised()
 

@@ -9,8 +9,9 @@ What each event kind yields:
 - deployment: one Deployment per status change (success, failed, running, canceled ...).
 - issue: one Incident when the issue is an incident (`issue_type`/`type`) or carries the
   incident label.
-- anything else (tag_push, merge_request, pipeline, release, build, feature_flag, ...):
-  nothing; the caller keeps it raw.
+- merge_request, and note on a merge request: one partial PullRequest (pull_requests.py).
+- anything else (tag_push, pipeline, release, build, feature_flag, ...): nothing; the caller
+  keeps it raw.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from ...model import Change, Deployment, Incident
 from ..incidents import _ROOT_CAUSE
 from . import Normalised, PayloadError
+from . import pull_requests as prs
 from .github import check_sha, commits_to_changes, field, is_zero_sha, need
 
 SOURCE = "gitlab"
@@ -73,6 +75,9 @@ def normalise(kind: str, payload: dict, *, incident_label: str = "incident", **_
     if kind == "issue":
         incident = _issue(payload, incident_label)
         return Normalised(incidents=[incident] if incident else [])
+    if kind in prs.GITLAB_KINDS:
+        request = prs.gitlab(kind, payload, project_path(payload), parse_gitlab_time)
+        return Normalised(pull_requests=[request] if request else [])
     return Normalised()
 
 
