@@ -37,6 +37,7 @@ from .common import (
     workspace,
 )
 from .events import events_app
+from .sync import sync_app
 
 if TYPE_CHECKING:
     from .. import ingest as ingest_lib
@@ -81,6 +82,7 @@ ingest_app = typer.Typer(help="Read git history, deployments, incidents and aler
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(events_app, name="events")
+app.add_typer(sync_app, name="sync")
 class Period(str, Enum):
     week = "week"
     month = "month"

@@ -66,6 +66,16 @@ TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
         ("id", "TEXT"), ("service", "TEXT"), ("flag", "TEXT"), ("time", TS), ("state", "TEXT"),
         ("source", "TEXT"), ("incident_id", "TEXT"),
     ], ("id",)),
+    # `fireline sync`: where each stream of each repository stands (`since`: the start of the last
+    # complete run; `next_url`: the page to resume an interrupted run from, and when that run began).
+    "sync_cursors": ([
+        ("source", "TEXT"), ("target", "TEXT"), ("stream", "TEXT"), ("since", TS), ("next_url", "TEXT"),
+        ("run_started", TS), ("updated_at", TS),
+    ], ("source", "target", "stream")),
+    # The ETag of each list page fetched, and the page after it: an unchanged page (304) is skipped whole.
+    "sync_etags": ([
+        ("source", "TEXT"), ("url", "TEXT"), ("etag", "TEXT"), ("next_url", "TEXT"), ("updated_at", TS),
+    ], ("source", "url")),
     # Derived by linking (see linking.py); rebuilt whole on every ingest.
     "deployment_changes": ([
         ("deployment_id", "TEXT"), ("service", "TEXT"), ("repo", "TEXT"), ("sha", "TEXT"),
