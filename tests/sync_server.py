@@ -84,9 +84,10 @@ class FakeAPI:
         pages = self.routes.get(parts.path)
         if pages is None:
             return _send(handler, 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
-        if "offset" in query:
-            limit = int(query.get("limit", ["100"])[0])
-            index = int(query["offset"][0]) // max(limit, 1)
+        if "offset" in query:  # PagerDuty: the page whose own `offset` is the one asked for
+            offset = int(query["offset"][0])
+            index = next((i for i, p in enumerate(pages) if isinstance(p, dict) and p.get("offset", 0) == offset),
+                         len(pages))
         else:
             index = int(query.get("page", ["1"])[0]) - 1
         body = pages[index] if index < len(pages) else []

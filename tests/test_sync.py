@@ -182,3 +182,114 @@ def test_a_wrong_token_or_a_missing_repository_stores_nothing(tmp_path, api):
         with pytest.raises(UserError, match="HTTP 404: Not Found"):
             ws.sync("github", ["Codertocat/missing"], env={}, sleep=Sleeps())
         assert ws.store.count("raw_events") == 0
+
+
+# ---- GitLab ------------------------------------------------------------------------------------------
+
+PROJECT = "diaspora/diaspora-project-site"
+GL = "/api/v4/projects/diaspora%2Fdiaspora-project-site"
+
+
+def gitlab_world(api: FakeAPI) -> None:
+    """GitLab's documented examples: a project, two deployments (over two pages, X-Next-Page only), an
+    incident, a merged merge request with its approvals, notes and commits."""
+    api.link_headers = False
+    api.serve(GL, example("gitlab_project.json"))
+    first = example("gitlab_deployment.json")  # id 42, success, production, sha a91957a8...
+    second = example("gitlab_deployment.json")
+    second.update(id=43, iid=3, sha="b" * 40, updated_at="2016-08-12T09:00:00.000Z")
+    second["deployable"]["finished_at"] = "2016-08-12T08:59:00.000Z"
+    api.serve(f"{GL}/deployments", [first], [second])
+    incident = example("gitlab_issue.json")
+    incident.update(description="Checkout failed.\n\nroot cause: a91957a858320c0e17f3a0eca7cfacbff50ea29a",
+                    created_at="2016-08-11T12:00:00.000Z", closed_at="2016-08-11T12:30:00.000Z")
+    api.serve(f"{GL}/issues", [incident])
+    api.serve(f"{GL}/merge_requests", [example("gitlab_merge_request.json")])
+    api.serve(f"{GL}/merge_requests/1/approvals", example("gitlab_approvals.json"))
+    api.serve(f"{GL}/merge_requests/1/notes", example("gitlab_notes.json"))
+    api.serve(f"{GL}/merge_requests/1/commits", [])
+
+
+def test_sync_gitlab_gives_deployments_incidents_and_merge_requests(tmp_path, api):
+    gitlab_world(api)
+    with workspace(tmp_path, api) as ws:
+        result = ws.sync("gitlab", [PROJECT], env={"GITLAB_TOKEN": "glpat"}, sleep=Sleeps()).as_dict()
+        assert deployments(ws) == {"gitlab-42": ("success", "a91957a858320c0e17f3a0eca7cfacbff50ea29a"),
+                                   "gitlab-43": ("success", "b" * 40)}
+        [incident] = ws.store.query("SELECT id, service, cause FROM incidents")
+        summary = ws.dora(since="2016-08-01", until="2016-08-31").to_dict()["overall"]
+        [mr] = [json.loads(p) for _, _, kind, p in ws.store.raw_events(["gitlab"]) if kind == "merge_request"]
+    assert incident == ("gitlab-diaspora-project-site-6", "diaspora-project-site",
+                        "a91957a858320c0e17f3a0eca7cfacbff50ea29a")
+    assert summary["deployment_frequency"]["count"] == 2
+    assert summary["change_failure_rate"]["failed"] == 1
+    assert summary["time_to_restore"]["value"] == 0.5
+    # An issue that is an incident and carries the label is listed twice and stored once.
+    assert result["events"]["issue"] == {"fetched": 2, "new": 1}
+    assert mr["object_kind"] == "merge_request" and mr["object_attributes"]["iid"] == 1
+    assert mr["approvals"][0]["user"]["username"] == "root"
+    assert mr["notes"][0]["id"] == 302
+    assert {h.get("private-token") for _, _, h in api.requests} == {"glpat"}
+
+
+# ---- PagerDuty -----------------------------------------------------------------------------------------
+
+def pagerduty_world(api: FakeAPI) -> None:
+    """PagerDuty's published examples: incident PT4KHLK of service PIJ90N7 (offset paging: a second page
+    with another incident) and its log entries, trigger, acknowledge and resolve."""
+    listing = example("pagerduty_incidents.json")  # limit 1, offset 0, more true
+    second = example("pagerduty_incidents.json")
+    other = second["incidents"][0]
+    other.update(id="PT4KHLL", incident_number=1235, created_at="2015-10-07T08:00:00Z")
+    second.update(offset=1, more=False)
+    api.serve("/incidents", listing, second)
+    log = example("pagerduty_log_entries.json")
+    trigger = log["log_entries"][0]
+    trigger["created_at"] = "2015-10-06T21:30:42Z"
+    acknowledge = {**trigger, "id": "Q02JTSNZWHSEKW", "type": "acknowledge_log_entry",
+                   "created_at": "2015-10-06T21:33:00Z"}
+    resolve = {**trigger, "id": "Q02JTSNZWHSEKX", "type": "resolve_log_entry", "created_at": "2015-10-06T21:38:23Z"}
+    log["log_entries"] = [resolve, trigger, acknowledge]
+    api.serve("/incidents/PT4KHLK/log_entries", log)
+    api.serve("/incidents/PT4KHLL/log_entries", {"log_entries": [{**trigger, "id": "Q1", "created_at":
+                                                                  "2015-10-07T08:00:00Z"}]})
+
+
+def test_sync_pagerduty_gives_incidents_named_as_the_configured_services(tmp_path, api):
+    pagerduty_world(api)
+    api.fail("/incidents", "429")
+    with workspace(tmp_path, api) as ws:
+        result = ws.sync("pagerduty", env={"PAGERDUTY_TOKEN": "pd"}, sleep=Sleeps()).as_dict()
+        rows = ws.store.query("SELECT id, service, started, resolved FROM incidents ORDER BY id")
+    assert [(r[0], r[1]) for r in rows] == [("pagerduty-PT4KHLK", "mail"), ("pagerduty-PT4KHLL", "mail")]
+    assert (rows[0][3] - rows[0][2]).total_seconds() == 7 * 60 + 41
+    assert rows[1][3] is None  # triggered, never resolved
+    assert result["events"] == {"incident.acknowledged": {"fetched": 1, "new": 1},
+                                "incident.resolved": {"fetched": 1, "new": 1},
+                                "incident.triggered": {"fetched": 2, "new": 2}}
+    assert result["retries"] == 1
+    # The configured service ids filter the list; the token goes as PagerDuty wants it.
+    [first, *_] = [(q, h) for path, q, h in api.requests if path == "/incidents"]
+    assert first[0]["service_ids[]"] == ["PIJ90N7"] and first[1]["authorization"] == "Token token=pd"
+
+
+def test_pagerduty_needs_a_token(tmp_path, api):
+    with workspace(tmp_path, api) as ws, pytest.raises(UserError, match="PAGERDUTY_TOKEN is not set"):
+        ws.sync("pagerduty", env={}, sleep=Sleeps())
+
+
+def test_sync_on_both_engines_resumes_from_its_cursor(store, tmp_path, api):
+    """The cursor and ETag tables on DuckDB and PostgreSQL: an interrupted run, then its resumption."""
+    from fireline.sync.run import sync
+
+    github_world(api)
+    config = Config(sync={"github": {"base_url": api.url}}, base_dir=tmp_path)
+    api.expire_after = 3
+    with pytest.raises(UserError, match="Bad credentials"):
+        sync(store, config, "github", [REPO], env={}, sleep=Sleeps())
+    assert [r[0] for r in store.query("SELECT id FROM deployments")] == ["github-145988999"]
+    api.expire_after = None
+    sync(store, config, "github", [REPO], env={}, sleep=Sleeps())
+    again = sync(store, config, "github", [REPO], env={}, sleep=Sleeps())
+    assert store.count("deployments") == 2 and again.stats.not_modified >= 3
+    assert all(next_url is None for *_, next_url in store.sync_cursors("github"))

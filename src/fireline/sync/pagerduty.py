@@ -9,7 +9,7 @@ sources/webhooks/pagerduty.py reads it): the normaliser merges them into one Inc
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,11 +23,14 @@ _EVENT_TYPES = {"trigger_log_entry": "incident.triggered", "acknowledge_log_entr
                 "resolve_log_entry": "incident.resolved"}
 
 
-def streams(client: Client, base_url: str, service_ids: list[str], now: Callable[[], datetime]) -> list[Stream]:
+def streams(client: Client, base_url: str, service_ids: list[str], now: Callable[[], datetime], *,
+            lookback: timedelta = timedelta(days=7)) -> list[Stream]:
+    """PagerDuty filters incidents by when they were created: a later sync asks again for those created
+    `lookback` before its cursor, so an incident resolved since the last sync gets its resolution."""
     api = base_url.rstrip("/")
     params: dict[str, Any] = {"limit": LIMIT, "offset": 0, "total": "false", "sort_by": "created_at:asc",
                               "time_zone": "UTC",
-                              "since": lambda after: iso(after) if after else None,
+                              "since": lambda after: iso(after - lookback) if after else None,
                               "until": lambda after: iso(now()) if after else None,
                               "date_range": lambda after: None if after else "all"}
     if service_ids:
@@ -56,9 +59,10 @@ def streams(client: Client, base_url: str, service_ids: list[str], now: Callable
 def _incident(incident: dict) -> dict:
     """The incident as a webhook's `event.data` carries it (`assignees`, not `assignments`)."""
     assignees = [a.get("assignee") for a in incident.get("assignments") or [] if isinstance(a, dict)]
-    data = {key: incident.get(key) for key in ("id", "number", "title", "status", "urgency", "priority",
-                                              "html_url", "created_at", "service", "escalation_policy")}
-    return {**data, "type": "incident", "self": incident.get("self"),
+    data = {key: incident.get(key) for key in ("id", "title", "status", "urgency", "priority", "html_url",
+                                              "created_at", "service", "escalation_policy", "self")}
+    # The REST API says `incident_number`, a webhook's data `number`.
+    return {**data, "type": "incident", "number": incident.get("incident_number", incident.get("number")),
             "assignees": [a for a in assignees if isinstance(a, dict)]}
 
 

@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -89,7 +89,8 @@ def sync(store: Store, config: Config, source: str, given: list[str], *, since: 
                 elif source == "gitlab":
                     streams = gitlab.streams(client, conf.api(), target, incident_label=config.incident_label)
                 else:
-                    streams = pagerduty.streams(client, conf.base_url, targets, lambda: datetime.now(UTC))
+                    streams = pagerduty.streams(client, conf.base_url, targets, lambda: datetime.now(UTC),
+                                                lookback=timedelta(days=conf.lookback_days))
                 for stream in streams:
                     result.streams.append(f"{stream.target}:{stream.name}")
                     run(store, client, stream, since=since, tally=result.tally, progress=page_done)

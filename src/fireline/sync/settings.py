@@ -57,6 +57,9 @@ class PagerDutySync(_Provider):
     token_env: str = "PAGERDUTY_TOKEN"
     # PagerDuty service id -> Fireline service name; the services synced when --service is not given.
     services: dict[str, str] = Field(default_factory=dict)
+    # Incidents are listed by creation time: each sync asks again for those created this many days
+    # before its cursor, so a resolution since the last sync arrives.
+    lookback_days: float = Field(default=7.0, ge=0, le=180)
 
     @field_validator("services")
     @classmethod

@@ -63,7 +63,9 @@ def run(store: Store, client: Client, stream: Stream, *, since: datetime | None,
     after = since if since is not None else (cursor[0] if cursor else None)
     url: str | None = cursor[1] if resuming and cursor is not None else str(httpx.URL(stream.url,
                                                                                   params=_params(stream, after)))
-    while url:
+    visited: set[str] = set()
+    while url and url not in visited:  # a provider that pages in a circle must not hold the sync forever
+        visited.add(url)
         cached = store.sync_etag(stream.source, url)
         page = client.get(url, etag=cached[0] if cached else None)
         if page.unchanged:
