@@ -15,7 +15,7 @@ from fireline import Workspace
 from fireline.config import Config
 from fireline.errors import UserError
 from fireline.normalise import normalise_pending
-from fireline.store import pending_raw_event
+from fireline.store import cursors, pending_raw_event
 
 from .sync_server import FakeAPI, example
 
@@ -162,7 +162,7 @@ def test_an_expired_token_mid_sync_keeps_what_was_synced_and_resumes_from_the_cu
             ws.sync("github", [REPO], env={}, sleep=Sleeps())
         assert caught.value.exit_code == 2
         assert list(deployments(ws)) == ["github-145988999"]  # page 1 was stored and normalised
-        [cursor] = [c for c in ws.store.sync_cursors("github") if c[2] == "deployments"]
+        [cursor] = [c for c in cursors.cursors(ws.store, "github") if c[2] == "deployments"]
         assert cursor[4] is not None and "page=2" in cursor[4]
         api.expire_after = None
         api.requests.clear()
@@ -292,4 +292,35 @@ def test_sync_on_both_engines_resumes_from_its_cursor(store, tmp_path, api):
     sync(store, config, "github", [REPO], env={}, sleep=Sleeps())
     again = sync(store, config, "github", [REPO], env={}, sleep=Sleeps())
     assert store.count("deployments") == 2 and again.stats.not_modified >= 3
-    assert all(next_url is None for *_, next_url in store.sync_cursors("github"))
+    assert all(next_url is None for *_, next_url in cursors.cursors(store, "github"))
+
+
+def test_an_issue_reopened_since_the_last_sync_is_an_open_incident_again(tmp_path, api):
+    github_world(api)
+    with workspace(tmp_path, api) as ws:
+        ws.sync("github", [REPO], env={}, sleep=Sleeps())
+        assert ws.store.query("SELECT resolved IS NOT NULL FROM incidents") == [(True,)]
+        [issue] = api.routes[f"{API}/issues"][0]
+        issue.update(state="open", updated_at="2019-05-16T09:00:00Z")  # closed_at stays, as GitHub keeps it
+        ws.sync("github", [REPO], env={}, sleep=Sleeps())
+        assert ws.store.query("SELECT resolved IS NOT NULL FROM incidents") == [(False,)]
+
+
+def test_a_pagerduty_incident_by_webhook_and_by_sync_is_one_incident(tmp_path, api):
+    pagerduty_world(api)
+    webhook = {"event": {"id": "01DEN4HPBRMNS1YQ3A5Z1C6SHV", "event_type": "incident.acknowledged",
+                         "resource_type": "incident", "occurred_at": "2015-10-06T21:33:00Z",
+                         "data": {"id": "PT4KHLK", "type": "incident", "title": "The server is on fire.",
+                                  "created_at": "2015-10-06T21:30:42Z",
+                                  "service": {"id": "PIJ90N7", "summary": "My Mail Service"}}}}
+    with workspace(tmp_path, api) as ws:
+        with ws.store.transaction() as tx:
+            row = pending_raw_event("pagerduty", webhook["event"]["id"], "incident.acknowledged", json.dumps(webhook),
+                                    datetime.now(UTC), None)
+            tx.insert_values("raw_events", [row])
+        normalise_pending(ws.store, ws.config)
+        # The webhook already names the service as [sync.pagerduty.services] says.
+        assert ws.store.query("SELECT id, service FROM incidents") == [("pagerduty-PT4KHLK", "mail")]
+        ws.sync("pagerduty", env={"PAGERDUTY_TOKEN": "pd"}, sleep=Sleeps())
+        rows = ws.store.query("SELECT id, service, resolved IS NOT NULL FROM incidents ORDER BY id")
+    assert rows == [("pagerduty-PT4KHLK", "mail", True), ("pagerduty-PT4KHLL", "mail", False)]

@@ -248,26 +248,6 @@ class Store:
             return []
         return self.arrow(f"SELECT * FROM {table} WHERE id IN ({_marks(ids)})", ids).to_pylist()
 
-    # ---- sync cursors ---------------------------------------------------------------
-
-    def sync_cursor(self, source: str, target: str, stream: str) -> tuple[datetime | None, str | None,
-                                                                        datetime | None] | None:
-        """(since, next url, run started) of one stream of `fireline sync`, None before its first run."""
-        rows = self.query("SELECT since, next_url, run_started FROM sync_cursors WHERE source = ? AND target = ? "
-                          "AND stream = ?", [source, target, stream])
-        return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
-
-    def sync_cursors(self, source: str | None = None) -> list[tuple[str, str, str, datetime | None, str | None]]:
-        """(source, target, stream, since, next url) of every sync stream (of `source`)."""
-        where, params = (" WHERE source = ?", [source]) if source else ("", [])
-        return self.query(f"SELECT source, target, stream, since, next_url FROM sync_cursors{where} "
-                          "ORDER BY source, target, stream", params)
-
-    def sync_etag(self, source: str, url: str) -> tuple[str, str | None] | None:
-        """(etag, next page url) stored for a page, if any."""
-        rows = self.query("SELECT etag, next_url FROM sync_etags WHERE source = ? AND url = ?", [source, url])
-        return (rows[0][0], rows[0][1]) if rows else None
-
     # ---- raw events ----------------------------------------------------------------
 
     def raw_events(self, sources: Sequence[str] | None = None) -> list[tuple[str, str, str, str]]:
@@ -367,17 +347,6 @@ class Writer:
         for source, delivery_id, message in failed:
             self.execute("UPDATE raw_events SET normalised = TRUE, error = ? WHERE source = ? AND delivery_id = ?",
                          [message[:1000], source, delivery_id])
-
-    def put_sync_cursor(self, source: str, target: str, stream: str, since: datetime | None,
-                        next_url: str | None, run_started: datetime | None, now: datetime) -> None:
-        self.execute("DELETE FROM sync_cursors WHERE source = ? AND target = ? AND stream = ?",
-                     [source, target, stream])
-        self.execute("INSERT INTO sync_cursors VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     [source, target, stream, since, next_url, run_started, now])
-
-    def put_sync_etag(self, source: str, url: str, etag: str, next_url: str | None, now: datetime) -> None:
-        self.execute("DELETE FROM sync_etags WHERE source = ? AND url = ?", [source, url])
-        self.execute("INSERT INTO sync_etags VALUES (?, ?, ?, ?, ?)", [source, url, etag, next_url, now])
 
     def requeue_raw_events(self, keys: Sequence[tuple[str, str]]) -> None:
         """Put raw events back in the normaliser's queue, their errors cleared."""

@@ -43,7 +43,10 @@ def streams(client: Client, base_url: str, repo: str, *, incident_label: str) ->
         for issue in items:
             if "pull_request" in issue:
                 continue
-            action = "closed" if issue.get("state") == "closed" else "opened"
+            # An open issue with a closed_at was closed once and reopened: the normaliser then drops
+            # the resolution a webhook or an earlier sync gave it.
+            state = issue.get("state")
+            action = "closed" if state == "closed" else ("reopened" if issue.get("closed_at") else "opened")
             events.append((f"sync-issues-{issue['id']}-{issue.get('updated_at')}", "issues",
                            {"action": action, "issue": issue, "repository": repository}))
         return events, False

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from ..store import Store, pending_raw_event
+from ..store import Store, cursors, pending_raw_event
 from .client import Client, Page
 
 # One raw event: (delivery id, kind, payload in the sender's webhook shape).
@@ -57,7 +57,7 @@ def run(store: Store, client: Client, stream: Stream, *, since: datetime | None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress: Callable[[str], None] | None = None) -> None:
     """Walk `stream` from its cursor (or `since`, which wins when given) to its end."""
-    cursor = store.sync_cursor(stream.source, stream.target, stream.name)
+    cursor = cursors.cursor(store, stream.source, stream.target, stream.name)
     resuming = cursor is not None and cursor[1] is not None and since is None
     started = cursor[2] if resuming and cursor is not None and cursor[2] else now()
     after = since if since is not None else (cursor[0] if cursor else None)
@@ -66,7 +66,7 @@ def run(store: Store, client: Client, stream: Stream, *, since: datetime | None,
     visited: set[str] = set()
     while url and url not in visited:  # a provider that pages in a circle must not hold the sync forever
         visited.add(url)
-        cached = store.sync_etag(stream.source, url)
+        cached = cursors.etag(store, stream.source, url)
         page = client.get(url, etag=cached[0] if cached else None)
         if page.unchanged:
             events: list[Event] = []
@@ -81,16 +81,21 @@ def run(store: Store, client: Client, stream: Stream, *, since: datetime | None,
                                       received, json.dumps({"fireline-sync": url}))
                     for delivery_id, kind, payload in events]
             new = tx.insert_values("raw_events", rows)
-            if page.etag and not page.unchanged:
-                tx.put_sync_etag(stream.source, url, page.etag, following, received)
-            tx.put_sync_cursor(stream.source, stream.target, stream.name, cursor[0] if cursor else None,
+            if page.etag and not page.unchanged and not _time_filtered(url):
+                cursors.put_etag(tx, stream.source, url, page.etag, following, received)
+            cursors.put_cursor(tx, stream.source, stream.target, stream.name, cursor[0] if cursor else None,
                                following, started, received)
         tally.count(events, {key[1] for key in new})
         if progress:
             progress(stream.name)
         url = following
     with store.transaction() as tx:
-        tx.put_sync_cursor(stream.source, stream.target, stream.name, started, None, None, now())
+        cursors.put_cursor(tx, stream.source, stream.target, stream.name, started, None, None, now())
+
+
+def _time_filtered(url: str) -> bool:
+    """A URL asking for what changed after a time is new on every run: its ETag would never be sent again."""
+    return any(key in httpx.URL(url).params for key in ("since", "updated_after"))
 
 
 def _params(stream: Stream, after: datetime | None) -> dict[str, Any]:
