@@ -70,7 +70,7 @@ class FakeAPI:
             handler.connection.close()  # no status line at all: the client sees the connection drop
             return None
         if fault == "502":
-            return _send(handler, 502, {"message": "Server Error"})
+            return _send(handler, 502, {"message": "Server\x1b[2J Error\n"})
         if fault == "ratelimit":
             reset = str(int(time.time()) + 2)
             return _send(handler, 403, {"message": "API rate limit exceeded for user ID 1."},

@@ -324,3 +324,13 @@ def test_a_pagerduty_incident_by_webhook_and_by_sync_is_one_incident(tmp_path, a
         ws.sync("pagerduty", env={"PAGERDUTY_TOKEN": "pd"}, sleep=Sleeps())
         rows = ws.store.query("SELECT id, service, resolved IS NOT NULL FROM incidents ORDER BY id")
     assert rows == [("pagerduty-PT4KHLK", "mail", True), ("pagerduty-PT4KHLL", "mail", False)]
+
+
+def test_a_provider_message_reaches_the_user_without_terminal_control(tmp_path, api):
+    api.serve(API, example("github_repository.json"))
+    api.fail(f"{API}/deployments", *["502"] * 9)
+    with workspace(tmp_path, api) as ws, pytest.raises(UserError) as caught:
+        ws.sync("github", [REPO], env={}, sleep=Sleeps())
+    message = str(caught.value)
+    assert "HTTP 502 after 6 tries: Server [2J Error" in message  # the escape character is gone
+    assert "\x1b" not in message and "\n" not in message

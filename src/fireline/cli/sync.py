@@ -71,7 +71,7 @@ def _sync(source: str, targets: list[str], since: str | None, db: str | None, co
         else:
             def line(stream: str, pages: int) -> None:
                 if not as_json:
-                    err.print(f"{source}: {stream}: page {pages}", highlight=False)
+                    err.print(f"{source}: {terminal.safe(stream)}: page {pages}", highlight=False)
 
             result = ws.sync(source, targets, since=since, progress=line)
     if as_json:
@@ -88,7 +88,7 @@ def _with_progress_bar(source: str, work: Callable[[Callable[[str, int], None]],
     task = progress.add_task(source, total=None)
 
     def update(stream: str, pages: int) -> None:
-        progress.update(task, description=f"{source}: {stream}", completed=pages)
+        progress.update(task, description=f"{source}: {terminal.safe(stream)}", completed=pages)
 
     with progress:
         return work(update)
@@ -98,6 +98,7 @@ def _report(result: SyncResult) -> None:
     out = terminal.console()
     data = result.as_dict()
     kinds = ", ".join(f"{v['new']} new of {v['fetched']} {k}" for k, v in data["events"].items()) or "nothing new"
-    out.print(f"{result.source}: {', '.join(result.targets) or 'all services'}: {kinds}", highlight=False)
+    targets = terminal.safe(", ".join(result.targets)) or "all services"
+    out.print(f"{result.source}: {targets}: {kinds}", highlight=False)
     out.print(f"[dim]{data['requests']} requests, {data['pages']} pages, {data['not_modified']} unchanged (304), "
               f"{data['retries']} waits[/]")

@@ -171,8 +171,16 @@ def _backoff(attempt: int) -> float:
     return float(min(60, 2 ** (attempt - 1)))
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
 def _message(response: httpx.Response) -> str:
-    """The provider's own words: GitHub and GitLab say `message`, PagerDuty `error.message`."""
+    """The provider's own words (GitHub and GitLab say `message`, PagerDuty `error.message`), on one line
+    and without terminal control characters: a hostile or broken server must not write to the terminal."""
+    return _CONTROL.sub(" ", _words(response)).strip()[:500]
+
+
+def _words(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
