@@ -47,7 +47,7 @@ class FakeAPI:
         self.routes[path] = list(pages)
 
     def fail(self, path: str, *faults: str) -> None:
-        """The next requests of `path` meet these faults, one each: "502", "drop", "ratelimit",
+        """The next requests of `path` meet these faults, one each: "502", "drop", "slow", "ratelimit",
         "secondary", "429"."""
         self.faults[path] += list(faults)
 
@@ -69,6 +69,8 @@ class FakeAPI:
             handler.close_connection = True
             handler.connection.close()  # no status line at all: the client sees the connection drop
             return None
+        if fault == "slow":  # longer than the client's timeout in the test that plays it
+            time.sleep(1.0)
         if fault == "502":
             return _send(handler, 502, {"message": "Server\x1b[2J Error\n"})
         if fault == "ratelimit":

@@ -334,3 +334,14 @@ def test_a_provider_message_reaches_the_user_without_terminal_control(tmp_path, 
     message = str(caught.value)
     assert "HTTP 502 after 6 tries: Server [2J Error" in message  # the escape character is gone
     assert "\x1b" not in message and "\n" not in message
+
+
+def test_a_request_that_times_out_is_asked_again(tmp_path, api):
+    github_world(api)
+    api.fail(f"{API}/deployments", "slow")
+    config = Config(sync={"github": {"base_url": api.url, "timeout_seconds": 0.3}}, base_dir=tmp_path)
+    sleeps = Sleeps()
+    with Workspace(tmp_path / "fireline.duckdb", config) as ws:
+        result = ws.sync("github", [REPO], env={}, sleep=sleeps).as_dict()
+        assert len(deployments(ws)) == 2
+    assert result["retries"] == 1 and sleeps == [1.0]
