@@ -345,3 +345,12 @@ def test_a_request_that_times_out_is_asked_again(tmp_path, api):
         result = ws.sync("github", [REPO], env={}, sleep=sleeps).as_dict()
         assert len(deployments(ws)) == 2
     assert result["retries"] == 1 and sleeps == [1.0]
+
+
+def test_since_pulls_only_what_changed_after_it(tmp_path, api):
+    github_world(api)
+    with workspace(tmp_path, api) as ws:
+        ws.sync("github", [REPO], since="2019-05-18", env={}, sleep=Sleeps())
+        assert list(deployments(ws)) == ["github-145988999"]  # the one of 2019-05-20, not of 2019-05-15
+    [issues] = [q for path, q, _ in api.requests if path == f"{API}/issues"]
+    assert issues["since"] == ["2019-05-18T00:00:00Z"]
