@@ -75,6 +75,9 @@ class RepoConfig(_Strict):
     service: str | None = None
     team: str | None = None
     deploy_tags: TagPatterns | None = None
+    # Where `fireline sync` finds its history: "owner/repo" on GitHub, "group/project" on GitLab.
+    github: str | None = None
+    gitlab: str | None = None
 
     @field_validator("path", "service", "team")
     @classmethod
@@ -82,6 +85,13 @@ class RepoConfig(_Strict):
         if value is not None and not value.strip():
             raise ValueError("must not be empty")
         return value
+
+    @field_validator("github", "gitlab")
+    @classmethod
+    def _repository_path(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[\w.-]+(/[\w.-]+)+$", value.strip()):
+            raise ValueError(f"expected \"owner/repo\" (GitHub) or \"group/project\" (GitLab), got {value!r}")
+        return value.strip() if value else value
 
 
 class PersonConfig(BaseModel):
@@ -233,6 +243,8 @@ class Config(BaseModel):
     oncall: dict[str, Any] = Field(default_factory=dict)
     # `[budget]`: bug budget per team; validated by fireline.debt.settings.
     budget: dict[str, Any] = Field(default_factory=dict)
+    # `[sync.github|gitlab|pagerduty]`: base URLs, token variables; validated by fireline.sync.settings.
+    sync: dict[str, Any] = Field(default_factory=dict)
     testing: TestingConfig = Field(default_factory=TestingConfig)
     rework: ReworkConfig = Field(default_factory=ReworkConfig)
     # Where the config was read from; repo paths are relative to its folder.
@@ -291,7 +303,12 @@ class Config(BaseModel):
 
     def normalise_options(self) -> dict:
         """What webhook normalisers need to know from config."""
-        return {"incident_label": self.incident_label, "deploy_workflows": tuple(self.deploy_workflows)}
+        pagerduty = self.sync.get("pagerduty")
+        services = pagerduty.get("services") if isinstance(pagerduty, dict) else None
+        return {"incident_label": self.incident_label, "deploy_workflows": tuple(self.deploy_workflows),
+                # PagerDuty service id -> Fireline service (`[sync.pagerduty] services`), webhooks and sync alike.
+                "pagerduty_services": {str(k): str(v) for k, v in services.items()} if isinstance(services, dict)
+                else {}}
 
     def team_of(self, service: str) -> str | None:
         for name, team in self.teams.items():

@@ -48,12 +48,14 @@ from .window import AsOf, as_of, parse_instant
 if TYPE_CHECKING:
     from . import failures, ingest
     from .app import analyses, oncall, planning
+    from .sync import run as sync_run
 else:  # imported by the first method that needs them: `fireline dora` reads no git and no rotation (lazy.py)
     failures = lazy("fireline.failures")
     ingest = lazy("fireline.ingest")
     analyses = lazy("fireline.app.analyses")
     oncall = lazy("fireline.app.oncall")
     planning = lazy("fireline.app.planning")
+    sync_run = lazy("fireline.sync.run")
 
 When = str | date | datetime | None
 
@@ -367,6 +369,14 @@ class Workspace:
     def rebuild(self) -> dict[str, int]:
         """Re-derive every normalised table from the raw events (after a parser fix)."""
         return ingest.rebuild(self.existing_store(), self.config)
+
+    def sync(self, source: str, targets: list[str] | None = None, *, since: When = None,
+             **options: Any) -> sync_run.SyncResult:
+        """Pull history from `source` ("github", "gitlab", "pagerduty") into the store as raw events and
+        normalise them: `targets` are repositories (or PagerDuty service ids), default those in config;
+        `since` (a date or time) overrides each stream's cursor. Options: `sleep`, `progress`, `env`."""
+        start = _instant(since, self.config.timezone, "since")
+        return sync_run.sync(self.store, self.config, source, list(targets or []), since=start, **options)
 
     def failed_events(self) -> list[failures.FailedEvent]:
         return failures.failed_events(self.existing_store())

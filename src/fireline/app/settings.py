@@ -23,6 +23,7 @@ from ..errors import UserError
 from ..metrics.alerts import AlertParams
 from ..oncall import settings as oncall_settings
 from ..postmortems import settings as postmortem_settings
+from ..sync import settings as sync_settings
 
 __all__ = ["Sections", "alert_params", "load_config", "validate"]
 
@@ -59,6 +60,7 @@ def validate(config: Config) -> Sections:
         budget=budget_settings.of(config),
     )
     oncall_settings.load(config, read_calendars=False)
+    sync_settings.of(config)
     return sections
 
 

@@ -38,6 +38,7 @@ from .common import (
 )
 from .events import events_app
 from .export import export_app
+from .sync import sync_app
 
 if TYPE_CHECKING:
     from .. import ingest as ingest_lib
@@ -83,6 +84,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(events_app, name="events")
 app.add_typer(export_app, name="export")
+app.add_typer(sync_app, name="sync")
 class Period(str, Enum):
     week = "week"
     month = "month"

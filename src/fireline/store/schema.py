@@ -74,10 +74,20 @@ TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
         ("closed_at", TS), ("merge_commit", "TEXT"), ("head_sha", "TEXT"), ("base_sha", "TEXT"),
         ("state", "TEXT"), ("reopened", "INTEGER"), ("reopened_at", "TEXT"), ("updated_at", TS),
     ], ("id",)),
-    # Derived by linking (see linking.py); rebuilt whole on every ingest.
+    # `fireline sync`: where each stream of each repository stands (`since`: the start of the last
+    # complete run; `next_url`: the page to resume an interrupted run from, and when that run began).
+    "sync_cursors": ([
+        ("source", "TEXT"), ("target", "TEXT"), ("stream", "TEXT"), ("since", TS), ("next_url", "TEXT"),
+        ("run_started", TS), ("updated_at", TS),
+    ], ("source", "target", "stream")),
+    # The ETag of each list page fetched, and the page after it: an unchanged page (304) is skipped whole.
+    "sync_etags": ([
+        ("source", "TEXT"), ("url", "TEXT"), ("etag", "TEXT"), ("next_url", "TEXT"), ("updated_at", TS),
+    ], ("source", "url")),
     # The latest marker scan of each working copy (debt/scan_cache.py): a cache, not a record.
     "scan_cache": ([("repo", "TEXT"), ("path", "TEXT"), ("settings", "TEXT"), ("head", "TEXT"),
                     ("result", "TEXT")], ("repo", "path")),
+    # Derived by linking (see linking.py); rebuilt whole on every ingest.
     "deployment_changes": ([
         ("deployment_id", "TEXT"), ("service", "TEXT"), ("repo", "TEXT"), ("sha", "TEXT"),
         ("baseline", "BOOLEAN"), ("via", "TEXT"),

@@ -45,7 +45,8 @@ def delivery_ids(kind: str, headers: Mapping[str, str], payload: Any) -> list[tu
     return [(event_id, payload)]
 
 
-def normalise(kind: str, payload: Any, **_options: Any) -> Normalised:
+def normalise(kind: str, payload: Any, *, pagerduty_services: dict[str, str] | None = None,
+              **_options: Any) -> Normalised:
     event = _event(payload)
     event_type = _text(event, "event_type", "event.event_type")
     data = event.get("data")
@@ -62,7 +63,9 @@ def normalise(kind: str, payload: Any, **_options: Any) -> Normalised:
     if not isinstance(service_ref, dict):
         raise PayloadError("event.data.service: missing" if service_ref is None else
                            "event.data.service: expected an object")
-    service = _text(service_ref, "summary", "event.data.service.summary")
+    # `[sync.pagerduty] services` names a PagerDuty service (by id) as a Fireline service.
+    mapped = (pagerduty_services or {}).get(str(service_ref.get("id") or ""))
+    service = mapped or _text(service_ref, "summary", "event.data.service.summary")
     priority = data.get("priority")
     if priority is not None and not isinstance(priority, dict):
         raise PayloadError("event.data.priority: expected an object or null")
