@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from ..errors import UserError
 from ..metrics.tiers import PROFILES, get_profile
@@ -44,7 +45,19 @@ if TYPE_CHECKING:
 else:  # loaded by the command that needs it: `fireline --help` stays free of Ibis (see common.lazy)
     terminal = lazy("fireline.views.terminal")
 
+class _Root(TyperGroup):
+    """Keeps the command line as given (ctx.meta, shared by every command's context): a command on a
+    DuckDB store that `fireline serve` holds is sent there whole (cli/forward.py)."""
+
+    def parse_args(self, ctx, args):
+        ctx.meta.setdefault(ARGV_KEY, tuple(args))
+        return super().parse_args(ctx, args)
+
+
+ARGV_KEY = "fireline.argv"
+
 app = typer.Typer(
+    cls=_Root,
     help="Fireline: DORA baselines and the other 90% of incident work.\n\n"
     "Start with `fireline demo`, or point `fireline ingest git PATH` at a repository, then run "
     "`fireline dora`.",
@@ -72,7 +85,7 @@ def _root(
     = None,
 ) -> None:
     """`fireline --db URL --config FILE COMMAND ...` sets both once for the command that follows."""
-    set_root_options(ctx, RootOptions(db=db, config=config))
+    set_root_options(ctx, RootOptions(db=db, config=config, argv=ctx.meta.get(ARGV_KEY, ())))
 
 
 ingest_app = typer.Typer(help="Read git history, deployments, incidents and alert history into the store.",

@@ -1,0 +1,221 @@
+"""POST /cli: run a `fireline` command for a CLI on this machine, on the server's open store.
+
+A DuckDB file has one writer process, and while `fireline serve` runs that is the server. The CLI
+finds the server's address beside the store (address.py) and sends its command line here
+(cli/forward.py): `{"argv": [...], "cwd": "/abs/folder", "config": "/abs/fireline.toml" | null}`.
+The answer is `{"stdout": ..., "stderr": ..., "exit_code": n}`: what the command would have printed
+and its exit code, so a script sees the same JSON with or without a server.
+
+- Only commands on the allow-list (COMMANDS) run; `serve` and `demo` never do.
+- Only from a loopback peer, with the bearer token of serve.json or the ingest token: the paths in a
+  command are read on this machine, relative ones from the CLI's folder (`cwd`).
+- Commands that write (ingest, rebuild, events retry) hold the intake's and the normaliser's locks
+  for their whole run, so they never interleave with a webhook batch or a normalisation round; an
+  ingest is one transaction, so a server killed mid-way leaves the store as it was.
+- Reads run beside the intake on their own connection (DuckDB reads a consistent snapshot).
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import json
+import logging
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path, PurePath
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from ..errors import UserError
+from .auth import is_loopback
+
+log = logging.getLogger("fireline.server")
+MAX_BODY = 1024 * 1024
+
+# The commands a CLI may send (the ones that open a store), and whether they write to it.
+READS = {"dora", "explain", "report", "actions", "followup", "debt", "budget", "plan", "testing", "knowledge",
+         "alerts report", "alerts suggest", "events failed", "postmortem lint", "postmortem repeats",
+         "postmortem new", "oncall now", "oncall next", "oncall schedule", "oncall gaps", "oncall load",
+         "oncall handoff"}
+WRITES = {"ingest git", "ingest deployments", "ingest incidents", "ingest alerts", "ingest postmortems",
+          "ingest flags", "rebuild", "events retry"}
+GROUPS = {"ingest", "alerts", "events", "postmortem", "oncall"}
+ROOT_OPTIONS = {"--db", "--config"}
+
+
+def command_of(argv: list[str]) -> str | None:
+    """The command an argv names (`ingest git`), past the root options; None when there is none."""
+    rest = list(argv)
+    while rest and rest[0].startswith("-"):
+        option = rest.pop(0)
+        if option in ROOT_OPTIONS:
+            if not rest:
+                return None
+            rest.pop(0)
+        elif option.split("=", 1)[0] not in ROOT_OPTIONS:
+            return None
+    if not rest:
+        return None
+    if rest[0] in GROUPS:
+        return f"{rest[0]} {rest[1]}" if len(rest) > 1 else None
+    return rest[0]
+
+
+class _Streams(io.TextIOBase):
+    """sys.stdout or sys.stderr: what a thread running a command writes goes to that command's buffer,
+    everything else to the real stream."""
+
+    def __init__(self, real: Any, local: threading.local, name: str) -> None:
+        self._real, self._local, self._name = real, local, name
+
+    def _buffer(self) -> io.StringIO | None:
+        return getattr(self._local, self._name, None)
+
+    def write(self, text: str) -> int:
+        buffer = self._buffer()
+        return (buffer if buffer is not None else self._real).write(text)
+
+    def flush(self) -> None:
+        if self._buffer() is None:
+            self._real.flush()
+
+    def isatty(self) -> bool:
+        return False if self._buffer() is not None else self._real.isatty()
+
+    def fileno(self) -> int:
+        if self._buffer() is not None:
+            raise io.UnsupportedOperation("a captured stream has no file descriptor")
+        return self._real.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8" if self._buffer() is not None else getattr(self._real, "encoding", "utf-8")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+_LOCAL = threading.local()
+_INSTALL = threading.Lock()
+
+
+@contextmanager
+def captured() -> Iterator[tuple[io.StringIO, io.StringIO]]:
+    """What this thread prints, in two buffers (other threads keep printing where they did)."""
+    with _INSTALL:
+        if not isinstance(sys.stdout, _Streams):
+            sys.stdout = _Streams(sys.stdout, _LOCAL, "out")
+        if not isinstance(sys.stderr, _Streams):
+            sys.stderr = _Streams(sys.stderr, _LOCAL, "err")
+    out, err = io.StringIO(), io.StringIO()
+    _LOCAL.out, _LOCAL.err = out, err
+    try:
+        yield out, err
+    finally:
+        _LOCAL.out = _LOCAL.err = None
+
+
+def _absolute(value: Any, cwd: Path) -> Any:
+    if isinstance(value, PurePath):
+        return value if value.is_absolute() else cwd / value
+    if isinstance(value, list | tuple) and any(isinstance(v, PurePath) for v in value):
+        return type(value)(_absolute(v, cwd) for v in value)
+    return value
+
+
+def _relative_to(callback: Callable, cwd: Path) -> Callable:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return callback(*args, **{k: _absolute(v, cwd) for k, v in kwargs.items()})
+
+    return call
+
+
+def _paths_from(command: Any, cwd: Path) -> None:
+    """Every path argument of `command` and its subcommands read relative to `cwd` (the CLI's folder)."""
+    if getattr(command, "callback", None) is not None:
+        command.callback = _relative_to(command.callback, cwd)
+    for sub in getattr(command, "commands", {}).values():
+        _paths_from(sub, cwd)
+
+
+def run(argv: list[str], store_url: str, cwd: Path, config: Path | None) -> tuple[str, str, int]:
+    """Run `fireline argv` in this thread as the CLI would: stdout, stderr and the exit code."""
+    import typer.main
+
+    from .. import cli
+    from ..cli.common import SERVED, Served
+    from ..views import terminal
+
+    command = typer.main.get_command(cli.app)  # a new tree each time: the paths are this request's
+    _paths_from(command, cwd)
+    token = SERVED.set(Served(store_url=store_url, cwd=cwd, config=config))
+    code = 0
+    with captured() as (out, err):
+        try:
+            command.main(args=argv, prog_name="fireline", standalone_mode=True)
+        except SystemExit as exc:
+            if isinstance(exc.code, str):
+                err.write(exc.code + "\n")
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except UserError as exc:
+            from rich.markup import escape
+
+            terminal.console(stderr=True).print(f"[red]error:[/] {escape(exc.for_cli())}")
+            code = exc.exit_code
+        except Exception:
+            log.exception("command %s sent by a CLI failed", command_of(argv))
+            err.write("error: the command failed inside fireline serve; its log has the details\n")
+            code = 1
+        finally:
+            SERVED.reset(token)
+    return out.getvalue(), err.getvalue(), code
+
+
+def router(store_url: Callable[[], str], exclusive: Callable[[], AbstractContextManager[Any]],
+           tokens: Callable[[], list[str]]) -> APIRouter:
+    """`tokens()`: the bearer tokens accepted (serve.json's, the ingest token)."""
+    routes = APIRouter()
+
+    @routes.post("/cli", include_in_schema=False)
+    async def cli_endpoint(request: Request) -> JSONResponse:
+        peer = request.client.host if request.client else ""
+        if not peer or not is_loopback(peer):
+            return JSONResponse({"error": "commands are taken from this machine only"}, status_code=403)
+        auth = request.headers.get("authorization") or ""
+        given = auth[7:].strip().encode() if auth.lower().startswith("bearer ") else b""
+        if not given or not any(hmac.compare_digest(given, t.encode()) for t in tokens() if t):
+            return JSONResponse({"error": "bad or missing bearer token (serve.json's token or the ingest token)"},
+                                status_code=401)
+        body = await request.body()
+        try:
+            if len(body) > MAX_BODY:
+                raise ValueError("the request is too large")
+            data = json.loads(body)
+            argv, cwd, config = data["argv"], Path(data["cwd"]), data.get("config")
+            if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)) or not cwd.is_absolute():
+                raise ValueError("argv must be a list of strings and cwd an absolute folder")
+        except (ValueError, KeyError, TypeError) as exc:
+            return JSONResponse({"error": f"bad request: {exc}"}, status_code=400)
+        name = command_of(argv)
+        if name not in READS and name not in WRITES:
+            return JSONResponse({"error": f"`fireline {name or ' '.join(argv)}` is not run by the server"},
+                                status_code=403)
+        url = store_url()
+
+        def work() -> tuple[str, str, int]:
+            if name in WRITES:
+                with exclusive():
+                    return run(argv, url, cwd, Path(config) if config else None)
+            return run(argv, url, cwd, Path(config) if config else None)
+
+        from starlette.concurrency import run_in_threadpool
+
+        stdout, stderr, code = await run_in_threadpool(work)
+        return JSONResponse({"stdout": stdout, "stderr": stderr, "exit_code": code})
+
+    return routes
