@@ -372,8 +372,13 @@ for _module in (cli_postmortems, cli_oncall, cli_debt, cli_report):
 
 def main() -> None:
     """Entry point: a user's mistake is one line on stderr and exit code 2, never a traceback."""
+    main_with(None)
+
+
+def main_with(argv: list[str] | None, prog_name: str | None = None) -> None:
+    """`main` for these arguments (None: the command line's); it ends with SystemExit."""
     try:
-        app()
+        app(argv, prog_name=prog_name)
     except UserError as exc:
         from rich.markup import escape
 

@@ -44,10 +44,11 @@ class ServerGone(UserError):
 
 
 def config_file(explicit: Path | None, cwd: Path) -> Path | None:
-    """The config file this CLI would read (the order of config.load_config), as an absolute path."""
+    """The config file this CLI would read (the order of config.load_config), as this CLI names it: the
+    server runs the command in this folder, so a relative name reads the same file (and prints the same)."""
     given = explicit or os.environ.get(CONFIG_ENV)
     if given:
-        return (cwd / Path(given).expanduser()).absolute()
+        return Path(given)
     for candidate in (cwd / "fireline.toml", cwd / "pyproject.toml"):
         if candidate.is_file():
             return candidate

@@ -137,3 +137,8 @@ def client_url(host: str, port: int) -> str:
     elif name == "::":
         name = "::1"
     return f"http://[{name}]:{port}" if ":" in name else f"http://{name}:{port}"
+
+
+def address_fields(path: Path) -> set[str]:
+    """The keys a serve.json holds (for checks and docs)."""
+    return set(json.loads(path.read_text()))

@@ -8,11 +8,13 @@ and its exit code, so a script sees the same JSON with or without a server.
 
 - Only commands on the allow-list (COMMANDS) run; `serve` and `demo` never do.
 - Only from a loopback peer, with the bearer token of serve.json or the ingest token: the paths in a
-  command are read on this machine, relative ones from the CLI's folder (`cwd`).
+  command are read on this machine, relative ones from the CLI's folder (`cwd`, where the command
+  runs: one command at a time, as the working folder is the process's).
 - Commands that write (ingest, rebuild, events retry) hold the intake's and the normaliser's locks
   for their whole run, so they never interleave with a webhook batch or a normalisation round; an
   ingest is one transaction, so a server killed mid-way leaves the store as it was.
-- Reads run beside the intake on their own connection (DuckDB reads a consistent snapshot).
+- Reads run beside the intake on their own connection (DuckDB reads a consistent snapshot), without
+  holding its locks.
 """
 
 from __future__ import annotations
@@ -21,17 +23,17 @@ import hmac
 import io
 import json
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ..errors import UserError
 from .auth import is_loopback
 
 log = logging.getLogger("fireline.server")
@@ -120,53 +122,37 @@ def captured() -> Iterator[tuple[io.StringIO, io.StringIO]]:
         _LOCAL.out = _LOCAL.err = None
 
 
-def _absolute(value: Any, cwd: Path) -> Any:
-    if isinstance(value, PurePath):
-        return value if value.is_absolute() else cwd / value
-    if isinstance(value, list | tuple) and any(isinstance(v, PurePath) for v in value):
-        return type(value)(_absolute(v, cwd) for v in value)
-    return value
+# A command reads relative paths from the CLI's folder and prints them as given: it runs in that folder.
+# The working folder is the process's, so commands sent by CLIs run one at a time (the server's own
+# threads use absolute paths only).
+_FOLDER = threading.Lock()
 
 
-def _relative_to(callback: Callable, cwd: Path) -> Callable:
-    def call(*args: Any, **kwargs: Any) -> Any:
-        return callback(*args, **{k: _absolute(v, cwd) for k, v in kwargs.items()})
-
-    return call
-
-
-def _paths_from(command: Any, cwd: Path) -> None:
-    """Every path argument of `command` and its subcommands read relative to `cwd` (the CLI's folder)."""
-    if getattr(command, "callback", None) is not None:
-        command.callback = _relative_to(command.callback, cwd)
-    for sub in getattr(command, "commands", {}).values():
-        _paths_from(sub, cwd)
+@contextmanager
+def _in_folder(cwd: Path) -> Iterator[None]:
+    with _FOLDER:
+        before = os.getcwd()
+        os.chdir(cwd)
+        try:
+            yield
+        finally:
+            os.chdir(before)
 
 
 def run(argv: list[str], store_url: str, cwd: Path, config: Path | None) -> tuple[str, str, int]:
     """Run `fireline argv` in this thread as the CLI would: stdout, stderr and the exit code."""
-    import typer.main
-
     from .. import cli
     from ..cli.common import SERVED, Served
-    from ..views import terminal
 
-    command = typer.main.get_command(cli.app)  # a new tree each time: the paths are this request's
-    _paths_from(command, cwd)
     token = SERVED.set(Served(store_url=store_url, cwd=cwd, config=config))
     code = 0
-    with captured() as (out, err):
+    with _in_folder(cwd), captured() as (out, err):
         try:
-            command.main(args=argv, prog_name="fireline", standalone_mode=True)
+            cli.main_with(argv, prog_name="fireline")
         except SystemExit as exc:
             if isinstance(exc.code, str):
                 err.write(exc.code + "\n")
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        except UserError as exc:
-            from rich.markup import escape
-
-            terminal.console(stderr=True).print(f"[red]error:[/] {escape(exc.for_cli())}")
-            code = exc.exit_code
         except Exception:
             log.exception("command %s sent by a CLI failed", command_of(argv))
             err.write("error: the command failed inside fireline serve; its log has the details\n")

@@ -69,6 +69,8 @@ def run(*, host: str, port: int, workers: int, db: str | None, config_path: Path
     secrets = Secrets.load(config.server)
     warnings = check_host(host, secrets, config)
     url = resolve_url(db, config.store_url())
+    if (path := addresses.duckdb_path(url)) is not None:
+        url = str(path)  # commands sent by CLIs run in their own folders (remote.py)
     other = addresses.other_server(url)
     if other is not None and other.store != str(addresses.duckdb_path(url)):
         raise UserError(f"another fireline serve (pid {other.pid}, store {other.store}) keeps its address in this "
