@@ -176,15 +176,22 @@ def _big_repo(path: Path, commits: int) -> None:
         lines += [f"M 644 inline f{n % 50}.txt", f"data {len(content)}", content.rstrip("\n"), ""]
         if n % 500 == 499:
             lines += [f"tag v{n}", f"from :{n + 1}", f"tagger Ada <ada@example.com> {when + 60} +0000",
-                      f"data {len(message)}", message, ""]
+                      f"data {len(message)}", message]
     subprocess.run(["git", "-C", str(path), "fast-import", "--quiet"], input="\n".join(lines) + "\n", text=True,
                    check=True)
     subprocess.run(["git", "-C", str(path), "reset", "-q", "--hard", "main"], check=True)
 
 
 def _children(pid: int) -> list[str]:
-    out = subprocess.run(["ps", "-o", "args=", "--ppid", str(pid)], capture_output=True, text=True).stdout
-    return out.splitlines()
+    """The command lines of a process's children (read from /proc: quicker than `ps` in a tight loop)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
 
 
 def test_a_server_killed_mid_ingest_is_reported_and_nothing_is_half_written(tmp_path):
