@@ -335,6 +335,10 @@ def serve(
 
     Secrets: FIRELINE_GITHUB_SECRET, FIRELINE_GITLAB_TOKEN, FIRELINE_PAGERDUTY_SECRET and
     FIRELINE_INGEST_TOKEN (Alertmanager and /events), or [server] in fireline.toml.
+
+    On a DuckDB store it leaves its address in serve.json beside the store: other commands on that
+    store then run through it. It fetches and ingests every `[repos.<name>]` each `[server]
+    sync_interval` (default 10 minutes) and when a push webhook names one.
     """
     from ..server import serve as serve_lib
 
