@@ -141,7 +141,7 @@ def workspace(db: str | None, config: Path | None, at: str | None = None, **old:
         # A DuckDB file has one writer: while `fireline serve` holds it, the command runs there.
         from . import forward
 
-        forward.if_served(ws, config if config is not None else root.config)
+        forward.if_served(ws, config if config is not None else root.config, root.argv)
     value, field = pick_at(at, **old)
     if field == "now" and value:  # the old --now read a date as its start, not its end
         ws.set_now(parse_instant(value, "now", ws.config.timezone), field=field)

@@ -25,7 +25,6 @@ import typer
 
 from ..errors import UserError
 from ..server import address as addresses
-from .common import root_options
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -55,10 +54,9 @@ def config_file(explicit: Path | None, cwd: Path) -> Path | None:
     return None
 
 
-def if_served(ws: Workspace, explicit_config: Path | None) -> None:
-    """Return when no server holds the workspace's store; else run the command there and exit."""
+def if_served(ws: Workspace, explicit_config: Path | None, argv: tuple[str, ...]) -> None:
+    """Return when no server holds the workspace's store; else run the command line `argv` there and exit."""
     address = addresses.live(ws.url)
-    argv = root_options().argv
     if address is None or not argv:
         return
     cwd = Path.cwd()

@@ -2,18 +2,20 @@
 incremental ingest, every `[server] sync_interval`, and at once when a GitHub or GitLab push webhook
 names the repository (by its remote URL or its full name, `owner/name`).
 
-Each repository is a job (jobs.py): one sync at a time per repository, a failing fetch or ingest is
+Each repository is a job (jobs.py): one sync at a time per repository (also across the worker processes of
+a server on PostgreSQL: a lock file in its git folder), a failing fetch or ingest is
 logged, shown on /healthz and retried with back-off. The ingest holds the intake's write lock
 (`exclusive`) and is one transaction, as `fireline ingest git` is.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import re
 import subprocess
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,19 +93,37 @@ def sync_repo(name: str, config: Config, store_url: str,
     what is local, then raises so the job backs off and /healthz shows it."""
     path = config.repo_dir(name)
     failed: str | None = None
-    if remote_urls(path):
-        try:
-            _git(path, "fetch", "--all", "--prune", "--tags", "--quiet", timeout=FETCH_TIMEOUT)
-        except (FetchFailed, OSError, subprocess.SubprocessError) as exc:
-            failed = f"git fetch failed in {path}: {exc}"
-    with exclusive(), Store.open(store_url) as store:
-        result = ingest.ingest_git(store, config, path)
+    with _one_at_a_time(path):
+        if remote_urls(path):
+            try:
+                _git(path, "fetch", "--all", "--prune", "--tags", "--quiet", timeout=FETCH_TIMEOUT)
+            except (FetchFailed, OSError, subprocess.SubprocessError) as exc:
+                failed = f"git fetch failed in {path}: {exc}"
+        with exclusive(), Store.open(store_url) as store:
+            result = ingest.ingest_git(store, config, path)
     if not result.unchanged:
         log.info("repos.%s: %d new commits, %d new tag deployments", name, result.new_changes,
                  result.new_deployments)
     if failed:
         raise FetchFailed(failed)
     return result
+
+
+@contextmanager
+def _one_at_a_time(path: Path) -> Iterator[None]:
+    """Hold a lock file in the repository's git folder: the workers of a server on PostgreSQL (each
+    runs the jobs) sync a repository one after another; the later one finds it unchanged."""
+    try:
+        git_dir = Path(_git(path, "rev-parse", "--absolute-git-dir").strip())
+    except (FetchFailed, OSError, subprocess.SubprocessError):
+        yield  # not a repository: the ingest says so
+        return
+    with open(git_dir / "fireline-sync.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class RepoSync:
