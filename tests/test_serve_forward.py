@@ -199,6 +199,7 @@ def test_a_server_killed_mid_ingest_is_reported_and_nothing_is_half_written(tmp_
     _big_repo(world / "big", 20_000)
     db = world / ".fireline" / "fireline.duckdb"
     server = Server(db, world)
+    assert server.health()["status"] == "ok"
     try:
         cli = subprocess.Popen([sys.executable, "-m", "fireline.cli", "ingest", "git", "big", "--deploy-tags", "v*",
                                 "--json"], cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -209,6 +210,10 @@ def test_a_server_killed_mid_ingest_is_reported_and_nothing_is_half_written(tmp_
             assert cli.poll() is None, cli.communicate()
             assert time.monotonic() < deadline, "the ingest never started"
             time.sleep(0.01)
+        # A probe is answered while the ingest holds the store (with the queue as last seen).
+        health = server.health()
+        reading = any("git" in c and " log" in c for c in _children(server.proc.pid))
+        assert health["status"] == "ok" and (health.get("writing") is True or not reading)
     finally:
         server.stop(signal.SIGKILL)
     out, err = cli.communicate(timeout=120)

@@ -3,6 +3,7 @@ on a push webhook naming the repository; a failing fetch is shown on /healthz an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -12,8 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fireline.server.jobs import Job
-from fireline.server.sync import payload_keys, repo_key
+from fireline.app.settings import load_config
+from fireline.server.jobs import Job, Jobs
+from fireline.server.sync import RepoSync, payload_keys, repo_key
 
 from .gitrepo import GitRepo
 from .serving import Server, fireline
@@ -113,6 +115,19 @@ def test_remote_urls_and_webhook_payloads_name_a_repository_the_same_way():
     gitlab = {"project": {"path_with_namespace": "group/sub/app",
                           "git_ssh_url": "git@gitlab.example.com:group/sub/app.git"}}
     assert payload_keys("gitlab", gitlab) == {"group/sub/app"}
+
+
+def test_a_gitlab_push_or_tag_push_names_the_repository_by_its_path(tmp_path):
+    repo = GitRepo.create(tmp_path / "app")
+    repo.git("remote", "add", "origin", "git@gitlab.example.com:group/sub/app.git")
+    (tmp_path / "fireline.toml").write_text('[repos.app]\npath = "app"\n')
+    jobs = Jobs()
+    sync = RepoSync(jobs, load_config(tmp_path / "fireline.toml"), lambda: "unused", contextlib.nullcontext)
+    project = {"project": {"path_with_namespace": "group/sub/app"}}
+    assert sync.on_push("gitlab", "tag_push", project) == ["app"]
+    assert sync.on_push("gitlab", "push", {"project": {"path_with_namespace": "group/other"}}) == []
+    assert sync.on_push("gitlab", "merge_request", project) == []
+    assert jobs.status("repository")["app"]["runs"] == 0  # never started here
 
 
 @pytest.mark.parametrize(("interval", "failures", "delay"), [

@@ -34,6 +34,7 @@ from .sync import RepoSync
 
 log = logging.getLogger("fireline.server")
 BATCH = 5000  # raw events normalised per round
+HEALTH_WAIT = 1.0  # seconds /healthz waits for the store before answering with the queue as last seen
 
 # Headers worth keeping with the raw event: they say what it was and who sent it.
 KEPT_HEADERS = ("x-github-event", "x-github-delivery", "x-github-hook-id", "x-gitlab-event", "x-gitlab-event-uuid",
@@ -268,9 +269,17 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
                                                          "or the store unreachable"}})
     def healthz() -> JSONResponse:
         """200 `ok`; 503 `degraded` with its reasons, or `error` when the store cannot be read."""
+        writing = False
         try:
-            with lock:
-                queue = normalise.queue_state(state["store"])
+            # A CLI's ingest or a repository sync holds the lock for its whole transaction: a probe then
+            # gets the queue as last seen rather than waiting (and timing out) behind it.
+            if lock.acquire(timeout=HEALTH_WAIT if "queue" in state else -1):
+                try:
+                    queue = state["queue"] = normalise.queue_state(state["store"])
+                finally:
+                    lock.release()
+            else:
+                queue, writing = state["queue"], True
         except Exception as exc:  # any failure means unhealthy; say which
             return JSONResponse({"status": "error", "error": type(exc).__name__}, status_code=503)
         metrics.show(queue)
@@ -286,6 +295,8 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
                 "lag_seconds": round(lag, 3)}
         if reasons:
             body["reasons"] = reasons
+        if writing:
+            body["writing"] = True
         if config.repos:
             body["repositories"] = jobs.status("repository")
         return JSONResponse(body, status_code=503 if reasons else 200)
