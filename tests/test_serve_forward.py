@@ -149,6 +149,10 @@ def test_commands_not_on_the_allow_list_are_refused(world_template, tmp_path):
         assert post(["dora", "--json"], auth="Bearer wrong").status_code == 401
         answer = post(["--db", "ignored.duckdb", "dora", "--json"]).json()
         assert answer["exit_code"] == 0 and "overall" in json.loads(answer["stdout"])
+        gone = httpx.post(f"{server.url}/cli", json={"argv": ["dora"], "cwd": str(world / "gone"), "config": None},
+                          headers={"authorization": f"Bearer {token}"}, timeout=60).json()
+        assert gone["exit_code"] == 2 and "cannot work in this folder" in gone["stderr"]
+        assert server.health()["status"] == "ok"
 
 
 def test_command_of_reads_past_the_root_options():

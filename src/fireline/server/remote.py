@@ -141,10 +141,20 @@ def _in_folder(cwd: Path) -> Iterator[None]:
 
 def run(argv: list[str], store_url: str, cwd: Path, config: Path | None) -> tuple[str, str, int]:
     """Run `fireline argv` in this thread as the CLI would: stdout, stderr and the exit code."""
-    from .. import cli
     from ..cli.common import SERVED, Served
 
     token = SERVED.set(Served(store_url=store_url, cwd=cwd, config=config))
+    try:
+        return _run_in(cwd, argv)
+    except OSError as exc:  # the folder is gone, or the server's user may not enter it
+        return "", f"error: {cwd}: fireline serve cannot work in this folder ({exc.strerror or exc})\n", 2
+    finally:
+        SERVED.reset(token)
+
+
+def _run_in(cwd: Path, argv: list[str]) -> tuple[str, str, int]:
+    from .. import cli
+
     code = 0
     with _in_folder(cwd), captured() as (out, err):
         try:
@@ -157,8 +167,6 @@ def run(argv: list[str], store_url: str, cwd: Path, config: Path | None) -> tupl
             log.exception("command %s sent by a CLI failed", command_of(argv))
             err.write("error: the command failed inside fireline serve; its log has the details\n")
             code = 1
-        finally:
-            SERVED.reset(token)
     return out.getvalue(), err.getvalue(), code
 
 
