@@ -273,3 +273,12 @@ def test_a_stale_address_is_ignored_and_removed(world_template, tmp_path):
 def test_postgresql_stores_have_no_address():
     assert addresses.file_for("postgresql://u@localhost/db") is None
     assert addresses.file_for("/x/y/s.duckdb") == Path("/x/y/serve.json")
+
+
+def test_a_second_served_store_in_the_same_folder_is_refused(world_template, tmp_path):
+    world = tmp_path / "world"
+    shutil.copytree(world_template, world)
+    with Server(world / "a.duckdb", world, "--config", str(world / "server.toml")):
+        run = fireline("serve", "--port", "9", "--db", str(world / "b.duckdb"), "--config", str(world / "server.toml"),
+                       cwd=world)
+        assert run.returncode == 2 and "give each served DuckDB store a folder of its own" in run.stderr
