@@ -160,6 +160,20 @@ class ServerConfig(_Strict):
     allowed_hosts: list[str] | None = None
     # Seconds a connection may take to send a request's headers (and may sit idle between requests).
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # How often the server fetches and ingests each `[repos.<name>]`: seconds, or "90s", "10m", "1h".
+    sync_interval: float = Field(default=600.0, gt=0)
+
+    @field_validator("sync_interval", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("expected seconds, or a number with s, m or h (\"10m\")")
+        if isinstance(value, str):
+            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", value)
+            if not match:
+                raise ValueError(f"not a duration: {value!r} (seconds, or a number with s, m or h: \"10m\")")
+            return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
+        return value
 
     @field_validator("allowed_hosts")
     @classmethod

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from ..errors import UserError
 from ..metrics.tiers import PROFILES, get_profile
@@ -46,7 +47,19 @@ if TYPE_CHECKING:
 else:  # loaded by the command that needs it: `fireline --help` stays free of Ibis (see common.lazy)
     terminal = lazy("fireline.views.terminal")
 
+class _Root(TyperGroup):
+    """Keeps the command line as given (ctx.meta, shared by every command's context): a command on a
+    DuckDB store that `fireline serve` holds is sent there whole (cli/forward.py)."""
+
+    def parse_args(self, ctx, args):
+        ctx.meta.setdefault(ARGV_KEY, tuple(args))
+        return super().parse_args(ctx, args)
+
+
+ARGV_KEY = "fireline.argv"
+
 app = typer.Typer(
+    cls=_Root,
     help="Fireline: DORA baselines and the other 90% of incident work.\n\n"
     "Start with `fireline demo`, or point `fireline ingest git PATH` at a repository, then run "
     "`fireline dora`.",
@@ -74,7 +87,7 @@ def _root(
     = None,
 ) -> None:
     """`fireline --db URL --config FILE COMMAND ...` sets both once for the command that follows."""
-    set_root_options(ctx, RootOptions(db=db, config=config))
+    set_root_options(ctx, RootOptions(db=db, config=config, argv=ctx.meta.get(ARGV_KEY, ())))
 
 
 ingest_app = typer.Typer(help="Read git history, deployments, incidents and alert history into the store.",
@@ -361,6 +374,10 @@ def serve(
 
     Secrets: FIRELINE_GITHUB_SECRET, FIRELINE_GITLAB_TOKEN, FIRELINE_PAGERDUTY_SECRET and
     FIRELINE_INGEST_TOKEN (Alertmanager and /events), or [server] in fireline.toml.
+
+    On a DuckDB store it leaves its address in serve.json beside the store: other commands on that
+    store then run through it. It fetches and ingests every `[repos.<name>]` each `[server]
+    sync_interval` (default 10 minutes) and when a push webhook names one.
     """
     from ..server import serve as serve_lib
 
@@ -398,8 +415,13 @@ for _module in (cli_postmortems, cli_oncall, cli_debt, cli_report):
 
 def main() -> None:
     """Entry point: a user's mistake is one line on stderr and exit code 2, never a traceback."""
+    main_with(None)
+
+
+def main_with(argv: list[str] | None, prog_name: str | None = None) -> None:
+    """`main` for these arguments (None: the command line's); it ends with SystemExit."""
     try:
-        app()
+        app(argv, prog_name=prog_name)
     except UserError as exc:
         from rich.markup import escape
 

@@ -92,6 +92,21 @@ class RootOptions:
 
     db: str | None = None
     config: Path | None = None
+    # The whole command line after `fireline`, as given: what is sent to a running `fireline serve`.
+    argv: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Served:
+    """Set by `fireline serve` around a command a CLI sent it (server/remote.py): the command runs on the
+    server's open store, with the config the CLI found (`config`, None: none) and its working folder."""
+
+    store_url: str
+    cwd: Path
+    config: Path | None
+
+
+SERVED: ContextVar[Served | None] = ContextVar("fireline_served", default=None)
 
 
 # The root callback sets these for the one command that follows and puts them back when it ends (a
@@ -117,7 +132,18 @@ def workspace(db: str | None, config: Path | None, at: str | None = None, **old:
     from ..workspace import Workspace
 
     root = root_options()
-    ws = Workspace(db if db is not None else root.db, config if config is not None else root.config)
+    served = SERVED.get()
+    if served is not None:  # inside `fireline serve`, for a CLI: its store, the CLI's config
+        from ..app.settings import load_config
+        from ..config import Config
+
+        ws = Workspace(served.store_url, load_config(served.config) if served.config else Config(base_dir=served.cwd))
+    else:
+        ws = Workspace(db if db is not None else root.db, config if config is not None else root.config)
+        # A DuckDB file has one writer: while `fireline serve` holds it, the command runs there.
+        from . import forward
+
+        forward.if_served(ws, config if config is not None else root.config, root.argv)
     value, field = pick_at(at, **old)
     if field == "now" and value:  # the old --now read a date as its start, not its end
         ws.set_now(parse_instant(value, "now", ws.config.timezone), field=field)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -25,13 +25,16 @@ from .. import normalise, safe_json
 from ..config import Config
 from ..errors import UserError
 from ..store import Store, pending_raw_event
-from . import dashboard, openapi
+from . import dashboard, openapi, remote
 from .auth import Secrets, is_loopback, read_token, verify
 from .group_commit import GroupCommitter, RowRefused
 from .guard import Guard
+from .jobs import Jobs
+from .sync import RepoSync
 
 log = logging.getLogger("fireline.server")
 BATCH = 5000  # raw events normalised per round
+HEALTH_WAIT = 1.0  # seconds /healthz waits for the store before answering with the queue as last seen
 
 # Headers worth keeping with the raw event: they say what it was and who sent it.
 KEPT_HEADERS = ("x-github-event", "x-github-delivery", "x-github-hook-id", "x-gitlab-event", "x-gitlab-event-uuid",
@@ -79,12 +82,14 @@ class _Refused(Exception):
 
 def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "127.0.0.1",
                secrets: Secrets | None = None, normaliser: bool = True,
-               dashboard_token: str | None = None, allowed_hosts: list[str] | None = None) -> FastAPI:
+               dashboard_token: str | None = None, allowed_hosts: list[str] | None = None,
+               cli_token: str | None = None) -> FastAPI:
     """The intake (webhooks, /events, /healthz, /metrics) and the dashboard (`/`, see dashboard.py).
 
     `dashboard_token` guards reading on a public address (default: FIRELINE_READ_TOKEN or [server] read_token).
     `allowed_hosts`: the Host header values answered (see guard.py; `fireline serve` always passes them);
     None answers any Host, for an app mounted inside another or driven by a test client.
+    `cli_token`: the bearer token of serve.json, accepted by POST /cli besides the ingest token (remote.py).
     """
     secrets = secrets or Secrets.load(config.server)
     dashboard_token = dashboard_token or read_token(config.server)
@@ -97,6 +102,18 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
     reader = dashboard.Reader(open_store, lambda: state.get("store"), lock)
     wake = threading.Event()
     stop = threading.Event()
+    jobs = Jobs()  # periodic work: repository sync (sync.py); others register with app.state.jobs
+
+    @contextmanager
+    def exclusive() -> Iterator[None]:
+        """Writes from outside the intake (a CLI's ingest, a repository sync) wait for the intake's
+        batch and the normaliser's round, and hold both off until they commit."""
+        with lock:
+            if state["normaliser_lock"] is lock:
+                yield
+            else:
+                with state["normaliser_lock"]:
+                    yield
 
     def normalise_loop() -> None:
         # Paced, not woken per request: each round relinks, so a burst is taken in few rounds.
@@ -129,7 +146,10 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
             if state["normaliser_store"] is not state["store"]:
                 state["normaliser_lock"] = threading.Lock()
             worker.start()
+        state["sync"] = RepoSync(jobs, config, lambda: state["store"].url, exclusive)
+        jobs.start()
         yield
+        jobs.stop()  # a sync under way commits (or rolls back) before the store closes
         stop.set()
         wake.set()
         state["committer"].stop()
@@ -223,6 +243,9 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
         except _Refused as refused:
             metrics.rejected.labels(source, refused.reason).inc()
             return JSONResponse({"error": refused.message}, status_code=refused.status)
+        if "sync" in state and source in ("github", "gitlab"):  # a push to a configured repository: fetch it now
+            for _, item in items:
+                state["sync"].on_push(source, kind, item)
         duplicates = len(items) - stored
         metrics.stored.labels(source).inc(stored)
         metrics.duplicates.labels(source).inc(duplicates)
@@ -246,9 +269,17 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
                                                          "or the store unreachable"}})
     def healthz() -> JSONResponse:
         """200 `ok`; 503 `degraded` with its reasons, or `error` when the store cannot be read."""
+        writing = False
         try:
-            with lock:
-                queue = normalise.queue_state(state["store"])
+            # A CLI's ingest or a repository sync holds the lock for its whole transaction: a probe then
+            # gets the queue as last seen rather than waiting (and timing out) behind it.
+            if lock.acquire(timeout=HEALTH_WAIT if "queue" in state else -1):
+                try:
+                    queue = state["queue"] = normalise.queue_state(state["store"])
+                finally:
+                    lock.release()
+            else:
+                queue, writing = state["queue"], True
         except Exception as exc:  # any failure means unhealthy; say which
             return JSONResponse({"status": "error", "error": type(exc).__name__}, status_code=503)
         metrics.show(queue)
@@ -264,6 +295,10 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
                 "lag_seconds": round(lag, 3)}
         if reasons:
             body["reasons"] = reasons
+        if writing:
+            body["writing"] = True
+        if config.repos:
+            body["repositories"] = jobs.status("repository")
         return JSONResponse(body, status_code=503 if reasons else 200)
 
     @app.get("/metrics")
@@ -276,4 +311,7 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
         return PlainTextResponse(generate_latest(metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(dashboard.router(reader, config, token=dashboard_token, exposed=exposed))
+    app.include_router(remote.router(lambda: state["store"].url, exclusive,
+                                     lambda: [t for t in (cli_token, secrets.values["ingest"]) if t]))
+    app.state.jobs = jobs
     return app

@@ -16,6 +16,7 @@ import uvicorn
 from ..config import Config, load_config
 from ..errors import UserError
 from ..store import Store, resolve_url
+from . import address as addresses
 from .app import create_app
 from .auth import ENV, READ_ENV, SECRET_OF, Secrets, bound_addresses, is_loopback, read_token
 from .guard import allowed_hosts
@@ -68,6 +69,12 @@ def run(*, host: str, port: int, workers: int, db: str | None, config_path: Path
     secrets = Secrets.load(config.server)
     warnings = check_host(host, secrets, config)
     url = resolve_url(db, config.store_url())
+    if (path := addresses.duckdb_path(url)) is not None:
+        url = str(path)  # commands sent by CLIs run in their own folders (remote.py)
+    other = addresses.other_server(url)
+    if other is not None and other.store != str(addresses.duckdb_path(url)):
+        raise UserError(f"another fireline serve (pid {other.pid}, store {other.store}) keeps its address in this "
+                        "folder: give each served DuckDB store a folder of its own", where=url)
     store = Store.open(url)  # creates the schema once, and fails early on a bad URL
     kind = store.kind
     store.close()
@@ -91,9 +98,40 @@ def run(*, host: str, port: int, workers: int, db: str | None, config_path: Path
         uvicorn.run("fireline.server.serve:app_from_env", factory=True, host=host, port=port, workers=workers,
                     **options)
         return
+    token = addresses.Address.new("", url).token
     app = create_app(lambda: Store.open(url), config, host=host, secrets=secrets,
-                     allowed_hosts=allowed_hosts(config.server.allowed_hosts, host))
-    uvicorn.run(app, host=host, port=port, **options)
+                     allowed_hosts=allowed_hosts(config.server.allowed_hosts, host), cli_token=token)
+    server = AddressedServer(uvicorn.Config(app, host=host, port=port, **options), url, token)
+    server.run()
+    if not server.started:
+        sys.exit(3)  # uvicorn's own exit code when it cannot start (the port is taken)
+
+
+class AddressedServer(uvicorn.Server):
+    """uvicorn's server that leaves its address beside a DuckDB store once it listens (address.py), and
+    removes it when it stops, after the last batch is committed and the store closed: a CLI that then
+    finds no address opens the store itself."""
+
+    def __init__(self, config: uvicorn.Config, store_url: str, token: str) -> None:
+        super().__init__(config)
+        self.file = addresses.file_for(store_url)
+        self.store = addresses.duckdb_path(store_url)
+        self.token = token
+
+    async def startup(self, sockets: list | None = None) -> None:
+        await super().startup(sockets)
+        if not self.started or self.file is None or self.store is None:
+            return
+        port = self.servers[0].sockets[0].getsockname()[1] if self.servers else self.config.port
+        address = addresses.Address.new(addresses.client_url(self.config.host, port), str(self.store))
+        addresses.write(self.file, addresses.Address(**{**address.__dict__, "token": self.token}))
+
+    async def shutdown(self, sockets: list | None = None) -> None:
+        try:
+            await super().shutdown(sockets)
+        finally:
+            if self.file is not None:
+                addresses.remove(self.file, os.getpid())
 
 
 def die_with_parent(parent: int) -> None:
