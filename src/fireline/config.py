@@ -233,6 +233,8 @@ class Config(BaseModel):
     oncall: dict[str, Any] = Field(default_factory=dict)
     # `[budget]`: bug budget per team; validated by fireline.debt.settings.
     budget: dict[str, Any] = Field(default_factory=dict)
+    # `[notify.<name>]`: chat, webhook and mail channels; validated by fireline.notify.settings.
+    notify: dict[str, Any] = Field(default_factory=dict)
     testing: TestingConfig = Field(default_factory=TestingConfig)
     rework: ReworkConfig = Field(default_factory=ReworkConfig)
     # Where the config was read from; repo paths are relative to its folder.

@@ -21,6 +21,7 @@ from ..config import load_config as read_config
 from ..debt import settings as budget_settings
 from ..errors import UserError
 from ..metrics.alerts import AlertParams
+from ..notify import settings as notify_settings
 from ..oncall import settings as oncall_settings
 from ..postmortems import settings as postmortem_settings
 
@@ -59,6 +60,7 @@ def validate(config: Config) -> Sections:
         budget=budget_settings.of(config),
     )
     oncall_settings.load(config, read_calendars=False)
+    notify_settings.load(config)
     return sections
 
 
