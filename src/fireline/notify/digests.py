@@ -14,10 +14,12 @@ from .messages import Message, Section
 
 if TYPE_CHECKING:
     from ..app import oncall
+    from ..metrics import explain as explain_metric
     from ..metrics import oncall as oncall_metrics
     from ..workspace import Workspace
 else:
     oncall = lazy("fireline.app.oncall")
+    explain_metric = lazy("fireline.metrics.explain")
     oncall_metrics = lazy("fireline.metrics.oncall")
 
 WEEK = timedelta(days=7)
@@ -79,8 +81,10 @@ def dora_digest(ws: Workspace, team: str, at: datetime, zone: str, key: str) -> 
             changed.append(m.phrase)
     sections = [Section("This week against the previous 4 weeks", facts=facts)]
     if changed:
-        deploys = ws.explain("change_failure_rate", team=team, since=week_start.isoformat(), until=at.isoformat())
-        incidents = ws.explain("time_to_restore", team=team, since=week_start.isoformat(), until=at.isoformat())
+        # The rows of `fireline explain` for the week (its figure is the one above: not computed again).
+        tables = ws.tables()
+        deploys = explain_metric.explain(tables, "change_failure_rate", week.scope)
+        incidents = explain_metric.explain(tables, "time_to_restore", week.scope)
         sections.append(Section(f"Deployments this week ({len(deploys.rows)})", items=[
             f"{_local(r['time'], zone)} {r['service']} {r['deployment_id']}"
             + (f": failed, {', '.join(r['incident_ids'] or [])}" if r.get("failed") else "")

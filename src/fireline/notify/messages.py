@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from typing import Any, Literal
+
+
+def jsonable(value: Any) -> Any:
+    """Dates and times as ISO 8601 text, recursively: what a JSON body and the store's record hold."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -32,7 +44,7 @@ class Message:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["sections"] = [{**s, "facts": [list(f) for f in s["facts"]]} for s in out["sections"]]
-        return out
+        return jsonable(out)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Message:

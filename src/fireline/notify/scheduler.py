@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
@@ -121,10 +121,7 @@ def _handoff(ws: Workspace, team: str, at: datetime, zone: str, key: str, *, exa
 
 
 def _json(message: Message) -> str:
-    def default(o: Any) -> Any:
-        return o.isoformat() if isinstance(o, datetime | date) else str(o)
-
-    return json.dumps(message.to_dict(), default=default, ensure_ascii=False)
+    return json.dumps(message.to_dict(), default=str, ensure_ascii=False)
 
 
 def _attempt(store: Store, channel: Channel, message: Message, attempts: int, now: datetime,
@@ -187,13 +184,16 @@ def send_due(target: Workspace | Store, config: Config | None = None, now: datet
         return []
     store = ws.store
     out = retry_due(store, channels, now, send)
+    built: dict[str, Message | None] = {}  # channels carrying the same message build it once
     for channel in channels.values():
         found = candidates(ws, channel, now)
         done = records.recorded_keys(store, channel.name, [c.key for c in found])
         for candidate in found:
             if candidate.key in done:
                 continue
-            message = candidate.build()
+            if candidate.key not in built:
+                built[candidate.key] = candidate.build()
+            message = built[candidate.key]
             if message is None:  # nothing to say (no overdue item): remembered, so it is not asked again
                 records.claim_new(store, {"channel": channel.name, "key": candidate.key, "kind": candidate.kind,
                                           "team": candidate.team, "status": "empty", "attempts": 0,
