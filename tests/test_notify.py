@@ -262,3 +262,26 @@ def test_send_dry_run_prints_and_records_nothing(demo_org, tmp_path, receiver):
     again = _cli("notify", "send", "overdue_actions", "--json", "--at", "2026-05-18T09:00", "--db", db, "--config",
                  config, env=env)
     assert [r["status"] for r in json.loads(again.output)] == ["already_sent"] and len(receiver.received) == 1
+
+
+def test_the_notifications_table_lets_one_process_send_a_message_on_both_engines(store):
+    from fireline.store import notify as records
+
+    now = datetime(2026, 5, 18, 7, 0, tzinfo=UTC)
+    row = {"channel": "chat", "key": "dora_digest:Data:2026-05-18T07:00:00+00:00", "kind": "dora_digest",
+           "team": "Data", "status": "sending", "attempts": 0, "first_attempt": now, "last_attempt": now,
+           "message": "{}"}
+    assert records.claim_new(store, row) is True
+    assert records.claim_new(store, row) is False  # a second process (or a restart) does not send it
+    records.finish(store, "chat", row["key"], status="failed", attempts=1, at=now,
+                   next_attempt=now + timedelta(minutes=1), error="HTTP 500")
+    assert records.due_retries(store, now, ["chat"]) == []
+    (due,) = records.due_retries(store, now + timedelta(minutes=1), ["chat"])
+    assert (due["status"], due["attempts"], due["error"]) == ("failed", 1, "HTTP 500")
+    later = now + timedelta(minutes=1)
+    assert records.claim_retry(store, "chat", row["key"], later, later - timedelta(minutes=15)) is True
+    assert records.claim_retry(store, "chat", row["key"], later, later - timedelta(minutes=15)) is False
+    records.finish(store, "chat", row["key"], status="sent", attempts=2, at=later, next_attempt=None, error=None)
+    (done,) = records.history(store, "chat")
+    assert (done["status"], done["sent_at"], done["attempts"]) == ("sent", later, 2)
+    assert records.recorded_keys(store, "chat", [row["key"], "other"]) == {row["key"]}

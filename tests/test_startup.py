@@ -32,7 +32,8 @@ def test_import_library_loads_no_heavy_package():
 
 
 @pytest.mark.parametrize("args", [["--help"], ["dora", "--help"], ["ingest", "--help"], ["actions", "--help"],
-                                  ["oncall", "--help"], ["debt", "--help"], ["--version"]])
+                                  ["oncall", "--help"], ["debt", "--help"],
+                                  ["notify", "--help"], ["notify", "send", "--help"], ["--version"]])
 def test_help_loads_no_heavy_package(args):
     code = ("from fireline.cli import app\n"
             "import contextlib, io\n"
