@@ -285,3 +285,24 @@ def test_the_notifications_table_lets_one_process_send_a_message_on_both_engines
     (done,) = records.history(store, "chat")
     assert (done["status"], done["sent_at"], done["attempts"]) == ("sent", later, 2)
     assert records.recorded_keys(store, "chat", [row["key"], "other"]) == {row["key"]}
+
+
+def test_the_handoff_note_goes_out_at_the_change_of_person_with_each_persons_clock(demo_org, tmp_path, receiver,
+                                                                                   monkeypatch):
+    toml = _channel("chat", "webhook", "FL_HOOK_URL", "dora_digest = false\noverdue_actions = false\n"
+                    "unguarded_deploy = false\ncustomer_first = false\n")
+    db, config = _world(demo_org, tmp_path, toml)
+    monkeypatch.setenv("FL_HOOK_URL", receiver.url)
+    # Sunday 23:00 UTC Tom is back after the weekend nobody covered (his own shift: no hand-off); Monday
+    # 08:00 UTC (09:00 in London, 10:00 in Berlin, 04:00 in New York) Tom hands over to Sofia.
+    assert _run(db, config, datetime(2026, 5, 18, 7, 59, tzinfo=UTC)) == []
+    (sent,) = _run(db, config, datetime(2026, 5, 18, 8, 5, tzinfo=UTC))
+    assert sent.key == "handoff:Data:2026-05-18T08:00:00+00:00"
+    (body,) = receiver.bodies()
+    facts = dict(body["sections"][0]["facts"])
+    assert facts["Outgoing"].startswith("Tom Fletcher, Mon 2026-05-11 10:00 CEST") and "09:00 BST their time" in \
+        facts["Outgoing"]
+    assert facts["Incoming"] == ("Sofia Alvarez, Mon 2026-05-18 10:00 CEST → Mon 2026-05-25 10:00 CEST "
+                                 "(Mon 2026-05-18 04:00 EDT their time)")
+    assert body["summary"] == "Sofia Alvarez takes over at Mon 2026-05-18 10:00 CEST"
+    assert "dep-0077" in json.dumps(body["sections"])  # the weekend hotfix is in the note
