@@ -306,3 +306,18 @@ def test_the_handoff_note_goes_out_at_the_change_of_person_with_each_persons_clo
                                  "(Mon 2026-05-18 04:00 EDT their time)")
     assert body["summary"] == "Sofia Alvarez takes over at Mon 2026-05-18 10:00 CEST"
     assert "dep-0077" in json.dumps(body["sections"])  # the weekend hotfix is in the note
+
+
+def test_a_config_without_rotations_gets_its_digests_and_no_error(duck, tmp_path, monkeypatch):
+    from fireline.config import parse_config
+
+    config = parse_config({"teams": {"Web": {"services": ["web"]}},
+                           "notify": {"chat": {"kind": "webhook", "url_env": "FL_HOOK_URL"}}},
+                          source=str(tmp_path / "fireline.toml"), base_dir=tmp_path)
+    got = []
+    now = datetime(2026, 5, 18, 9, 30, tzinfo=UTC)  # 09:00 on the config's clock (UTC) has passed
+    sent = scheduler.send_due(duck, config, now, send=lambda channel, message: got.append(message))
+    assert [(s.key, s.status) for s in sent] == [("dora_digest:Web:2026-05-18T09:00:00+00:00", "sent")]
+    assert got[0].data["metrics"]["lead_time"]["unknown"]  # an empty store: unknown, never 0
+    assert scheduler.send_due(duck, config, now, send=lambda channel, message: got.append(message)) == []
+    assert duck.count("notifications") == 2  # the digest, and the overdue check that found nothing

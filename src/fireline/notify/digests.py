@@ -173,9 +173,9 @@ def unguarded_deploys(ws: Workspace, team: str, after: datetime, until: datetime
                       key_of: Any) -> list[Message]:
     """A warning per production deployment of `team` in (after, until] with nobody of the team on call to
     verify it (`fireline oncall gaps`' unverified deployments: the weekend release nobody watches)."""
-    setup = oncall.setup(ws.config)
-    if team not in setup.rotations:
+    if team not in ws.config.rotations:  # no rotation: no coverage to land outside of
         return []
+    setup = oncall.setup(ws.config)
     found = oncall_metrics.unverified_deployments(ws.tables(), setup, ws.config.team_of,
                                                   ws.config.production_environments, after, until)
     out = []

@@ -39,7 +39,8 @@ Sender = Callable[[Channel, Message], None]
 
 @dataclass(frozen=True)
 class SentMessage:
-    """One attempt: `status` is sent, failed (retried at `next_attempt`), gave_up, or dry_run."""
+    """One attempt: `status` is sent, failed (retried at `next_attempt`) or gave_up; `error` with no key: the
+    channel's messages could not be worked out (its `error` says why; nothing was recorded)."""
 
     channel: str
     key: str
@@ -186,7 +187,11 @@ def send_due(target: Workspace | Store, config: Config | None = None, now: datet
     out = retry_due(store, channels, now, send)
     built: dict[str, Message | None] = {}  # channels carrying the same message build it once
     for channel in channels.values():
-        found = candidates(ws, channel, now)
+        try:
+            found = candidates(ws, channel, now)
+        except UserError as exc:  # one channel's trouble (an unreadable PTO calendar) stops no other channel
+            out.append(SentMessage(channel.name, "", "", None, "error", 0, exc.message))
+            continue
         done = records.recorded_keys(store, channel.name, [c.key for c in found])
         for candidate in found:
             if candidate.key in done:
