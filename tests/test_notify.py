@@ -321,3 +321,15 @@ def test_a_config_without_rotations_gets_its_digests_and_no_error(duck, tmp_path
     assert got[0].data["metrics"]["lead_time"]["unknown"]  # an empty store: unknown, never 0
     assert scheduler.send_due(duck, config, now, send=lambda channel, message: got.append(message)) == []
     assert duck.count("notifications") == 2  # the digest, and the overdue check that found nothing
+
+
+def test_a_config_naming_no_team_gets_one_digest_of_every_service(duck, tmp_path):
+    from fireline.config import parse_config
+
+    config = parse_config({"notify": {"chat": {"kind": "webhook", "url_env": "FL_HOOK_URL"}}},
+                          source=str(tmp_path / "fireline.toml"), base_dir=tmp_path)
+    got = []
+    now = datetime(2026, 5, 18, 9, 30, tzinfo=UTC)
+    sent = scheduler.send_due(duck, config, now, send=lambda channel, message: got.append(message))
+    assert [(s.key, s.status) for s in sent] == [("dora_digest:all:2026-05-18T09:00:00+00:00", "sent")]
+    assert got[0].title == "DORA weekly digest: all services"

@@ -85,7 +85,7 @@ def send(
             ws.config.services_of_team(team)  # an unknown team is refused
         results, previews = [], []
         for ch in found.values():
-            teams = [team] if team is not None else ch.teams(ws.config)
+            teams: list[str | None] = [team] if team is not None else ch.teams(ws.config)
             for candidate in scheduler.now_candidates(ws, ch, digest.value, teams,
                                                               forced=channel is not None):
                 message = candidate.build()

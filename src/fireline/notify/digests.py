@@ -61,7 +61,7 @@ def _change(metric: str, now: float | None, before: float | None) -> tuple[str, 
     return f"{'▲' if up else '▼'} {size} ({'better' if better else 'worse'})", "better" if better else "worse"
 
 
-def dora_digest(ws: Workspace, team: str, at: datetime, zone: str, key: str) -> Message:
+def dora_digest(ws: Workspace, team: str | None, at: datetime, zone: str, key: str) -> Message:
     """The week before `at` (7 days on `zone`'s clock) against the 4 weeks before it, per metric with its tier,
     and the deployments and incidents behind a change."""
     week_start = _days_before(at, zone, 7)
@@ -93,15 +93,17 @@ def dora_digest(ws: Workspace, team: str, at: datetime, zone: str, key: str) -> 
             sections.append(Section(f"Incidents this week ({len(incidents.rows)})", items=[
                 f"{r['incident_id']} {r['service']} ({r['severity'] or 'no severity'}, reported by "
                 f"{r['detected_by'] or 'unknown'}): {r['title']}" for r in incidents.rows[-MAX_ROWS:]]))
-        sections.append(Section(text="Why a figure moved: fireline explain <metric> --team "
-                                f"{team} --since {week_start.isoformat()} --until {at.isoformat()}"))
-    summary = (f"{team}, week to {_local(at, zone)}: " + (f"{', '.join(changed)} changed" if changed
+        sections.append(Section(text="Why a figure moved: fireline explain <metric>"
+                                + (f" --team {team}" if team else "")
+                                + f" --since {week_start.isoformat()} --until {at.isoformat()}"))
+    label = team or "all services"
+    summary = (f"{label}, week to {_local(at, zone)}: " + (f"{', '.join(changed)} changed" if changed
                                                            else "no change against the previous 4 weeks"))
-    return Message("dora_digest", key, f"DORA weekly digest: {team}", summary, team, sections=sections,
+    return Message("dora_digest", key, f"DORA weekly digest: {label}", summary, team, sections=sections,
                    data={"since": week_start, "until": at, "previous_since": before_start, "metrics": figures})
 
 
-def overdue_actions(ws: Workspace, team: str, at: datetime, key: str) -> Message | None:
+def overdue_actions(ws: Workspace, team: str | None, at: datetime, key: str) -> Message | None:
     """Overdue action items of `team` grouped by owner, as `fireline actions --overdue --team` counts them at `at`;
     None when nothing is overdue (no message rather than an empty one)."""
     ws.set_now(at)
@@ -115,7 +117,7 @@ def overdue_actions(ws: Workspace, team: str, at: datetime, key: str) -> Message
         f"{r['what']}: due {r['due']}, {r['days_late']} days late ({r['postmortem_id']}"
         + (f", {r['ticket']}" if r.get("ticket") else "") + ")" for r in rows])
         for owner, rows in sorted(owners.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
-    return Message("overdue_actions", key, f"Overdue action items: {team}",
+    return Message("overdue_actions", key, f"Overdue action items: {team or 'every team'}",
                    f"{len(items)} overdue for {len(owners)} owner(s) as of {at.date()}", team, "warning", sections,
                    data={"team": team, "items": [{k: r.get(k) for k in ("postmortem_id", "position", "owner", "what",
                                                                          "due", "days_late", "ticket")}

@@ -73,7 +73,7 @@ def _key(kind: str, *parts: object) -> str:
 
 
 def candidates(ws: Workspace, channel: Channel, now: datetime, *, kinds: tuple[str, ...] = MESSAGES,
-               teams: list[str] | None = None) -> list[Candidate]:
+               teams: list[str | None] | None = None) -> list[Candidate]:
     """Every message `channel` should carry at `now`: the latest firing of each schedule within its lookback,
     and each event (handoff, unguarded deployment, customer-first incident) of the lookback."""
     config = ws.config
@@ -89,6 +89,8 @@ def candidates(ws: Workspace, channel: Channel, now: datetime, *, kinds: tuple[s
                 fires = cron.parse(str(switch)).firings(zone, after, now)
                 if fires:
                     found.append(_scheduled(ws, kind, team, fires[-1], zone))
+            elif team is None:  # no teams configured: events belong to a team's rotation and services
+                continue
             elif kind == "handoff":
                 if team in config.rotations:
                     for at in digests.handoffs(ws, team, after, now):
@@ -109,8 +111,8 @@ def _ready(message: Message) -> Callable[[], Message]:
     return lambda: message
 
 
-def _scheduled(ws: Workspace, kind: str, team: str, at: datetime, zone: str) -> Candidate:
-    key = _key(kind, team, at)
+def _scheduled(ws: Workspace, kind: str, team: str | None, at: datetime, zone: str) -> Candidate:
+    key = _key(kind, team or "all", at)
     if kind == "dora_digest":
         return Candidate(key, kind, team, lambda: digests.dora_digest(ws, team, at, zone, key))
     return Candidate(key, kind, team, lambda: digests.overdue_actions(ws, team, at, key))
@@ -210,7 +212,7 @@ def send_due(target: Workspace | Store, config: Config | None = None, now: datet
     return out
 
 
-def now_candidates(ws: Workspace, channel: Channel, kind: str, teams: list[str], *, forced: bool = False
+def now_candidates(ws: Workspace, channel: Channel, kind: str, teams: list[str | None], *, forced: bool = False
                    ) -> list[Candidate]:
     """`fireline notify send`: a digest as of `ws.now()`, the handoff note at that instant, or the events of the
     channel's lookback. Teams that turned the message off on this channel are left out unless `forced`."""
@@ -224,5 +226,5 @@ def now_candidates(ws: Workspace, channel: Channel, kind: str, teams: list[str],
         return [Candidate(_key(kind, team, now), kind, team,
                           _handoff(ws, team, now, channel.zone(ws.config, team), _key(kind, team, now),
                                    exact=False))
-                for team in teams if team in ws.config.rotations]
-    return candidates(ws, channel, now, kinds=(kind,), teams=teams) if teams else []
+                for team in teams if team is not None and team in ws.config.rotations]
+    return candidates(ws, channel, now, kinds=(kind,), teams=teams)

@@ -154,8 +154,11 @@ class Channel:
                             f"{'webhook URL' if key == 'url_env' else key.removesuffix('_env')} of this channel)")
         return value
 
-    def teams(self, config: Config) -> list[str]:
-        return list(self.spec.teams) if self.spec.teams is not None else config.team_names
+    def teams(self, config: Config) -> list[str | None]:
+        """The channel's teams; [None] (every service, one digest) when the config names no team at all."""
+        if self.spec.teams is not None:
+            return list(self.spec.teams)
+        return list(config.team_names) or [None]
 
     def switch(self, team: str | None, message: str) -> str | bool:
         """The schedule (cron text) or on/off of `message` for `team` on this channel; the team's table wins."""
