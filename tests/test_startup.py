@@ -33,7 +33,8 @@ def test_import_library_loads_no_heavy_package():
 
 @pytest.mark.parametrize("args", [["--help"], ["dora", "--help"], ["ingest", "--help"], ["actions", "--help"],
                                   ["oncall", "--help"], ["debt", "--help"], ["sync", "--help"],
-                                  ["sync", "github", "--help"], ["--version"]])
+                                  ["sync", "github", "--help"], ["notify", "--help"], ["notify", "send", "--help"],
+                                  ["--version"]])
 def test_help_loads_no_heavy_package(args):
     code = ("from fireline.cli import app\n"
             "import contextlib, io\n"

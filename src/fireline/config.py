@@ -259,6 +259,8 @@ class Config(BaseModel):
     budget: dict[str, Any] = Field(default_factory=dict)
     # `[sync.github|gitlab|pagerduty]`: base URLs, token variables; validated by fireline.sync.settings.
     sync: dict[str, Any] = Field(default_factory=dict)
+    # `[notify.<name>]`: chat, webhook and mail channels; validated by fireline.notify.settings.
+    notify: dict[str, Any] = Field(default_factory=dict)
     testing: TestingConfig = Field(default_factory=TestingConfig)
     rework: ReworkConfig = Field(default_factory=ReworkConfig)
     # Where the config was read from; repo paths are relative to its folder.

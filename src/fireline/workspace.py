@@ -90,6 +90,14 @@ class Workspace:
         self._as_of: AsOf | None = None
         self.set_now(now)
         self._store: Store | None = None
+        self._borrowed = False
+
+    @classmethod
+    def over(cls, store: Store, config: Config, *, now: When = None) -> Workspace:
+        """A workspace over a store someone else opened and closes (the server's): closing it leaves the store open."""
+        ws = cls(store.url, config, now=now)
+        ws._store, ws._borrowed = store, True
+        return ws
 
     # ---- the store -------------------------------------------------------------------
 
@@ -112,7 +120,8 @@ class Workspace:
 
     def close(self) -> None:
         if self._store is not None:
-            self._store.close()
+            if not self._borrowed:
+                self._store.close()
             self._store = None
 
     def __enter__(self) -> Workspace:

@@ -21,6 +21,7 @@ from ..config import load_config as read_config
 from ..debt import settings as budget_settings
 from ..errors import UserError
 from ..metrics.alerts import AlertParams
+from ..notify import settings as notify_settings
 from ..oncall import settings as oncall_settings
 from ..postmortems import settings as postmortem_settings
 from ..sync import settings as sync_settings
@@ -61,6 +62,7 @@ def validate(config: Config) -> Sections:
     )
     oncall_settings.load(config, read_calendars=False)
     sync_settings.of(config)
+    notify_settings.load(config)
     return sections
 
 

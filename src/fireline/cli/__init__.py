@@ -14,6 +14,7 @@ from ..errors import UserError
 from ..metrics.tiers import PROFILES, get_profile
 from . import debt as cli_debt
 from . import knowledge as cli_knowledge
+from . import notify as cli_notify
 from . import oncall as cli_oncall
 from . import postmortems as cli_postmortems
 from . import report as cli_report
@@ -409,7 +410,7 @@ def demo(
 # The later parts come after the core commands, so `fireline --help` reads in the order of the work.
 app.command("knowledge")(cli_knowledge.knowledge)
 app.command("testing")(cli_testing.testing)
-for _module in (cli_postmortems, cli_oncall, cli_debt, cli_report):
+for _module in (cli_postmortems, cli_oncall, cli_debt, cli_report, cli_notify):
     _module.register(app, ingest_app)
 
 

@@ -87,6 +87,13 @@ TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
     # The latest marker scan of each working copy (debt/scan_cache.py): a cache, not a record.
     "scan_cache": ([("repo", "TEXT"), ("path", "TEXT"), ("settings", "TEXT"), ("head", "TEXT"),
                     ("result", "TEXT")], ("repo", "path")),
+    # Messages of `[notify.<name>]` channels, one row per channel and message key: what was sent, so a
+    # restart never sends it twice, and what failed, retried with back-off (fireline.notify.scheduler).
+    "notifications": ([
+        ("channel", "TEXT"), ("key", "TEXT"), ("kind", "TEXT"), ("team", "TEXT"), ("status", "TEXT"),
+        ("attempts", "INTEGER"), ("first_attempt", TS), ("last_attempt", TS), ("next_attempt", TS),
+        ("sent_at", TS), ("error", "TEXT"), ("message", "TEXT"),
+    ], ("channel", "key")),
     # Derived by linking (see linking.py); rebuilt whole on every ingest.
     "deployment_changes": ([
         ("deployment_id", "TEXT"), ("service", "TEXT"), ("repo", "TEXT"), ("sha", "TEXT"),
