@@ -25,6 +25,7 @@ from ..metrics.tiers import get_profile
 from ..model import NO_TEAM
 from ..scope import rework_of, team_map
 from ..store import Store
+from ..window import as_of
 
 WINDOW = timedelta(days=30)
 ONCALL_AHEAD = timedelta(days=7)
@@ -100,9 +101,11 @@ def _oncall(config: Config, now: datetime) -> dict[str, tuple[int, float]]:
 
 
 def exported(store: Store, config: Config, now: datetime | None = None) -> Exported:
-    """What /metrics shows, as of `now` (default: the clock), read at the store's current generation."""
+    """What /metrics shows, as of `now` (default: the config's `at`, else the clock), read at the store's
+    current generation."""
     generation = store.generation()  # first: figures read after it are at least this new
-    now = now or datetime.now(UTC)
+    if now is None:
+        now = as_of(config.at, config.timezone).now if config.at else datetime.now(UTC)
     profile = get_profile(config.profile)
     tables = store.tables()
     team_of = team_map(config, store)
