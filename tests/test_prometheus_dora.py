@@ -4,13 +4,17 @@ names Prometheus' own linter accepts (`promtool check metrics`), and the same fi
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+import fireline.server
 from fireline.app.settings import load_config
 from fireline.server.app import create_app
 from fireline.server.auth import Secrets
@@ -151,3 +155,42 @@ def test_the_figures_are_computed_when_the_data_changes_not_per_scrape(tmp_path)
             pages.wait_for(pages.generation(), timeout=1)
         assert _samples(text, "fireline_deployments_total")[api] == 29
         assert _samples(text, "fireline_store_generation")[()] > _samples(first, "fireline_store_generation")[()]
+
+
+GRAFANA = Path(fireline.server.__file__).parent / "grafana"
+DASHBOARD, RULES = GRAFANA / "fireline-dora.json", GRAFANA / "fireline-dora-rules.yml"
+
+
+def _exprs() -> list[str]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    found = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    found += [v["query"]["query"] for v in dashboard["templating"]["list"]]
+    rules = yaml.safe_load(RULES.read_text())
+    return found + [r["expr"] for g in rules["groups"] for r in g["rules"]]
+
+
+def test_the_dashboard_and_the_rules_use_only_metrics_the_demo_exposes(served):
+    _, client = served
+    exposed = {s.name for f in text_string_to_metric_families(client.get("/metrics").text) for s in f.samples}
+    used = {name for expr in _exprs() for name in re.findall(r"\bfireline_[a-z0-9_]+", expr)}
+    assert len(used) >= 10
+    assert used <= exposed, sorted(used - exposed)
+
+
+def test_the_example_rules_pass_fireline_alerts_lint_and_promtool():
+    lint = rs.cli("alerts", "lint", str(RULES), "--format", "json", "--fail-on", "info")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert json.loads(lint.stdout)["findings"] == []
+    run = subprocess.run([promtool(), "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "SUCCESS: 4 rules found" in run.stdout, run.stdout + run.stderr
+
+
+def test_the_dashboard_and_the_rules_ship_in_the_package():
+    import tomllib
+
+    shipped = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    patterns = shipped["tool"]["setuptools"]["package-data"]["fireline.server"]
+    assert {p.split("/")[-1] for p in patterns} >= {"*.json", "*.yml"}
+    dashboard = json.loads(DASHBOARD.read_text())
+    assert dashboard["uid"] == "fireline-dora" and {v["name"] for v in dashboard["templating"]["list"]} == {
+        "team", "service"}
