@@ -8,7 +8,8 @@ computed yet is asked of the background worker, and the request waits for it at 
 
 One worker thread, with its own connection, does everything: when the generation moves it computes
 the overview first, then the jobs (the /metrics export), then the pages people looked at lately and
-each team's overview; in between, any page a request is waiting for. The debt section's marker scans
+each team's overview; in between, any page a request is waiting for. Pages say "as of now", so the
+warm ones are also computed again every `REFRESH_SECONDS` while the data stands still. The debt section's marker scans
 (the only part that reads git) run in that thread, at most once per repository and generation.
 """
 
@@ -35,6 +36,7 @@ log = logging.getLogger("fireline.server")
 
 PAGE_WAIT_SECONDS = 1.5  # what a request waits for a page being computed, before the placeholder
 POLL_SECONDS = 1.0  # how often the worker looks at the store's generation
+REFRESH_SECONDS = 600.0  # pages say "as of now": the warm ones are computed again this often anyway
 MAX_PAGES = 256  # pages kept (the least recently served go first)
 MAX_RECENT = 32  # pages computed again, ahead of being asked, when the data changes
 MAX_QUEUED = 64  # pages waiting to be computed; beyond it the oldest request is forgotten
@@ -76,17 +78,21 @@ class Precompute:
     def __init__(self, open_store: Callable[[], Store], shared: Callable[[], Store | None],
                  shared_lock: threading.Lock, reader: Reader, build: Builder, *,
                  warm: Callable[[], Iterable[PageKey]] = tuple, jobs: Iterable[Job] = (),
-                 wait: float = PAGE_WAIT_SECONDS, poll: float = POLL_SECONDS) -> None:
+                 wait: float = PAGE_WAIT_SECONDS, poll: float = POLL_SECONDS,
+                 refresh: float = REFRESH_SECONDS) -> None:
         self._open, self._shared, self._shared_lock = open_store, shared, shared_lock
         self._reader, self._build, self._warm, self._jobs = reader, build, warm, list(jobs)
-        self._wait, self._poll = wait, poll
+        self._wait, self._poll, self._refresh = wait, poll, refresh
         self._cond = threading.Condition()
-        self._pages: OrderedDict[PageKey, tuple[int, Rendered]] = OrderedDict()
+        # key -> (generation, round, page); a round is one pass over the warm pages (data changed, or time passed)
+        self._pages: OrderedDict[PageKey, tuple[int, int, Rendered]] = OrderedDict()
+        self._round = 0
         self._recent: OrderedDict[PageKey, None] = OrderedDict()
         self._todo: OrderedDict[tuple[str, object], None] = OrderedDict()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._busy = False
         self.generation_done = -1  # the generation whose overview and jobs are done (tests and bench wait on it)
         self.computed = 0  # pages computed: what serving from the cache saves is visible
 
@@ -114,12 +120,12 @@ class Precompute:
             if entry is None:
                 return placeholder()
             self._pages.move_to_end(key)
-        generation, page = entry
+        generation, _, page = entry
         return page.response({"X-Fireline-Generation": str(generation),
                               **({"X-Fireline-Stale": "computing the current generation"}
                                  if generation < current else {})})
 
-    def _fresh(self, key: PageKey, generation: int) -> tuple[int, Rendered] | None:
+    def _fresh(self, key: PageKey, generation: int) -> tuple[int, int, Rendered] | None:
         entry = self._pages.get(key)
         return entry if entry is not None and entry[0] >= generation else None
 
@@ -151,6 +157,14 @@ class Precompute:
                 self._cond.wait(left)
             return self.generation_done >= generation
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing is queued or being computed (tests and the benchmark)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while (self._todo or self._busy) and (left := deadline - time.monotonic()) > 0:
+                self._cond.wait(min(left, self._poll))
+            return not (self._todo or self._busy)
+
     def _run(self) -> None:
         try:
             store = self._open()
@@ -159,7 +173,7 @@ class Precompute:
             return
         own = store is not self._shared()
         lock = threading.Lock() if own else self._shared_lock
-        seen, scans = -1, GenerationScans(self._reader.scans)
+        seen, scans, last = -1, GenerationScans(self._reader.scans), time.monotonic()
         try:
             while not self._stop.is_set():
                 try:
@@ -169,24 +183,33 @@ class Precompute:
                     log.exception("cannot read the store's generation")
                     self._wake.wait(self._poll)
                     continue
-                if generation != seen:
-                    seen, scans = generation, GenerationScans(self._reader.scans)
+                if generation != seen or time.monotonic() - last > self._refresh:
+                    if generation != seen:
+                        scans = GenerationScans(self._reader.scans)
+                    seen, last = generation, time.monotonic()
                     self._changed()
                 with self._cond:
                     item = next(iter(self._todo), None)
                     if item is not None:
                         del self._todo[item]
+                    self._busy = item is not None
                 if item is None:
                     self._wake.wait(self._poll)
                     self._wake.clear()
                     continue
-                self._do(item, store, lock, generation, scans)
+                try:
+                    self._do(item, store, lock, generation, scans)
+                finally:
+                    with self._cond:
+                        self._busy = False
+                        self._cond.notify_all()
         finally:
             if own:
                 store.close()
 
     def _changed(self) -> None:
         with self._cond:
+            self._round += 1
             warm = [("page", ("/", ())), ("jobs", None), ("done", None),
                     *(("page", k) for k in reversed(self._recent)), *(("page", k) for k in self._warm())]
             for item in warm:
@@ -212,7 +235,7 @@ class Precompute:
         key: PageKey = what  # type: ignore[assignment]
         with self._cond:
             kept = self._pages.get(key)
-        if kept is not None and kept[0] >= generation:
+        if kept is not None and kept[0] >= generation and kept[1] == self._round:
             return  # asked twice while it was being computed
         try:
             with lock:
@@ -223,7 +246,7 @@ class Precompute:
                                  f"{escape(type(exc).__name__)} (see the server's log).</p>")
         with self._cond:
             self.computed += 1
-            self._pages[key] = (generation, page)
+            self._pages[key] = (generation, self._round, page)
             self._pages.move_to_end(key)
             while len(self._pages) > MAX_PAGES:
                 self._pages.popitem(last=False)
