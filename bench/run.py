@@ -1,7 +1,7 @@
 """Fireline benchmarks, recorded as ratios against a baseline measured in the same run.
 
     python bench/run.py [--commits N] [--rows N] [--pydriller-commits K] [--repeat R]
-                        [--pg-rows N] [--only ingest,pydriller,metrics,postgres] [--quick]
+                        [--pg-rows N] [--only ingest,pydriller,metrics,postgres,dashboard] [--quick]
 
 1. ingest: fireline's `ingest_git` on a generated N-commit repository vs the bare
    `git log --numstat -M -z` it runs (into /dev/null); peak memory; linking and
@@ -12,6 +12,8 @@
 4. postgres: `summarise` (team x week, team + service) on a synthetic store of --pg-rows
    changes in DuckDB and copied into a PostgreSQL server the benchmark starts; the ratio,
    agreement, and the plan (EXPLAIN ANALYZE) of the slowest PostgreSQL statement.
+5. dashboard: `fireline serve` on a generated four-repository organisation, asked with httpx:
+   the first page after start and the p50 of later pages, against the organisation's ingestion.
 
 Why ratios, and why the minimum of R runs: this machine is shared (tests may run beside
 the benchmark), so absolute seconds drift; a baseline timed in the same run, alternating
@@ -239,8 +241,16 @@ def bench_postgres(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     return result
 
 
+def bench_dashboard(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """`fireline serve`'s first page and later pages on a generated organisation (bench/dashboard.py)."""
+    import dashboard
+
+    sizes = [2_000, 1_000, 500, 500] if args.quick else [20_000, 5_000, 3_000, 2_000]
+    return dashboard.run(out, sizes, 1 if args.quick else 3, seed=args.seed)
+
+
 SECTIONS = {"ingest": bench_ingest, "pydriller": bench_pydriller, "metrics": bench_metrics,
-            "postgres": bench_postgres}
+            "postgres": bench_postgres, "dashboard": bench_dashboard}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -34,6 +34,7 @@ from ..metrics.tiers import PROFILES
 from ..scope import team_map
 from ..store import Store
 from ..views.report.model import AnchorLinks, Figure, PageLinks, Section
+from ..window import as_of
 from .auth import READ_COOKIE
 
 FILTERS = ("team", "service", "since", "until", "profile")
@@ -93,9 +94,12 @@ def _filters(ctx: report_view.Context | None, config: Config, store: Store, quer
 
 
 def _context(store: Store, config: Config, query: dict[str, str], **kw: Any) -> report_view.Context:
+    # As of the config's `at` when it has one, as `fireline report` is: a fixed history reads the same every day.
+    at = as_of(config.at, config.timezone) if config.at else None
     return report_view.build_context(store, config, team=query.get("team"), service=query.get("service"),
                                      since=query.get("since"), until=query.get("until"),
-                                     profile=query.get("profile"), **kw)
+                                     profile=query.get("profile"), today=at.today if at else None,
+                                     now=at.now if at else None, **kw)
 
 
 def _error_page(config: Config, store: Store, query: dict[str, str], message: str) -> str:
