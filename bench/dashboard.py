@@ -175,12 +175,12 @@ def main() -> int:
     ap.add_argument("--commits", default=None, help="commits of the four repositories (20000,5000,3000,2000)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--src", type=Path, help="serve this src/ folder's code instead (a before figure)")
-    ap.add_argument("--quick", action="store_true", help="small repositories, one round")
+    ap.add_argument("--quick", action="store_true", help="small repositories")
     ap.add_argument("--out", type=Path, default=HERE / "out")
     args = ap.parse_args()
     sizes = [int(n) for n in (args.commits or ("2000,1000,500,500" if args.quick else "20000,5000,3000,2000"))
              .split(",")]
-    result = run(args.out, sizes, 1 if args.quick else args.rounds, src=args.src)
+    result = run(args.out, sizes, args.rounds, src=args.src)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -246,7 +246,7 @@ def bench_dashboard(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     import dashboard
 
     sizes = [2_000, 1_000, 500, 500] if args.quick else [20_000, 5_000, 3_000, 2_000]
-    return dashboard.run(out, sizes, 1 if args.quick else 3, seed=args.seed)
+    return dashboard.run(out, sizes, 3, seed=args.seed)
 
 
 SECTIONS = {"ingest": bench_ingest, "pydriller": bench_pydriller, "metrics": bench_metrics,

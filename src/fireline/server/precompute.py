@@ -7,10 +7,11 @@ computed yet is asked of the background worker, and the request waits for it at 
 "computing…" page that refreshes itself.
 
 One worker thread, with its own connection, does everything: when the generation moves it computes
-the overview first, then the jobs (the /metrics export), then the pages people looked at lately and
-each team's overview; in between, any page a request is waiting for. Pages say "as of now", so the
-warm ones are also computed again every `REFRESH_SECONDS` while the data stands still. The debt section's marker scans
-(the only part that reads git) run in that thread, at most once per repository and generation.
+the overview first, then the jobs (the /metrics export), then the pages people looked at lately,
+each team's overview and the drill-down pages (at most every `MIN_ROUND_SECONDS`); in between, any
+page a request is waiting for. Pages say "as of now", so the warm ones are also computed again every
+`REFRESH_SECONDS` while the data stands still. The debt section's marker scans (the only part that
+reads git) run in that thread, at most once per repository and generation.
 """
 
 from __future__ import annotations
@@ -32,10 +33,13 @@ from ..store import Store
 from .dashboard import PageKey, Reader, Rendered, build_page, page_key
 from .prometheus import DoraCollector
 
+EXPLAINED = ("lead-time", "deployment-frequency", "change-failure-rate", "time-to-restore", "rework-rate")
+
 log = logging.getLogger("fireline.server")
 
 PAGE_WAIT_SECONDS = 1.5  # what a request waits for a page being computed, before the placeholder
 POLL_SECONDS = 1.0  # how often the worker looks at the store's generation
+MIN_ROUND_SECONDS = 5.0  # a steady stream of webhooks recomputes the warm pages at most this often
 REFRESH_SECONDS = 600.0  # pages say "as of now": the warm ones are computed again this often anyway
 MAX_PAGES = 256  # pages kept (the least recently served go first)
 MAX_RECENT = 32  # pages computed again, ahead of being asked, when the data changes
@@ -173,7 +177,7 @@ class Precompute:
             return
         own = store is not self._shared()
         lock = threading.Lock() if own else self._shared_lock
-        seen, scans, last = -1, GenerationScans(self._reader.scans), time.monotonic()
+        seen, rounded, scans, last = -1, -1, GenerationScans(self._reader.scans), -MIN_ROUND_SECONDS
         try:
             while not self._stop.is_set():
                 try:
@@ -183,10 +187,11 @@ class Precompute:
                     log.exception("cannot read the store's generation")
                     self._wake.wait(self._poll)
                     continue
-                if generation != seen or time.monotonic() - last > self._refresh:
-                    if generation != seen:
-                        scans = GenerationScans(self._reader.scans)
-                    seen, last = generation, time.monotonic()
+                if generation != seen:  # a page asked for now is computed from the new data, markers included
+                    seen, scans = generation, GenerationScans(self._reader.scans)
+                since = time.monotonic() - last
+                if (seen != rounded and since >= MIN_ROUND_SECONDS) or since > self._refresh:
+                    rounded, last = seen, time.monotonic()
                     self._changed()
                 with self._cond:
                     item = next(iter(self._todo), None)
@@ -264,7 +269,8 @@ def for_server(open_store: Callable[[], Store], shared: Callable[[], Store | Non
         return build_page(store, config, key, scans)
 
     def warm() -> list[PageKey]:
-        return [page_key("/", {"team": team}) for team in sorted(config.team_names)]
+        return [*(page_key("/", {"team": team}) for team in sorted(config.team_names)),
+                *(page_key(f"/explain/{metric}", {}) for metric in EXPLAINED)]
 
     def export(store: Store) -> None:
         collector.update(exported(store, config))
