@@ -41,6 +41,10 @@ import genrepo  # noqa: E402
 TEAMS = ("Payments", "Search", "Platform", "Mobile")
 METRICS = ("lead-time", "deployment-frequency", "change-failure-rate", "time-to-restore", "rework-rate")
 MARKER_FILES = 40  # files with TODO/FIXME markers committed on top of each generated repository
+AT = "2024-12-31"  # the generated histories run from January 2022 to early January 2025
+# The default window as of AT (the 90 days before it), spelled out for code that ignores `at` (--src of
+# an older checkout): both then compute the same pages.
+WINDOW = "since=2024-10-03&until=2024-12-31"
 
 
 def _free_port() -> int:
@@ -62,7 +66,7 @@ def organisation(out: Path, sizes: list[int], seed: int) -> tuple[Path, list[Pat
     folder = out / "tmp" / "org"
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "repos").mkdir(parents=True)
-    repos, config = [], ['timezone = "UTC"', 'at = "2024-12-31"', ""]
+    repos, config = [], ['timezone = "UTC"', f'at = "{AT}"', ""]
     for i, (team, commits) in enumerate(zip(TEAMS, sizes, strict=True)):
         source, _ = genrepo.generate(out / "repos", commits, seed + i)
         name = team.lower()
@@ -107,6 +111,11 @@ def _get(client: httpx.Client, path: str) -> tuple[float, httpx.Response]:
 
 def serve(folder: Path, src: Path | None, rounds: int) -> dict[str, Any]:
     cmd, env = _fireline(src)
+    window = WINDOW if src is not None else ""
+
+    def at(path: str) -> str:
+        return path + ("&" if "?" in path else "?") + window if window else path
+
     port = _free_port()
     log = (folder / "serve.log").open("w")
     proc = subprocess.Popen([*cmd, "serve", "--port", str(port), "--db", str(folder / "fireline.duckdb"),
@@ -128,14 +137,14 @@ def serve(folder: Path, src: Path | None, rounds: int) -> dict[str, Any]:
             first_start, placeholders = time.perf_counter(), 0
             first_latency = None
             while True:
-                seconds, response = _get(client, "/")
+                seconds, response = _get(client, at("/"))
                 first_latency = first_latency if first_latency is not None else seconds
                 if response.status_code == 200:
                     break
                 placeholders += 1
                 time.sleep(0.2)
             first = time.perf_counter() - first_start
-            paths = ([f"/?team={t}" for t in TEAMS] + [f"/explain/{m}" for m in METRICS] + ["/"])
+            paths = [at(p) for p in ([f"/?team={t}" for t in TEAMS] + [f"/explain/{m}" for m in METRICS] + ["/"])]
             # Until the background has computed them (each team's overview and the drill-downs are kept
             # warm), a page is a "computing…" one: how long that lasts is its own figure.
             warm_start, waiting = time.perf_counter(), list(paths)
