@@ -175,8 +175,9 @@ class Precompute:
         except Exception:
             log.exception("the dashboard's worker cannot open the store; pages stay uncomputed")
             return
-        own = store is not self._shared()
-        lock = threading.Lock() if own else self._shared_lock
+        if store is self._shared():  # an app built on one Store object: its connection is the intake's
+            store = store.sibling()
+        lock = threading.Lock()
         seen, rounded, scans, last = -1, -1, GenerationScans(self._reader.scans), -MIN_ROUND_SECONDS
         try:
             while not self._stop.is_set():
@@ -209,8 +210,7 @@ class Precompute:
                         self._busy = False
                         self._cond.notify_all()
         finally:
-            if own:
-                store.close()
+            store.close()
 
     def _changed(self) -> None:
         with self._cond:

@@ -90,6 +90,10 @@ class Store:
     def close(self) -> None:
         self.engine.close()
 
+    def sibling(self) -> Store:
+        """Another connection to this store, for another thread."""
+        return Store(self.engine.sibling())
+
     def __enter__(self) -> Store:
         return self
 

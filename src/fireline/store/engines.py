@@ -54,6 +54,11 @@ class DuckDBEngine:
     def raw(self) -> Any:
         return self.con.con
 
+    def sibling(self) -> DuckDBEngine:
+        """Another connection to the same database, for another thread (a DuckDB connection is used by one
+        thread at a time; a cursor is a connection of its own to the same database)."""
+        return DuckDBEngine(ibis.duckdb.from_connection(self.raw.cursor()), self.url)
+
     def close(self) -> None:
         self.con.disconnect()
 
@@ -143,6 +148,9 @@ class PostgresEngine(DuckDBEngine):
         except Exception as exc:  # psycopg raises many kinds; all mean "cannot connect"
             raise UserError(f"cannot connect to PostgreSQL: {str(exc).strip()}", field="db") from None
         return cls(con, url)
+
+    def sibling(self) -> PostgresEngine:
+        return PostgresEngine.connect(self.url, create=False)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self.raw.cursor() as cur:
