@@ -56,8 +56,11 @@ class DuckDBEngine:
 
     def sibling(self) -> DuckDBEngine:
         """Another connection to the same database, for another thread (a DuckDB connection is used by one
-        thread at a time; a cursor is a connection of its own to the same database)."""
-        return DuckDBEngine(ibis.duckdb.from_connection(self.raw.cursor()), self.url)
+        thread at a time). Opened by path, not as a cursor of this one, so closing this connection never
+        waits on the other's work."""
+        if self.url == ":memory:":
+            return DuckDBEngine(ibis.duckdb.from_connection(self.raw.cursor()), self.url)
+        return DuckDBEngine.connect(self.url, create=False)
 
     def close(self) -> None:
         self.con.disconnect()
