@@ -94,6 +94,17 @@ def _postgres_rows(r: dict[str, Any]) -> list[tuple[str, ...]]:
     return rows
 
 
+def _dashboard_rows(r: dict[str, Any]) -> list[tuple[str, ...]]:
+    org = f"{len(r['commits'])} repositories, {sum(r['commits']):,} commits"
+    return [
+        (f"dashboard: first page after start ({org})", _s(r["first_page_seconds"]), _s(r["ingest_seconds"]) + " ingest",
+         f"{r['ratio_first_page_to_ingest']:.3f}x", "≤ 2 s", _met(r["met"]["first_page"])),
+        (f"dashboard: later pages p50 ({r['later_pages']} requests)", _s(r["later_p50_seconds"]),
+         _s(r["ingest_seconds"]) + " ingest", f"{r['ratio_later_p50_to_ingest']:.4f}x", "≤ 0.3 s",
+         _met(r["met"]["later_p50"])),
+    ]
+
+
 def markdown(results: dict[str, Any]) -> str:
     env = results["environment"]
     pk = env["packages"]
@@ -111,7 +122,7 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     rows: list[tuple[str, ...]] = []
     for name, build in (("ingest", _ingest_rows), ("pydriller", _pydriller_rows), ("metrics", _metrics_rows),
-                        ("postgres", _postgres_rows)):
+                        ("postgres", _postgres_rows), ("dashboard", _dashboard_rows)):
         if name in results:
             rows += build(results[name])
     lines += ["| " + " | ".join(row) + " |" for row in rows]

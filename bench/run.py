@@ -1,7 +1,7 @@
 """Fireline benchmarks, recorded as ratios against a baseline measured in the same run.
 
     python bench/run.py [--commits N] [--rows N] [--pydriller-commits K] [--repeat R]
-                        [--pg-rows N] [--only ingest,pydriller,metrics,postgres,org] [--quick]
+                        [--pg-rows N] [--only ingest,pydriller,metrics,postgres,org,dashboard] [--quick]
 
 1. ingest: fireline's `ingest_git` on a generated N-commit repository vs the bare
    `git log --numstat -M -z` it runs (into /dev/null); peak memory; linking and
@@ -15,6 +15,8 @@
 5. org: many generated repositories ingested sequentially and in parallel worker processes, as
    ratios to the sum of bare `git log` passes over them, at 10, 50 and 200 repositories
    (bench/orgingest.py).
+6. dashboard: `fireline serve` on a generated four-repository organisation, asked with httpx:
+   the first page after start and the p50 of later pages, against the organisation's ingestion.
 
 Why ratios, and why the minimum of R runs: this machine is shared (tests may run beside
 the benchmark), so absolute seconds drift; a baseline timed in the same run, alternating
@@ -244,8 +246,16 @@ def bench_postgres(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     return result
 
 
+def bench_dashboard(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """`fireline serve`'s first page and later pages on a generated organisation (bench/dashboard.py)."""
+    import dashboard
+
+    sizes = [2_000, 1_000, 500, 500] if args.quick else [20_000, 5_000, 3_000, 2_000]
+    return dashboard.run(out, sizes, 3, seed=args.seed)
+
+
 SECTIONS = {"ingest": bench_ingest, "pydriller": bench_pydriller, "metrics": bench_metrics,
-            "postgres": bench_postgres, "org": orgingest.bench_org}
+            "postgres": bench_postgres, "org": orgingest.bench_org, "dashboard": bench_dashboard}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

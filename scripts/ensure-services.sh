@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Make sure what the tests need is installed: a PostgreSQL server (the tests start a
-# throwaway one in a temporary folder), git, a Java runtime for local Spark, and Debian's
-# chromium for the browser tests (driven by the Playwright Python package from the [test] extra; never `playwright install`,
-# whose download cannot work here). Root installs through apt-get; others get a message,
-# and the PostgreSQL, Spark and browser tests are skipped outside CI (under CI=true they fail).
+# throwaway one in a temporary folder), git, a Java runtime for local Spark, promtool (Debian's
+# prometheus package: the tests check /metrics and the example alerting rules with it), and Debian's
+# chromium for the browser tests (driven by the Playwright Python package from the [test] extra; never
+# `playwright install`, whose download cannot work here). Root installs through apt-get; others get a
+# message, and the PostgreSQL, Spark, promtool and browser tests are skipped outside CI (under CI=true they fail).
 set -euo pipefail
 
 have_pg() { ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; }
@@ -11,6 +12,7 @@ have_pg() { ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v
 need=()
 have_pg || need+=(postgresql)
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 [ -x "${FIRELINE_CHROMIUM:-/usr/bin/chromium}" ] || need+=(chromium)
 # Java for the Spark tests (tests/test_spark.py runs the metric suite on local PySpark).
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)

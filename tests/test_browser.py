@@ -228,6 +228,18 @@ def served(demo, tmp_path_factory):
                     break
             except OSError:
                 time.sleep(0.1)
+        # Pages are computed in the background (server/precompute.py); one not ready yet is a "computing…"
+        # page that refreshes itself. Ask for the pages the tests open until they are ready.
+        team = f"team=Data&{WINDOW_QUERY}"
+        for path in (f"/?{WINDOW_QUERY}", f"/?{team}", f"/?{team}&profile=seed", f"/explain/time-to-restore?{team}",
+                     f"/explain/time-to-restore?{team}&profile=seed"):  # the form sends the profile too
+            for _ in range(600):
+                try:
+                    with urllib.request.urlopen(f"{base}{path}", timeout=60) as answer:
+                        if answer.status == 200 and not answer.headers.get("X-Fireline-Stale"):
+                            break
+                except OSError:  # 503 while it is computed
+                    time.sleep(0.5)
         yield base
     finally:
         proc.terminate()

@@ -149,7 +149,7 @@ def test_the_team_filter_limits_the_section(demo, demo_store):
     # The dashboard shows the same section for the same filters.
     secrets = Secrets({"github": None, "gitlab": None, "pagerduty": None, "ingest": "in-token"})
     with TestClient(create_app(lambda: Store.open(str(demo.db), create=False), config, secrets=secrets,
-                               normaliser=False), follow_redirects=False) as client:
+                               normaliser=False, page_wait=120), follow_redirects=False) as client:
         page = client.get(f"/?team=Data&since={SINCE}&until={UNTIL}")
     assert page.status_code == 200
     assert 'id="debt"' in page.text and 'id="chart-debt-by-month"' in page.text

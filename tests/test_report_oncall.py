@@ -136,7 +136,7 @@ def test_the_team_filter_limits_the_section_to_that_rotation(demo, demo_store):
     # The dashboard shows the same section for the same filters.
     secrets = Secrets({"github": None, "gitlab": None, "pagerduty": None, "ingest": "in-token"})
     with TestClient(create_app(lambda: Store.open(str(demo.db), create=False), config, secrets=secrets,
-                               normaliser=False), follow_redirects=False) as client:
+                               normaliser=False, page_wait=120), follow_redirects=False) as client:
         page = client.get(f"/?team=Data&since={SINCE}&until={UNTIL}")
     assert page.status_code == 200
     assert 'id="oncall"' in page.text and "Tom Fletcher: pto" in page.text

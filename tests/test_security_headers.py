@@ -23,7 +23,7 @@ def duck_store(tmp_path):
 
 
 def _client(store: Store, hosts: list[str] | None, host: str = "127.0.0.1") -> TestClient:
-    app = create_app(lambda: store, Config(), host=host, secrets=SECRETS, normaliser=False,
+    app = create_app(lambda: store, Config(), host=host, secrets=SECRETS, normaliser=False, page_wait=120,
                      allowed_hosts=allowed_hosts(hosts, host))
     return TestClient(app, base_url="http://127.0.0.1:8080")
 

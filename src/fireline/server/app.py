@@ -25,11 +25,12 @@ from .. import normalise, safe_json
 from ..config import Config
 from ..errors import UserError
 from ..store import Store, pending_raw_event
-from . import dashboard, openapi, remote
+from . import dashboard, openapi, precompute, remote
 from .auth import Secrets, is_loopback, read_token, verify
 from .group_commit import GroupCommitter, RowRefused
 from .guard import Guard
 from .jobs import Jobs
+from .prometheus import DoraCollector
 from .sync import RepoSync
 
 log = logging.getLogger("fireline.server")
@@ -83,13 +84,14 @@ class _Refused(Exception):
 def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "127.0.0.1",
                secrets: Secrets | None = None, normaliser: bool = True,
                dashboard_token: str | None = None, allowed_hosts: list[str] | None = None,
-               cli_token: str | None = None) -> FastAPI:
+               cli_token: str | None = None, page_wait: float = precompute.PAGE_WAIT_SECONDS) -> FastAPI:
     """The intake (webhooks, /events, /healthz, /metrics) and the dashboard (`/`, see dashboard.py).
 
     `dashboard_token` guards reading on a public address (default: FIRELINE_READ_TOKEN or [server] read_token).
     `allowed_hosts`: the Host header values answered (see guard.py; `fireline serve` always passes them);
     None answers any Host, for an app mounted inside another or driven by a test client.
     `cli_token`: the bearer token of serve.json, accepted by POST /cli besides the ingest token (remote.py).
+    `page_wait`: seconds a request waits for a dashboard page being computed (see precompute.py).
     """
     secrets = secrets or Secrets.load(config.server)
     dashboard_token = dashboard_token or read_token(config.server)
@@ -100,6 +102,9 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
     lock = threading.Lock()
     state: dict[str, Any] = {"normaliser_lock": lock}
     reader = dashboard.Reader(open_store, lambda: state.get("store"), lock)
+    dora = DoraCollector()
+    metrics.registry.register(dora)
+    pages = precompute.for_server(open_store, lambda: state.get("store"), lock, reader, config, dora, wait=page_wait)
     wake = threading.Event()
     stop = threading.Event()
     jobs = Jobs()  # periodic work: repository sync (sync.py); others register with app.state.jobs
@@ -148,10 +153,12 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
             worker.start()
         state["sync"] = RepoSync(jobs, config, lambda: state["store"].url, exclusive)
         jobs.start()
+        pages.start()
         yield
         jobs.stop()  # a sync under way commits (or rolls back) before the store closes
         stop.set()
         wake.set()
+        pages.stop()
         state["committer"].stop()
         reader.close()
         if normaliser:
@@ -163,6 +170,7 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
     app = FastAPI(title="Fireline intake", version="1", lifespan=lifespan,
                   description="Webhooks from GitHub, GitLab, Alertmanager and PagerDuty, and Fireline's own "
                               "events, stored raw before they are answered.")
+    app.state.precompute = pages
     responses = Counter("fireline_http_responses", "HTTP responses sent, by status (500s included)", ["status"],
                         registry=metrics.registry)
     app.add_middleware(Guard, responses=responses, allowed_hosts=allowed_hosts)
@@ -310,7 +318,7 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
             log.exception("cannot read the normalisation queue")
         return PlainTextResponse(generate_latest(metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(dashboard.router(reader, config, token=dashboard_token, exposed=exposed))
+    app.include_router(dashboard.router(pages, token=dashboard_token, exposed=exposed))
     app.include_router(remote.router(lambda: state["store"].url, exclusive,
                                      lambda: [t for t in (cli_token, secrets.values["ingest"]) if t]))
     app.state.jobs = jobs

@@ -4,7 +4,8 @@
 same view as one self-contained file. Every filter (team, service, since, until, profile) is in
 the query string, so a link shows the same thing to whoever opens it.
 
-Reads use their own connection and lock, so a slow page never holds up the intake. On a
+Pages are computed in the background when the store's data changes and kept per store generation
+(precompute.py): a request never reads git or computes a figure, it is handed the page. On a
 loopback address the pages are open; on any other address they need the read token
 (FIRELINE_READ_TOKEN or [server] read_token), given once as `?token=`, as a bearer token, or
 through the cookie the first visit sets.
@@ -16,7 +17,8 @@ import hmac
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -32,6 +34,7 @@ from ..metrics.tiers import PROFILES
 from ..scope import team_map
 from ..store import Store
 from ..views.report.model import AnchorLinks, Figure, PageLinks, Section
+from ..window import as_of
 from .auth import READ_COOKIE
 
 FILTERS = ("team", "service", "since", "until", "profile")
@@ -40,8 +43,8 @@ FILTERS = ("team", "service", "since", "until", "profile")
 class Reader:
     """A read connection opened on first use; shares the intake's lock only when it is the same store.
 
-    It also keeps the debt section's marker scans for the life of the server (`scans`): a page reads
-    git again only for a repository whose HEAD moved, not on every request while holding the lock."""
+    It also keeps the debt section's marker scans for the life of the server (`scans`, read only by the
+    background worker of precompute.py): a repository is read again only when its HEAD moved."""
 
     def __init__(self, open_store: Callable[[], Store], shared: Callable[[], Store | None],
                  shared_lock: threading.Lock) -> None:
@@ -91,15 +94,18 @@ def _filters(ctx: report_view.Context | None, config: Config, store: Store, quer
 
 
 def _context(store: Store, config: Config, query: dict[str, str], **kw: Any) -> report_view.Context:
+    # As of the config's `at` when it has one, as `fireline report` is: a fixed history reads the same every day.
+    at = as_of(config.at, config.timezone) if config.at else None
     return report_view.build_context(store, config, team=query.get("team"), service=query.get("service"),
                                      since=query.get("since"), until=query.get("until"),
-                                     profile=query.get("profile"), **kw)
+                                     profile=query.get("profile"), today=at.today if at else None,
+                                     now=at.now if at else None, **kw)
 
 
-def _error_page(config: Config, store: Store, query: dict[str, str], message: str) -> HTMLResponse:
+def _error_page(config: Config, store: Store, query: dict[str, str], message: str) -> str:
     page = report_view.Page(title="Fireline dashboard", scope_text="", sections=[], footer="",
                             filters=_filters(None, config, store, query), error=message)
-    return HTMLResponse(report_view.render(page), status_code=400)
+    return report_view.render(page)
 
 
 def _explain_section(ctx: report_view.Context, metric: str, limit: int) -> Section:
@@ -136,57 +142,84 @@ def _authorised(request: Request, token: str | None, exposed: bool) -> Response 
     return None
 
 
-def router(reader: Reader, config: Config, *, token: str | None, exposed: bool) -> APIRouter:
-    api = APIRouter(include_in_schema=False)
+PageKey = tuple[str, tuple[tuple[str, str], ...]]  # (path, filters in order): one page for whoever asks
 
-    def page(request: Request, build: Callable[[Store, dict[str, str]], Response]) -> Response:
-        """Every page: the read token, the filters from the URL, one store read, and a bad filter
-        (or metric) shown as the form with its message instead of an error status page."""
-        refused = _authorised(request, token, exposed)
-        if refused:
-            return refused
-        query = _query(request)
-        with reader.store() as store:
-            try:
-                return build(store, query)
-            except UserError as exc:
-                return _error_page(config, store, query, str(exc))
 
-    @api.get("/", response_class=HTMLResponse)
-    def overview(request: Request) -> Response:
-        def build(store: Store, query: dict[str, str]) -> Response:
-            ctx = _context(store, config, query, links=PageLinks(query), drill_rows=0, scans=reader.scans)
+def page_key(path: str, query: dict[str, str]) -> PageKey:
+    return path, tuple(sorted(query.items()))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A page as computed in the background (precompute.py) and served as often as it is asked for."""
+
+    status: int
+    html: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def response(self, extra: dict[str, str] | None = None) -> HTMLResponse:
+        return HTMLResponse(self.html, status_code=self.status, headers={**dict(self.headers), **(extra or {})})
+
+
+def build_page(store: Store, config: Config, key: PageKey, scans: ScanCache | None) -> Rendered:
+    """One dashboard page from the store (and marker scans), for the path and filters of `key`; a bad
+    filter (or metric) is the form with its message."""
+    path, items = key
+    query = dict(items)
+    try:
+        if path == "/":
+            ctx = _context(store, config, query, links=PageLinks(query), drill_rows=0, scans=scans)
             view = report_view.report_page(ctx, title="Fireline dashboard",
                                            filters=_filters(ctx, config, store, query))
             qs = urlencode(query)
             view.footer += f" Download this view as one file: /report.html{'?' + qs if qs else ''}."
-            return HTMLResponse(report_view.render(view))
-
-        return page(request, build)
-
-    @api.get("/explain/{metric}", response_class=HTMLResponse)
-    def explain(metric: str, request: Request) -> Response:
-        def build(store: Store, query: dict[str, str]) -> Response:
+            return Rendered(200, report_view.render(view))
+        if path.startswith("/explain/"):
+            metric = path.removeprefix("/explain/")
             name = ALIASES.get(metric)
             if name is None:
                 raise UserError(f"unknown metric {metric!r}; choose one of {', '.join(ALIASES)}")
-            ctx = _context(store, config, query, links=PageLinks(query), drill_rows=0, scans=reader.scans)
+            ctx = _context(store, config, query, links=PageLinks(query), drill_rows=0, scans=scans)
             section = _explain_section(ctx, name, 1000)
             qs = urlencode(query)
             view = report_view.report_page(ctx, title=f"Fireline: {LABELS[name].lower()}",
                                            filters=None, sections=[section])
             view.back = "/" + (f"?{qs}" if qs else "")
-            return HTMLResponse(report_view.render(view))
+            return Rendered(200, report_view.render(view))
+        if path == "/report.html":
+            ctx = _context(store, config, query, links=AnchorLinks(), scans=scans)
+            return Rendered(200, report_view.render(report_view.report_page(ctx)),
+                            (("Content-Disposition", 'inline; filename="fireline-report.html"'),))
+        raise ValueError(f"no dashboard page at {path}")
+    except UserError as exc:
+        return Rendered(400, _error_page(config, store, query, str(exc)))
 
-        return page(request, build)
+
+class Pages(Protocol):
+    def serve(self, key: PageKey) -> Response: ...
+
+
+def router(pages: Pages, *, token: str | None, exposed: bool) -> APIRouter:
+    """The dashboard's routes. A request checks the read token and answers with what the background
+    computed (`pages`, see precompute.py): it never reads git nor computes a figure itself."""
+    api = APIRouter(include_in_schema=False)
+
+    def page(request: Request, path: str) -> Response:
+        refused = _authorised(request, token, exposed)
+        if refused:
+            return refused
+        return pages.serve(page_key(path, _query(request)))
+
+    @api.get("/", response_class=HTMLResponse)
+    def overview(request: Request) -> Response:
+        return page(request, "/")
+
+    @api.get("/explain/{metric}", response_class=HTMLResponse)
+    def explain(metric: str, request: Request) -> Response:
+        return page(request, f"/explain/{metric}")
 
     @api.get("/report.html", response_class=HTMLResponse)
     def report_file(request: Request) -> Response:
-        def build(store: Store, query: dict[str, str]) -> Response:
-            ctx = _context(store, config, query, links=AnchorLinks(), scans=reader.scans)
-            return HTMLResponse(report_view.render(report_view.report_page(ctx)),
-                                headers={"Content-Disposition": 'inline; filename="fireline-report.html"'})
-
-        return page(request, build)
+        return page(request, "/report.html")
 
     return api

@@ -96,6 +96,10 @@ class Store:
     def close(self) -> None:
         self.engine.close()
 
+    def sibling(self) -> Store:
+        """Another connection to this store, for another thread."""
+        return Store(self.engine.sibling())
+
     def __enter__(self) -> Store:
         return self
 
@@ -119,6 +123,8 @@ class Store:
                     if (table, column) not in present:
                         tx.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
             tx.execute("CREATE INDEX IF NOT EXISTS change_files_sha ON change_files (repo, sha)")
+            for sql in self.engine.generation_ddl:
+                tx.execute(sql)
             # A store from before the meta row existed is at version 1, as is one that has it at 1.
             rows = self.query("SELECT value FROM meta WHERE key = 'schema_version'")
             version = int(rows[0][0]) if rows else (1 if self.count("deployments") else SCHEMA_VERSION)
@@ -139,7 +145,7 @@ class Store:
             return False
         version = self.query("SELECT value FROM meta WHERE key = 'schema_version'")
         return (self.engine.has_index("change_files_sha") and bool(version)
-                and int(version[0][0]) >= SCHEMA_VERSION)
+                and int(version[0][0]) >= SCHEMA_VERSION and self.engine.has_generation())
 
     def after_bulk_load(self) -> None:
         """Refresh the planner's statistics of every table, after rows were loaded around the store
@@ -153,6 +159,8 @@ class Store:
         with self.engine.transaction():
             writer = Writer(self)
             yield writer
+        if writer.changed:
+            self.engine.committed_write()
         large = sorted(t for t, n in writer.written.items() if n >= ANALYZE_AFTER_ROWS)
         if large:
             self.engine.analyze(large)
@@ -177,6 +185,12 @@ class Store:
 
     def count(self, table: str) -> int:
         return self.query(f"SELECT count(*) FROM {table}")[0][0]
+
+    def generation(self) -> int:
+        """A number that grows with every committed write (an ingest, a normalisation round, a raw
+        event stored): figures computed at one generation hold until it moves. On DuckDB it counts
+        the writes of this process (the one writer of the file), on PostgreSQL those of every process."""
+        return self.engine.generation()
 
     # ---- repositories and commits --------------------------------------------------
 
@@ -345,8 +359,10 @@ class Writer:
         self.store = store
         self.engine = store.engine
         self.written: dict[str, int] = {}  # rows inserted per table
+        self.changed = False  # a statement that may have written ran: the generation moves at commit
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.changed = True
         self.engine.execute(sql, [storable(p) for p in params])
 
     def lock(self, name: str) -> None:
@@ -454,6 +470,7 @@ class Writer:
             if i >= 0:
                 data = data.set_column(i, name, pc.utf8_lower(data.column(i)))
         pk = () if table in DERIVED else pk
+        self.changed = True
         self.engine.insert_arrow(table, data, ", ".join(c for c, _ in columns), pk)
         self.written[table] = self.written.get(table, 0) + data.num_rows
         return data.num_rows
@@ -482,4 +499,5 @@ class Writer:
             sql = (f"INSERT INTO {table} ({names}) VALUES {', '.join(one for _ in chunk)} ON CONFLICT DO NOTHING "
                    f"RETURNING {', '.join(pk)}")
             new |= {tuple(r) for r in self.engine.returning(sql, [value for row in chunk for value in row])}
+        self.changed = self.changed or bool(new)
         return new

@@ -4,6 +4,7 @@ its engine and never branches on which one it has."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,12 @@ from .schema import TABLES
 # Advisory locks that serialise work across processes sharing a PostgreSQL store; released at
 # commit. An embedded DuckDB file has one writer process, whose transactions already serialise.
 LOCKS = {"normaliser": 424242, "relink": 424243, "schema": 424244}
+
+# The store's generation on DuckDB: committed writes per database file in this process. One process
+# writes a DuckDB file, so a counter in memory sees every write; a row in the store would not do, as
+# two connections updating one row at once conflict and one of them fails.
+_GENERATIONS: dict[str, int] = {}
+_GENERATIONS_LOCK = threading.Lock()
 
 
 class DuckDBEngine:
@@ -55,6 +62,14 @@ class DuckDBEngine:
 
     def table_names(self) -> list[str]:
         return list(TABLES)
+
+    def sibling(self) -> DuckDBEngine:
+        """Another connection to the same database, for another thread (a DuckDB connection is used by one
+        thread at a time). Opened by path, not as a cursor of this one, so closing this connection never
+        waits on the other's work."""
+        if self.url == ":memory:":
+            return DuckDBEngine(ibis.duckdb.from_connection(self.raw.cursor()), self.url)
+        return DuckDBEngine.connect(self.url, create=False)
 
     def close(self) -> None:
         self.con.disconnect()
@@ -102,6 +117,27 @@ class DuckDBEngine:
     def has_index(self, name: str) -> bool:
         return bool(self.query("SELECT count(*) FROM duckdb_indexes() WHERE index_name = ?", [name])[0][0])
 
+    # The generation: a number that grows with every committed write, so a reader can tell its
+    # cached figures are current without reading the data again.
+    generation_ddl: tuple[str, ...] = ()
+
+    def has_generation(self) -> bool:
+        return True
+
+    def _generation_key(self) -> str:
+        return str(Path(self.url).resolve()) if self.url != ":memory:" else f":memory:{id(self.raw)}"
+
+    def generation(self) -> int:
+        with _GENERATIONS_LOCK:
+            return _GENERATIONS.get(self._generation_key(), 0)
+
+    def committed_write(self) -> None:
+        """After a transaction that wrote committed (never before: a reader that saw the new number
+        must find the new rows)."""
+        key = self._generation_key()
+        with _GENERATIONS_LOCK:
+            _GENERATIONS[key] = _GENERATIONS.get(key, 0) + 1
+
     def analyze(self, tables: Sequence[str] = ()) -> None:
         """Refresh the planner's statistics of these tables (all when none are named). DuckDB keeps
         its own as it writes."""
@@ -124,6 +160,9 @@ class PostgresEngine(DuckDBEngine):
         except Exception as exc:  # psycopg raises many kinds; all mean "cannot connect"
             raise UserError(f"cannot connect to PostgreSQL: {str(exc).strip()}", field="db") from None
         return cls(con, url)
+
+    def sibling(self) -> PostgresEngine:
+        return PostgresEngine.connect(self.url, create=False)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self.raw.cursor() as cur:
@@ -170,6 +209,20 @@ class PostgresEngine(DuckDBEngine):
 
     def has_index(self, name: str) -> bool:
         return bool(self.query("SELECT count(*) FROM pg_indexes WHERE indexname = ?", [name])[0][0])
+
+    # Many processes write a PostgreSQL store: the generation is a sequence, which never takes a row
+    # lock (an UPDATE of one counter row would serialise every writer on it).
+    generation_ddl = ("CREATE SEQUENCE IF NOT EXISTS fireline_generation",)
+
+    def has_generation(self) -> bool:
+        return bool(self.query("SELECT to_regclass('fireline_generation') IS NOT NULL")[0][0])
+
+    def generation(self) -> int:
+        return int(self.query("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM fireline_generation")[0][0])
+
+    def committed_write(self) -> None:
+        # Autocommit (Ibis' psycopg connection): a statement of its own, after the data committed.
+        self.query("SELECT nextval('fireline_generation')")
 
     def analyze(self, tables: Sequence[str] = ()) -> None:
         # A sample of each table (30,000 rows by default): seconds for the whole store even at 10M changes.

@@ -1,0 +1,278 @@
+"""Dashboard pages and the /metrics figures, computed in the background once per store generation.
+
+A request never reads git or computes a figure: it is handed the page computed for the store's
+current generation (`Store.generation`, which moves with every committed write). A page not
+computed yet is asked of the background worker, and the request waits for it at most
+`PAGE_WAIT_SECONDS`; then it gets the page of an earlier generation if there is one, else a
+"computing…" page that refreshes itself.
+
+One worker thread, with its own connection, does everything: when the generation moves it computes
+the overview first, then the jobs (the /metrics export), then the pages people looked at lately,
+each team's overview and the drill-down pages (at most every `MIN_ROUND_SECONDS`); in between, any
+page a request is waiting for. Pages say "as of now", so the warm ones are also computed again every
+`REFRESH_SECONDS` while the data stands still. The debt section's marker scans (the only part that
+reads git) run in that thread, at most once per repository and generation.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from html import escape
+from pathlib import Path
+
+from fastapi.responses import HTMLResponse, Response
+
+from ..config import Config
+from ..debt.markers import ScanResult
+from ..debt.report import ScanCache
+from ..store import Store
+from .dashboard import PageKey, Reader, Rendered, build_page, page_key
+from .prometheus import DoraCollector
+
+EXPLAINED = ("lead-time", "deployment-frequency", "change-failure-rate", "time-to-restore", "rework-rate")
+
+log = logging.getLogger("fireline.server")
+
+PAGE_WAIT_SECONDS = 1.5  # what a request waits for a page being computed, before the placeholder
+POLL_SECONDS = 1.0  # how often the worker looks at the store's generation
+MIN_ROUND_SECONDS = 5.0  # a steady stream of webhooks recomputes the warm pages at most this often
+REFRESH_SECONDS = 600.0  # pages say "as of now": the warm ones are computed again this often anyway
+MAX_PAGES = 256  # pages kept (the least recently served go first)
+MAX_RECENT = 32  # pages computed again, ahead of being asked, when the data changes
+MAX_QUEUED = 64  # pages waiting to be computed; beyond it the oldest request is forgotten
+
+Job = Callable[[Store], None]
+Builder = Callable[[Store, PageKey, ScanCache], Rendered]
+
+
+class GenerationScans(ScanCache):
+    """The marker scans of one store generation: the first page that needs a repository's markers reads
+    git (in the worker) through the server's long-lived cache; every later page of the generation reads
+    none, not even `git rev-parse HEAD`."""
+
+    def __init__(self, cache: ScanCache) -> None:
+        super().__init__()
+        self._cache = cache
+        self._memo: dict[tuple, ScanResult] = {}
+
+    def scan(self, path: Path, *, repo: str, words: list[str], max_bytes: int,
+             generated: list[str] | None = None) -> ScanResult:
+        key = (repo, str(path), tuple(words), max_bytes, tuple(generated or ()))
+        if key not in self._memo:
+            self._memo[key] = self._cache.scan(path, repo=repo, words=words, max_bytes=max_bytes,
+                                               generated=generated)
+            self.scans = self._cache.scans
+        return self._memo[key]
+
+
+def placeholder(retry: int = 2) -> HTMLResponse:
+    html = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta http-equiv=\"refresh\" content=\"{retry}\"><title>Fireline: computing…</title></head><body>"
+            "<p>Computing this page from the store… it refreshes itself in a moment.</p></body></html>")
+    return HTMLResponse(html, status_code=503, headers={"Retry-After": str(retry), "Cache-Control": "no-store"})
+
+
+class Precompute:
+    """The pages (`serve`) and jobs of one server, kept per store generation."""
+
+    def __init__(self, open_store: Callable[[], Store], shared: Callable[[], Store | None],
+                 shared_lock: threading.Lock, reader: Reader, build: Builder, *,
+                 warm: Callable[[], Iterable[PageKey]] = tuple, jobs: Iterable[Job] = (),
+                 wait: float = PAGE_WAIT_SECONDS, poll: float = POLL_SECONDS,
+                 refresh: float = REFRESH_SECONDS) -> None:
+        self._open, self._shared, self._shared_lock = open_store, shared, shared_lock
+        self._reader, self._build, self._warm, self._jobs = reader, build, warm, list(jobs)
+        self._wait, self._poll, self._refresh = wait, poll, refresh
+        self._cond = threading.Condition()
+        # key -> (generation, round, page); a round is one pass over the warm pages (data changed, or time passed)
+        self._pages: OrderedDict[PageKey, tuple[int, int, Rendered]] = OrderedDict()
+        self._round = 0
+        self._recent: OrderedDict[PageKey, None] = OrderedDict()
+        self._todo: OrderedDict[tuple[str, object], None] = OrderedDict()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._busy = False
+        self.generation_done = -1  # the generation whose overview and jobs are done (tests and bench wait on it)
+        self.computed = 0  # pages computed: what serving from the cache saves is visible
+
+    # ---- the request side ---------------------------------------------------------------------
+
+    def generation(self) -> int:
+        with self._reader.store() as store:
+            return store.generation()
+
+    def serve(self, key: PageKey) -> Response:
+        current = self.generation()
+        with self._cond:
+            self._recent[key] = None
+            self._recent.move_to_end(key)
+            while len(self._recent) > MAX_RECENT:
+                self._recent.popitem(last=False)
+            entry = self._fresh(key, current)
+            if entry is None:
+                self._ask(("page", key), first=True)
+                deadline = time.monotonic() + self._wait
+                while (entry := self._fresh(key, current)) is None and (left := deadline - time.monotonic()) > 0:
+                    self._cond.wait(left)
+            if entry is None:
+                entry = self._pages.get(key)  # an earlier generation's page: what the data was a moment ago
+            if entry is None:
+                return placeholder()
+            self._pages.move_to_end(key)
+        generation, _, page = entry
+        return page.response({"X-Fireline-Generation": str(generation),
+                              **({"X-Fireline-Stale": "computing the current generation"}
+                                 if generation < current else {})})
+
+    def _fresh(self, key: PageKey, generation: int) -> tuple[int, int, Rendered] | None:
+        entry = self._pages.get(key)
+        return entry if entry is not None and entry[0] >= generation else None
+
+    def _ask(self, item: tuple[str, object], *, first: bool = False) -> None:
+        """Queue `item` (under the condition's lock); a request's page goes first."""
+        self._todo[item] = None
+        self._todo.move_to_end(item, last=not first)
+        while len(self._todo) > MAX_QUEUED:
+            self._todo.popitem(last=True)
+        self._wake.set()
+
+    # ---- the worker ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="fireline-precompute", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def wait_for(self, generation: int, timeout: float) -> bool:
+        """Wait until the overview and the jobs of `generation` (or a later one) are done."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.generation_done < generation and (left := deadline - time.monotonic()) > 0:
+                self._cond.wait(left)
+            return self.generation_done >= generation
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing is queued or being computed (tests and the benchmark)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while (self._todo or self._busy) and (left := deadline - time.monotonic()) > 0:
+                self._cond.wait(min(left, self._poll))
+            return not (self._todo or self._busy)
+
+    def _run(self) -> None:
+        try:
+            store = self._open()
+        except Exception:
+            log.exception("the dashboard's worker cannot open the store; pages stay uncomputed")
+            return
+        if store is self._shared():  # an app built on one Store object: its connection is the intake's
+            store = store.sibling()
+        lock = threading.Lock()
+        seen, rounded, scans, last = -1, -1, GenerationScans(self._reader.scans), -MIN_ROUND_SECONDS
+        try:
+            while not self._stop.is_set():
+                try:
+                    with lock:
+                        generation = store.generation()
+                except Exception:
+                    log.exception("cannot read the store's generation")
+                    self._wake.wait(self._poll)
+                    continue
+                if generation != seen:  # a page asked for now is computed from the new data, markers included
+                    seen, scans = generation, GenerationScans(self._reader.scans)
+                since = time.monotonic() - last
+                if (seen != rounded and since >= MIN_ROUND_SECONDS) or since > self._refresh:
+                    rounded, last = seen, time.monotonic()
+                    self._changed()
+                with self._cond:
+                    item = next(iter(self._todo), None)
+                    if item is not None:
+                        del self._todo[item]
+                    self._busy = item is not None
+                if item is None:
+                    self._wake.wait(self._poll)
+                    self._wake.clear()
+                    continue
+                try:
+                    self._do(item, store, lock, generation, scans)
+                finally:
+                    with self._cond:
+                        self._busy = False
+                        self._cond.notify_all()
+        finally:
+            store.close()
+
+    def _changed(self) -> None:
+        with self._cond:
+            self._round += 1
+            warm = [("page", ("/", ())), ("jobs", None), ("done", None),
+                    *(("page", k) for k in reversed(self._recent)), *(("page", k) for k in self._warm())]
+            for item in warm:
+                if item not in self._todo:
+                    self._ask(item)
+
+    def _do(self, item: tuple[str, object], store: Store, lock: threading.Lock, generation: int,
+            scans: GenerationScans) -> None:
+        kind, what = item
+        if kind == "done":
+            with self._cond:
+                self.generation_done = max(self.generation_done, generation)
+                self._cond.notify_all()
+            return
+        if kind == "jobs":
+            for job in self._jobs:
+                try:
+                    with lock:
+                        job(store)
+                except Exception:
+                    log.exception("a job after the data changed failed; it runs again at the next change")
+            return
+        key: PageKey = what  # type: ignore[assignment]
+        with self._cond:
+            kept = self._pages.get(key)
+        if kept is not None and kept[0] >= generation and kept[1] == self._round:
+            return  # asked twice while it was being computed
+        try:
+            with lock:
+                page = self._build(store, key, scans)
+        except Exception as exc:
+            log.exception("cannot compute the page %s", key[0])
+            page = Rendered(500, "<!doctype html><title>Fireline</title><p>This page could not be computed: "
+                                 f"{escape(type(exc).__name__)} (see the server's log).</p>")
+        with self._cond:
+            self.computed += 1
+            self._pages[key] = (generation, self._round, page)
+            self._pages.move_to_end(key)
+            while len(self._pages) > MAX_PAGES:
+                self._pages.popitem(last=False)
+            self._cond.notify_all()
+
+
+def for_server(open_store: Callable[[], Store], shared: Callable[[], Store | None], shared_lock: threading.Lock,
+               reader: Reader, config: Config, collector: DoraCollector, *,
+               wait: float = PAGE_WAIT_SECONDS) -> Precompute:
+    """The worker of `fireline serve`: the dashboard's pages (each team's overview kept warm) and the
+    DORA figures of /metrics."""
+    from ..app.exported import exported
+
+    def build(store: Store, key: PageKey, scans: ScanCache) -> Rendered:
+        return build_page(store, config, key, scans)
+
+    def warm() -> list[PageKey]:
+        return [*(page_key("/", {"team": team}) for team in sorted(config.team_names)),
+                *(page_key(f"/explain/{metric}", {}) for metric in EXPLAINED)]
+
+    def export(store: Store) -> None:
+        collector.update(exported(store, config))
+
+    return Precompute(open_store, shared, shared_lock, reader, build, warm=warm, jobs=[export], wait=wait)

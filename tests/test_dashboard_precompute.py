@@ -1,0 +1,143 @@
+"""Dashboard pages are computed in the background per store generation: a request never runs git
+(the repositories' working trees may even be gone), pages are those the report code builds directly,
+and a page not computed yet is a "computing…" page (or the previous generation's), never a wait on git."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fireline.config import parse_config
+from fireline.debt.report import ScanCache
+from fireline.ingest import ingest_git
+from fireline.server.app import create_app
+from fireline.server.auth import Secrets
+from fireline.server.dashboard import Reader, Rendered, build_page, page_key
+from fireline.server.precompute import Precompute
+from fireline.store import Store
+
+from .gitrepo import GitRepo
+
+SECRETS = Secrets({"github": None, "gitlab": None, "pagerduty": None, "ingest": "in-token"})
+PAGES = [("/", {}), ("/", {"team": "Data"}), ("/", {"service": "purger", "since": "2026-01-01", "until": "2026-02-28"}),
+         ("/report.html", {}), ("/explain/lead-time", {"team": "Data"}), ("/explain/happiness", {})]
+
+
+@pytest.fixture
+def jobs(tmp_path):
+    """A repository with markers, ingested into a DuckDB file; the config fixes "now"."""
+    repo = GitRepo.create(tmp_path / "jobs")
+    repo.commit("Start", datetime(2026, 1, 10, 12, tzinfo=UTC), {"purger/job.py": "# TODO: schedule\nrun()\n"})
+    repo.tag("v1", when=datetime(2026, 1, 11, 12, tzinfo=UTC))
+    repo.commit("Sleep", datetime(2026, 2, 10, 12, tzinfo=UTC),
+                {"purger/job.py": "# TODO: schedule\nrun()\n# FIXME: sleep\n"})
+    repo.tag("v2", when=datetime(2026, 2, 11, 12, tzinfo=UTC))
+    config = parse_config({"at": "2026-03-01", "teams": {"Data": {"services": ["purger"]}},
+                           "services": {"purger": {"repo": "jobs", "deploy_tags": "v*"}}},
+                          source="fireline.toml", base_dir=tmp_path)
+    db = str(tmp_path / "fireline.duckdb")
+    with Store.open(db) as store:
+        ingest_git(store, config, repo.path)
+    return repo, config, db
+
+
+class GitCalls:
+    """Every git process started in this test process, with the thread that started it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[tuple[str, list[str]]] = []
+        real = subprocess.Popen.__init__
+        calls = self.calls
+
+        def counted(popen, args, *a, **kw):
+            argv = [str(x) for x in (args if isinstance(args, list | tuple) else [args])]
+            if argv and argv[0].endswith("git"):
+                calls.append((threading.current_thread().name, argv))
+            return real(popen, args, *a, **kw)
+
+        monkeypatch.setattr(subprocess.Popen, "__init__", counted)
+
+
+def test_a_request_never_runs_git_and_the_pages_are_those_built_directly(jobs, monkeypatch):
+    repo, config, db = jobs
+    with Store.open(db) as store:
+        direct = {(path, tuple(sorted(q.items()))): build_page(store, config, page_key(path, q), ScanCache())
+                  for path, q in PAGES}
+    assert "# FIXME: sleep" in direct[("/", ())].html
+    app = create_app(lambda: Store.open(db), config, secrets=SECRETS, normaliser=False, page_wait=120)
+    with TestClient(app) as client:
+        pages = app.state.precompute
+        assert pages.wait_for(pages.generation(), timeout=300)
+        for path, q in PAGES:  # asked once: computed, in the background
+            client.get(path, params=q)
+        assert pages.wait_idle(timeout=300)
+        git = GitCalls(monkeypatch)
+        # The working tree goes away: a page that read it now would say so ("… is gone").
+        repo.path.rename(repo.path.with_name("moved"))
+        for path, q in PAGES:
+            response = client.get(path, params=q)
+            expected = direct[(path, tuple(sorted(q.items())))]
+            assert response.status_code == expected.status, path
+            assert response.text == expected.html, (path, q)
+            assert response.headers["x-fireline-generation"] == str(pages.generation())
+        assert git.calls == []
+
+
+def test_git_runs_only_in_the_background_worker_once_per_generation(jobs, monkeypatch):
+    _, config, db = jobs
+    git = GitCalls(monkeypatch)
+    app = create_app(lambda: Store.open(db), config, secrets=SECRETS, normaliser=False, page_wait=120)
+    with TestClient(app) as client:
+        pages = app.state.precompute
+        assert pages.wait_for(pages.generation(), timeout=300)
+        for path, q in PAGES:
+            assert client.get(path, params=q).status_code in (200, 400)
+        before = len(git.calls)
+        assert before and {thread for thread, _ in git.calls} == {"fireline-precompute"}
+        for path, q in PAGES:  # the same pages again: served as they were
+            client.get(path, params=q)
+        assert len(git.calls) == before
+
+
+def _worker(db: str, build, wait: float) -> Precompute:
+    lock = threading.Lock()
+    reader = Reader(lambda: Store.open(db), lambda: None, lock)
+    return Precompute(lambda: Store.open(db), lambda: None, lock, reader, build, wait=wait, poll=0.05)
+
+
+def test_a_page_not_computed_yet_is_a_computing_page_then_the_previous_generation(jobs):
+    _, _, db = jobs
+    gate = threading.Event()
+
+    def build(store, key, scans) -> Rendered:
+        assert gate.wait(60)
+        return Rendered(200, f"page of generation {store.generation()}")
+
+    worker = _worker(db, build, wait=0.05)
+    g = worker.generation()  # the ingest above already moved it
+    worker.start()
+    try:
+        first = worker.serve(("/", ()))  # the worker is still on its first page
+        assert first.status_code == 503 and first.headers["retry-after"] == "2"
+        assert b'http-equiv="refresh"' in first.body
+        gate.set()
+        assert worker.wait_for(g, timeout=60)
+        ready = worker.serve(("/", ()))
+        assert ready.status_code == 200 and ready.body == f"page of generation {g}".encode()
+        gate.clear()
+        with Store.open(db) as store, store.transaction() as tx:  # the data changes
+            tx.execute("DELETE FROM incidents")
+        stale = worker.serve(("/", ()))  # the new generation's page is held up: the last one is served
+        assert stale.status_code == 200 and stale.body == f"page of generation {g}".encode()
+        assert "x-fireline-stale" in stale.headers
+        gate.set()
+        assert worker.wait_for(g + 1, timeout=60)
+        fresh = worker.serve(("/", ()))
+        assert fresh.body == f"page of generation {g + 1}".encode() and "x-fireline-stale" not in fresh.headers
+    finally:
+        gate.set()
+        worker.stop()
