@@ -25,15 +25,10 @@ from .test_golden import COMMANDS
 pytestmark = pytest.mark.spark
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-# Fails on Spark inside metrics/summary.py (Ibis compiles median(where=...) to a percentile Spark
-# rejects: docs/scaling.md); the summ helper rewrites summarise. strict=False: it passes once merged.
-SUMMARISE = pytest.mark.xfail(reason="summ helper: summarise's median(where=) does not compile on Spark",
-                              strict=False)
 
 # Every metric command, once (the golden list has more variants of each on DuckDB).
 CASES = [
-    pytest.param("dora.json", marks=SUMMARISE),
-    pytest.param("explain-ttr-purger.json", marks=SUMMARISE),
+    "dora.json", "explain-ttr-purger.json",
     "actions.json", "followup.json", "alerts-report-at.json", "testing.json", "oncall-gaps.json",
     "oncall-load.json", "oncall-handoff.json", "knowledge.json", "debt-data.json", "budget.json",
     "plan-data.json", "repeats.json",
@@ -98,7 +93,6 @@ def test_every_metric_command_gives_duckdbs_figures_on_spark(lake, name):
     _same(_json(args, lake, lake["db"]), _json(args, lake, lake["parquet"]), name)
 
 
-@SUMMARISE
 def test_the_report_gives_duckdbs_figures_on_spark(lake, tmp_path):
     args = ["report", "--out", str(tmp_path / "report.html"), "--db", "{db}", "--config", "{world}/fireline.toml",
             "--since", "2026-01-05T00:00Z",

@@ -81,6 +81,18 @@ class _Refused(Exception):
         self.status, self.reason, self.message = status, reason, message
 
 
+NOTIFY_EVERY = 60.0  # seconds between looks at what is due; cron schedules have minute resolution
+
+
+def _send_notifications(store_url: str, config: Config) -> int:
+    """Send what `[notify.<name>]` has due now (notify.scheduler records each, so it goes once); its own
+    connection: only the notifications table is written, which nothing else of the server writes."""
+    from ..notify.scheduler import send_due
+
+    with Store.open(store_url) as store:
+        return len(send_due(store, config))
+
+
 def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "127.0.0.1",
                secrets: Secrets | None = None, normaliser: bool = True,
                dashboard_token: str | None = None, allowed_hosts: list[str] | None = None,
@@ -152,6 +164,8 @@ def create_app(open_store: Callable[[], Store], config: Config, *, host: str = "
                 state["normaliser_lock"] = threading.Lock()
             worker.start()
         state["sync"] = RepoSync(jobs, config, lambda: state["store"].url, exclusive)
+        if config.notify:
+            jobs.add("notify", NOTIFY_EVERY, lambda: _send_notifications(state["store"].url, config), kind="notify")
         jobs.start()
         pages.start()
         yield

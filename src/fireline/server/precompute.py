@@ -60,7 +60,9 @@ class GenerationScans(ScanCache):
         self._memo: dict[tuple, ScanResult] = {}
 
     def scan(self, path: Path, *, repo: str, words: list[str], max_bytes: int,
-             generated: list[str] | None = None) -> ScanResult:
+             generated: list[str] | None = None, store: Store | None = None) -> ScanResult:
+        # `store` is not written: a kept scan is a write, and a write starts a new generation (pages
+        # computed again). The server's own cache outlives generations, which is what matters here.
         key = (repo, str(path), tuple(words), max_bytes, tuple(generated or ()))
         if key not in self._memo:
             self._memo[key] = self._cache.scan(path, repo=repo, words=words, max_bytes=max_bytes,
