@@ -61,6 +61,8 @@ class ScanCache:
         if kept is not None and kept[0] == key:
             return kept[1]
         previous = kept[1] if kept is not None and kept[0][1] == settings_key else None
+        if store is not None and store.read_only:
+            store = None  # Spark or a warehouse: nothing is kept there, scans live for this process only
         if previous is None and store is not None:
             stored = store.scan_cache(repo, str(path))
             if stored is not None and stored[0] == settings_key:
