@@ -10,6 +10,9 @@ files hold no TODO/FIXME/HACK/XXX, so two scans are measured:
   "purge", in about every file), so every file goes through the batched blame: the worst case;
 
 and, for a sample of files, `git blame` one process per file, to show why the scan batches.
+Then the scans kept in the store (debt/scan_cache.py), on a clone, with the dense words:
+`kept-cold` (first scan, written to the store), `kept-warm` (HEAD unchanged: what a second
+`fireline debt` costs) and `kept-commit` (one new commit changing one file).
 Each measured task runs in a fresh child process (bench/child.py style) so its peak memory
 (VmHWM) is its own; ratios are against `ingest_git` of the same repository in the same run.
 """
@@ -47,6 +50,15 @@ def task(name: str, repo: str, word: str, db: str) -> dict:
         store = Store.open(db)
         out["commits"] = ingest_git(store, Config(), repo, service="bench", deploy_tags="v*").new_changes
         store.close()
+    elif name.startswith("kept-"):
+        from fireline.debt.report import ScanCache
+        from fireline.store import Store
+
+        store = Store.open(db)
+        result = ScanCache().scan(Path(repo), repo="bench", words=[word], max_bytes=1_000_000, store=store)
+        store.close()
+        out.update(markers=len(result.markers), files=result.files, blamed_files=result.blamed_files,
+                   reused_files=result.reused_files)
     else:
         from fireline.debt.markers import DEFAULT_WORDS, scan_repo
 
@@ -64,6 +76,22 @@ def child(name: str, repo: Path, word: str, db: str) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def kept_scans(path: Path, word: str, tmp: Path) -> dict:
+    """The store-kept scans on a clone (the cached repository is never committed to)."""
+    clone = tmp / "clone"
+    subprocess.run(["git", "clone", "-q", "--local", str(path), str(clone)], check=True)
+    db = str(tmp / "kept.duckdb")
+    out = {"kept_cold": child("kept-cold", clone, word, db), "kept_warm": child("kept-warm", clone, word, db)}
+    first = subprocess.run(["git", "-C", str(clone), "ls-files"], capture_output=True, text=True,
+                           check=True).stdout.split()[0]
+    with (clone / first).open("a") as f:
+        f.write(f"one more {word} line\n")
+    subprocess.run(["git", "-C", str(clone), "-c", "user.name=Bench", "-c", "user.email=b@example.com", "commit",
+                    "-q", "-am", "one change"], check=True)
+    out["kept_commit"] = child("kept-commit", clone, word, db)
+    return out
 
 
 def per_file_blame(repo: Path, sample: int) -> float:
@@ -91,13 +119,17 @@ def main() -> int:
     scan = child("scan", path, args.word, "")
     dense = child("blame-all", path, args.word, "")
     per_file = per_file_blame(path, args.sample)
+    with tempfile.TemporaryDirectory() as tmp:
+        kept = kept_scans(path, args.word, Path(tmp))
     out = {"commits": args.commits, "files": facts.get("files"), "ingest": ingest, "scan": scan, "blame_all": dense,
            "git_blame_seconds_per_file": per_file,
            "git_blame_all_files_estimate_seconds": per_file * (dense["blamed_files"] or 0),
            "ratios": {"scan_time": scan["seconds"] / ingest["seconds"],
                       "blame_all_time": dense["seconds"] / ingest["seconds"],
                       "scan_peak": scan["peak_mib"] / ingest["peak_mib"],
-                      "blame_all_peak": dense["peak_mib"] / ingest["peak_mib"]}}
+                      "blame_all_peak": dense["peak_mib"] / ingest["peak_mib"],
+                      **{f"{k}_time": v["seconds"] / ingest["seconds"] for k, v in kept.items()}}}
+    out.update(kept)
     (HERE / "out").mkdir(exist_ok=True)
     (HERE / "out" / "debt.json").write_text(json.dumps(out, indent=2))
     r = out["ratios"]
@@ -112,6 +144,11 @@ def main() -> int:
           f"| git blame, one process per file (estimate for the same files) | "
           f"{out['git_blame_all_files_estimate_seconds']:.0f} | "
           f"{out['git_blame_all_files_estimate_seconds'] / ingest['seconds']:.1f} | | |")
+    for key, label in (("kept_cold", "kept in the store, first scan"), ("kept_warm", "kept, HEAD unchanged"),
+                       ("kept_commit", "kept, one new commit changing one file")):
+        k = kept[key]
+        print(f"| {label} ({k['blamed_files']} files blamed, {k['reused_files']} reused) | {k['seconds']:.2f} | "
+              f"{r[key + '_time']:.3f} | {k['peak_mib']:.0f} | {k['peak_mib'] / ingest['peak_mib']:.2f} |")
     return 0
 
 
