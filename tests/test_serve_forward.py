@@ -186,16 +186,20 @@ def _big_repo(path: Path, commits: int) -> None:
     subprocess.run(["git", "-C", str(path), "reset", "-q", "--hard", "main"], check=True)
 
 
-def _children(pid: int) -> list[str]:
-    """The command lines of a process's children (read from /proc: quicker than `ps` in a tight loop)."""
-    found = []
+def _children(pid: int) -> dict[int, str]:
+    """The command lines of a process's children by pid (read from /proc: quicker than `ps` in a tight loop)."""
+    found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except (OSError, ValueError, IndexError):
             continue
     return found
+
+
+def _git_log_of(pid: int) -> int | None:
+    return next((child for child, c in _children(pid).items() if "git" in c and " log" in c), None)
 
 
 def test_a_server_killed_mid_ingest_is_reported_and_nothing_is_half_written(tmp_path):
@@ -204,22 +208,28 @@ def test_a_server_killed_mid_ingest_is_reported_and_nothing_is_half_written(tmp_
     db = world / ".fireline" / "fireline.duckdb"
     server = Server(db, world)
     assert server.health()["status"] == "ok"
+    git: int | None = None
     try:
         cli = subprocess.Popen([sys.executable, "-m", "fireline.cli", "ingest", "git", "big", "--deploy-tags", "v*",
                                 "--json"], cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "NO_COLOR": "1"})
-        # The ingest is under way once the server reads the history with `git log`.
+        # The ingest is under way once the server reads the history with `git log`; that git is
+        # paused, so the ingest is surely still under way (holding the store) when the server dies.
+        # (Regression: a fast ingest finished between seeing git and the kill, and the test raced.)
         deadline = time.monotonic() + 120
-        while not any("git" in c and " log" in c for c in _children(server.proc.pid)):
+        while (git := _git_log_of(server.proc.pid)) is None:
             assert cli.poll() is None, cli.communicate()
             assert time.monotonic() < deadline, "the ingest never started"
             time.sleep(0.01)
+        os.kill(git, signal.SIGSTOP)
         # A probe is answered while the ingest holds the store (with the queue as last seen).
         health = server.health()
-        reading = any("git" in c and " log" in c for c in _children(server.proc.pid))
-        assert health["status"] == "ok" and (health.get("writing") is True or not reading)
+        assert health["status"] == "ok" and health.get("writing") is True, health
     finally:
         server.stop(signal.SIGKILL)
+        if git is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(git, signal.SIGKILL)
     out, err = cli.communicate(timeout=120)
     assert cli.returncode == 3, (out, err)
     assert "stopped before the command finished" in err and "run the command again" in err and out == ""
