@@ -201,6 +201,7 @@ def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str]
             readable.append((oid, file_path))
     wanted: dict[str, tuple[str, int]] = {}
     found: dict[str, list[Marker]] = {}
+    reblame: list[tuple[str, str]] = []
     for oid, file_path, kind in reused:
         result.seen[file_path] = (oid, kind)
         result.reused_files += 1
@@ -220,7 +221,10 @@ def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str]
         found[file_path] = [Marker(name, m.path, m.line, m.word, m.text, *(
             (m.sha, m.author, m.email, m.time) if blamed else (None, None, None, None))) for m in old]
         if not blamed:
-            wanted[file_path] = (oid, _line_count(root, oid))
+            reblame.append((oid, file_path))
+    # Line counts of the kept files to blame again, read in one batched process like the rest.
+    for (oid, file_path), data in zip(reblame, _contents(root, [o for o, _ in reblame]), strict=True):
+        wanted[file_path] = (oid, data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0))
     for (oid, file_path), data in zip(readable, _contents(root, [o for o, _ in readable]), strict=True):
         if b"\0" in data[:8000]:
             result.skipped["binary"] += 1
@@ -270,9 +274,3 @@ def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str]
                     m.time = datetime.fromtimestamp(origin.time, UTC)
     result.markers = [m for p in sorted(found) for m in found[p]]
     return result
-
-
-def _line_count(repo: Path, oid: str) -> int:
-    """Lines of a blob, as git counts them (a last line without a newline counts)."""
-    data = _git(repo, "cat-file", "blob", oid)
-    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
