@@ -170,3 +170,12 @@ def test_the_same_repository_twice_in_one_run_is_named(tmp_path, org):
 def test_service_needs_exactly_one_path(tmp_path, org):
     run = fireline(tmp_path, "ingest", "git", str(org[0]), str(org[1]), "--service", "x")
     assert run.code == 2 and "--service: applies to one repository" in run.stderr
+
+
+def test_one_repository_says_when_it_starts_and_ends_reading_unless_quiet(tmp_path, org):
+    run = fireline(tmp_path, "ingest", "git", str(org[0]), "--json")
+    assert run.code == 0, run.stderr
+    json.loads(run.stdout)  # the progress lines never reach stdout
+    lines = run.stderr.splitlines()
+    assert lines[0] == "reading commits (6) ..." and lines[1].startswith("reading commits: done in ")
+    assert fireline(tmp_path, "ingest", "git", str(org[1]), "--quiet").stderr == ""

@@ -17,6 +17,7 @@ from . import knowledge as cli_knowledge
 from . import notify as cli_notify
 from . import oncall as cli_oncall
 from . import postmortems as cli_postmortems
+from . import progress
 from . import report as cli_report
 from . import repos as cli_repos
 from . import testing as cli_testing
@@ -119,28 +120,6 @@ class ExplainMetric(str, Enum):
     rework_rate = "rework-rate"
 
 
-def _progress_callback(label: str):
-    """A Rich progress bar on a terminal; nothing when piped."""
-    if not sys.stderr.isatty():
-        return None, None
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        console=terminal.console(stderr=True), transient=True)
-    task = progress.add_task(label, total=None)
-
-    def update(done: int, total: int) -> None:
-        progress.update(task, completed=done, total=total)
-
-    return progress, update
-
-
 def _report_ingest(result: ingest_lib.IngestResult, as_json: bool) -> None:
     err = terminal.console(stderr=True)
     for warning in result.warnings:
@@ -208,13 +187,9 @@ def ingest_git(
     if not paths or len(paths) > 1:
         cli_repos.ingest_many(db, config, paths or None, deploy_tags, jobs, quiet, as_json, _report_ingest)
         return
-    with workspace(db, config) as ws:
-        progress, update = _progress_callback("reading commits") if not quiet else (None, None)
-        if progress:
-            with progress:
-                result = ws.ingest_git(paths[0], service=service, deploy_tags=deploy_tags, progress=update)
-        else:
-            result = ws.ingest_git(paths[0], service=service, deploy_tags=deploy_tags)
+    with workspace(db, config) as ws, progress.reporter(quiet) as steps:
+        result = ws.ingest_git(paths[0], service=service, deploy_tags=deploy_tags,
+                               progress=lambda done, total: steps("reading commits", done, total))
     _report_ingest(result, as_json)
 
 
