@@ -1,7 +1,7 @@
 """Fireline benchmarks, recorded as ratios against a baseline measured in the same run.
 
     python bench/run.py [--commits N] [--rows N] [--pydriller-commits K] [--repeat R]
-                        [--pg-rows N] [--only ingest,pydriller,metrics,postgres,org,dashboard] [--quick]
+                        [--pg-rows N] [--only ingest,pydriller,metrics,postgres,org,dashboard,organisation] [--quick]
 
 1. ingest: fireline's `ingest_git` on a generated N-commit repository vs the bare
    `git log --numstat -M -z` it runs (into /dev/null); peak memory; linking and
@@ -17,6 +17,9 @@
    (bench/orgingest.py).
 6. dashboard: `fireline serve` on a generated four-repository organisation, asked with httpx:
    the first page after start and the p50 of later pages, against the organisation's ingestion.
+7. organisation: every command of issue 16 (dora, knowledge, testing, actions, debt and report cold
+   and warm) on that organisation plus generated and vendored files, each a whole process, as
+   ratios to its ingestion (bench/organisation.py).
 
 Why ratios, and why the minimum of R runs: this machine is shared (tests may run beside
 the benchmark), so absolute seconds drift; a baseline timed in the same run, alternating
@@ -254,8 +257,17 @@ def bench_dashboard(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     return dashboard.run(out, sizes, 3, seed=args.seed)
 
 
+def bench_organisation(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """Every command of issue 16 on one organisation, as ratios to its ingestion (bench/organisation.py)."""
+    import organisation
+
+    sizes = organisation.QUICK if args.quick else [20000, 5000, 3000, 2000]
+    return organisation.run(out, sizes, seed=args.seed)
+
+
 SECTIONS = {"ingest": bench_ingest, "pydriller": bench_pydriller, "metrics": bench_metrics,
-            "postgres": bench_postgres, "org": orgingest.bench_org, "dashboard": bench_dashboard}
+            "postgres": bench_postgres, "org": orgingest.bench_org, "dashboard": bench_dashboard,
+            "organisation": bench_organisation}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

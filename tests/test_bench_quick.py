@@ -14,7 +14,7 @@ from .conftest import _pg_bin, _unavailable
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "run.py"
 # pydriller is the [bench] extra's, not the suite's; every other section runs.
-SECTIONS = "ingest,metrics,postgres,org,dashboard"
+SECTIONS = "ingest,metrics,postgres,org,dashboard,organisation"
 
 
 def test_the_quick_benchmarks_run_and_their_cross_checks_agree(tmp_path):
@@ -31,3 +31,4 @@ def test_the_quick_benchmarks_run_and_their_cross_checks_agree(tmp_path):
     assert results["postgres"]["agree"] and all(results["postgres"]["agree"].values())
     assert results["org"]["steps"] and all(step["links_agree"] for step in results["org"]["steps"])
     assert results["dashboard"]["dora_on_metrics"] is True
+    assert all(results["organisation"]["checks"].values()), results["organisation"]["checks"]
