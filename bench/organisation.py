@@ -12,8 +12,9 @@ runs it, timed from start to exit, with its peak memory (VmHWM of the child, fro
 
 - the baseline: `fireline ingest git` of the four configured repositories into a fresh store;
 - `dora`, `knowledge`, `testing`, `actions` (JSON);
-- `debt --json` cold (nothing kept in the store), then warm (HEADs unchanged);
-- `report` cold (the first after the ingest), then warm.
+- `debt --json` cold (the store as the ingestion left it: no marker scan kept), then warm (HEADs
+  unchanged);
+- `report` cold (again on the store as the ingestion left it), then warm.
 
 `--src PATH` runs another checkout's code (its `src/`) for a before/after on the same organisation;
 every step's JSON is hashed (`digest`), so two runs show at a glance whether a figure moved. Writes
@@ -106,10 +107,13 @@ def steps(folder: Path, repos: list[Path]) -> list[tuple[str, list[str]]]:
 
 def measure(folder: Path, repos: list[Path], src: Path | None) -> list[dict[str, Any]]:
     cmd, env = dashboard._fireline(src)
-    (folder / "fireline.duckdb").unlink(missing_ok=True)
+    store, pristine = folder / "fireline.duckdb", folder / "after-ingest.duckdb"
+    store.unlink(missing_ok=True)
     rows: list[dict[str, Any]] = []
     for name, args in steps(folder, repos):
         print(f"  {name} ...", file=sys.stderr, flush=True)
+        if name.endswith(" cold"):  # the store as the ingestion left it: nothing any analysis kept
+            shutil.copyfile(pristine, store)
         seconds, peak, out = timed([*cmd, *args], env, folder)
         if name.startswith("report"):  # what a user gets is the file, not the one line on stdout
             out = (folder / "report.html").read_bytes()
@@ -119,6 +123,8 @@ def measure(folder: Path, repos: list[Path], src: Path | None) -> list[dict[str,
             paths = [item.get("path", "") for item in ledger["items"]]
             rows[-1]["generated_in_ledger"] = sum(p.startswith(GENERATED_DIRS) for p in paths)
             rows[-1]["markers"] = len(paths)
+        if name == "ingest":
+            shutil.copyfile(store, pristine)
     base = rows[0]["seconds"]
     for row in rows:
         row["ratio"] = row["seconds"] / base
