@@ -28,8 +28,8 @@ DAYS = 730
 SINCE = datetime(2023, 1, 2, tzinfo=UTC)  # a Monday, so weeks line up with the window
 CHANGES_PER_DEPLOYMENT = 50
 CHANGES_PER_INCIDENT = 2000
-# 3: store schema 3 (changes.rework_rule; commit times on deployment_changes).
-GEN_VERSION = 3
+# 4: store schema 3 (changes.rework_rule; commit times and rule on deployment_changes).
+GEN_VERSION = 4
 
 
 def window() -> tuple[datetime, datetime]:
@@ -52,6 +52,8 @@ def _u(expr: str, salt: int) -> str:
 def _statements(rows: int) -> list[str]:
     from fireline.store.schema import rework_rule_sql
 
+    subject = ("CASE WHEN hash(j, 11) % 10000 < 5 THEN 'Revert \"change ' || (j - 1) || '\"' "
+               "WHEN hash(j, 11) % 10000 < 15 THEN 'hotfix: change ' || j ELSE 'change ' || j END")
     deps = max(rows // CHANGES_PER_DEPLOYMENT, SERVICES)
     incidents = max(rows // CHANGES_PER_INCIDENT, 10)
     span = DAYS * 86400
@@ -95,14 +97,13 @@ def _statements(rows: int) -> list[str]:
                c_time, 60 * ((hash(j, 9) % 25)::INTEGER - 12),
                subject, 'change ' || j,
                1 + hash(j, 12) % 5, hash(j, 13) % 200, hash(j, 14) % 100, {rework_rule_sql()}
-        FROM (SELECT *, CASE WHEN hash(j, 11) % 10000 < 5 THEN 'Revert "change ' || (j - 1) || '"'
-                             WHEN hash(j, 11) % 10000 < 15 THEN 'hotfix: change ' || j
-                             ELSE 'change ' || j END AS subject FROM _c)""",
+        FROM (SELECT *, {subject} AS subject FROM _c)""",
         # Links only for counted deployments, as linking.py derives them.
         f"""INSERT INTO deployment_changes
         SELECT 'dep-' || c.d, {svc.format(d='c.d')}, 'repo-' || {svc.format(d='c.d')},
-               md5('c' || c.j) || substr(md5('x' || c.j), 1, 8), c.d < {SERVICES}, 'ancestry', c.c_time, c.a_time
-        FROM _c c JOIN deployments p ON p.id = 'dep-' || c.d
+               md5('c' || c.j) || substr(md5('x' || c.j), 1, 8), c.d < {SERVICES}, 'ancestry', c.c_time, c.a_time,
+               {rework_rule_sql('c.subject')}
+        FROM (SELECT *, {subject} AS subject FROM _c) c JOIN deployments p ON p.id = 'dep-' || c.d
         WHERE p.status = 'success' AND p.environment = 'production'""",
         "DROP TABLE _c",
         # Incidents last u^3 * 24 h (+5 min; mean ~6 h); the few that start in the last 3 days are still open.

@@ -45,7 +45,8 @@ def test_commits_are_flagged_and_links_carry_their_commit_times(store):
         ("HOTFIX: disk full", "subject contains 'hotfix'"),
         ("Hot fix for the purger", "subject starts with 'hot fix'"), (None, None)]
     links = store.query("SELECT l.sha FROM deployment_changes l JOIN changes c ON c.repo = l.repo AND c.sha = l.sha "
-                        "WHERE l.committer_time = c.committer_time AND l.author_time = c.author_time")
+                        "WHERE l.committer_time = c.committer_time AND l.author_time = c.author_time "
+                        "AND l.rework_rule IS NOT DISTINCT FROM c.rework_rule")
     assert len(links) == 5
     # Three of the five deployments ship a revert or hotfix; lead times from the links' times.
     assert _figures(store)[:2] == (3, 5)
@@ -58,12 +59,13 @@ def test_a_store_of_schema_2_gets_its_flags_and_link_times_when_opened(store):
     with store.transaction() as tx:
         # As schema 2 left them: no flags, no times on the links.
         tx.execute("UPDATE changes SET rework_rule = NULL")
-        tx.execute("UPDATE deployment_changes SET committer_time = NULL, author_time = NULL")
+        tx.execute("UPDATE deployment_changes SET committer_time = NULL, author_time = NULL, rework_rule = NULL")
         tx.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
         tx.execute("DELETE FROM meta WHERE key = 'rework_rules'")
     reopened = Store.open(store.url, create=False)
     try:
         assert reopened.query("SELECT count(*) FROM changes WHERE rework_rule IS NOT NULL") == [(3,)]
+        assert reopened.query("SELECT count(*) FROM deployment_changes WHERE rework_rule IS NOT NULL") == [(3,)]
         assert reopened.query("SELECT count(*) FROM deployment_changes WHERE committer_time IS NULL "
                               "OR author_time IS NULL") == [(0,)]
         assert reopened.query("SELECT value FROM meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
@@ -76,10 +78,12 @@ def test_flags_written_under_other_rules_are_recomputed_when_opened(store):
     _fill(store)
     with store.transaction() as tx:
         tx.execute("UPDATE changes SET rework_rule = 'an old rule' WHERE subject = 'Add the export'")
+        tx.execute("UPDATE deployment_changes SET rework_rule = 'an old rule' WHERE sha = ?", [f"{1:040x}"])
         tx.execute("UPDATE meta SET value = '[]' WHERE key = 'rework_rules'")
     reopened = Store.open(store.url, create=False)
     try:
         assert reopened.query("SELECT rework_rule FROM changes WHERE subject = 'Add the export'") == [(None,)]
+        assert reopened.query("SELECT count(*) FROM deployment_changes WHERE rework_rule IS NOT NULL") == [(3,)]
         assert _figures(reopened)[:2] == (3, 5)
     finally:
         reopened.close()

@@ -29,6 +29,7 @@ from .schema import (
     DERIVED,
     NORMALISED,
     REWORK_RULES_KEY,
+    RULES_OF_LINKS_SQL,
     SCHEMA_VERSION,
     TABLES,
     TS,
@@ -154,6 +155,7 @@ class Store:
             # the column is new): the rule is a column so that the metrics need not scan every subject.
             if self._meta(REWORK_RULES_KEY) != rework_rules_fingerprint():
                 tx.execute(f"UPDATE changes SET rework_rule = {rework_rule_sql()}")
+                tx.execute(RULES_OF_LINKS_SQL)
                 tx.execute("DELETE FROM meta WHERE key = ?", [REWORK_RULES_KEY])
                 tx.execute("INSERT INTO meta VALUES (?, ?)", [REWORK_RULES_KEY, rework_rules_fingerprint()])
 
@@ -380,11 +382,12 @@ class Store:
                           "WHERE error IS NOT NULL ORDER BY received_at, source, delivery_id")
 
 
-# Rows derived while they are inserted: a commit link carries its commit's times (lead time then reads
-# the links, not the 10M-row `changes`); a link to a commit not stored gets NULL ones.
+# Rows derived while they are inserted: a commit link carries its commit's times and rework rule (lead
+# time and rework then read the links, not the 10M-row `changes`); a link to a commit not stored gets NULLs.
 _DERIVE = {
     "deployment_changes": (
-        "SELECT b.deployment_id, b.service, b.repo, b.sha, b.baseline, b.via, c.committer_time, c.author_time "
+        "SELECT b.deployment_id, b.service, b.repo, b.sha, b.baseline, b.via, c.committer_time, c.author_time, "
+        "c.rework_rule "
         "FROM _fireline_batch b LEFT JOIN changes c ON c.repo = b.repo AND c.sha = b.sha"),
 }
 

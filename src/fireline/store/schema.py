@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 
 # 2: deployments' status, environment and stage and flag changes' state stored lower-cased (NORMALISED).
 # 3: `changes.rework_rule` (REWORK_RULES, set when a commit is written) and each commit link's commit
-#    times on `deployment_changes`, so the metrics neither scan every subject nor join every commit.
+#    times and rule on `deployment_changes`, so the metrics neither scan every subject nor join every commit.
 SCHEMA_VERSION = 3
 
 TS = "TIMESTAMP WITH TIME ZONE"
@@ -105,8 +105,9 @@ TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
     "deployment_changes": ([
         ("deployment_id", "TEXT"), ("service", "TEXT"), ("repo", "TEXT"), ("sha", "TEXT"),
         ("baseline", "BOOLEAN"), ("via", "TEXT"),
-        # The linked commit's times, copied from `changes` when the link is written (Writer.insert).
-        ("committer_time", TS), ("author_time", TS),
+        # The linked commit's times and rework rule, copied from `changes` when the link is written
+        # (Writer.insert), so the metrics read the links without joining every commit.
+        ("committer_time", TS), ("author_time", TS), ("rework_rule", "TEXT"),
     ], ("deployment_id", "repo", "sha")),
     # The commits of each pull request found in git (pr_commits.py): `role` "merge" for the commit that
     # ships it, "branch" for the PR's own commits (their earliest author time starts coding).
@@ -175,9 +176,12 @@ def migrations(version: int) -> list[str]:
     return steps
 
 
-# Copies the commit times onto the links a store of schema 2 made.
+# Copies the commit times onto the links a store of schema 2 made (the rules: RULES_OF_LINKS_SQL).
 LINK_TIMES_SQL = ("UPDATE deployment_changes SET committer_time = c.committer_time, author_time = c.author_time "
                   "FROM changes c WHERE c.repo = deployment_changes.repo AND c.sha = deployment_changes.sha")
+# Copies each commit's rework rule onto its links, after the commits' rules were (re)computed.
+RULES_OF_LINKS_SQL = ("UPDATE deployment_changes SET rework_rule = c.rework_rule FROM changes c "
+                      "WHERE c.repo = deployment_changes.repo AND c.sha = deployment_changes.sha")
 
 
 _ARROW_TYPES = {
