@@ -28,7 +28,8 @@ DAYS = 730
 SINCE = datetime(2023, 1, 2, tzinfo=UTC)  # a Monday, so weeks line up with the window
 CHANGES_PER_DEPLOYMENT = 50
 CHANGES_PER_INCIDENT = 2000
-GEN_VERSION = 2
+# 4: store schema 3 (changes.rework_rule; commit times and rule on deployment_changes).
+GEN_VERSION = 4
 
 
 def window() -> tuple[datetime, datetime]:
@@ -49,6 +50,10 @@ def _u(expr: str, salt: int) -> str:
 
 
 def _statements(rows: int) -> list[str]:
+    from fireline.store.schema import rework_rule_sql
+
+    subject = ("CASE WHEN hash(j, 11) % 10000 < 5 THEN 'Revert \"change ' || (j - 1) || '\"' "
+               "WHEN hash(j, 11) % 10000 < 15 THEN 'hotfix: change ' || j ELSE 'change ' || j END")
     deps = max(rows // CHANGES_PER_DEPLOYMENT, SERVICES)
     incidents = max(rows // CHANGES_PER_INCIDENT, 10)
     span = DAYS * 86400
@@ -70,33 +75,35 @@ def _statements(rows: int) -> list[str]:
                'file', NULL, 'repo-' || {svc.format(d='d')}
         FROM range({deps}) t(d)""",
         # Change j ships with deployment hash(j) % deps; lead = u^3 * 14 days (most are short).
-        f"""CREATE TEMP TABLE _c AS
+        f"""CREATE TEMP TABLE _l AS
         SELECT j, hash(j, 5) % {deps} AS d,
                CASE WHEN hash(j, 6) % 1000 = 0 THEN -{_u('j', 7)} * 3600
                     ELSE pow({_u('j', 8)}, 3) * 14 * 86400 END AS lead
         FROM range({rows}) t(j)""",
+        # Each commit's times once: `changes` and the links that carry them (schema 3) agree exactly.
+        f"""CREATE TEMP TABLE _c AS
+        SELECT j, d, {dep_time.format(d='d')} - to_seconds((lead + {_u('j', 10)} * 3600)::BIGINT) AS a_time,
+               {dep_time.format(d='d')} - to_seconds(lead::BIGINT) AS c_time
+        FROM _l""",
+        "DROP TABLE _l",
         f"""INSERT INTO changes (repo, sha, parents, author_name, author_email, author_time, author_offset,
                                  committer_name, committer_email, committer_time, committer_offset, subject,
-                                 message, files_changed, lines_added, lines_removed)
+                                 message, files_changed, lines_added, lines_removed, rework_rule)
         SELECT 'repo-' || {svc.format(d='d')}, md5('c' || j) || substr(md5('x' || j), 1, 8),
                md5('c' || (j - 1)) || substr(md5('x' || (j - 1)), 1, 8),
                'dev ' || (hash(j, 9) % 300), 'dev' || (hash(j, 9) % 300) || '@example.com',
-               {dep_time.format(d='d')} - to_seconds((lead + {_u('j', 10)} * 3600)::BIGINT),
-               60 * ((hash(j, 9) % 25)::INTEGER - 12),
+               a_time, 60 * ((hash(j, 9) % 25)::INTEGER - 12),
                'dev ' || (hash(j, 9) % 300), 'dev' || (hash(j, 9) % 300) || '@example.com',
-               {dep_time.format(d='d')} - to_seconds(lead::BIGINT),
-               60 * ((hash(j, 9) % 25)::INTEGER - 12),
-               CASE WHEN hash(j, 11) % 10000 < 5 THEN 'Revert "change ' || (j - 1) || '"'
-                    WHEN hash(j, 11) % 10000 < 15 THEN 'hotfix: change ' || j
-                    ELSE 'change ' || j END,
-               'change ' || j,
-               1 + hash(j, 12) % 5, hash(j, 13) % 200, hash(j, 14) % 100
-        FROM _c""",
+               c_time, 60 * ((hash(j, 9) % 25)::INTEGER - 12),
+               subject, 'change ' || j,
+               1 + hash(j, 12) % 5, hash(j, 13) % 200, hash(j, 14) % 100, {rework_rule_sql()}
+        FROM (SELECT *, {subject} AS subject FROM _c)""",
         # Links only for counted deployments, as linking.py derives them.
         f"""INSERT INTO deployment_changes
         SELECT 'dep-' || c.d, {svc.format(d='c.d')}, 'repo-' || {svc.format(d='c.d')},
-               md5('c' || c.j) || substr(md5('x' || c.j), 1, 8), c.d < {SERVICES}, 'ancestry'
-        FROM _c c JOIN deployments p ON p.id = 'dep-' || c.d
+               md5('c' || c.j) || substr(md5('x' || c.j), 1, 8), c.d < {SERVICES}, 'ancestry', c.c_time, c.a_time,
+               {rework_rule_sql('c.subject')}
+        FROM (SELECT *, {subject} AS subject FROM _c) c JOIN deployments p ON p.id = 'dep-' || c.d
         WHERE p.status = 'success' AND p.environment = 'production'""",
         "DROP TABLE _c",
         # Incidents last u^3 * 24 h (+5 min; mean ~6 h); the few that start in the last 3 days are still open.

@@ -96,25 +96,32 @@ def deployment_rows(deployments: ir.Table, scope: Scope) -> ir.Table:
     )
 
 
-def lead_time_rows(deployments: ir.Table, deployment_changes: ir.Table, changes: ir.Table,
+def lead_time_rows(deployments: ir.Table, deployment_changes: ir.Table, changes: ir.Table | None,
                    scope: Scope) -> ir.Table:
     """One row per change shipped by a counted deployment in the window (baselines excluded).
 
     `lead_seconds` may be negative when clocks were skewed; summary.py excludes and counts those.
     `inferred`: the change is the commit of a deployment whose time is that commit's own (a
     lightweight tag), so its lead time is 0 by construction, not measured; excluded and counted too.
+    Each link carries its commit's times (the store copies them when it links), so the figures need
+    no join with `changes`; `changes` adds each commit's subject and author (None: without them,
+    which is all `summarise` needs and spares it the join of every link with every commit).
     """
     deps = production_deployments(deployments, scope)
     links = deployment_changes.filter(~deployment_changes.baseline)
-    commit_time = changes.author_time if scope.time_basis == "author" else changes.committer_time
-    ch = changes.select(repo=changes.repo, sha=changes.sha, commit_time=commit_time, subject=changes.subject,
-                        author=changes.author_name)
-    j = links.join(deps, links.deployment_id == deps.id).join(
-        ch, [links.repo == ch.repo, links.sha == ch.sha])
+    commit_time = links.author_time if scope.time_basis == "author" else links.committer_time
+    j = links.join(deps, links.deployment_id == deps.id)
+    if changes is None:
+        subject, author = ibis.null("string"), ibis.null("string")
+    else:
+        ch = changes.select(c_repo=changes.repo, c_sha=changes.sha, subject=changes.subject,
+                            author=changes.author_name)
+        j = j.join(ch, [links.repo == ch.c_repo, links.sha == ch.c_sha])
+        subject, author = ch.subject, ch.author
     return j.select(
         deployment_id=links.deployment_id, service=deps.service, repo=links.repo, sha=links.sha,
-        subject=ch.subject, author=ch.author, commit_time=ch.commit_time, time=deps.time, via=links.via,
-        lead_seconds=(deps.time.epoch_seconds().cast("int64") - ch.commit_time.epoch_seconds().cast("int64")),
+        subject=subject, author=author, commit_time=commit_time, time=deps.time, via=links.via,
+        lead_seconds=(deps.time.epoch_seconds().cast("int64") - commit_time.epoch_seconds().cast("int64")),
         inferred=deps.time_inferred.fill_null(False) & (links.sha == deps.sha),
     )
 
@@ -206,15 +213,14 @@ def _ignored_path(path: ir.StringValue, globs: tuple[str, ...]) -> ir.BooleanVal
 
 def _rework_commits(changes: ir.Table, change_files: ir.Table | None, ignore: tuple[str, ...]) -> ir.Table:
     """Revert and hotfix commits with the rule that matched, less those whose known files all match
-    `ignore` (a revert of a docs, CI or dependency-manifest change is no unplanned fix of the service)."""
-    lower = changes.subject.lower()
-    # Plain string tests, not regular expressions: word boundaries differ between engines.
-    rule = ibis.cases((lower.startswith("revert"), "subject starts with 'revert'"),
-                      (lower.contains("hotfix"), "subject contains 'hotfix'"),
-                      (lower.startswith("hot fix"), "subject starts with 'hot fix'"), else_=ibis.null("string"))
-    fixes = changes.select(c_repo=changes.repo, c_sha=changes.sha, c_subject=changes.subject, c_rule=rule,
-                           c_time=changes.committer_time)
-    fixes = fixes.filter(fixes.c_rule.notnull())
+    `ignore` (a revert of a docs, CI or dependency-manifest change is no unplanned fix of the service).
+
+    The store sets each commit's `rework_rule` when it writes it (`store.schema.REWORK_RULES`: subject
+    starts with "revert" or "hot fix", or contains "hotfix"), so this reads the few flagged commits
+    instead of testing every subject."""
+    flagged = changes.filter(changes.rework_rule.notnull())
+    fixes = flagged.select(c_repo=flagged.repo, c_sha=flagged.sha, c_subject=flagged.subject,
+                           c_rule=flagged.rework_rule, c_time=flagged.committer_time)
     if change_files is None or not ignore:
         return fixes
     cf = change_files.join(fixes, [change_files.repo == fixes.c_repo, change_files.sha == fixes.c_sha]).select(
@@ -239,7 +245,9 @@ def rework_rows(deployments: ir.Table, deployment_changes: ir.Table, changes: ir
     dependency manifests) does not count; `change_files` tells the files (None: not known).
     """
     deps = deployment_rows(deployments, scope)
-    links = deployment_changes.filter(~deployment_changes.baseline)
+    # Each link carries its commit's rework rule (the store copies it), so only the few flagged links
+    # meet the flagged commits: no join of every link with every commit.
+    links = deployment_changes.filter(~deployment_changes.baseline & deployment_changes.rework_rule.notnull())
     fixes = _rework_commits(changes, change_files, scope.rework_ignore)
     by_dep = links.join(fixes, [links.repo == fixes.c_repo, links.sha == fixes.c_sha]).select(
         b_id=links.deployment_id, b_sha=fixes.c_sha, b_subject=fixes.c_subject, b_rule=fixes.c_rule,
@@ -254,13 +262,13 @@ def rework_rows(deployments: ir.Table, deployment_changes: ir.Table, changes: ir
     rollout = own.union(inherited, distinct=True)
     cand = rollout.join(by_dep, rollout.r_src == by_dep.b_id).select(
         "r_id", "b_sha", "b_subject", "b_rule", "b_time")
-    # The earliest such commit names the rework (the smallest sha when two share a time).
-    first = cand.group_by("r_id").agg(m_time=cand.b_time.min())
-    earliest = cand.join(first, [cand.r_id == first.r_id, cand.b_time == first.m_time]).select(
-        e_id=cand.r_id, e_sha=cand.b_sha)
-    chosen_sha = earliest.group_by("e_id").agg(e_sha=earliest.e_sha.min())
-    chosen = cand.join(chosen_sha, [cand.r_id == chosen_sha.e_id, cand.b_sha == chosen_sha.e_sha]).select(
-        x_id=cand.r_id, x_sha=cand.b_sha, x_subject=cand.b_subject, x_rule=cand.b_rule).distinct()
+    # The earliest such commit names the rework (the smallest sha when two share a time). One window,
+    # so the join of every link with the flagged commits runs once (a min/join chain ran it three times).
+    rank = ibis.row_number().over(group_by=cand.r_id, order_by=[cand.b_time, cand.b_sha, cand.b_subject,
+                                                                 cand.b_rule])
+    ranked = cand.mutate(x_rank=rank)
+    chosen = ranked.filter(ranked.x_rank == 0).select(x_id=ranked.r_id, x_sha=ranked.b_sha,
+                                                      x_subject=ranked.b_subject, x_rule=ranked.b_rule)
     during = deps.join(
         incidents,
         [deps.service == incidents.service, deps.time >= incidents.started,

@@ -25,7 +25,21 @@ import pyarrow.compute as pc
 
 from ..model import RepoState
 from .engines import DuckDBEngine, PostgresEngine, connect
-from .schema import DERIVED, NORMALISED, SCHEMA_VERSION, TABLES, TS, arrow_schema, create_table_sql, migrations
+from .schema import (
+    DERIVED,
+    NORMALISED,
+    REWORK_RULES_KEY,
+    RULES_OF_LINKS_SQL,
+    SCHEMA_VERSION,
+    TABLES,
+    TS,
+    arrow_schema,
+    create_table_sql,
+    migrations,
+    rework_rule_arrow,
+    rework_rule_sql,
+    rework_rules_fingerprint,
+)
 from .text import REPLACEMENT, storable, storable_strings, without_nul
 
 __all__ = ["DB_ENV", "DEFAULT_DB", "DERIVED", "REPLACEMENT", "SCHEMA_VERSION", "TABLES", "TS", "DuckDBEngine",
@@ -123,6 +137,9 @@ class Store:
                     if (table, column) not in present:
                         tx.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
             tx.execute("CREATE INDEX IF NOT EXISTS change_files_sha ON change_files (repo, sha)")
+            for indexes in self.engine.extra_indexes.values():
+                for _name, sql in indexes:
+                    tx.execute(sql)
             for sql in self.engine.generation_ddl:
                 tx.execute(sql)
             # A store from before the meta row existed is at version 1, as is one that has it at 1.
@@ -134,6 +151,17 @@ class Store:
                 tx.execute("DELETE FROM meta WHERE key = 'schema_version'")
             tx.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                        [str(max(version, SCHEMA_VERSION))])
+            # Every commit's rework rule, again, when the rules are not those it was written with (or
+            # the column is new): the rule is a column so that the metrics need not scan every subject.
+            if self._meta(REWORK_RULES_KEY) != rework_rules_fingerprint():
+                tx.execute(f"UPDATE changes SET rework_rule = {rework_rule_sql()}")
+                tx.execute(RULES_OF_LINKS_SQL)
+                tx.execute("DELETE FROM meta WHERE key = ?", [REWORK_RULES_KEY])
+                tx.execute("INSERT INTO meta VALUES (?, ?)", [REWORK_RULES_KEY, rework_rules_fingerprint()])
+
+    def _meta(self, key: str) -> str | None:
+        rows = self.query("SELECT value FROM meta WHERE key = ?", [key])
+        return rows[0][0] if rows else None
 
     def _columns(self) -> set[tuple[str, str]]:
         return set(self.query("SELECT table_name, column_name FROM information_schema.columns "
@@ -143,9 +171,11 @@ class Store:
         wanted = {(table, column) for table, (columns, _) in TABLES.items() for column, _ in columns}
         if not wanted <= self._columns():
             return False
-        version = self.query("SELECT value FROM meta WHERE key = 'schema_version'")
-        return (self.engine.has_index("change_files_sha") and bool(version)
-                and int(version[0][0]) >= SCHEMA_VERSION and self.engine.has_generation())
+        meta = dict(self.query("SELECT key, value FROM meta WHERE key IN ('schema_version', ?)", [REWORK_RULES_KEY]))
+        indexes = ["change_files_sha", *(name for idx in self.engine.extra_indexes.values() for name, _sql in idx)]
+        return (all(self.engine.has_index(name) for name in indexes) and "schema_version" in meta
+                and int(meta["schema_version"]) >= SCHEMA_VERSION and self.engine.has_generation()
+                and meta.get(REWORK_RULES_KEY) == rework_rules_fingerprint())
 
     def after_bulk_load(self) -> None:
         """Refresh the planner's statistics of every table, after rows were loaded around the store
@@ -352,6 +382,16 @@ class Store:
                           "WHERE error IS NOT NULL ORDER BY received_at, source, delivery_id")
 
 
+# Rows derived while they are inserted: a commit link carries its commit's times and rework rule (lead
+# time and rework then read the links, not the 10M-row `changes`); a link to a commit not stored gets NULLs.
+_DERIVE = {
+    "deployment_changes": (
+        "SELECT b.deployment_id, b.service, b.repo, b.sha, b.baseline, b.via, c.committer_time, c.author_time, "
+        "c.rework_rule "
+        "FROM _fireline_batch b LEFT JOIN changes c ON c.repo = b.repo AND c.sha = b.sha"),
+}
+
+
 class Writer:
     """Writes inside one open transaction."""
 
@@ -449,6 +489,8 @@ class Writer:
         self.execute(f"DROP TABLE {table}")
         self.execute(create_table_sql(table))
         self.insert(table, data)
+        for _name, sql in self.engine.extra_indexes.get(table, ()):
+            self.execute(sql)
 
     def insert(self, table: str, data: pa.Table | dict[str, list]) -> int:
         """Insert rows; rows whose primary key already exists are kept as they were."""
@@ -469,9 +511,13 @@ class Writer:
             i = data.schema.get_field_index(name)
             if i >= 0:
                 data = data.set_column(i, name, pc.utf8_lower(data.column(i)))
+        if table == "changes":
+            rules = rework_rule_arrow(data.column("subject"))
+            i = data.schema.get_field_index("rework_rule")
+            data = data.set_column(i, "rework_rule", rules) if i >= 0 else data.append_column("rework_rule", rules)
         pk = () if table in DERIVED else pk
         self.changed = True
-        self.engine.insert_arrow(table, data, ", ".join(c for c, _ in columns), pk)
+        self.engine.insert_arrow(table, data, ", ".join(c for c, _ in columns), pk, _DERIVE.get(table))
         self.written[table] = self.written.get(table, 0) + data.num_rows
         return data.num_rows
 

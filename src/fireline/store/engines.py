@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 import ibis
@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from ..errors import UserError
 from .readonly import READ_ONLY_SCHEMES, ReadOnlyEngine, read_only_message
-from .schema import TABLES
+from .schema import PG_INDEXES, TABLES
 
 # Advisory locks that serialise work across processes sharing a PostgreSQL store; released at
 # commit. An embedded DuckDB file has one writer process, whose transactions already serialise.
@@ -93,12 +93,17 @@ class DuckDBEngine:
             raise
         self.raw.execute("COMMIT")
 
-    def insert_arrow(self, table: str, data: pa.Table, names: str, pk: Sequence[str]) -> None:
+    # Indexes beyond the primary keys, per table: (name, CREATE INDEX IF NOT EXISTS ...).
+    extra_indexes: ClassVar[dict[str, tuple[tuple[str, str], ...]]] = {}
+
+    def insert_arrow(self, table: str, data: pa.Table, names: str, pk: Sequence[str],
+                     select: str | None = None) -> None:
+        """Insert `data`; `select` (a SELECT over `_fireline_batch`, giving `names`) derives the rows."""
         self.raw.register("_fireline_batch", data)
         try:
             # DISTINCT ON guards against one batch repeating a key (DuckDB refuses that).
-            source = (f"SELECT DISTINCT ON ({', '.join(pk)}) {names} FROM _fireline_batch" if pk
-                      else f"SELECT {names} FROM _fireline_batch")
+            source = select or (f"SELECT DISTINCT ON ({', '.join(pk)}) {names} FROM _fireline_batch" if pk
+                                else f"SELECT {names} FROM _fireline_batch")
             conflict = " ON CONFLICT DO NOTHING" if pk else ""
             self.raw.execute(f"INSERT INTO {table} ({names}) {source}{conflict}")
         finally:
@@ -185,15 +190,19 @@ class PostgresEngine(DuckDBEngine):
         with self.raw.transaction():
             yield
 
-    def insert_arrow(self, table: str, data: pa.Table, names: str, pk: Sequence[str]) -> None:
+    extra_indexes = PG_INDEXES
+
+    def insert_arrow(self, table: str, data: pa.Table, names: str, pk: Sequence[str],
+                     select: str | None = None) -> None:
         conflict = " ON CONFLICT DO NOTHING" if pk else ""
         with self.raw.cursor() as cur:
             cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS _fireline_batch (LIKE {table}) ON COMMIT DROP")
             cur.execute("TRUNCATE _fireline_batch")
-            with cur.copy(f"COPY _fireline_batch ({names}) FROM STDIN") as copy:
+            with cur.copy(f"COPY _fireline_batch ({', '.join(data.column_names)}) FROM STDIN") as copy:
                 for row in zip(*(data.column(i).to_pylist() for i in range(data.num_columns)), strict=True):
                     copy.write_row(row)
-            cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _fireline_batch{conflict}")
+            source = _pg(select) if select else f"SELECT {names} FROM _fireline_batch"
+            cur.execute(f"INSERT INTO {table} ({names}) {source}{conflict}")
             cur.execute("DROP TABLE _fireline_batch")
 
     def returning(self, sql: str, params: Sequence[Any]) -> list[tuple]:

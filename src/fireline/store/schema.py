@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pyarrow as pa
+import pyarrow.compute as pc
 
 # 2: deployments' status, environment and stage and flag changes' state stored lower-cased (NORMALISED).
-SCHEMA_VERSION = 2
+# 3: `changes.rework_rule` (REWORK_RULES, set when a commit is written) and each commit link's commit
+#    times and rule on `deployment_changes`, so the metrics neither scan every subject nor join every commit.
+SCHEMA_VERSION = 3
 
 TS = "TIMESTAMP WITH TIME ZONE"
 
@@ -27,6 +32,8 @@ TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
         ("files_changed", "INTEGER"), ("lines_added", "BIGINT"), ("lines_removed", "BIGINT"),
         # "git" for the git pass (exact); a webhook source name when its parents were inferred.
         ("origin", "TEXT"),
+        # The first of REWORK_RULES the subject matches (a revert or hotfix commit), else NULL.
+        ("rework_rule", "TEXT"),
     ], ("repo", "sha")),
     "change_files": ([
         ("repo", "TEXT"), ("sha", "TEXT"), ("path", "TEXT"), ("old_path", "TEXT"),
@@ -98,6 +105,9 @@ TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
     "deployment_changes": ([
         ("deployment_id", "TEXT"), ("service", "TEXT"), ("repo", "TEXT"), ("sha", "TEXT"),
         ("baseline", "BOOLEAN"), ("via", "TEXT"),
+        # The linked commit's times and rework rule, copied from `changes` when the link is written
+        # (Writer.insert), so the metrics read the links without joining every commit.
+        ("committer_time", TS), ("author_time", TS), ("rework_rule", "TEXT"),
     ], ("deployment_id", "repo", "sha")),
     # The commits of each pull request found in git (pr_commits.py): `role` "merge" for the commit that
     # ships it, "branch" for the PR's own commits (their earliest author time starts coding).
@@ -117,6 +127,42 @@ NORMALISED: dict[str, tuple[str, ...]] = {
 }
 
 
+# What makes a commit a revert or hotfix for the rework rate (docs/metrics.md "Rework rate"), tested
+# in order on the lower-cased subject: (test, text, the rule as `fireline explain` names it). Plain
+# string tests, not regular expressions: word boundaries differ between engines. Stored per commit
+# (`changes.rework_rule`) when it is written; a store whose rules differ (REWORK_RULES_KEY in `meta`)
+# has them recomputed when it is opened (`rework_rule_sql`).
+REWORK_RULES: tuple[tuple[str, str, str], ...] = (
+    ("starts", "revert", "subject starts with 'revert'"),
+    ("contains", "hotfix", "subject contains 'hotfix'"),
+    ("starts", "hot fix", "subject starts with 'hot fix'"),
+)
+REWORK_RULES_KEY = "rework_rules"
+
+
+def rework_rules_fingerprint() -> str:
+    return json.dumps(REWORK_RULES)
+
+
+def rework_rule_sql(subject: str = "subject") -> str:
+    """REWORK_RULES as one SQL expression (LIKE and lower() read the same on DuckDB and PostgreSQL)."""
+    def quoted(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+    whens = " ".join(f"WHEN lower({subject}) LIKE {quoted(('%' if test == 'contains' else '') + text + '%')} "
+                     f"THEN {quoted(label)}" for test, text, label in REWORK_RULES)
+    return f"CASE {whens} ELSE NULL END"
+
+
+def rework_rule_arrow(subject: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """REWORK_RULES over a column of subjects (NULL where none matches or the subject is NULL)."""
+    lower = pc.utf8_lower(subject)
+    out = pa.nulls(len(subject), pa.string())
+    for test, text, label in reversed(REWORK_RULES):
+        hit = pc.starts_with(lower, text) if test == "starts" else pc.match_substring(lower, text)
+        out = pc.if_else(pc.fill_null(hit, False), label, out)
+    return out
+
+
 def migrations(version: int) -> list[str]:
     """The statements that bring a store at schema `version` up to SCHEMA_VERSION (after its
     tables and columns exist)."""
@@ -125,7 +171,17 @@ def migrations(version: int) -> list[str]:
         steps += [f"UPDATE {table} SET " + ", ".join(f"{c} = lower({c})" for c in columns)
                   + " WHERE " + " OR ".join(f"{c} <> lower({c})" for c in columns)
                   for table, columns in NORMALISED.items()]
+    if version < 3:
+        steps += [LINK_TIMES_SQL]
     return steps
+
+
+# Copies the commit times onto the links a store of schema 2 made (the rules: RULES_OF_LINKS_SQL).
+LINK_TIMES_SQL = ("UPDATE deployment_changes SET committer_time = c.committer_time, author_time = c.author_time "
+                  "FROM changes c WHERE c.repo = deployment_changes.repo AND c.sha = deployment_changes.sha")
+# Copies each commit's rework rule onto its links, after the commits' rules were (re)computed.
+RULES_OF_LINKS_SQL = ("UPDATE deployment_changes SET rework_rule = c.rework_rule FROM changes c "
+                      "WHERE c.repo = deployment_changes.repo AND c.sha = deployment_changes.sha")
 
 
 _ARROW_TYPES = {
@@ -142,6 +198,17 @@ def arrow_schema(table: str) -> pa.Schema:
 # Derived tables are rewritten whole by linking; their keys are unique by construction,
 # so they carry no PRIMARY KEY index to maintain on every rewrite.
 DERIVED = ("deployment_changes", "incident_deployments", "pull_request_commits")
+
+
+# Indexes a PostgreSQL store needs beyond the primary keys: a relink of only the services whose data
+# changed looks commits up by sha alone (`deployed_commits`, `commits_with_prefix`) and deletes the
+# links of those services; without them each is a scan of every commit or link. (DuckDB scans columns
+# fast enough, and keeping an index up to date would cost more than it saves.)
+PG_INDEXES: dict[str, tuple[tuple[str, str], ...]] = {
+    "changes": (("changes_sha", "CREATE INDEX IF NOT EXISTS changes_sha ON changes (sha)"),),
+    "deployment_changes": (("deployment_changes_service",
+                            "CREATE INDEX IF NOT EXISTS deployment_changes_service ON deployment_changes (service)"),),
+}
 
 
 def create_table_sql(name: str, *, if_not_exists: bool = False) -> str:
