@@ -410,33 +410,42 @@ def _keep_history_of(commits: list[_Commit], paths: set[str]) -> set[str]:
 
 def _blame_batch(repo: Path, head: str, batch: list[str], wanted: Mapping[str, tuple[str, int]]
                  ) -> tuple[dict[str, list[Origin] | None], int]:
-    """One pathspec batch: its files' origins (None: the replay did not reach HEAD's content), git log passes."""
+    """One pathspec batch: its files' origins (None: the replay did not reach HEAD's content), git log passes.
+
+    A round that finds a file's older name reads the history again for the files so renamed only."""
     names: dict[str, set[str]] = {p: {p} for p in batch}  # HEAD path -> every name it had
-    tip: _State = {}
-    origins: list[Origin] = []
+    found: dict[str, list[Origin] | None] = {}
+    todo = list(batch)
     passes = 0
-    for _ in range(RENAME_ROUNDS):
-        paths = sorted({n for ns in names.values() for n in ns})
+    for round_ in range(RENAME_ROUNDS):
+        paths = sorted({n for p in todo for n in names[p]})
         commits = _log(repo, head, paths)
         passes += 1
         tip, origins = replay(commits, _merge_changes(repo, commits, paths))
-        # Every commit that created a name: a history grafted in (a subtree merge) may create it twice.
+        at_head = {n: p for p in todo for n in names[p]}  # any name -> the HEAD path it became
         created: dict[str, set[str]] = {}
-        at_head = {n: p for p, ns in names.items() for n in ns}  # any name -> the HEAD path it became
         for c in commits:
             for g in c.groups:
                 for d in g:
                     # A root commit has no renames (diff-tree prints nothing for it), but a commit
                     # whose parents the pathspec left out may well be the one that moved the file
-                    # (under any of its names: a file moved twice is found one move a round).
+                    # (under any of its names: a file moved twice is found one move a round; a
+                    # history grafted in by a subtree merge may create a name twice).
                     if d.old is None and d.new is not None and d.new in at_head:
                         created.setdefault(d.new, set()).add(c.sha)
-        older = {at_head[new]: olds - names[at_head[new]] for new, olds in _renamed_from(repo, created).items()}
-        if not any(older.values()):
+        older: dict[str, set[str]] = {}
+        if round_ + 1 < RENAME_ROUNDS:
+            for new, olds in _renamed_from(repo, created).items():
+                older.setdefault(at_head[new], set()).update(olds - names[at_head[new]])
+        for path in todo:
+            if not older.get(path):
+                found[path] = _matched(tip, origins, path, wanted[path])
+        todo = [p for p in todo if older.get(p)]
+        if not todo:
             break
-        for path, olds in older.items():
-            names[path] |= olds
-    return {p: _matched(tip, origins, p, wanted[p]) for p in batch}, passes
+        for path in todo:
+            names[path] |= older[path]
+    return found, passes
 
 
 def _matched(tip: _State, origins: list[Origin], path: str, at_head: tuple[str, int]) -> list[Origin] | None:
