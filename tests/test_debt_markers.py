@@ -227,3 +227,19 @@ def test_merges_that_both_sides_changed_renames_and_re_added_files_agree_with_gi
     assert result.fallback_files == 0
     for name in names:
         assert [o.sha for o in result.origins[name]] == _git_blame_shas(repo.path, name), name
+
+
+def test_a_clone_missing_blobs_of_other_files_is_still_scanned_and_blamed(repo, monkeypatch):
+    """A partial clone lacks some blobs (large files it never fetched): the unfiltered pass cannot diff
+    them, so the marker files are read by pathspec instead; a file at HEAD whose blob is missing is
+    counted, not a crash."""
+    _mode(monkeypatch, "unfiltered")
+    repo.commit("base", t(1, 1), {"data.bin.txt": "v1\n", "gone.txt": "x\n", "app.py": "# TODO: one\n"}, author=ADA)
+    old = repo.git("rev-parse", "HEAD:data.bin.txt")
+    repo.commit("edit", t(1, 2), {"data.bin.txt": "v2\n", "app.py": "# TODO: one\n# FIXME: two\n"}, author=BOB)
+    for blob in (old, repo.git("rev-parse", "HEAD:gone.txt")):
+        (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    result = scan_repo(repo.path)
+    found = {(m.path, m.line): m.author for m in result.markers}
+    assert found == {("app.py", 1): "Ada Lovelace", ("app.py", 2): "Bob Byte"}
+    assert result.blame_fallback_files == 0 and result.files == 3
