@@ -1,16 +1,20 @@
-"""Blame for many files in one `git log` pass: who wrote each line that is still at HEAD.
+"""Blame for many files in a few `git log` passes: who wrote each line that is still at HEAD.
 
 `git blame` takes one file per process and walks the whole history each time (about 0.4 s
 a file on the 100,000-commit benchmark repository, 0.16 s with changed-path Bloom filters),
-so a repository with markers in 2,000 files would cost minutes. Here ONE `git log -p -U0 -m`
-process streams the diffs of just the files of interest, parents before children, and the
-line origins are replayed forward in Python, with git blame's rules:
+so a repository with markers in 2,000 files would cost minutes. Here a `git log -p -U0` pass
+streams the diffs of just the files of interest (pathspec batches of MAX_PATHSPEC files, in
+parallel; past MAX_BATCHES batches one unfiltered pass), parents before children, and the line
+origins are replayed forward in Python, with git blame's rules:
 
 - an unchanged line keeps its origin; a line a commit adds is that commit's;
-- at a merge, a line unchanged from the first parent comes from it, else from the first other
-  parent it is unchanged from, else it is the merge's own (a conflict resolution);
+- a merge prints no diff in the pass (against a branch's tip it would hold everything main did since
+  the fork); one `git diff-tree --stdin` gives its tree diff against each parent: a file it took whole
+  from a parent keeps that parent's lines; for a file every parent differs in, a second diff-tree gives
+  line diffs: a line unchanged from the first parent comes from it, else from the first other parent it
+  is unchanged from, else it is the merge's own (a conflict resolution);
 - a rename carries the lines along (paths renamed from outside the file set are found by one
-  batched `git diff-tree --stdin` and the pass is repeated with the older names).
+  batched `git diff-tree --stdin` and the pass is repeated, for those files, with the older names).
 
 Every replayed file is checked against HEAD (same blob id, same line count); a file that does
 not match (history git cannot diff as text, say) falls back to `git blame` for its marker lines.
@@ -18,22 +22,17 @@ not match (history git cannot diff as text, say) falls back to `git blame` for i
 
 from __future__ import annotations
 
-import codecs
 import os
 import re
 import subprocess
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..steps import Steps, quietly
+from .gitdiffs import Commit, FileDiff, Origin, diff_tree, git_env, log_pass, parse, raw_changes, renamed_from
 
-_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_LITERAL_PATHSPECS": "1"}
-_HEADER = b"\x1eC"
-_HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-_ZERO = re.compile(r"^0+$")
 NEW = -1  # a line new relative to the parent being replayed
 # git matches every path of a pathspec against every changed path (quadratic): a pass takes at most this
 # many files, and past MAX_BATCHES such passes one unfiltered pass, filtered here, is faster (2,000 files x
@@ -45,32 +44,6 @@ BLAMING = "blaming files"
 RENAME_ROUNDS = 4
 
 
-@dataclass(slots=True)
-class Origin:
-    sha: str
-    author: str
-    email: str
-    time: int  # author time, epoch seconds
-
-
-@dataclass(slots=True)
-class _FileDiff:
-    old: str | None = None
-    new: str | None = None
-    old_blob: str | None = None
-    new_blob: str | None = None
-    hunks: list[tuple[int, int, int]] = field(default_factory=list)  # (old start 0-based, removed, added)
-    binary: bool = False
-
-
-@dataclass(slots=True)
-class _Commit:
-    sha: str
-    parents: list[str]
-    origin: Origin
-    groups: list[list[_FileDiff]] = field(default_factory=list)
-
-
 @dataclass
 class BlameResult:
     origins: dict[str, list[Origin | None]]  # path -> one origin per line (None: unknown)
@@ -78,117 +51,10 @@ class BlameResult:
     fallback_files: int = 0  # files blamed by `git blame` because the replay did not match HEAD
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, **_ENV}
-
-
-def _unquote(raw: bytes) -> str:
-    raw = raw.rstrip(b"\t")
-    if raw.startswith(b'"') and raw.endswith(b'"'):
-        raw = codecs.escape_decode(raw[1:-1])[0]
-    return raw.decode("utf-8", "surrogateescape")
-
-
-def _strip_prefix(path: str) -> str | None:
-    if path == "/dev/null":
-        return None
-    return path[2:] if path[:2] in ("a/", "b/") else path
-
-
-def _log(repo: Path, head: str, paths: list[str] | None) -> list[_Commit]:
-    fmt = "%x1eC%H %P%x1f%an%x1f%ae%x1f%at"
-    # --parents rewrites parents past the commits a pathspec leaves out. Merges print no diff here: against
-    # a branch's tip, a merge's diff holds everything main did since the fork (on prometheus 228 of the
-    # 249 MB of `-m` output); _merge_changes asks for tree diffs and only the few line diffs it needs.
-    cmd = ["git", "-C", str(repo), "-c", "core.quotepath=off", "log", "--parents", "--reverse", "--topo-order",
-           "-p", "-U0", "-M", "--full-index", "--no-color", "--no-ext-diff", "--no-textconv",
-           "--no-show-signature", "--encoding=UTF-8", "--src-prefix=a/", "--dst-prefix=b/", f"--format={fmt}",
-           head, "--"]
-    if paths is not None:
-        cmd += paths
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
-    assert proc.stdout and proc.stderr
-    stderr = proc.stderr
-    errors: list[bytes] = []
-    drain = threading.Thread(target=lambda: errors.append(stderr.read()), daemon=True)
-    drain.start()
-    commits = _parse(proc.stdout)
-    proc.stdout.close()
-    code = proc.wait()
-    drain.join()
-    if code != 0:
-        raise RuntimeError(f"git log failed in {repo}: {b''.join(errors).decode(errors='replace').strip()}")
-    return commits
-
-
-def _parse(stream: Iterable[bytes]) -> list[_Commit]:
-    commits: list[_Commit] = []
-    current: _Commit | None = None
-    group: list[_FileDiff] | None = None
-    diff: _FileDiff | None = None
-    pending = 0  # content lines still to skip in the current hunk
-    for line in stream:
-        if pending:
-            if not line.startswith(b"\\"):
-                pending -= 1
-            continue
-        if line.startswith(_HEADER):
-            head, author, email, when = line[2:].rstrip(b"\n").split(b"\x1f")
-            sha, *parents = head.decode().split()
-            if current is None or current.sha != sha:
-                current = _Commit(sha, parents, Origin(sha, author.decode("utf-8", "replace"),
-                                                       email.decode("utf-8", "replace"), int(when or 0)))
-                commits.append(current)
-            group = []
-            current.groups.append(group)
-            diff = None
-            continue
-        if group is None:
-            continue
-        if line.startswith(b"diff --git "):
-            diff = _FileDiff()
-            group.append(diff)
-            rest = line[11:].rstrip(b"\n")
-            half = (len(rest) - 1) // 2  # "a/P b/P": the same path twice when it was not renamed
-            if rest[:half].removeprefix(b"a/") == rest[half + 1:].removeprefix(b"b/"):
-                diff.old = diff.new = _unquote(rest[half + 1:][2:])
-        elif diff is None:
-            continue
-        elif line.startswith(b"@@ -"):
-            m = _HUNK.match(line)
-            if m:
-                a = int(m.group(1))
-                b = 1 if m.group(2) is None else int(m.group(2))
-                d = 1 if m.group(4) is None else int(m.group(4))
-                diff.hunks.append((a - 1 if b else a, b, d))
-                pending = b + d
-        elif line.startswith(b"--- "):
-            diff.old = _strip_prefix(_unquote(line[4:].rstrip(b"\n")))
-        elif line.startswith(b"+++ "):
-            diff.new = _strip_prefix(_unquote(line[4:].rstrip(b"\n")))
-        elif line.startswith(b"rename from "):
-            diff.old = _unquote(line[12:].rstrip(b"\n"))
-        elif line.startswith(b"rename to "):
-            diff.new = _unquote(line[10:].rstrip(b"\n"))
-        elif line.startswith(b"new file mode"):
-            diff.old = None
-            diff.old_blob = None
-        elif line.startswith(b"deleted file mode"):
-            diff.new = None
-        elif line.startswith(b"index "):
-            blobs = line[6:].rstrip(b"\n").split(b" ", 1)[0].decode()
-            old_blob, _, new_blob = blobs.partition("..")
-            diff.old_blob = None if _ZERO.match(old_blob) else old_blob
-            diff.new_blob = None if _ZERO.match(new_blob) else new_blob
-        elif line.startswith(b"Binary files"):
-            diff.binary = True
-    return commits
-
-
 _State = dict[str, tuple[str | None, list[int] | None]]  # path -> (blob id, origin index per line)
 
 
-def _apply(lines: list[int] | None, diff: _FileDiff, cid: int) -> list[int] | None:
+def _apply(lines: list[int] | None, diff: FileDiff, cid: int) -> list[int] | None:
     if diff.binary or (lines is None and diff.old is not None):
         return None
     old = lines or []
@@ -204,7 +70,7 @@ def _apply(lines: list[int] | None, diff: _FileDiff, cid: int) -> list[int] | No
     return out
 
 
-def _apply_group(base: _State, diffs: list[_FileDiff], cid: int, *, owned: bool = False) -> _State:
+def _apply_group(base: _State, diffs: list[FileDiff], cid: int, *, owned: bool = False) -> _State:
     """`base` with one parent's diffs applied (new lines marked `cid`); a copy unless `owned`.
 
     Line lists are never changed in place, so states that share them stay correct.
@@ -230,62 +96,20 @@ class _Merge:
     changed: list[dict[str, str | None]]
     moved: dict[str, str] = field(default_factory=dict)  # new name -> old name, renamed against some parent
     both: set[str] = field(default_factory=set)
-    patches: list[list[_FileDiff]] = field(default_factory=list)
+    patches: list[list[FileDiff]] = field(default_factory=list)
 
 
-def _diff_tree(repo: Path, pairs: list[tuple[str, str]], paths: list[str] | None, patch: bool) -> list[bytes]:
-    """One `git diff-tree --stdin` over (commit, parent) pairs: each pair's output, in order."""
-    if not pairs:
-        return []
-    how = (["-p", "-U0", "--full-index", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/",
-            "--dst-prefix=b/"] if patch else ["--raw", "--no-abbrev", "-z"])
-    cmd = ["git", "-C", str(repo), "-c", "core.quotepath=off", "diff-tree", "--stdin", "--always", "-r", "-M",
-           "--format=%x1eP", *how, "--", *(paths or [])]
-    run = subprocess.run(cmd, input="".join(f"{c} {p}\n" for c, p in pairs).encode(), capture_output=True,
-                         env=_env(), check=False)
-    if run.returncode != 0:
-        raise RuntimeError(f"git diff-tree failed in {repo}: {run.stderr.decode(errors='replace').strip()}")
-    return run.stdout.split(b"\x1eP")[1:]
-
-
-def _raw_changes(out: bytes, names: set[str] | None, moved: dict[str, str]) -> dict[str, str | None]:
-    changed: dict[str, str | None] = {}
-    tokens = out.split(b"\0")
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i].lstrip(b"\n")
-        i += 1
-        if not tok.startswith(b":"):
-            continue
-        meta = tok.split()
-        blob = meta[3].decode()
-        new = None if _ZERO.match(blob) else blob
-        status = meta[4][:1]
-        first = tokens[i].decode("utf-8", "surrogateescape")
-        i += 1
-        if status in (b"R", b"C"):
-            second = tokens[i].decode("utf-8", "surrogateescape")
-            i += 1
-            if status == b"R":
-                changed[first] = None
-                moved[second] = first
-            changed[second] = new
-        else:
-            changed[first] = None if status == b"D" else new
-    return changed if names is None else {k: v for k, v in changed.items() if k in names}
-
-
-def _merge_changes(repo: Path, commits: list[_Commit], paths: list[str] | None,
+def _merge_changes(repo: Path, commits: list[Commit], paths: list[str] | None,
                    names: set[str] | None = None) -> dict[str, _Merge]:
     """Tree diffs of every merge against each parent; line diffs only for the names every parent differs in
     (two processes whatever the number of merges)."""
     merges = [c for c in commits if len(c.parents) > 1]
     pairs = [(c.sha, p) for c in merges for p in c.parents]
-    raw = iter(_diff_tree(repo, pairs, paths, patch=False))
+    raw = iter(diff_tree(repo, pairs, paths, patch=False))
     found: dict[str, _Merge] = {}
     for c in merges:
         m = _Merge([])
-        m.changed = [_raw_changes(next(raw), names, m.moved) for _ in c.parents]
+        m.changed = [raw_changes(next(raw), names, m.moved) for _ in c.parents]
         m.both = {n for n in m.changed[0] if all(n in other for other in m.changed[1:])}
         if m.changed[0]:
             found[c.sha] = m
@@ -293,11 +117,11 @@ def _merge_changes(repo: Path, commits: list[_Commit], paths: list[str] | None,
     if wanted:
         # The old names too: without them a file renamed against a parent looks added.
         both = sorted({n for c in wanted for m in (found[c.sha],) for b in m.both for n in (b, m.moved.get(b, b))})
-        texts = iter(_diff_tree(repo, [(c.sha, p) for c in wanted for p in c.parents], both, patch=True))
+        texts = iter(diff_tree(repo, [(c.sha, p) for c in wanted for p in c.parents], both, patch=True))
         for c in wanted:
             m = found[c.sha]
             for _ in c.parents:
-                (commit,) = _parse([b"\x1eC" + c.sha.encode() + b" \x1f\x1f\x1f0\n",
+                (commit,) = parse([b"\x1eC" + c.sha.encode() + b" \x1f\x1f\x1f0\n",
                                     *next(texts).splitlines(keepends=True)])
                 m.patches.append([d for g in commit.groups for d in g if d.new in m.both or d.old in m.both])
     return found
@@ -339,7 +163,7 @@ def _replay_merge(parents: list[_State], first_owned: bool, merge: _Merge | None
     return state
 
 
-def replay(commits: list[_Commit], merges: Mapping[str, _Merge] | None = None) -> tuple[_State, list[Origin]]:
+def replay(commits: list[Commit], merges: Mapping[str, _Merge] | None = None) -> tuple[_State, list[Origin]]:
     """The state of the last commit (the tip), with origins as indexes into the returned list."""
     origins = [c.origin for c in commits]
     remaining: dict[str, int] = {}
@@ -369,33 +193,7 @@ def replay(commits: list[_Commit], merges: Mapping[str, _Merge] | None = None) -
     return last, origins
 
 
-def _renamed_from(repo: Path, created: Mapping[str, set[str]]) -> dict[str, set[str]]:
-    """new path -> old path, for files whose first commit in the pass was a rename (one process)."""
-    if not created:
-        return {}
-    commits = sorted({sha for shas in created.values() for sha in shas})
-    run = subprocess.run(["git", "-C", str(repo), "-c", "core.quotepath=off", "diff-tree", "--stdin", "-r", "-m",
-                          "-M", "-z", "--name-status"], input=("\n".join(commits) + "\n").encode(),
-                         capture_output=True, env=_env(), check=False)
-    tokens = run.stdout.split(b"\0")
-    found: dict[str, set[str]] = {}
-    i, sha = 0, ""
-    while i < len(tokens):
-        tok = tokens[i].decode("utf-8", "surrogateescape").strip("\n")
-        i += 1
-        if re.fullmatch(r"[0-9a-f]{40}([0-9a-f]{24})?", tok):
-            sha = tok
-        elif tok[:1] in ("R", "C") and i + 1 < len(tokens):
-            old, new = (t.decode("utf-8", "surrogateescape") for t in tokens[i:i + 2])
-            i += 2
-            if tok[0] == "R" and sha in created.get(new, ()):
-                found.setdefault(new, set()).add(old)
-        elif tok[:1] in ("A", "M", "D", "T", "U", "X"):
-            i += 1
-    return found
-
-
-def _keep_history_of(commits: list[_Commit], paths: set[str]) -> set[str]:
+def _keep_history_of(commits: list[Commit], paths: set[str]) -> set[str]:
     """Drop the diffs of files that never become one of `paths` (followed back through renames); the names kept."""
     names = set(paths)
     for c in reversed(commits):
@@ -419,7 +217,7 @@ def _blame_batch(repo: Path, head: str, batch: list[str], wanted: Mapping[str, t
     passes = 0
     for round_ in range(RENAME_ROUNDS):
         paths = sorted({n for p in todo for n in names[p]})
-        commits = _log(repo, head, paths)
+        commits = log_pass(repo, head, paths)
         passes += 1
         tip, origins = replay(commits, _merge_changes(repo, commits, paths))
         at_head = {n: p for p in todo for n in names[p]}  # any name -> the HEAD path it became
@@ -435,7 +233,7 @@ def _blame_batch(repo: Path, head: str, batch: list[str], wanted: Mapping[str, t
                         created.setdefault(d.new, set()).add(c.sha)
         older: dict[str, set[str]] = {}
         if round_ + 1 < RENAME_ROUNDS:
-            for new, olds in _renamed_from(repo, created).items():
+            for new, olds in renamed_from(repo, created).items():
                 older.setdefault(at_head[new], set()).update(olds - names[at_head[new]])
         for path in todo:
             if not older.get(path):
@@ -472,7 +270,7 @@ def blame_files(repo: Path, head: str, wanted: Mapping[str, tuple[str, int]],
     steps(BLAMING, 0, len(wanted))
     if len(batches) > MAX_BATCHES:
         try:
-            commits = _log(repo, head, None)
+            commits = log_pass(repo, head, None)
         except RuntimeError:
             commits = None  # a partial clone lacks blobs of files no one asked about: read by pathspec
         if commits is not None:
@@ -503,7 +301,7 @@ def _git_blame(repo: Path, head: str, path: str, count: int, lines: list[int] | 
     out: list[Origin | None] = [None] * count
     ranges = [f"-L{n},{n}" for n in (lines or range(1, count + 1))] if lines else []
     run = subprocess.run(["git", "-C", str(repo), "blame", "--line-porcelain", *ranges, head, "--", path],
-                         capture_output=True, env=_env(), check=False)
+                         capture_output=True, env=git_env(), check=False)
     if run.returncode != 0:
         return out
     sha, author, email, when, final = "", "", "", 0, 0
