@@ -25,7 +25,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,11 +282,22 @@ def blame_files(repo: Path, head: str, wanted: Mapping[str, tuple[str, int]],
             steps(BLAMING, len(found), len(wanted))
     if not found:
         workers = max(1, min(len(batches), os.cpu_count() or 1, MAX_WORKERS))
-        with ThreadPoolExecutor(workers) as pool:
-            for got, passes in pool.map(lambda b: _blame_batch(repo, head, b, wanted), batches):
+        if workers == 1:  # in the caller's thread (the server keeps git to its worker thread)
+            results: Iterator[tuple[dict[str, list[Origin] | None], int]] = (
+                _blame_batch(repo, head, b, wanted) for b in batches)
+            pool = None
+        else:
+            # Named after the caller: whose git processes these are stays visible.
+            pool = ThreadPoolExecutor(workers, thread_name_prefix=f"{threading.current_thread().name}-blame")
+            results = pool.map(lambda b: _blame_batch(repo, head, b, wanted), batches)
+        try:
+            for got, passes in results:
                 found.update(got)
                 result.passes += passes
                 steps(BLAMING, len(found), len(wanted))
+        finally:
+            if pool is not None:
+                pool.shutdown()
     for path in ordered:
         origins_of = found.get(path)
         if origins_of is not None:
