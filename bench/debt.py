@@ -1,6 +1,7 @@
 """The marker scan with blame vs the core ingestion of the same repository.
 
     python bench/debt.py [--commits 100000] [--markers-every 0]
+    python bench/debt.py --repo PATH   # a real repository: the cold scan (real words) vs its ingestion
 
 Uses the repository bench/run.py generates (cached under bench/out/repos). The generated
 files hold no TODO/FIXME/HACK/XXX, so two scans are measured:
@@ -104,6 +105,25 @@ def per_file_blame(repo: Path, sample: int) -> float:
     return (time.perf_counter() - t) / max(len(paths), 1)
 
 
+def real_repo(path: Path) -> int:
+    """Cold scan (real words, blame, nothing kept) vs the ingestion of the same repository, same run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ingest = child("ingest", path, "", str(Path(tmp) / "b.duckdb"))
+    scan = child("scan", path, "", "")
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[:3]
+    out = {"repo": str(path), "ingest": ingest, "scan": scan, "ratio": scan["seconds"] / ingest["seconds"],
+           "loadavg": load}
+    (HERE / "out").mkdir(exist_ok=True)
+    (HERE / "out" / "debt-repo.json").write_text(json.dumps(out, indent=2))
+    print(f"| step | seconds | ratio to ingest | peak MiB |\n|---|--:|--:|--:|\n"
+          f"| ingest_git ({ingest['commits']} commits) | {ingest['seconds']:.2f} | 1.00 | {ingest['peak_mib']:.0f} |\n"
+          f"| cold marker scan + blame ({scan['markers']} markers in {scan['blamed_files']} files, "
+          f"{scan['passes']} git log passes, {scan['fallback']} files by git blame) | {scan['seconds']:.2f} | "
+          f"{out['ratio']:.2f} | {scan['peak_mib']:.0f} |\n(load average {' '.join(load)})")
+    return 0
+
+
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         print(json.dumps(task(*sys.argv[2:6])))
@@ -112,7 +132,10 @@ def main() -> int:
     ap.add_argument("--commits", type=int, default=100_000)
     ap.add_argument("--word", default="purge")
     ap.add_argument("--sample", type=int, default=20, help="files for the one-process-per-file git blame")
+    ap.add_argument("--repo", type=Path, help="a real repository: ingestion vs the cold marker scan (nothing kept)")
     args = ap.parse_args()
+    if args.repo is not None:
+        return real_repo(args.repo.resolve())
     path, facts = genrepo.generate(HERE / "out" / "repos", args.commits, 42)
     with tempfile.TemporaryDirectory() as tmp:
         ingest = child("ingest", path, args.word, str(Path(tmp) / "b.duckdb"))

@@ -86,7 +86,7 @@ def test_the_cli_narrows_to_a_team_and_prints_json(tmp_path):
     assert CliRunner().invoke(app, ["ingest", "git", str(repo.path), *base]).exit_code == 0
     run = CliRunner().invoke(app, ["debt", *base, "--team", "Data", "--now", "2026-04-01", "--json"])
     assert run.exit_code == 0, run.output
-    data = json.loads(run.output)
+    data = json.loads(run.stdout)  # the scan's progress lines are on stderr
     markers = [i["title"] for i in data["items"] if i["category"] == "marker"]
     assert markers == ["# FIXME: sleep"]  # TODO is not a configured marker; the HACK is team Ops'
     assert {i["team"] for i in data["items"]} == {"Data"}
@@ -163,3 +163,29 @@ def test_histories_the_report_already_loaded_give_the_same_ledger(store, tmp_pat
         assert shared == alone
         hotspots = {i["path"] for i in alone["items"] if i["category"] == "hotspot"}
         assert ("purger/new.py" in hotspots) == (branch == "feature")
+
+
+def test_the_scan_reports_its_steps_on_stderr_and_quiet_silences_them(tmp_path):
+    """Piped stderr gets a line as reading and blaming start and end; --quiet none; stdout stays one JSON
+    document either way."""
+    import subprocess
+    import sys
+
+    repo, _cfg = setup(tmp_path)
+    (tmp_path / "fireline.toml").write_text(
+        '[teams.Data]\nservices = ["purger"]\n[services.purger]\nrepo = "jobs"\npaths = ["purger/**"]\n')
+    outputs = {}
+    for flags in ([], ["--quiet"]):
+        db = tmp_path / f"f{len(flags)}.duckdb"  # a store each: the second scan would be kept, not read
+        base = ["--db", str(db), "--config", str(tmp_path / "fireline.toml")]
+        assert CliRunner().invoke(app, ["ingest", "git", str(repo.path), *base]).exit_code == 0
+        run = subprocess.run([sys.executable, "-m", "fireline.cli", "debt", *base, "--now", "2026-04-01", "--json",
+                              *flags], capture_output=True, text=True, check=False)
+        assert run.returncode == 0, run.stderr
+        outputs[bool(flags)] = (json.loads(run.stdout), run.stderr)
+    (loud, err), (quiet, quiet_err) = outputs[False], outputs[True]
+    lines = err.splitlines()
+    assert "reading files (2) ..." in lines and "blaming files (2) ..." in lines
+    assert any(line.startswith("blaming files: done in ") for line in lines)
+    assert quiet_err == ""
+    assert loud["items"] == quiet["items"]

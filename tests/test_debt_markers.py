@@ -91,12 +91,22 @@ def _git_blame_shas(path, file: str) -> list[str]:
     return [shas[n] for n in sorted(shas)]
 
 
-@pytest.mark.parametrize("many", [False, True])
-def test_the_batched_blame_agrees_with_git_blame_line_by_line(repo, monkeypatch, many):
+# How the history is read: one pathspec pass, a pass per file in parallel, one unfiltered pass.
+MODES = ["pathspec", "batches", "unfiltered"]
+
+
+def _mode(monkeypatch, mode: str) -> None:
+    if mode == "batches":
+        monkeypatch.setattr(blame_mod, "MAX_PATHSPEC", 1)
+    elif mode == "unfiltered":
+        monkeypatch.setattr(blame_mod, "MAX_BATCHES", 0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_batched_blame_agrees_with_git_blame_line_by_line(repo, monkeypatch, mode):
     """Several branches editing the same files, merged back; with few files git filters the
-    paths, with many (past MAX_PATHSPEC) one unfiltered pass is filtered here: same answer."""
-    if many:
-        monkeypatch.setattr(blame_mod, "MAX_PATHSPEC", 0)
+    paths (in parallel batches), with many one unfiltered pass is filtered here: same answer."""
+    _mode(monkeypatch, mode)
     body = {f"f{i}.txt": "".join(f"line {j}\n" for j in range(8)) for i in range(3)}
     repo.commit("base", t(1, 1), body, author=ADA)
     for n, who in enumerate((BOB, CAT)):
@@ -114,7 +124,7 @@ def test_the_batched_blame_agrees_with_git_blame_line_by_line(repo, monkeypatch,
         blob = repo.git("rev-parse", f"HEAD:{name}")
         wanted[name] = (blob, len((repo.path / name).read_text().splitlines()))
     result = blame_mod.blame_files(repo.path, head, wanted)
-    assert result.fallback_files == 0 and result.passes == 1
+    assert result.fallback_files == 0 and result.passes == (3 if mode == "batches" else 1)
     for name in wanted:
         assert [o.sha for o in result.origins[name]] == _git_blame_shas(repo.path, name), name
 
@@ -132,12 +142,11 @@ def test_a_file_name_that_is_not_utf8_is_shown_as_the_rest_of_fireline_shows_it(
     assert marker.sha == repo.head() and marker.time == t(2, 1)
 
 
-@pytest.mark.parametrize("many", [False, True])
-def test_content_lines_that_look_like_diff_headers_do_not_confuse_the_blame(repo, monkeypatch, many):
+@pytest.mark.parametrize("mode", MODES)
+def test_content_lines_that_look_like_diff_headers_do_not_confuse_the_blame(repo, monkeypatch, mode):
     """A removed line "-- x" shows as "--- x" in a diff, an added "++ y" as "+++ y"; lines holding
     "diff --git" or "@@ -1 +1 @@" are content too: the blame must still agree with git's."""
-    if many:
-        monkeypatch.setattr(blame_mod, "MAX_PATHSPEC", 0)
+    _mode(monkeypatch, mode)
     tricky = "-- a comment\n++ counter\ndiff --git a/x b/x\n@@ -1 +1 @@\nindex 0000..1111\nrename to y\n"
     repo.commit("base", t(1, 1), {"doc/tricky.md": tricky, "src/plain.py": "a = 1\n"}, author=ADA)
     changed = tricky.replace("-- a comment\n", "").replace("++ counter\n", "++ counter\n-- new\n+++ more\n")
@@ -151,10 +160,11 @@ def test_content_lines_that_look_like_diff_headers_do_not_confuse_the_blame(repo
         assert [o.sha for o in result.origins[name]] == _git_blame_shas(repo.path, name), name
 
 
-def test_past_the_pathspec_limit_a_file_renamed_from_another_directory_keeps_its_authors(repo, monkeypatch):
-    """With many files the history is read by directory; a file that moved in from a directory
-    outside that set must still carry its lines' authors from before the move."""
-    monkeypatch.setattr(blame_mod, "MAX_PATHSPEC", 1)
+@pytest.mark.parametrize("mode", ["batches", "unfiltered"])
+def test_past_the_pathspec_limit_a_file_renamed_from_another_directory_keeps_its_authors(repo, monkeypatch, mode):
+    """With many files the history is read in batches (or whole); a file that moved in from a directory
+    outside its batch must still carry its lines' authors from before the move."""
+    _mode(monkeypatch, mode)
     repo.commit("old home", t(1, 1), {"legacy/engine.py": "# TODO: tune\nspeed = 1\n", "app/a.py": "# FIXME\n"},
                 author=ADA)
     (repo.path / "core").mkdir()
@@ -170,3 +180,66 @@ def test_past_the_pathspec_limit_a_file_renamed_from_another_directory_keeps_its
         blamed = blame_mod.blame_files(repo.path, repo.head(), {
             name: (repo.git("rev-parse", f"HEAD:{name}"), len((repo.path / name).read_text().splitlines()))})
         assert [o.sha for o in blamed.origins[name]] == _git_blame_shas(repo.path, name)
+
+
+def _wanted(repo, names):
+    return {name: (repo.git("rev-parse", f"HEAD:{name}"), len((repo.path / name).read_text().splitlines()))
+            for name in names}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_merges_that_both_sides_changed_renames_and_re_added_files_agree_with_git_blame(repo, monkeypatch, mode):
+    """Merges are read as tree diffs and only files changed on every side get line diffs: a file both
+    sides edited, a conflict resolved by hand, a file renamed on a branch while main edited it, a file
+    deleted and added again, a merge that takes the branch's file whole, an octopus merge."""
+    _mode(monkeypatch, mode)
+    lines = "".join(f"line {j}\n" for j in range(10))
+    repo.commit("base", t(1, 1), {"both.txt": lines, "moved.txt": lines, "gone.txt": lines, "whole.txt": lines,
+                                  "conflict.txt": lines}, author=ADA)
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit("side edits", t(1, 2), {"both.txt": lines.replace("line 1\n", "line 1 side\n"),
+                                        "whole.txt": lines + "side tail\n",
+                                        "conflict.txt": lines.replace("line 5\n", "line 5 side\n")}, author=BOB)
+    (repo.path / "dir").mkdir()
+    repo.git("mv", "moved.txt", "dir/moved.txt")
+    repo.git("commit", "-q", "-m", "move", when=t(1, 3), author=BOB)
+    repo.git("checkout", "-q", "main")
+    repo.commit("main edits", t(1, 4), {"both.txt": lines.replace("line 8\n", "line 8 main\n"),
+                                        "moved.txt": lines.replace("line 2\n", "line 2 main\n"),
+                                        "conflict.txt": lines.replace("line 5\n", "line 5 main\n")}, author=CAT)
+    merge = subprocess.run(["git", "-C", str(repo.path), "merge", "-q", "--no-ff", "--no-commit", "side"],
+                           capture_output=True, text=True)
+    assert merge.returncode != 0  # conflict.txt conflicts
+    (repo.path / "conflict.txt").write_text(lines.replace("line 5\n", "line 5 resolved\n"))
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "merge side", when=t(1, 5), author=ADA)
+    repo.git("rm", "-q", "gone.txt")
+    repo.git("commit", "-q", "-m", "delete", when=t(1, 6), author=BOB)
+    repo.commit("re-add", t(1, 7), {"gone.txt": lines.replace("line 0\n", "line 0 again\n")}, author=CAT)
+    for n in range(2):
+        repo.git("checkout", "-q", "-b", f"o{n}", "main")
+        repo.commit(f"octo {n}", t(2, 1 + n), {f"o{n}.txt": lines, "both.txt": (repo.path / "both.txt").read_text()
+                                               .replace(f"line {3 + 4 * n}\n", f"line {3 + 4 * n} octo\n")}, author=BOB)
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", "octopus", "o0", "o1", when=t(2, 5), author=CAT)
+    names = ["both.txt", "dir/moved.txt", "gone.txt", "whole.txt", "conflict.txt", "o0.txt", "o1.txt"]
+    result = blame_mod.blame_files(repo.path, repo.head(), _wanted(repo, names))
+    assert result.fallback_files == 0
+    for name in names:
+        assert [o.sha for o in result.origins[name]] == _git_blame_shas(repo.path, name), name
+
+
+def test_a_clone_missing_blobs_of_other_files_is_still_scanned_and_blamed(repo, monkeypatch):
+    """A partial clone lacks some blobs (large files it never fetched): the unfiltered pass cannot diff
+    them, so the marker files are read by pathspec instead; a file at HEAD whose blob is missing is
+    counted, not a crash."""
+    _mode(monkeypatch, "unfiltered")
+    repo.commit("base", t(1, 1), {"data.bin.txt": "v1\n", "gone.txt": "x\n", "app.py": "# TODO: one\n"}, author=ADA)
+    old = repo.git("rev-parse", "HEAD:data.bin.txt")
+    repo.commit("edit", t(1, 2), {"data.bin.txt": "v2\n", "app.py": "# TODO: one\n# FIXME: two\n"}, author=BOB)
+    for blob in (old, repo.git("rev-parse", "HEAD:gone.txt")):
+        (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    result = scan_repo(repo.path)
+    found = {(m.path, m.line): m.author for m in result.markers}
+    assert found == {("app.py", 1): "Ada Lovelace", ("app.py", 2): "Bob Byte"}
+    assert result.blame_fallback_files == 0 and result.files == 3

@@ -92,3 +92,23 @@ def test_a_damaged_cache_row_costs_one_fresh_scan(tmp_path, repo):
     again, read = scan(store, repo)
     assert read == 1 and markers(again) == markers(first)
     assert json.loads(store.scan_cache("r", str(repo.path))[1])["head"] == repo.head()
+
+
+def test_a_scan_kept_by_an_older_blame_is_not_reused(tmp_path, repo):
+    """The blame's rules changed (merges, files moved twice): a scan kept by the older format, with
+    the authors it gave, is not reused; the repository is scanned afresh."""
+    from fireline.debt import scan_cache
+
+    fill(repo)
+    store = Store.open(str(tmp_path / "s.duckdb"))
+    fresh, _ = scan(store, repo)
+    stale = scan_cache.load(scan_cache.dump(fresh))
+    assert stale is not None
+    for m in stale.markers:
+        m.author = "Old Blame"
+    old_key = json.dumps(json.loads(scan_cache.settings_key(["TODO", "FIXME", "HACK", "XXX"], 1_000_000, None))
+                         | {"format": 1}, sort_keys=True)
+    with store.transaction() as tx:
+        tx.put_scan_cache("r", str(repo.path), old_key, stale.head, scan_cache.dump(stale))
+    again, read = scan(store, repo)
+    assert read == 1 and markers(again) == markers(fresh)

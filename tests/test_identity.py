@@ -175,7 +175,7 @@ def test_debt_owners_are_people_and_never_bots(tmp_path):
     base = setup(tmp_path)
     run = CliRunner().invoke(app, ["debt", *base, "--now", "2026-08-03", "--json"])
     assert run.exit_code == 0, run.output
-    owners = {i["title"]: i["owner"] for i in json.loads(run.output)["items"] if i["category"] == "marker"}
+    owners = {i["title"]: i["owner"] for i in json.loads(run.stdout)["items"] if i["category"] == "marker"}
     assert owners == {"# TODO: rename d": "Bob Stone", "# TODO: retry": "Dana Scully", "# TODO: pin": None}
 
 

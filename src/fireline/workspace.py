@@ -42,6 +42,7 @@ from .results import (
     TestingReport,
 )
 from .scope import scope_of, team_map
+from .steps import Steps
 from .store import Store, resolve_url
 from .window import AsOf, as_of, parse_instant
 
@@ -228,10 +229,13 @@ class Workspace:
                             "or name repositories in fireline.toml ([repos.<name>] path = \"...\")", field="path")
         return [self.knowledge(where, by=by, active_months=active_months, top=top) for where in dirs]
 
-    def debt(self, *, team: str | None = None, service: str | None = None, since: When = None) -> DebtLedger:
-        """The debt ledger as of `now()`, month-end totals from `since` (`fireline debt --json`)."""
+    def debt(self, *, team: str | None = None, service: str | None = None, since: When = None,
+             steps: Steps | None = None) -> DebtLedger:
+        """The debt ledger as of `now()`, month-end totals from `since` (`fireline debt --json`); `steps`
+        hears how the marker scan goes (fireline.steps)."""
         start = _instant(since, self.config.timezone, "since")
-        return planning.debt(self.existing_store(), self.config, self.now(), since=start, team=team, service=service)
+        return planning.debt(self.existing_store(), self.config, self.now(), since=start, team=team, service=service,
+                             steps=steps)
 
     def budget(self, scope: Scope | None = None, *, team: str | None = None, since: When = None,
                until: When = None, weight: str | None = None) -> BudgetReport:

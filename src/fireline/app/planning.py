@@ -17,6 +17,7 @@ from ..oncall import schedule as sched
 from ..oncall import settings as oncall_settings
 from ..results import BudgetReport, DebtLedger, ReleasePlan
 from ..scope import scope_of, team_map
+from ..steps import Steps
 from ..store import Store
 
 __all__ = ["budget", "debt", "plan"]
@@ -25,7 +26,7 @@ LEDGER_MONTHS_BACK = timedelta(days=182)
 
 
 def debt(store: Store, config: Config, now: datetime, *, since: datetime | None = None, team: str | None = None,
-         service: str | None = None) -> DebtLedger:
+         service: str | None = None, steps: Steps | None = None) -> DebtLedger:
     """The debt ledger as of `now`, with month-end totals from `since` (default six months before)."""
     budget_settings.of(config)
     start = since or now - LEDGER_MONTHS_BACK
@@ -33,7 +34,8 @@ def debt(store: Store, config: Config, now: datetime, *, since: datetime | None 
         raise UserError("must be before --at", field="since")
     scope_of(config, store, team, service, None, None)  # validates team and service
     return DebtLedger.from_dict(debt_ledger(store, config, now=now, since=start, team_of=team_map(config, store),
-                                            teams=[team] if team else None, services=[service] if service else None))
+                                            teams=[team] if team else None, services=[service] if service else None,
+                                            steps=steps))
 
 
 def budget(store: Store, config: Config, scope: Scope, *, team: str | None = None,

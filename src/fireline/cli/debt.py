@@ -22,6 +22,7 @@ from .common import (
     print_json,
     workspace,
 )
+from .progress import reporter
 
 if TYPE_CHECKING:
     from ..views import debt as debt_view
@@ -39,13 +40,15 @@ PlanNowOpt = NowOpt
 def debt(team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, at: AtOpt = None,
          now: NowOpt = None,
          limit: Annotated[int, typer.Option("--limit", min=0, help="Items to list per kind (JSON has all).")] = 15,
-         db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+         db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or progress lines.")] = False,
+         ) -> None:
     """The debt ledger: technical (TODO/FIXME/HACK/XXX with age and author from one batched blame
     pass, hotspots), process (overdue or dropped action items, repeat incidents whose earlier actions
     were not done) and knowledge (orphaned code, truck factor 1), per team and service, with the
     totals month by month from --since (default: six months before --at)."""
-    with workspace(db, config, at, now=now) as ws:
-        ledger = ws.debt(team=team, service=service, since=since).to_dict()
+    with workspace(db, config, at, now=now) as ws, reporter(quiet) as steps:
+        ledger = ws.debt(team=team, service=service, since=since, steps=steps).to_dict()
         tz = ws.config.timezone
     if as_json:
         print_json(ledger)

@@ -1,16 +1,20 @@
-"""Blame for many files in one `git log` pass: who wrote each line that is still at HEAD.
+"""Blame for many files in a few `git log` passes: who wrote each line that is still at HEAD.
 
 `git blame` takes one file per process and walks the whole history each time (about 0.4 s
 a file on the 100,000-commit benchmark repository, 0.16 s with changed-path Bloom filters),
-so a repository with markers in 2,000 files would cost minutes. Here ONE `git log -p -U0 -m`
-process streams the diffs of just the files of interest, parents before children, and the
-line origins are replayed forward in Python, with git blame's rules:
+so a repository with markers in 2,000 files would cost minutes. Here a `git log -p -U0` pass
+streams the diffs of just the files of interest (pathspec batches of MAX_PATHSPEC files, in
+parallel; past MAX_BATCHES batches one unfiltered pass), parents before children, and the line
+origins are replayed forward in Python, with git blame's rules:
 
 - an unchanged line keeps its origin; a line a commit adds is that commit's;
-- at a merge, a line unchanged from the first parent comes from it, else from the first other
-  parent it is unchanged from, else it is the merge's own (a conflict resolution);
+- a merge prints no diff in the pass (against a branch's tip it would hold everything main did since
+  the fork); one `git diff-tree --stdin` gives its tree diff against each parent: a file it took whole
+  from a parent keeps that parent's lines; for a file every parent differs in, a second diff-tree gives
+  line diffs: a line unchanged from the first parent comes from it, else from the first other parent it
+  is unchanged from, else it is the merge's own (a conflict resolution);
 - a rename carries the lines along (paths renamed from outside the file set are found by one
-  batched `git diff-tree --stdin` and the pass is repeated with the older names).
+  batched `git diff-tree --stdin` and the pass is repeated, for those files, with the older names).
 
 Every replayed file is checked against HEAD (same blob id, same line count); a file that does
 not match (history git cannot diff as text, say) falls back to `git blame` for its marker lines.
@@ -18,50 +22,27 @@ not match (history git cannot diff as text, say) falls back to `git blame` for i
 
 from __future__ import annotations
 
-import codecs
 import os
 import re
 import subprocess
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_LITERAL_PATHSPECS": "1"}
-_HEADER = b"\x1eC"
-_HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-_ZERO = re.compile(r"^0+$")
+from ..steps import Steps, quietly
+from .gitdiffs import Commit, FileDiff, Origin, diff_tree, git_env, log_pass, parse, raw_changes, renamed_from
+
 NEW = -1  # a line new relative to the parent being replayed
-# git matches every path of a pathspec against every changed path (quadratic): past this many files
-# one unfiltered pass, filtered here, is faster (2,000 files x 2,000 commits: 6.1 s vs 0.15 s).
-MAX_PATHSPEC = 64
-RENAME_ROUNDS = 3
-
-
-@dataclass(slots=True)
-class Origin:
-    sha: str
-    author: str
-    email: str
-    time: int  # author time, epoch seconds
-
-
-@dataclass(slots=True)
-class _FileDiff:
-    old: str | None = None
-    new: str | None = None
-    old_blob: str | None = None
-    new_blob: str | None = None
-    hunks: list[tuple[int, int, int]] = field(default_factory=list)  # (old start 0-based, removed, added)
-    binary: bool = False
-
-
-@dataclass(slots=True)
-class _Commit:
-    sha: str
-    parents: list[str]
-    origin: Origin
-    groups: list[list[_FileDiff]] = field(default_factory=list)
+# git matches every path of a pathspec against every changed path (quadratic): a pass takes at most this
+# many files, and past MAX_BATCHES such passes one unfiltered pass, filtered here, is faster (2,000 files x
+# 2,000 commits: 6.1 s vs 0.15 s; prometheus, 128 files in 18,400 commits: a pathspec pass 4 s, unfiltered 30).
+MAX_PATHSPEC = 48
+MAX_BATCHES = 8
+MAX_WORKERS = 4
+BLAMING = "blaming files"
+RENAME_ROUNDS = 4
 
 
 @dataclass
@@ -71,115 +52,10 @@ class BlameResult:
     fallback_files: int = 0  # files blamed by `git blame` because the replay did not match HEAD
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, **_ENV}
-
-
-def _unquote(raw: bytes) -> str:
-    raw = raw.rstrip(b"\t")
-    if raw.startswith(b'"') and raw.endswith(b'"'):
-        raw = codecs.escape_decode(raw[1:-1])[0]
-    return raw.decode("utf-8", "surrogateescape")
-
-
-def _strip_prefix(path: str) -> str | None:
-    if path == "/dev/null":
-        return None
-    return path[2:] if path[:2] in ("a/", "b/") else path
-
-
-def _log(repo: Path, head: str, paths: list[str] | None) -> list[_Commit]:
-    fmt = "%x1eC%H %P%x1f%an%x1f%ae%x1f%at"
-    # --parents rewrites parents past the commits a pathspec leaves out; -m diffs a merge against each parent.
-    cmd = ["git", "-C", str(repo), "-c", "core.quotepath=off", "log", "--parents", "--reverse", "--topo-order",
-           "-m", "-p", "-U0", "-M", "--full-index", "--no-color", "--no-ext-diff", "--no-textconv",
-           "--no-show-signature", "--encoding=UTF-8", "--src-prefix=a/", "--dst-prefix=b/", f"--format={fmt}",
-           head, "--"]
-    if paths is not None:
-        cmd += paths
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
-    assert proc.stdout and proc.stderr
-    stderr = proc.stderr
-    errors: list[bytes] = []
-    drain = threading.Thread(target=lambda: errors.append(stderr.read()), daemon=True)
-    drain.start()
-    commits = _parse(proc.stdout)
-    proc.stdout.close()
-    code = proc.wait()
-    drain.join()
-    if code != 0:
-        raise RuntimeError(f"git log failed in {repo}: {b''.join(errors).decode(errors='replace').strip()}")
-    return commits
-
-
-def _parse(stream: Iterable[bytes]) -> list[_Commit]:
-    commits: list[_Commit] = []
-    current: _Commit | None = None
-    group: list[_FileDiff] | None = None
-    diff: _FileDiff | None = None
-    pending = 0  # content lines still to skip in the current hunk
-    for line in stream:
-        if pending:
-            if not line.startswith(b"\\"):
-                pending -= 1
-            continue
-        if line.startswith(_HEADER):
-            head, author, email, when = line[2:].rstrip(b"\n").split(b"\x1f")
-            sha, *parents = head.decode().split()
-            if current is None or current.sha != sha:
-                current = _Commit(sha, parents, Origin(sha, author.decode("utf-8", "replace"),
-                                                       email.decode("utf-8", "replace"), int(when or 0)))
-                commits.append(current)
-            group = []
-            current.groups.append(group)
-            diff = None
-            continue
-        if group is None:
-            continue
-        if line.startswith(b"diff --git "):
-            diff = _FileDiff()
-            group.append(diff)
-            rest = line[11:].rstrip(b"\n")
-            half = (len(rest) - 1) // 2  # "a/P b/P": the same path twice when it was not renamed
-            if rest[:half].removeprefix(b"a/") == rest[half + 1:].removeprefix(b"b/"):
-                diff.old = diff.new = _unquote(rest[half + 1:][2:])
-        elif diff is None:
-            continue
-        elif line.startswith(b"@@ -"):
-            m = _HUNK.match(line)
-            if m:
-                a = int(m.group(1))
-                b = 1 if m.group(2) is None else int(m.group(2))
-                d = 1 if m.group(4) is None else int(m.group(4))
-                diff.hunks.append((a - 1 if b else a, b, d))
-                pending = b + d
-        elif line.startswith(b"--- "):
-            diff.old = _strip_prefix(_unquote(line[4:].rstrip(b"\n")))
-        elif line.startswith(b"+++ "):
-            diff.new = _strip_prefix(_unquote(line[4:].rstrip(b"\n")))
-        elif line.startswith(b"rename from "):
-            diff.old = _unquote(line[12:].rstrip(b"\n"))
-        elif line.startswith(b"rename to "):
-            diff.new = _unquote(line[10:].rstrip(b"\n"))
-        elif line.startswith(b"new file mode"):
-            diff.old = None
-            diff.old_blob = None
-        elif line.startswith(b"deleted file mode"):
-            diff.new = None
-        elif line.startswith(b"index "):
-            blobs = line[6:].rstrip(b"\n").split(b" ", 1)[0].decode()
-            old_blob, _, new_blob = blobs.partition("..")
-            diff.old_blob = None if _ZERO.match(old_blob) else old_blob
-            diff.new_blob = None if _ZERO.match(new_blob) else new_blob
-        elif line.startswith(b"Binary files"):
-            diff.binary = True
-    return commits
-
-
 _State = dict[str, tuple[str | None, list[int] | None]]  # path -> (blob id, origin index per line)
 
 
-def _apply(lines: list[int] | None, diff: _FileDiff, cid: int) -> list[int] | None:
+def _apply(lines: list[int] | None, diff: FileDiff, cid: int) -> list[int] | None:
     if diff.binary or (lines is None and diff.old is not None):
         return None
     old = lines or []
@@ -195,7 +71,7 @@ def _apply(lines: list[int] | None, diff: _FileDiff, cid: int) -> list[int] | No
     return out
 
 
-def _apply_group(base: _State, diffs: list[_FileDiff], cid: int, *, owned: bool = False) -> _State:
+def _apply_group(base: _State, diffs: list[FileDiff], cid: int, *, owned: bool = False) -> _State:
     """`base` with one parent's diffs applied (new lines marked `cid`); a copy unless `owned`.
 
     Line lists are never changed in place, so states that share them stay correct.
@@ -214,18 +90,81 @@ def _apply_group(base: _State, diffs: list[_FileDiff], cid: int, *, owned: bool 
     return state
 
 
-def _assign(groups: list[list[_FileDiff]], parents: list[_State]) -> list[int]:
-    """Which parent each `-m` diff group was made against (an empty diff prints no group)."""
-    chosen: list[int | None] = []
-    for group in groups:
-        hits = {i for i, p in enumerate(parents) for d in group
-                if d.old is not None and d.old_blob and p.get(d.old, (None, None))[0] == d.old_blob}
-        chosen.append(hits.pop() if len(hits) == 1 else None)
-    free = [i for i in range(len(parents)) if i not in chosen]
-    return [c if c is not None else (free.pop(0) if free else 0) for c in chosen]
+@dataclass(slots=True)
+class _Merge:
+    """What a merge changed against each of its parents: per parent, name -> blob id at the merge (None: gone)
+    from tree diffs, and line diffs for the names changed against every parent (`both`)."""
+    changed: list[dict[str, str | None]]
+    moved: dict[str, str] = field(default_factory=dict)  # new name -> old name, renamed against some parent
+    both: set[str] = field(default_factory=set)
+    patches: list[list[FileDiff]] = field(default_factory=list)
 
 
-def replay(commits: list[_Commit]) -> tuple[_State, list[Origin]]:
+def _merge_changes(repo: Path, commits: list[Commit], paths: list[str] | None,
+                   names: set[str] | None = None) -> dict[str, _Merge]:
+    """Tree diffs of every merge against each parent; line diffs only for the names every parent differs in
+    (two processes whatever the number of merges)."""
+    merges = [c for c in commits if len(c.parents) > 1]
+    pairs = [(c.sha, p) for c in merges for p in c.parents]
+    raw = iter(diff_tree(repo, pairs, paths, patch=False))
+    found: dict[str, _Merge] = {}
+    for c in merges:
+        m = _Merge([])
+        m.changed = [raw_changes(next(raw), names, m.moved) for _ in c.parents]
+        m.both = {n for n in m.changed[0] if all(n in other for other in m.changed[1:])}
+        if m.changed[0]:
+            found[c.sha] = m
+    wanted = [c for c in merges if c.sha in found and found[c.sha].both]
+    if wanted:
+        # The old names too: without them a file renamed against a parent looks added.
+        both = sorted({n for c in wanted for m in (found[c.sha],) for b in m.both for n in (b, m.moved.get(b, b))})
+        texts = iter(diff_tree(repo, [(c.sha, p) for c in wanted for p in c.parents], both, patch=True))
+        for c in wanted:
+            m = found[c.sha]
+            for _ in c.parents:
+                (commit,) = parse([b"\x1eC" + c.sha.encode() + b" \x1f\x1f\x1f0\n",
+                                    *next(texts).splitlines(keepends=True)])
+                m.patches.append([d for g in commit.groups for d in g if d.new in m.both or d.old in m.both])
+    return found
+
+
+def _replay_merge(parents: list[_State], first_owned: bool, merge: _Merge | None, cid: int) -> _State:
+    """git blame's rules: a file the merge took whole from a parent (the first such) keeps that parent's
+    lines; in a file every parent differs in, a line unchanged from the first parent is its, else from
+    the first other parent it is unchanged from, else the merge's own (a conflict resolution)."""
+    if merge is None:
+        return parents[0] if first_owned else dict(parents[0])
+    # Line diffs first: the first parent's state may be changed in place below.
+    applied = [_apply_group(p, [d for d in diffs if d.new in merge.both], NEW)
+               for p, diffs in zip(parents, merge.patches, strict=True)] if merge.both else []
+    state = parents[0] if first_owned else dict(parents[0])
+    for name in merge.changed[0]:
+        if name in merge.both:
+            continue
+        k = next(k for k in range(1, len(parents)) if name not in merge.changed[k])
+        kept = parents[k].get(name)
+        if kept is None:
+            state.pop(name, None)
+        else:
+            state[name] = kept
+    for name in merge.both:
+        lines = applied[0].get(name, (None, None))[1]
+        if merge.changed[0][name] is None:
+            state.pop(name, None)
+            continue
+        if lines is not None:
+            merged = list(lines)
+            for other in applied[1:]:
+                theirs = other.get(name, (None, None))[1]
+                if theirs is None or len(theirs) != len(merged):
+                    continue
+                merged = [t if m == NEW else m for m, t in zip(merged, theirs, strict=True)]
+            lines = [cid if m == NEW else m for m in merged]
+        state[name] = (merge.changed[0][name], lines)
+    return state
+
+
+def replay(commits: list[Commit], merges: Mapping[str, _Merge] | None = None) -> tuple[_State, list[Origin]]:
     """The state of the last commit (the tip), with origins as indexes into the returned list."""
     origins = [c.origin for c in commits]
     remaining: dict[str, int] = {}
@@ -241,62 +180,22 @@ def replay(commits: list[_Commit]) -> tuple[_State, list[Origin]]:
         return (states.pop(sha), True) if remaining[sha] == 0 else (states[sha], False)
 
     for cid, c in enumerate(commits):
-        taken = [take(p) for p in c.parents if p in states]
-        parents = [s for s, _ in taken]
-        if len(parents) <= 1:
+        if len(c.parents) <= 1:
+            taken = [take(p) for p in c.parents if p in states]
             diffs = [d for g in c.groups for d in g]
-            state = _apply_group(parents[0] if parents else {}, diffs, cid, owned=bool(taken) and taken[0][1])
+            state = _apply_group(taken[0][0] if taken else {}, diffs, cid, owned=bool(taken) and taken[0][1])
         else:
-            which = _assign(c.groups, parents)
-            by_parent: dict[int, list[_FileDiff]] = {}
-            for group, i in zip(c.groups, which, strict=True):
-                by_parent.setdefault(i, []).extend(group)
-            state = _apply_group(parents[0], by_parent.get(0, []), NEW)
-            others = [(_apply_group(parents[i], by_parent.get(i, []), NEW)) for i in range(1, len(parents))]
-            for path, (blob, lines) in state.items():
-                if lines is None or NEW not in lines:
-                    continue
-                merged = list(lines)
-                for other in others:
-                    theirs = other.get(path, (None, None))[1]
-                    if theirs is None or len(theirs) != len(merged):
-                        continue
-                    merged = [t if m == NEW else m for m, t in zip(merged, theirs, strict=True)]
-                state[path] = (blob, [cid if m == NEW else m for m in merged])
+            # A parent outside the pass (none of the files existed there) has no state: an empty one.
+            taken = [take(p) if p in states else ({}, True) for p in c.parents]
+            state = _replay_merge([s for s, _ in taken], taken[0][1], (merges or {}).get(c.sha), cid)
         if remaining.get(c.sha):
             states[c.sha] = state
         last = state
     return last, origins
 
 
-def _renamed_from(repo: Path, created: Mapping[str, str]) -> dict[str, str]:
-    """new path -> old path, for files whose first commit in the pass was a rename (one process)."""
-    if not created:
-        return {}
-    commits = sorted(set(created.values()))
-    run = subprocess.run(["git", "-C", str(repo), "-c", "core.quotepath=off", "diff-tree", "--stdin", "-r", "-m",
-                          "-M", "-z", "--name-status"], input=("\n".join(commits) + "\n").encode(),
-                         capture_output=True, env=_env(), check=False)
-    tokens = run.stdout.split(b"\0")
-    found: dict[str, str] = {}
-    i, sha = 0, ""
-    while i < len(tokens):
-        tok = tokens[i].decode("utf-8", "surrogateescape").strip("\n")
-        i += 1
-        if re.fullmatch(r"[0-9a-f]{40}([0-9a-f]{24})?", tok):
-            sha = tok
-        elif tok[:1] in ("R", "C") and i + 1 < len(tokens):
-            old, new = (t.decode("utf-8", "surrogateescape") for t in tokens[i:i + 2])
-            i += 2
-            if tok[0] == "R" and created.get(new) == sha:
-                found[new] = old
-        elif tok[:1] in ("A", "M", "D", "T", "U", "X"):
-            i += 1
-    return found
-
-
-def _keep_history_of(commits: list[_Commit], paths: set[str]) -> None:
-    """Drop the diffs of files that never become one of `paths` (followed back through renames)."""
+def _keep_history_of(commits: list[Commit], paths: set[str]) -> set[str]:
+    """Drop the diffs of files that never become one of `paths` (followed back through renames); the names kept."""
     names = set(paths)
     for c in reversed(commits):
         for g in c.groups:
@@ -305,47 +204,107 @@ def _keep_history_of(commits: list[_Commit], paths: set[str]) -> None:
                     names.add(d.old)
     for c in commits:
         c.groups = [[d for d in g if d.new in names or d.old in names] for g in c.groups]
+    return names
 
 
-def blame_files(repo: Path, head: str, wanted: Mapping[str, tuple[str, int]],
-                marker_lines: Mapping[str, list[int]] | None = None) -> BlameResult:
-    """Origins of every line of `wanted` (path -> (blob id at HEAD, line count))."""
-    result = BlameResult({})
-    if not wanted:
-        return result
-    names: dict[str, set[str]] = {p: {p} for p in wanted}  # HEAD path -> every name it had
-    tip: _State = {}
-    origins: list[Origin] = []
-    if len(wanted) > MAX_PATHSPEC:
-        commits = _log(repo, head, None)
-        result.passes = 1
-        _keep_history_of(commits, set(wanted))
-        tip, origins = replay(commits)
-    for _ in range(RENAME_ROUNDS if len(wanted) <= MAX_PATHSPEC else 0):
-        paths = sorted({n for ns in names.values() for n in ns})
-        commits = _log(repo, head, paths)
-        result.passes += 1
-        tip, origins = replay(commits)
-        created: dict[str, str] = {}
+def _blame_batch(repo: Path, head: str, batch: list[str], wanted: Mapping[str, tuple[str, int]]
+                 ) -> tuple[dict[str, list[Origin] | None], int]:
+    """One pathspec batch: its files' origins (None: the replay did not reach HEAD's content), git log passes.
+
+    A round that finds a file's older name reads the history again for the files so renamed only."""
+    names: dict[str, set[str]] = {p: {p} for p in batch}  # HEAD path -> every name it had
+    found: dict[str, list[Origin] | None] = {}
+    todo = list(batch)
+    passes = 0
+    for round_ in range(RENAME_ROUNDS):
+        paths = sorted({n for p in todo for n in names[p]})
+        commits = log_pass(repo, head, paths)
+        passes += 1
+        tip, origins = replay(commits, _merge_changes(repo, commits, paths))
+        at_head = {n: p for p in todo for n in names[p]}  # any name -> the HEAD path it became
+        created: dict[str, set[str]] = {}
         for c in commits:
             for g in c.groups:
                 for d in g:
                     # A root commit has no renames (diff-tree prints nothing for it), but a commit
-                    # whose parents the pathspec left out may well be the one that moved the file.
-                    if d.old is None and d.new is not None and d.new in wanted:
-                        created[d.new] = c.sha
-        older = _renamed_from(repo, created)
-        if not any(old not in names[new] for new, old in older.items()):
+                    # whose parents the pathspec left out may well be the one that moved the file
+                    # (under any of its names: a file moved twice is found one move a round; a
+                    # history grafted in by a subtree merge may create a name twice).
+                    if d.old is None and d.new is not None and d.new in at_head:
+                        created.setdefault(d.new, set()).add(c.sha)
+        older: dict[str, set[str]] = {}
+        if round_ + 1 < RENAME_ROUNDS:
+            for new, olds in renamed_from(repo, created).items():
+                older.setdefault(at_head[new], set()).update(olds - names[at_head[new]])
+        for path in todo:
+            if not older.get(path):
+                found[path] = _matched(tip, origins, path, wanted[path])
+        todo = [p for p in todo if older.get(p)]
+        if not todo:
             break
-        for new, old in older.items():
-            names[new].add(old)
-    for path, (blob, count) in wanted.items():
-        got_blob, lines = tip.get(path, (None, None))
-        if lines is not None and got_blob == blob and len(lines) == count:
-            result.origins[path] = [origins[i] for i in lines]
+        for path in todo:
+            names[path] |= older[path]
+    return found, passes
+
+
+def _matched(tip: _State, origins: list[Origin], path: str, at_head: tuple[str, int]) -> list[Origin] | None:
+    got_blob, lines = tip.get(path, (None, None))
+    if lines is not None and got_blob == at_head[0] and len(lines) == at_head[1]:
+        return [origins[i] for i in lines]
+    return None
+
+
+def blame_files(repo: Path, head: str, wanted: Mapping[str, tuple[str, int]],
+                marker_lines: Mapping[str, list[int]] | None = None, steps: Steps | None = None) -> BlameResult:
+    """Origins of every line of `wanted` (path -> (blob id at HEAD, line count)).
+
+    Few files (up to MAX_BATCHES batches of MAX_PATHSPEC): each batch is its own pathspec-limited pass,
+    the batches in parallel git processes; more: one unfiltered pass, filtered here."""
+    steps = steps or quietly
+    result = BlameResult({})
+    if not wanted:
+        return result
+    ordered = sorted(wanted)
+    size = max(MAX_PATHSPEC, 1)
+    batches = [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    found: dict[str, list[Origin] | None] = {}
+    steps(BLAMING, 0, len(wanted))
+    if len(batches) > MAX_BATCHES:
+        try:
+            commits = log_pass(repo, head, None)
+        except RuntimeError:
+            commits = None  # a partial clone lacks blobs of files no one asked about: read by pathspec
+        if commits is not None:
+            result.passes = 1
+            kept = _keep_history_of(commits, set(wanted))
+            tip, origins = replay(commits, _merge_changes(repo, commits, None, kept))
+            found = {p: _matched(tip, origins, p, wanted[p]) for p in ordered}
+            steps(BLAMING, len(found), len(wanted))
+    if not found:
+        workers = max(1, min(len(batches), os.cpu_count() or 1, MAX_WORKERS))
+        if workers == 1:  # in the caller's thread (the server keeps git to its worker thread)
+            results: Iterator[tuple[dict[str, list[Origin] | None], int]] = (
+                _blame_batch(repo, head, b, wanted) for b in batches)
+            pool = None
+        else:
+            # Named after the caller: whose git processes these are stays visible.
+            pool = ThreadPoolExecutor(workers, thread_name_prefix=f"{threading.current_thread().name}-blame")
+            results = pool.map(lambda b: _blame_batch(repo, head, b, wanted), batches)
+        try:
+            for got, passes in results:
+                found.update(got)
+                result.passes += passes
+                steps(BLAMING, len(found), len(wanted))
+        finally:
+            if pool is not None:
+                pool.shutdown()
+    for path in ordered:
+        origins_of = found.get(path)
+        if origins_of is not None:
+            result.origins[path] = list(origins_of)
         else:
             result.fallback_files += 1
-            result.origins[path] = _git_blame(repo, head, path, count, (marker_lines or {}).get(path))
+            result.origins[path] = _git_blame(repo, head, path, wanted[path][1], (marker_lines or {}).get(path))
     return result
 
 
@@ -354,7 +313,7 @@ def _git_blame(repo: Path, head: str, path: str, count: int, lines: list[int] | 
     out: list[Origin | None] = [None] * count
     ranges = [f"-L{n},{n}" for n in (lines or range(1, count + 1))] if lines else []
     run = subprocess.run(["git", "-C", str(repo), "blame", "--line-porcelain", *ranges, head, "--", path],
-                         capture_output=True, env=_env(), check=False)
+                         capture_output=True, env=git_env(), check=False)
     if run.returncode != 0:
         return out
     sha, author, email, when, final = "", "", "", 0, 0

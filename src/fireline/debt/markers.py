@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import UserError
+from ..steps import Steps, quietly
 from . import generated as gen
 from .blame import blame_files
 from .comments import comment_markers
@@ -27,7 +28,8 @@ from .comments import comment_markers
 DEFAULT_WORDS = ("TODO", "FIXME", "HACK", "XXX")
 DEFAULT_MAX_BYTES = 1_000_000
 _ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-TEXT_LIMIT = 200  # characters of the marker's line kept for the ledger
+TEXT_LIMIT = 200
+READING = "reading files"  # characters of the marker's line kept for the ledger
 
 
 @dataclass(slots=True)
@@ -108,7 +110,7 @@ def _tree(repo: Path, head: str) -> list[tuple[str, str, str, int | None]]:
         if kind != b"blob":
             continue  # submodules (commits) have no lines of ours
         out.append((mode.decode(), oid.decode(), path.decode("utf-8", "surrogateescape"),
-                    None if size == b"-" else int(size)))
+                    int(size) if size.isdigit() else None))  # "-": no size; "BAD": the blob is missing
     return out
 
 
@@ -159,13 +161,14 @@ def _touched_since(repo: Path, old: str | None, head: str) -> set[str] | None:
 
 def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str] = DEFAULT_WORDS,
               max_bytes: int = DEFAULT_MAX_BYTES, blame: bool = True, generated: Iterable[str] = (),
-              previous: ScanResult | None = None) -> ScanResult:
+              previous: ScanResult | None = None, steps: Steps | None = None) -> ScanResult:
     """Every marker in the files at HEAD, blamed in one batched pass; `generated`: more globs of
     generated files (`[budget] generated`) besides what generated.py recognises.
 
     `previous`: an earlier scan of the same repository with the same settings. A file whose blob is
     unchanged is not read again, and its markers keep their authors unless a commit since touched it:
-    a new commit costs only the files it changed."""
+    a new commit costs only the files it changed. `steps`: told "reading files" and "blaming files" with counts."""
+    steps = steps or quietly
     root = Path(path)
     name = repo or root.name.removesuffix(".git")
     head = head_of(root)
@@ -225,7 +228,11 @@ def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str]
     # Line counts of the kept files to blame again, read in one batched process like the rest.
     for (oid, file_path), data in zip(reblame, _contents(root, [o for o, _ in reblame]), strict=True):
         wanted[file_path] = (oid, data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0))
-    for (oid, file_path), data in zip(readable, _contents(root, [o for o, _ in readable]), strict=True):
+    steps(READING, 0, len(readable))
+    for done, ((oid, file_path), data) in enumerate(zip(readable, _contents(root, [o for o, _ in readable]),
+                                                        strict=True), 1):
+        if done % 500 == 0 or done == len(readable):
+            steps(READING, done, len(readable))
         if b"\0" in data[:8000]:
             result.skipped["binary"] += 1
             result.seen[file_path] = (oid, "binary")
@@ -262,7 +269,7 @@ def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str]
             wanted[file_path] = (oid, len(lines))
             result.seen[file_path] = (oid, "marked")
     if blame and wanted:
-        blamed_files = blame_files(root, head, wanted, {p: [m.line for m in found[p]] for p in wanted})
+        blamed_files = blame_files(root, head, wanted, {p: [m.line for m in found[p]] for p in wanted}, steps=steps)
         result.blame_passes, result.blame_fallback_files = blamed_files.passes, blamed_files.fallback_files
         result.blamed_files = len(wanted)
         for file_path in wanted:

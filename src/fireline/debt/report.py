@@ -22,6 +22,7 @@ from ..metrics.dora import Scope
 from ..metrics.knowledge_history import History
 from ..metrics.testing import params_of
 from ..postmortems import settings as postmortem_settings
+from ..steps import Steps
 from ..store import Store
 from . import scan_cache, settings
 from .ledger import build_ledger
@@ -53,6 +54,13 @@ class ScanCache:
 
     def scan(self, path: Path, *, repo: str, words: list[str], max_bytes: int,
              generated: list[str] | None = None, store: Store | None = None) -> ScanResult:
+        return self.scan_reporting(path, repo=repo, words=words, max_bytes=max_bytes, generated=generated,
+                                   store=store)
+
+    def scan_reporting(self, path: Path, *, repo: str, words: list[str], max_bytes: int,
+                       generated: list[str] | None = None, store: Store | None = None,
+                       steps: Steps | None = None) -> ScanResult:
+        """`scan`, telling `steps` how the marker scan goes (subclasses override `scan` alone)."""
         where = (repo, str(path))
         settings_key = scan_cache.settings_key(words, max_bytes, generated)
         key = (head_of(path), settings_key)
@@ -71,7 +79,7 @@ class ScanCache:
             result = previous
         else:
             result = scan_repo(path, repo=repo, words=words, max_bytes=max_bytes, generated=generated or (),
-                               previous=previous)
+                               previous=previous, steps=steps)
             with self._lock:
                 self.scans += 1
             if store is not None:
@@ -92,8 +100,8 @@ def _keep(store: Store, repo: str, path: str, settings_key: str, result: ScanRes
 
 
 def scan_repos(store: Store, config: Config, conf: settings.BudgetSettings | None = None, *,
-               cache: ScanCache | None = None, services: Iterable[str] | None = None
-               ) -> tuple[list[ScanResult], list[str]]:
+               cache: ScanCache | None = None, services: Iterable[str] | None = None,
+               steps: Steps | None = None) -> tuple[list[ScanResult], list[str]]:
     """Every ingested repository's markers (only those holding one of `services`, when given), and a note
     for each one whose files cannot be found. A repository whose HEAD has not moved since its last scan
     (in `cache`, or kept in the store) is not read again."""
@@ -101,6 +109,7 @@ def scan_repos(store: Store, config: Config, conf: settings.BudgetSettings | Non
     cache = cache or ScanCache()
     scans, notes = [], []
     wanted = set(services) if services is not None else None
+    found = []
     for repo, stored, held in store.repos():
         if wanted is not None and not wanted & {s.get("name") for s in held}:
             continue  # another team's repository: nothing of it can reach this ledger
@@ -108,19 +117,36 @@ def scan_repos(store: Store, config: Config, conf: settings.BudgetSettings | Non
         if path is None:
             notes.append(f"{repo}: {stored} is gone; its markers were not scanned")
             continue
-        scans.append(cache.scan(path, repo=repo, words=conf.markers, max_bytes=conf.max_bytes,
-                                generated=conf.generated, store=store))
+        found.append((repo, path))
+    for repo, path in found:
+        if steps is None:
+            scans.append(cache.scan(path, repo=repo, words=conf.markers, max_bytes=conf.max_bytes,
+                                    generated=conf.generated, store=store))
+        else:
+            scans.append(cache.scan_reporting(path, repo=repo, words=conf.markers, max_bytes=conf.max_bytes,
+                                              generated=conf.generated, store=store,
+                                              steps=_named(steps, repo, len(found))))
     return scans, notes
+
+
+def _named(steps: Steps | None, repo: str, repos: int) -> Steps | None:
+    """Each repository's steps under its name, when there are several."""
+    if steps is None or repos < 2:
+        return steps
+    inner = steps
+    return lambda label, done, total: inner(f"{repo}: {label}", done, total)
 
 
 def ledger(store: Store, config: Config, *, now: datetime, since: datetime, team_of: Mapping[str, str],
            teams: Iterable[str] | None = None, services: Iterable[str] | None = None,
-           cache: ScanCache | None = None, histories: Mapping[str, History] | None = None) -> dict[str, Any]:
+           cache: ScanCache | None = None, histories: Mapping[str, History] | None = None,
+           steps: Steps | None = None) -> dict[str, Any]:
     """The ledger of `fireline debt --json`: items as of `now`, totals at each month's end from `since`.
-    `cache`: marker scans to reuse (see ScanCache); `histories`: see build_ledger."""
+    `cache`: marker scans to reuse (see ScanCache); `histories`: see build_ledger; `steps`: told how the
+    marker scan goes (fireline.steps)."""
     conf = settings.of(config)
     wanted = _services_of(config, team_of, teams, services)
-    scans, notes = scan_repos(store, config, conf, cache=cache, services=wanted)
+    scans, notes = scan_repos(store, config, conf, cache=cache, services=wanted, steps=steps)
     result = build_ledger(store.tables(), scans, now=now, since=since, team_of=team_of,
                           people=People.from_config(config), heads={s.repo: s.head for s in scans},
                           teams=teams, services=services, tz=config.timezone, hotspots=conf.hotspots,

@@ -16,7 +16,9 @@ from typing import Any
 
 from .markers import Marker, ScanResult
 
-FORMAT = 1
+# 2: merges follow git blame's whole-file rule and files moved twice keep their authors; scans kept by
+# format 1 may name the wrong commit for such lines, so they are not reused (one cold scan).
+FORMAT = 2
 log = logging.getLogger(__name__)
 
 
