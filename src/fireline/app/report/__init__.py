@@ -153,7 +153,7 @@ def report_file(store: Store, config: Config, out: Path, *, team: str | None = N
         # The marker scans first: one that writes its result to the store does so before the state is
         # read again (PostgreSQL's generation counts that write too), so the next run finds this page.
         kept.scan_markers(ctx)
-        state = kept.state_of(store, config)
+        state = kept.after_scans(store, config, state)
     made = _made(ctx, title, png_dir, steps)
     if request is not None and state is not None:
         text, sections, charts, _ = made

@@ -68,6 +68,12 @@ def state_of(store: Store, config: Config) -> tuple[str, str] | None:
     return None if data is None else (data, json.dumps(sorted(heads)))
 
 
+def after_scans(store: Store, config: Config, state: tuple[str, str]) -> tuple[str, str] | None:
+    """The state again after the marker scans: only PostgreSQL's generation counts their writes (the
+    DuckDB data state leaves the scan cache out, and hashing every table twice would be wasted)."""
+    return state_of(store, config) if state[0].startswith("generation:") else state
+
+
 def scan_markers(ctx: Context) -> None:
     """Scan the working copies the debt part reads now, keeping the scans in ctx.scans for its ledger."""
     from ...debt import report
