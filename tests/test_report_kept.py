@@ -88,6 +88,7 @@ def test_report_progress_lines_quiet_and_json(tmp_path):
     assert json.loads(piped.stdout)["sections"]  # stdout is the JSON and nothing else
     lines = piped.stderr.splitlines()
     assert "report parts (11) ..." in lines
+    assert "marker scans (1) ..." in lines  # before the parts: on real histories most of a cold report
     assert any(line.startswith("report parts: done in ") for line in lines)
 
     quiet = rs.cli(*args, "--quiet")

@@ -152,7 +152,7 @@ def report_file(store: Store, config: Config, out: Path, *, team: str | None = N
     if request is not None and state is not None:
         # The marker scans first: one that writes its result to the store does so before the state is
         # read again (PostgreSQL's generation counts that write too), so the next run finds this page.
-        kept.scan_markers(ctx)
+        kept.scan_markers(ctx, steps)
         state = kept.after_scans(store, config, state)
     made = _made(ctx, title, png_dir, steps)
     if request is not None and state is not None:

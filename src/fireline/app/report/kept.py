@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ...config import Config
+from ...steps import Steps, quietly
 from ...store import Store, report_cache
 from .context import Context
 
@@ -74,9 +75,16 @@ def after_scans(store: Store, config: Config, state: tuple[str, str]) -> tuple[s
     return state_of(store, config) if state[0].startswith("generation:") else state
 
 
-def scan_markers(ctx: Context) -> None:
-    """Scan the working copies the debt part reads now, keeping the scans in ctx.scans for its ledger."""
+SCAN_STEP = "marker scans"
+
+
+def scan_markers(ctx: Context, steps: Steps | None = None) -> None:
+    """Scan the working copies the debt part reads now, keeping the scans in ctx.scans for its ledger.
+    `steps` hears SCAN_STEP start and end (the scan and its blame take no `steps` of their own yet)."""
     from ...debt import report
+
+    steps = steps or quietly
+    steps(SCAN_STEP, 0, 1)
 
     if ctx.scans is None:
         ctx.scans = report.ScanCache()
@@ -84,6 +92,7 @@ def scan_markers(ctx: Context) -> None:
     # The ledger's own choice (debt_part._asked, debt.report._services_of), so it finds every scan here.
     wanted = report._services_of(ctx.config, ctx.team_of, teams, services)
     report.scan_repos(ctx.store, ctx.config, cache=ctx.scans, services=wanted)
+    steps(SCAN_STEP, 1, 1)
 
 
 def load(store: Store, request: str, state: tuple[str, str]) -> dict[str, Any] | None:
