@@ -74,9 +74,9 @@ def test_knowledge_of_a_repository_the_store_lacks_writes_nothing(tmp_path):
     env = {"FIRELINE_CONFIG": None}
     first = runner.invoke(app, ["knowledge", str(repo.path), "--db", str(db), "--json"], env=env)
     assert first.exit_code == 0, first.output
-    assert json.loads(first.output)["files"] == 1
+    assert json.loads(first.stdout)["files"] == 1
     assert not db.exists()
     # Once ingested on purpose, the stored history is read, with the same answer.
     assert runner.invoke(app, ["ingest", "git", str(repo.path), "--db", str(db)]).exit_code == 0
     again = runner.invoke(app, ["knowledge", str(repo.path), "--db", str(db), "--json"], env=env)
-    assert json.loads(again.output) == json.loads(first.output)
+    assert json.loads(again.stdout) == json.loads(first.stdout)

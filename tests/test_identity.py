@@ -104,7 +104,7 @@ def setup(tmp_path: Path, extra: str = "") -> list[str]:
 def knowledge(tmp_path: Path, base: list[str]) -> dict:
     run = CliRunner().invoke(app, ["knowledge", str(tmp_path / "app"), *base, "--json"])
     assert run.exit_code == 0, run.output
-    return json.loads(run.output)
+    return json.loads(run.stdout)  # stderr has the progress lines
 
 
 def test_knowledge_names_people_not_bots(tmp_path):

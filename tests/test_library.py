@@ -148,9 +148,9 @@ def test_knowledge_without_a_path_reads_the_configured_repositories(demo, tmp_pa
     monkeypatch.chdir(tmp_path)  # not a repository: the configured ones are read, not the current folder
     runner = CliRunner()
     base = ["knowledge", "--db", str(db), "--config", str(config), "--at", "2026-07-05T00:00Z", "--json"]
-    one = json.loads(runner.invoke(app, [*base, "--team", "Data"]).output)
+    one = json.loads(runner.invoke(app, [*base, "--team", "Data"]).stdout)
     assert [r["repo"] for r in one["repositories"]] == ["data-platform"]
-    every = json.loads(runner.invoke(app, base).output)
+    every = json.loads(runner.invoke(app, base).stdout)
     assert sorted(r["repo"] for r in every["repositories"]) == ["data-platform", "platform-infra", "pricing-engine",
                                                                  "web-ui"]
     res = runner.invoke(app, [*base, "--team", "Nope"])

@@ -42,9 +42,11 @@ from .results import (
     TestingReport,
 )
 from .scope import scope_of, team_map
-from .steps import Steps
+from .steps import Steps, quietly
 from .store import Store, resolve_url
 from .window import AsOf, as_of, parse_instant
+
+KNOWLEDGE_STEP = "knowledge: repositories"
 
 if TYPE_CHECKING:
     from . import failures, ingest
@@ -211,23 +213,30 @@ class Workspace:
         return analyses.testing(self.existing_store(), self.config, scope, team=team, service=service, limit=limit)
 
     def knowledge(self, path: str | Path = ".", *, by: str = "dir", active_months: int = 6,
-                  top: int = 10) -> KnowledgeReport:
+                  top: int = 10, steps: Steps | None = None) -> KnowledgeReport:
         """Knowledge silos of one repository (`fireline knowledge --json`); "now" defaults to its newest commit,
-        so the result does not depend on the clock."""
+        so the result does not depend on the clock. `steps`: see fireline.steps."""
         return analyses.knowledge(self._store_if_any(), self.config, Path(path).expanduser(),
                                   now=self._as_of.now if self._as_of else None, by=by,
-                                  active_months=active_months, top=top)
+                                  active_months=active_months, top=top, steps=steps)
 
     def knowledge_repos(self, *, team: str | None = None, by: str = "dir", active_months: int = 6,
-                        top: int = 10) -> list[KnowledgeReport]:
-        """`knowledge` for every configured repository (`[repos]`, `[services] repo`), only `team`'s when given."""
+                        top: int = 10, steps: Steps | None = None) -> list[KnowledgeReport]:
+        """`knowledge` for every configured repository (`[repos]`, `[services] repo`), only `team`'s when given;
+        `steps` hears "knowledge: repositories" (done of all) and each repository's own steps."""
         if team is not None:
             self.config.services_of_team(team)  # refuses an unknown team
         dirs = self.config.repository_dirs(team)
         if not dirs:
             raise UserError("no repository configured" + (f" for team {team!r}" if team else "") + ": give a PATH, "
                             "or name repositories in fireline.toml ([repos.<name>] path = \"...\")", field="path")
-        return [self.knowledge(where, by=by, active_months=active_months, top=top) for where in dirs]
+        steps = steps or quietly
+        found = []
+        for done, where in enumerate(dirs):
+            steps(KNOWLEDGE_STEP, done, len(dirs))
+            found.append(self.knowledge(where, by=by, active_months=active_months, top=top, steps=steps))
+        steps(KNOWLEDGE_STEP, len(dirs), len(dirs))
+        return found
 
     def debt(self, *, team: str | None = None, service: str | None = None, since: When = None,
              steps: Steps | None = None) -> DebtLedger:

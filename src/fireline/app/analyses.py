@@ -26,6 +26,7 @@ from ..results import ActionItems, AlertsReport, Followup, KnowledgeReport, Test
 from ..safe_load import zone
 from ..scope import team_map
 from ..sources import git
+from ..steps import Steps, quietly
 from ..store import Store
 from .settings import alert_params
 
@@ -76,22 +77,34 @@ def alerts_report(store: Store, config: Config, scope: Scope, now: datetime, *, 
 
 
 def knowledge(store: Store | None, config: Config, path: Path, *, now: datetime | None = None, by: str = "dir",
-              active_months: int = 6, top: int = 10) -> KnowledgeReport:
+              active_months: int = 6, top: int = 10, steps: Steps | None = None) -> KnowledgeReport:
     """Truck factor, who knows what, orphaned code, hotspots and stale docs of one repository
     (`fireline knowledge`). `now` defaults to the newest commit. A repository the store lacks (or no store:
-    None) is read into a scratch store that is thrown away: an analysis never writes to the user's store."""
+    None) is read into a scratch store that is thrown away: an analysis never writes to the user's store.
+    `steps` hears "knowledge of <name>": reading its history (a scratch ingest), then the analysis."""
     info = git.open_repo(path)
+    steps = steps or quietly
+    label = f"knowledge of {info.name}"
+    steps(label, 0, 2)
     if store is not None and store.has_repo(info.name):
-        return _knowledge_of(store, config, info, now=now, by=by, active_months=active_months, top=top)
+        steps(label, 1, 2)
+        return _knowledge_of(store, config, info, label, steps, now=now, by=by, active_months=active_months,
+                             top=top)
     with tempfile.TemporaryDirectory(prefix="fireline-knowledge-") as scratch, \
             Store.open(str(Path(scratch) / "scratch.duckdb")) as own:
-        ingest_git(own, config, info.path)  # the one git pass; everything else reads the store
-        return _knowledge_of(own, config, info, now=now, by=by, active_months=active_months, top=top)
+        # The one git pass; everything else reads the store.
+        ingest_git(own, config, info.path, progress=lambda done, total: steps(f"reading {info.name}", done, total))
+        steps(label, 1, 2)
+        return _knowledge_of(own, config, info, label, steps, now=now, by=by, active_months=active_months,
+                             top=top)
 
 
-def _knowledge_of(store: Store, config: Config, info: git.RepoInfo, **options: Any) -> KnowledgeReport:
-    return KnowledgeReport.from_dict(knowledge_report(store.tables(), info.name, people=People.from_config(config),
-                                                      head=git.head(info.path), **options))
+def _knowledge_of(store: Store, config: Config, info: git.RepoInfo, label: str, steps: Steps,
+                  **options: Any) -> KnowledgeReport:
+    found = KnowledgeReport.from_dict(knowledge_report(store.tables(), info.name, people=People.from_config(config),
+                                                       head=git.head(info.path), **options))
+    steps(label, 2, 2)
+    return found
 
 
 def testing(store: Store, config: Config, scope: Scope, *, team: str | None = None, service: str | None = None,

@@ -38,6 +38,7 @@ def knowledge(
     now: Annotated[str | None, hidden_alias("--now")] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="How many hotspots to list.")] = 10,
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or progress lines.")] = False,
 ) -> None:
     """Truck factor (Avelino et al. 2016), who knows what, orphaned code, hotspots, stale docs.
 
@@ -45,23 +46,25 @@ def knowledge(
     team's with --team (`--json`: `{"repositories": [...]}`); with none configured, the current folder."""
     from ..errors import UserError
     from ..sources import git
+    from .progress import reporter
 
     if path is not None:
         if team is not None:
             raise UserError("applies without PATH (the team's configured repositories)", field="team")
         git.open_repo(path)  # a mistyped path fails before a store is created
     # --now was read in UTC where every other command reads the configured zone.
-    with workspace(db, config, at, now=now) as ws:
+    with workspace(db, config, at, now=now) as ws, reporter(quiet) as steps:
         if path is None and (team is not None or ws.config.repository_dirs()):
             reports = [r.to_dict() for r in ws.knowledge_repos(team=team, by=by.value, active_months=active_months,
-                                                               top=top)]
+                                                               top=top, steps=steps)]
             if as_json:
                 print_json({"repositories": reports})
             else:
                 for report in reports:
                     knowledge_view.render(report)
             return
-        report = ws.knowledge(path or Path("."), by=by.value, active_months=active_months, top=top).to_dict()
+        report = ws.knowledge(path or Path("."), by=by.value, active_months=active_months, top=top,
+                              steps=steps).to_dict()
     if as_json:
         print_json(report)
         return

@@ -27,32 +27,34 @@ OutOpt = Annotated[Path, typer.Option("--out", "-o", help="The HTML file to writ
 PngOpt = Annotated[Path | None, typer.Option("--png", help="Also write each chart as a PNG image in this folder "
                                              "(for slides, wikis and email).", show_default=False)]
 TodayOpt = Annotated[str | None, hidden_alias("--today")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or progress lines.")]
 
 
 def report(
     out: OutOpt = Path("report.html"), png: PngOpt = None,
     team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = None, until: UntilOpt = None,
     profile: ProfileOpt = None, at: AtOpt = None, today: TodayOpt = None,
-    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:
     """Write one HTML file to share: the four keys and rework rate per team with tier badges, weekly trend
     charts, the rows behind every figure, and a section for each other part with data (action items,
     detection gap, alert noise, on-call coverage, knowledge silos, fixes without tests, debt and bug budget).
 
-    It opens offline in any browser (light or dark, laptop or phone). Example:
+    It opens offline in any browser (light or dark, laptop or phone). Run again over unchanged data, options
+    and config, it writes the page it kept in the store instead of computing it again. Example:
 
         fireline report --out report.html --since 2026-01-01 --team Data --png charts/
     """
-    from ..app.report import build_context, write_report
+    from ..app.report import report_file
     from ..errors import UserError
     from ..views import terminal
+    from .progress import reporter
 
-    with workspace(db, config, at, today=today) as ws:
+    with workspace(db, config, at, today=today) as ws, reporter(quiet) as steps:
         if out.exists() and out.is_dir():
             raise UserError("is a directory; give a file name such as report.html", where=str(out))
-        ctx = build_context(ws.existing_store(), ws.config, team=team, service=service, since=since, until=until,
-                            profile=profile, today=ws.today(), now=ws.now())
-        result = write_report(ctx, out, png_dir=png)
+        result = report_file(ws.existing_store(), ws.config, out, team=team, service=service, since=since,
+                             until=until, profile=profile, today=ws.today(), now=ws.now(), png_dir=png, steps=steps)
     if as_json:
         print_json(result.as_dict())
         return

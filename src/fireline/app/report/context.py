@@ -16,13 +16,25 @@ from ...config import Config
 from ...metrics.dora import Scope
 from ...metrics.tiers import Profile
 from ...store import Store
-from ...views.report.model import Links
 
 if TYPE_CHECKING:
     from ...debt.report import ScanCache
     from ...metrics.knowledge_history import History
+    from ...views.report.model import Links
 
-__all__ = ["Context", "histories"]
+__all__ = ["PARTS_STEP", "Anchors", "Context", "histories"]
+
+PARTS_STEP = "report parts"  # the progress step of building the sections (fireline.steps)
+
+
+class Anchors:
+    """The static report's links (views.report.model.AnchorLinks), imported on first use: the views
+    import Altair, which writing a kept report (app/report/kept.py) never needs."""
+
+    def drilldown(self, metric: str, team: str | None = None, service: str | None = None) -> str:
+        from ...views.report.model import AnchorLinks
+
+        return AnchorLinks().drilldown(metric, team, service)
 
 
 @dataclass

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from ...metrics.testing import months_between
 from ...model import NO_TEAM
-from ...views.charts import stacked
 from ...views.report.model import Cell, Figure, Section, Table
 from .context import Context, histories
 
@@ -29,12 +28,16 @@ def _owner(ctx: Context, service: str) -> str | None:
     return None if team in (None, NO_TEAM) else team
 
 
+def _asked(ctx: Context) -> tuple[list[str] | None, list[str] | None]:
+    """(teams, services) the ledger is asked about."""
+    return ([ctx.team] if ctx.team else None), ([ctx.service] if ctx.service else None)
+
+
 def _data(ctx: Context) -> dict[str, Any]:
     if "debt" not in ctx.cache:
         from ...debt import report
 
-        teams = [ctx.team] if ctx.team else None
-        services = [ctx.service] if ctx.service else None
+        teams, services = _asked(ctx)
         since, until = ctx.scope.since, min(ctx.scope.until, ctx.now)
         ledger = report.ledger(ctx.store, ctx.config, now=ctx.now, since=min(since, ctx.now), team_of=ctx.team_of,
                                teams=teams, services=services, cache=ctx.scans, histories=histories(ctx))
@@ -64,6 +67,8 @@ def _days(value: float | None) -> str:
 
 
 def _totals_chart(ledger: dict[str, Any]):
+    from ...views.charts import stacked  # Altair: not needed to scan the markers (marker_heads)
+
     totals = ledger["totals"]
     months = sorted({t["month"] for t in totals})
     if not any(t["total"] for t in totals):

@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 from ... import registry
 from ...metrics import explain as explain_lib
 from ...metrics.summary import METRICS, Group, MetricValue, Summary, summarise
+from ...steps import Steps, quietly
 from ...views.charts import ROLLING, trend
 from ...views.report.model import Cell, Drilldown, Figure, Section, Table, drill_id
 from ...views.terminal import format_value, plural
 from .. import dora
 from . import parts
-from .context import Context
+from .context import PARTS_STEP, Context
 from .debt_part import debt_section
 from .oncall_part import oncall_section
 from .stages_part import stages_section
@@ -300,5 +301,15 @@ SECTIONS: tuple[SectionFn, ...] = (
 )
 
 
-def build_sections(ctx: Context, functions: tuple[SectionFn, ...] = SECTIONS) -> list[Section]:
-    return [s for s in (fn(ctx) for fn in functions) if s is not None]
+def build_sections(ctx: Context, functions: tuple[SectionFn, ...] = SECTIONS, *,
+                   steps: Steps | None = None) -> list[Section]:
+    """The sections with data, in order; `steps` hears "report parts" after each part."""
+    steps = steps or quietly
+    found = []
+    for done, fn in enumerate(functions):
+        steps(PARTS_STEP, done, len(functions))
+        section = fn(ctx)
+        if section is not None:
+            found.append(section)
+    steps(PARTS_STEP, len(functions), len(functions))
+    return found

@@ -1,0 +1,111 @@
+"""Finished reports kept between runs, in the store: a second `fireline report` over unchanged data
+writes the page it wrote last time instead of computing every part again.
+
+A row per request (the report's options, config and code, hashed by the caller) holds the state it
+was made at (`data_state`: the store's data, and what the caller adds: the repositories' HEADs) and
+the result. Nothing here is a record of the team's: losing the table costs one cold report. The
+table is created on first use, so stores made before it need no migration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime
+
+from . import Store
+from .schema import TABLES, TS
+from .text import storable
+
+log = logging.getLogger(__name__)
+TABLE = "report_cache"
+KEPT = 8  # rows kept: a report as of the clock is a new request every run, so the table must not grow
+# Caches, not data: a report that fills them (the marker scans) must still find its own page next time.
+NOT_DATA = ("scan_cache", "notifications", "sync_etags")
+_DDL = (f"CREATE TABLE IF NOT EXISTS {TABLE} (request TEXT PRIMARY KEY, state TEXT, made_at {TS}, "
+        "result TEXT)")
+
+
+def data_state(store: Store) -> str | None:
+    """A value that changes whenever the data a report reads changes; None when it cannot be known
+    cheaply (then nothing is reused).
+
+    PostgreSQL counts every committed write of every process (`Store.generation`). DuckDB's generation
+    lives in the writing process only, so a new command cannot compare it: there, every data table's
+    row count and row hashes (order-independent sums) stand for its content: one scan per table,
+    milliseconds for a large organisation."""
+    kind = getattr(store.engine, "kind", None)
+    if kind == "postgres":
+        return f"generation:{store.generation()}"
+    if kind != "duckdb":
+        return None
+    parts = []
+    for table, (columns, _) in sorted(TABLES.items()):
+        if table in NOT_DATA:
+            continue
+        cols = ", ".join(name for name, _ in columns)
+        # hash() of the whole row; xor alone would cancel two equal rows, so the sum goes with it.
+        n, xor, total = store.query(f"SELECT count(*), bit_xor(h), sum(h::HUGEINT) FROM "
+                                    f"(SELECT hash({cols}) AS h FROM {table})")[0]
+        parts.append(f"{table}:{n}:{xor}:{total}")
+    return "duckdb:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def repos(store: Store) -> list[tuple[str, str, list[dict]]]:
+    """Store.repos() in plain SQL: the check for a kept report reads nothing through Ibis (whose first
+    query imports pandas, a good part of a warm report's time)."""
+    rows = store.query("SELECT repo, path, services FROM repos ORDER BY repo")
+    return [(repo, path, json.loads(services or "[]")) for repo, path, services in rows]
+
+
+def prepare(store: Store) -> None:
+    """Create the table if the store lacks it."""
+    if store.read_only:
+        return
+    if not store.query("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [TABLE])[0][0]:
+        _write(store, [(_DDL, [])])
+
+
+def _write(store: Store, statements: list[tuple[str, list]]) -> None:
+    """One transaction on the engine itself, not through Store.transaction: keeping a page changes no
+    figure, so the store's generation must not move (on PostgreSQL it would make the page it keeps, and
+    every other kept page, look out of date at once)."""
+    with store.engine.transaction():
+        for sql, params in statements:
+            store.engine.execute(sql, [storable(p) for p in params])
+
+
+def get(store: Store, request: str, data: str, extra: str) -> str | None:
+    """The result kept for `request` if it was made at the store's `data_state` `data` and the caller's
+    `extra` state (read after `prepare`)."""
+    if store.read_only:
+        return None
+    try:
+        prepare(store)
+        rows = store.query(f"SELECT state, result FROM {TABLE} WHERE request = ?", [request])
+    except Exception as exc:  # a cache read must never fail the report
+        log.warning("kept reports not read: %s", exc)
+        return None
+    return rows[0][1] if rows and rows[0][0] == _state(data, extra) else None
+
+
+def _state(data: str, extra: str) -> str:
+    return json.dumps([data, extra])
+
+
+def put(store: Store, request: str, data: str, extra: str, result: str, now: datetime | None = None) -> None:
+    """Keep `result`, made at `data` and `extra` (read after `prepare`, before the work), replacing this
+    request's older one and all but the newest KEPT rows."""
+    if store.read_only:
+        return
+    try:
+        prepare(store)
+        _write(store, [
+            (f"DELETE FROM {TABLE} WHERE request = ?", [request]),
+            (f"INSERT INTO {TABLE} (request, state, made_at, result) VALUES (?, ?, ?, ?)",
+             [request, _state(data, extra), now or datetime.now(UTC), result]),
+            (f"DELETE FROM {TABLE} WHERE request NOT IN (SELECT request FROM {TABLE} ORDER BY made_at DESC "
+             f"LIMIT {KEPT})", [])])
+    except Exception as exc:  # a cache write must never fail the report
+        log.warning("report not kept: %s", exc)
