@@ -5,6 +5,7 @@ and a page not computed yet is a "computing…" page (or the previous generation
 from __future__ import annotations
 
 import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 
@@ -141,3 +142,54 @@ def test_a_page_not_computed_yet_is_a_computing_page_then_the_previous_generatio
     finally:
         gate.set()
         worker.stop()
+
+
+def _serve_once(config, db: str) -> str:
+    """Start the server, let it compute its pages (kept in the store as it goes), stop it; the overview."""
+    app = create_app(lambda: Store.open(db), config, secrets=SECRETS, normaliser=False, page_wait=120)
+    with TestClient(app) as client:
+        pages = app.state.precompute
+        assert pages.wait_for(pages.generation(), timeout=300) and pages.wait_idle(timeout=300)
+        return client.get("/").text
+
+
+def test_a_restart_on_an_unchanged_store_serves_the_kept_pages_at_once_without_git(jobs, monkeypatch):
+    repo, config, db = jobs
+    with Store.open(db) as store:
+        direct = {(path, tuple(sorted(q.items()))): build_page(store, config, page_key(path, q), ScanCache())
+                  for path, q in [("/", {}), ("/", {"team": "Data"}), ("/explain/lead-time", {})]}
+    assert _serve_once(config, db) == direct[("/", ())].html
+    # The working tree goes away: a page computed now would say so ("… is gone") instead of its markers.
+    repo.path.rename(repo.path.with_name("moved"))
+    git = GitCalls(monkeypatch)
+    app = create_app(lambda: Store.open(db), config, secrets=SECRETS, normaliser=False, page_wait=120)
+    with TestClient(app) as client:
+        first = client.get("/")  # the very first request: the overview itself, not "computing…"
+        assert first.status_code == 200 and first.text == direct[("/", ())].html
+        assert "# FIXME: sleep" in first.text
+        pages = app.state.precompute
+        assert pages.wait_for(pages.generation(), timeout=300) and pages.wait_idle(timeout=300)
+        for (path, items), expected in direct.items():  # each team's overview and the drill-downs too
+            response = client.get(path, params=dict(items))
+            assert response.text == expected.html and "x-fireline-stale" not in response.headers, path
+        assert pages.computed == 0 and pages.loaded >= 3
+    assert git.calls == []
+
+
+def test_a_store_changed_while_the_server_was_down_is_computed_again_never_served_stale(jobs, tmp_path):
+    _, config, db = jobs
+    before = _serve_once(config, db)
+    # Another process changes the store (as `fireline ingest` does while no server runs): this process's
+    # count of writes does not move, only the data does.
+    subprocess.run([sys.executable, "-c", "import sys; from fireline.store import Store\n"
+                    "with Store.open(sys.argv[1]) as s, s.transaction() as tx:\n"
+                    "    tx.execute(\"DELETE FROM deployments WHERE ref LIKE '%v2'\")", db], check=True)
+    with Store.open(db) as store:
+        assert store.count("deployments") == 1
+        changed = build_page(store, config, page_key("/", {}), ScanCache())
+    assert changed.html != before
+    app = create_app(lambda: Store.open(db), config, secrets=SECRETS, normaliser=False, page_wait=120)
+    with TestClient(app) as client:
+        first = client.get("/")
+        assert first.status_code == 200 and first.text == changed.html
+        assert app.state.precompute.loaded == 0

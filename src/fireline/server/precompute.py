@@ -11,16 +11,27 @@ the overview first, then the jobs (the /metrics export), then the pages people l
 each team's overview and the drill-down pages (at most every `MIN_ROUND_SECONDS`); in between, any
 page a request is waiting for. Pages say "as of now", so the warm ones are also computed again every
 `REFRESH_SECONDS` while the data stands still. The debt section's marker scans (the only part that
-reads git) run in that thread, at most once per repository and generation.
+reads git) run in that thread, at most once per repository and generation, and start from the scans
+kept in the store (debt/scan_cache.py), so a repository whose HEAD has not moved is not read again.
+
+Every page computed is also kept in the store (store/pages.py) with the version of the data it was
+computed from and its context (config, code, and the clock when the config has no `at`): a server
+started again on an unchanged store serves those pages at once, without git, and computes only the
+warm pages it lacks. A store changed while the server was down has another version: nothing kept is
+served from it.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
@@ -30,6 +41,7 @@ from ..config import Config
 from ..debt.markers import ScanResult
 from ..debt.report import ScanCache
 from ..store import Store
+from ..store import pages as kept_pages
 from .dashboard import PageKey, Reader, Rendered, build_page, page_key
 from .prometheus import DoraCollector
 
@@ -51,8 +63,8 @@ Builder = Callable[[Store, PageKey, ScanCache], Rendered]
 
 class GenerationScans(ScanCache):
     """The marker scans of one store generation: the first page that needs a repository's markers reads
-    git (in the worker) through the server's long-lived cache; every later page of the generation reads
-    none, not even `git rev-parse HEAD`."""
+    git (in the worker) through the server's long-lived cache, which starts from the scan kept in the
+    store; every later page of the generation reads none, not even `git rev-parse HEAD`."""
 
     def __init__(self, cache: ScanCache) -> None:
         super().__init__()
@@ -61,14 +73,60 @@ class GenerationScans(ScanCache):
 
     def scan(self, path: Path, *, repo: str, words: list[str], max_bytes: int,
              generated: list[str] | None = None, store: Store | None = None) -> ScanResult:
-        # `store` is not written: a kept scan is a write, and a write starts a new generation (pages
-        # computed again). The server's own cache outlives generations, which is what matters here.
+        # The scan kept in the store is read (a restart does not blame every marked file again) and
+        # written through CacheWrites: a kept scan is not new data, so it starts no new generation.
         key = (repo, str(path), tuple(words), max_bytes, tuple(generated or ()))
         if key not in self._memo:
             self._memo[key] = self._cache.scan(path, repo=repo, words=words, max_bytes=max_bytes,
-                                               generated=generated)
+                                               generated=generated,
+                                               store=kept_pages.CacheWrites(store) if store is not None else None)
             self.scans = self._cache.scans
         return self._memo[key]
+
+
+class Keeper:
+    """The pages kept in the store between runs (store/pages.py), for one context: what besides the data
+    makes a page what it is. `max_age`: seconds a kept page stays servable (pages "as of now"); None when
+    the config fixes `at`, so a page depends on the data and the context only."""
+
+    def __init__(self, context: str, max_age: float | None) -> None:
+        self.context, self.max_age = context, max_age
+
+    def open(self, store: Store) -> bool:
+        return kept_pages.ensure(store)
+
+    def version(self, store: Store) -> str:
+        return kept_pages.data_version(store)
+
+    def load(self, store: Store, version: str) -> list[tuple[PageKey, Rendered, float]]:
+        """(key, page, age in seconds) of the pages kept for `version` that may still be served."""
+        now, out = datetime.now(UTC), []
+        for key, computed_at, status, headers, html in kept_pages.kept(store, version, self.context):
+            age = max(0.0, (now - computed_at).total_seconds())
+            if self.max_age is not None and age >= self.max_age:
+                continue
+            path, items = json.loads(key)
+            out.append(((path, tuple((k, v) for k, v in items)),
+                        Rendered(status, html, tuple((k, v) for k, v in json.loads(headers))), age))
+        return out
+
+    def save(self, store: Store, version: str, key: PageKey, page: Rendered) -> None:
+        kept_pages.keep(store, version, self.context, (json.dumps([key[0], key[1]]), datetime.now(UTC), page.status,
+                                                       json.dumps(page.headers), page.html))
+
+
+@functools.cache
+def _code() -> str:
+    """A digest of Fireline's own files: a page kept by other code may render differently."""
+    root, digest = Path(__file__).resolve().parents[1], hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def keeper_for(config: Config, refresh: float = REFRESH_SECONDS) -> Keeper:
+    context = hashlib.sha256(f"{_code()}\0{config.model_dump_json()}".encode()).hexdigest()
+    return Keeper(context, None if config.at else refresh)
 
 
 def placeholder(retry: int = 2) -> HTMLResponse:
@@ -85,8 +143,9 @@ class Precompute:
                  shared_lock: threading.Lock, reader: Reader, build: Builder, *,
                  warm: Callable[[], Iterable[PageKey]] = tuple, jobs: Iterable[Job] = (),
                  wait: float = PAGE_WAIT_SECONDS, poll: float = POLL_SECONDS,
-                 refresh: float = REFRESH_SECONDS) -> None:
+                 refresh: float = REFRESH_SECONDS, keep: Keeper | None = None) -> None:
         self._open, self._shared, self._shared_lock = open_store, shared, shared_lock
+        self._keep = keep
         self._reader, self._build, self._warm, self._jobs = reader, build, warm, list(jobs)
         self._wait, self._poll, self._refresh = wait, poll, refresh
         self._cond = threading.Condition()
@@ -101,6 +160,7 @@ class Precompute:
         self._busy = False
         self.generation_done = -1  # the generation whose overview and jobs are done (tests and bench wait on it)
         self.computed = 0  # pages computed: what serving from the cache saves is visible
+        self.loaded = 0  # pages served from those kept in the store by an earlier run
 
     # ---- the request side ---------------------------------------------------------------------
 
@@ -180,7 +240,8 @@ class Precompute:
         if store is self._shared():  # an app built on one Store object: its connection is the intake's
             store = store.sibling()
         lock = threading.Lock()
-        seen, rounded, scans, last = -1, -1, GenerationScans(self._reader.scans), -MIN_ROUND_SECONDS
+        rounded, scans, last = -1, GenerationScans(self._reader.scans), -MIN_ROUND_SECONDS
+        seen, version, age = self._load(store, lock)
         try:
             while not self._stop.is_set():
                 try:
@@ -191,10 +252,12 @@ class Precompute:
                     self._wake.wait(self._poll)
                     continue
                 if generation != seen:  # a page asked for now is computed from the new data, markers included
+                    version = self._version(store, lock)
                     seen, scans = generation, GenerationScans(self._reader.scans)
                 since = time.monotonic() - last
                 if (seen != rounded and since >= MIN_ROUND_SECONDS) or since > self._refresh:
-                    rounded, last = seen, time.monotonic()
+                    # The pages loaded from the store are as old as they are: refreshed when they would have been.
+                    rounded, last, age = seen, time.monotonic() - age, 0.0
                     self._changed()
                 with self._cond:
                     item = next(iter(self._todo), None)
@@ -206,13 +269,52 @@ class Precompute:
                     self._wake.clear()
                     continue
                 try:
-                    self._do(item, store, lock, generation, scans)
+                    self._do(item, store, lock, generation, scans, version)
                 finally:
                     with self._cond:
                         self._busy = False
                         self._cond.notify_all()
         finally:
             store.close()
+
+    def _version(self, store: Store, lock: threading.Lock) -> str | None:
+        """The data's version, read before any page of the generation is computed: a page kept with it
+        was computed from that data or newer, so a store found at that version later holds its data."""
+        if self._keep is None or store.read_only:
+            return None
+        try:
+            with lock:
+                return self._keep.version(store)
+        except Exception:
+            log.exception("cannot read the store's data version; the pages of this generation are not kept")
+            return None
+
+    def _load(self, store: Store, lock: threading.Lock) -> tuple[int, str | None, float]:
+        """Serve the pages kept in the store for its current data, before anything is computed; the
+        generation and data version they are served for (-1 and None when none could be read) and the
+        age of the oldest page loaded when it matters (pages as of now)."""
+        if self._keep is None or store.read_only:
+            return -1, None, 0.0
+        try:
+            with lock:
+                generation = store.generation()
+                if not self._keep.open(store):
+                    return -1, None, 0.0
+                version = self._keep.version(store)
+                loaded = self._keep.load(store, version)
+        except Exception:
+            log.exception("cannot read the pages kept in the store; they are computed again")
+            return -1, None, 0.0
+        with self._cond:
+            for key, page, _ in loaded:
+                # Marked with the coming first round's number, so that round computes only the pages missing.
+                self._pages[key] = (generation, self._round + 1, page)
+            self.loaded = len(loaded)
+            self._cond.notify_all()
+        if loaded:
+            log.info("%d dashboard pages served from the store, computed by an earlier run", len(loaded))
+        timed = self._keep.max_age is not None
+        return generation, version, max((age for _, _, age in loaded), default=0.0) if timed else 0.0
 
     def _changed(self) -> None:
         with self._cond:
@@ -224,7 +326,7 @@ class Precompute:
                     self._ask(item)
 
     def _do(self, item: tuple[str, object], store: Store, lock: threading.Lock, generation: int,
-            scans: GenerationScans) -> None:
+            scans: GenerationScans, version: str | None) -> None:
         kind, what = item
         if kind == "done":
             with self._cond:
@@ -258,6 +360,12 @@ class Precompute:
             while len(self._pages) > MAX_PAGES:
                 self._pages.popitem(last=False)
             self._cond.notify_all()
+        if self._keep is not None and version is not None and page.status < 500:
+            try:
+                with lock:
+                    self._keep.save(store, version, key, page)
+            except Exception:
+                log.exception("cannot keep the page %s in the store; a restart computes it again", key[0])
 
 
 def for_server(open_store: Callable[[], Store], shared: Callable[[], Store | None], shared_lock: threading.Lock,
@@ -277,4 +385,5 @@ def for_server(open_store: Callable[[], Store], shared: Callable[[], Store | Non
     def export(store: Store) -> None:
         collector.update(exported(store, config))
 
-    return Precompute(open_store, shared, shared_lock, reader, build, warm=warm, jobs=[export], wait=wait)
+    return Precompute(open_store, shared, shared_lock, reader, build, warm=warm, jobs=[export], wait=wait,
+                      keep=keeper_for(config))
