@@ -193,3 +193,30 @@ def test_a_store_changed_while_the_server_was_down_is_computed_again_never_serve
         first = client.get("/")
         assert first.status_code == 200 and first.text == changed.html
         assert app.state.precompute.loaded == 0
+
+
+def test_the_metrics_jobs_run_right_after_the_overview_whatever_pages_requests_ask_for(jobs):
+    _, _, db = jobs
+    gate, order = threading.Event(), []
+
+    def build(store, key, scans) -> Rendered:
+        assert gate.wait(60)
+        order.append(key)
+        return Rendered(200, "page")
+
+    lock = threading.Lock()
+    reader = Reader(lambda: Store.open(db), lambda: None, lock)
+    worker = Precompute(lambda: Store.open(db), lambda: None, lock, reader, build, wait=0.01, poll=0.05,
+                        jobs=[lambda store: order.append("jobs")])
+    worker.start()
+    try:
+        worker.serve(("/", ()))  # the overview is being computed...
+        for team in ("A", "B", "/"):  # ...while people ask for other pages, and for the overview again
+            worker.serve(("/", (("team", team),)) if team != "/" else ("/", ()))
+        gate.set()
+        assert worker.wait_idle(timeout=60)
+        assert order[:2] == [("/", ()), "jobs"], order  # /metrics is not held off by the pages asked for
+        assert {("/", (("team", "A"),)), ("/", (("team", "B"),))} <= set(order[2:])
+    finally:
+        gate.set()
+        worker.stop()

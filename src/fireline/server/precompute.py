@@ -57,6 +57,8 @@ MAX_PAGES = 256  # pages kept (the least recently served go first)
 MAX_RECENT = 32  # pages computed again, ahead of being asked, when the data changes
 MAX_QUEUED = 64  # pages waiting to be computed; beyond it the oldest request is forgotten
 
+OVERVIEW: tuple[str, PageKey] = ("page", ("/", ()))
+JOBS = ("jobs", None)
 Job = Callable[[Store], None]
 Builder = Callable[[Store, PageKey, ScanCache], Rendered]
 
@@ -161,6 +163,7 @@ class Precompute:
         self.generation_done = -1  # the generation whose overview and jobs are done (tests and bench wait on it)
         self.computed = 0  # pages computed: what serving from the cache saves is visible
         self.loaded = 0  # pages served from those kept in the store by an earlier run
+        self._versions: tuple[int, str | None] = (-1, None)  # (generation, its data version): see _version
 
     # ---- the request side ---------------------------------------------------------------------
 
@@ -241,7 +244,7 @@ class Precompute:
             store = store.sibling()
         lock = threading.Lock()
         rounded, scans, last = -1, GenerationScans(self._reader.scans), -MIN_ROUND_SECONDS
-        seen, version, age = self._load(store, lock)
+        seen, age = self._load(store, lock)
         try:
             while not self._stop.is_set():
                 try:
@@ -252,7 +255,6 @@ class Precompute:
                     self._wake.wait(self._poll)
                     continue
                 if generation != seen:  # a page asked for now is computed from the new data, markers included
-                    version = self._version(store, lock)
                     seen, scans = generation, GenerationScans(self._reader.scans)
                 since = time.monotonic() - last
                 if (seen != rounded and since >= MIN_ROUND_SECONDS) or since > self._refresh:
@@ -260,7 +262,11 @@ class Precompute:
                     rounded, last, age = seen, time.monotonic() - age, 0.0
                     self._changed()
                 with self._cond:
-                    item = next(iter(self._todo), None)
+                    # The overview first, then the jobs (/metrics): pages asked by requests go ahead of
+                    # everything else but the jobs, which they would otherwise hold off for as long as they come.
+                    overview = self._pages.get(OVERVIEW[1])
+                    done = overview is not None and overview[0] >= generation and overview[1] == self._round
+                    item = JOBS if JOBS in self._todo and done else next(iter(self._todo), None)
                     if item is not None:
                         del self._todo[item]
                     self._busy = item is not None
@@ -269,7 +275,7 @@ class Precompute:
                     self._wake.clear()
                     continue
                 try:
-                    self._do(item, store, lock, generation, scans, version)
+                    self._do(item, store, lock, generation, scans)
                 finally:
                     with self._cond:
                         self._busy = False
@@ -277,34 +283,38 @@ class Precompute:
         finally:
             store.close()
 
-    def _version(self, store: Store, lock: threading.Lock) -> str | None:
-        """The data's version, read before any page of the generation is computed: a page kept with it
-        was computed from that data or newer, so a store found at that version later holds its data."""
+    def _version(self, store: Store, lock: threading.Lock, generation: int) -> str | None:
+        """The data's version, read once per generation before its first page is computed (not on every
+        generation: a digest reads every row): a page kept with it was computed from that data or newer,
+        so a store found at that version later holds the page's data."""
         if self._keep is None or store.read_only:
             return None
-        try:
-            with lock:
-                return self._keep.version(store)
-        except Exception:
-            log.exception("cannot read the store's data version; the pages of this generation are not kept")
-            return None
+        if self._versions[0] != generation:
+            try:
+                with lock:
+                    self._versions = (generation, self._keep.version(store))
+            except Exception:
+                log.exception("cannot read the store's data version; the pages of this generation are not kept")
+                self._versions = (generation, None)
+        return self._versions[1]
 
-    def _load(self, store: Store, lock: threading.Lock) -> tuple[int, str | None, float]:
+    def _load(self, store: Store, lock: threading.Lock) -> tuple[int, float]:
         """Serve the pages kept in the store for its current data, before anything is computed; the
-        generation and data version they are served for (-1 and None when none could be read) and the
-        age of the oldest page loaded when it matters (pages as of now)."""
+        generation they are served for (-1 when none could be read) and the age of the oldest page
+        loaded when it matters (pages as of now)."""
         if self._keep is None or store.read_only:
-            return -1, None, 0.0
+            return -1, 0.0
         try:
             with lock:
                 generation = store.generation()
                 if not self._keep.open(store):
-                    return -1, None, 0.0
+                    return -1, 0.0
                 version = self._keep.version(store)
                 loaded = self._keep.load(store, version)
         except Exception:
             log.exception("cannot read the pages kept in the store; they are computed again")
-            return -1, None, 0.0
+            return -1, 0.0
+        self._versions = (generation, version)
         with self._cond:
             for key, page, _ in loaded:
                 # Marked with the coming first round's number, so that round computes only the pages missing.
@@ -314,19 +324,19 @@ class Precompute:
         if loaded:
             log.info("%d dashboard pages served from the store, computed by an earlier run", len(loaded))
         timed = self._keep.max_age is not None
-        return generation, version, max((age for _, _, age in loaded), default=0.0) if timed else 0.0
+        return generation, max((age for _, _, age in loaded), default=0.0) if timed else 0.0
 
     def _changed(self) -> None:
         with self._cond:
             self._round += 1
-            warm = [("page", ("/", ())), ("jobs", None), ("done", None),
+            warm = [OVERVIEW, JOBS, ("done", None),
                     *(("page", k) for k in reversed(self._recent)), *(("page", k) for k in self._warm())]
             for item in warm:
                 if item not in self._todo:
                     self._ask(item)
 
     def _do(self, item: tuple[str, object], store: Store, lock: threading.Lock, generation: int,
-            scans: GenerationScans, version: str | None) -> None:
+            scans: GenerationScans) -> None:
         kind, what = item
         if kind == "done":
             with self._cond:
@@ -346,6 +356,7 @@ class Precompute:
             kept = self._pages.get(key)
         if kept is not None and kept[0] >= generation and kept[1] == self._round:
             return  # asked twice while it was being computed
+        version = self._version(store, lock, generation)
         try:
             with lock:
                 page = self._build(store, key, scans)
