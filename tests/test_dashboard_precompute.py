@@ -220,3 +220,27 @@ def test_the_metrics_jobs_run_right_after_the_overview_whatever_pages_requests_a
     finally:
         gate.set()
         worker.stop()
+
+
+def test_a_kept_page_as_of_now_is_served_only_while_a_running_server_would_serve_it(tmp_path):
+    """Without `at` a page is "as of now": one kept longer ago than the refresh interval is computed again."""
+    from datetime import timedelta
+
+    from fireline.server.precompute import REFRESH_SECONDS, keeper_for
+    from fireline.store import pages as kept_pages
+
+    fixed = keeper_for(parse_config({"at": "2026-03-01"}, source="fireline.toml", base_dir=tmp_path))
+    now = keeper_for(parse_config({}, source="fireline.toml", base_dir=tmp_path))
+    assert fixed.max_age is None and now.max_age == REFRESH_SECONDS and fixed.context != now.context
+    with Store.open(str(tmp_path / "f.duckdb")) as store:
+        assert now.open(store)
+        version = now.version(store)
+        old = datetime.now(UTC) - timedelta(seconds=2 * REFRESH_SECONDS)
+        for keeper in (fixed, now):
+            kept_pages.keep(store, version, keeper.context, ('["/", []]', old, 200, "[]", "<p>old</p>"))
+            loaded = keeper.load(store, version)
+            assert [(key, page.html) for key, page, _ in loaded] == ([(("/", ()), "<p>old</p>")]
+                                                                     if keeper is fixed else [])
+        now.save(store, version, ("/", (("team", "Data"),)), Rendered(200, "<p>fresh</p>", (("X-A", "b"),)))
+        assert [(key, page) for key, page, _ in now.load(store, version)] == [
+            (("/", (("team", "Data"),)), Rendered(200, "<p>fresh</p>", (("X-A", "b"),)))]
