@@ -244,3 +244,27 @@ def test_a_kept_page_as_of_now_is_served_only_while_a_running_server_would_serve
         now.save(store, version, ("/", (("team", "Data"),)), Rendered(200, "<p>fresh</p>", (("X-A", "b"),)))
         assert [(key, page) for key, page, _ in now.load(store, version)] == [
             (("/", (("team", "Data"),)), Rendered(200, "<p>fresh</p>", (("X-A", "b"),)))]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_restart_serves_the_kept_pages_and_a_write_elsewhere_is_seen(jobs, pg_url, monkeypatch):
+    """PostgreSQL's generation is a sequence every process moves: it is the pages' data version there."""
+    repo, config, _ = jobs
+    with Store.open(pg_url) as store:
+        ingest_git(store, config, repo.path)
+        direct = build_page(store, config, page_key("/", {}), ScanCache())
+    assert _serve_once(config, pg_url) == direct.html
+    git = GitCalls(monkeypatch)
+    app = create_app(lambda: Store.open(pg_url), config, secrets=SECRETS, normaliser=False, page_wait=120)
+    with TestClient(app) as client:
+        assert client.get("/").text == direct.html and app.state.precompute.loaded >= 1
+    assert git.calls == []
+    subprocess.run([sys.executable, "-c", "import sys; from fireline.store import Store\n"
+                    "with Store.open(sys.argv[1]) as s, s.transaction() as tx:\n"
+                    "    tx.execute(\"DELETE FROM deployments WHERE ref LIKE '%v2'\")", pg_url], check=True)
+    with Store.open(pg_url) as store:
+        changed = build_page(store, config, page_key("/", {}), ScanCache())
+    app = create_app(lambda: Store.open(pg_url), config, secrets=SECRETS, normaliser=False, page_wait=120)
+    with TestClient(app) as client:
+        assert client.get("/").text == changed.html != direct.html
+        assert app.state.precompute.loaded == 0
