@@ -226,11 +226,12 @@ def test_a_kept_page_as_of_now_is_served_only_while_a_running_server_would_serve
     """Without `at` a page is "as of now": one kept longer ago than the refresh interval is computed again."""
     from datetime import timedelta
 
-    from fireline.server.precompute import REFRESH_SECONDS, keeper_for
+    from fireline.server.kept import keeper_for
+    from fireline.server.precompute import REFRESH_SECONDS
     from fireline.store import pages as kept_pages
 
-    fixed = keeper_for(parse_config({"at": "2026-03-01"}, source="fireline.toml", base_dir=tmp_path))
-    now = keeper_for(parse_config({}, source="fireline.toml", base_dir=tmp_path))
+    fixed = keeper_for(parse_config({"at": "2026-03-01"}, source="fireline.toml", base_dir=tmp_path), REFRESH_SECONDS)
+    now = keeper_for(parse_config({}, source="fireline.toml", base_dir=tmp_path), REFRESH_SECONDS)
     assert fixed.max_age is None and now.max_age == REFRESH_SECONDS and fixed.context != now.context
     with Store.open(str(tmp_path / "f.duckdb")) as store:
         assert now.open(store)
