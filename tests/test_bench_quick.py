@@ -32,3 +32,5 @@ def test_the_quick_benchmarks_run_and_their_cross_checks_agree(tmp_path):
     assert results["org"]["steps"] and all(step["links_agree"] for step in results["org"]["steps"])
     assert results["dashboard"]["dora_on_metrics"] is True
     assert all(results["organisation"]["checks"].values()), results["organisation"]["checks"]
+    # Started again on the unchanged store, the server answers its first GET / with the kept overview.
+    assert results["dashboard"]["restart_placeholders"] == 0

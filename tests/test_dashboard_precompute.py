@@ -5,6 +5,7 @@ and a page not computed yet is a "computing…" page (or the previous generation
 from __future__ import annotations
 
 import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 
@@ -141,3 +142,130 @@ def test_a_page_not_computed_yet_is_a_computing_page_then_the_previous_generatio
     finally:
         gate.set()
         worker.stop()
+
+
+def _serve_once(config, db: str) -> str:
+    """Start the server, let it compute its pages (kept in the store as it goes), stop it; the overview."""
+    app = create_app(lambda: Store.open(db), config, secrets=SECRETS, normaliser=False, page_wait=120)
+    with TestClient(app) as client:
+        pages = app.state.precompute
+        assert pages.wait_for(pages.generation(), timeout=300) and pages.wait_idle(timeout=300)
+        return client.get("/").text
+
+
+def test_a_restart_on_an_unchanged_store_serves_the_kept_pages_at_once_without_git(jobs, monkeypatch):
+    repo, config, db = jobs
+    with Store.open(db) as store:
+        direct = {(path, tuple(sorted(q.items()))): build_page(store, config, page_key(path, q), ScanCache())
+                  for path, q in [("/", {}), ("/", {"team": "Data"}), ("/explain/lead-time", {})]}
+    assert _serve_once(config, db) == direct[("/", ())].html
+    # The working tree goes away: a page computed now would say so ("… is gone") instead of its markers.
+    repo.path.rename(repo.path.with_name("moved"))
+    git = GitCalls(monkeypatch)
+    app = create_app(lambda: Store.open(db), config, secrets=SECRETS, normaliser=False, page_wait=120)
+    with TestClient(app) as client:
+        first = client.get("/")  # the very first request: the overview itself, not "computing…"
+        assert first.status_code == 200 and first.text == direct[("/", ())].html
+        assert "# FIXME: sleep" in first.text
+        pages = app.state.precompute
+        assert pages.wait_for(pages.generation(), timeout=300) and pages.wait_idle(timeout=300)
+        for (path, items), expected in direct.items():  # each team's overview and the drill-downs too
+            response = client.get(path, params=dict(items))
+            assert response.text == expected.html and "x-fireline-stale" not in response.headers, path
+        assert pages.computed == 0 and pages.loaded >= 3
+    assert git.calls == []
+
+
+def test_a_store_changed_while_the_server_was_down_is_computed_again_never_served_stale(jobs, tmp_path):
+    _, config, db = jobs
+    before = _serve_once(config, db)
+    # Another process changes the store (as `fireline ingest` does while no server runs): this process's
+    # count of writes does not move, only the data does.
+    subprocess.run([sys.executable, "-c", "import sys; from fireline.store import Store\n"
+                    "with Store.open(sys.argv[1]) as s, s.transaction() as tx:\n"
+                    "    tx.execute(\"DELETE FROM deployments WHERE ref LIKE '%v2'\")", db], check=True)
+    with Store.open(db) as store:
+        assert store.count("deployments") == 1
+        changed = build_page(store, config, page_key("/", {}), ScanCache())
+    assert changed.html != before
+    app = create_app(lambda: Store.open(db), config, secrets=SECRETS, normaliser=False, page_wait=120)
+    with TestClient(app) as client:
+        first = client.get("/")
+        assert first.status_code == 200 and first.text == changed.html
+        assert app.state.precompute.loaded == 0
+
+
+def test_the_metrics_jobs_run_right_after_the_overview_whatever_pages_requests_ask_for(jobs):
+    _, _, db = jobs
+    gate, order = threading.Event(), []
+
+    def build(store, key, scans) -> Rendered:
+        assert gate.wait(60)
+        order.append(key)
+        return Rendered(200, "page")
+
+    lock = threading.Lock()
+    reader = Reader(lambda: Store.open(db), lambda: None, lock)
+    worker = Precompute(lambda: Store.open(db), lambda: None, lock, reader, build, wait=0.01, poll=0.05,
+                        jobs=[lambda store: order.append("jobs")])
+    worker.start()
+    try:
+        worker.serve(("/", ()))  # the overview is being computed...
+        for team in ("A", "B", "/"):  # ...while people ask for other pages, and for the overview again
+            worker.serve(("/", (("team", team),)) if team != "/" else ("/", ()))
+        gate.set()
+        assert worker.wait_idle(timeout=60)
+        assert order[:2] == [("/", ()), "jobs"], order  # /metrics is not held off by the pages asked for
+        assert {("/", (("team", "A"),)), ("/", (("team", "B"),))} <= set(order[2:])
+    finally:
+        gate.set()
+        worker.stop()
+
+
+def test_a_kept_page_as_of_now_is_served_only_while_a_running_server_would_serve_it(tmp_path):
+    """Without `at` a page is "as of now": one kept longer ago than the refresh interval is computed again."""
+    from datetime import timedelta
+
+    from fireline.server.kept import keeper_for
+    from fireline.server.precompute import REFRESH_SECONDS
+    from fireline.store import pages as kept_pages
+
+    fixed = keeper_for(parse_config({"at": "2026-03-01"}, source="fireline.toml", base_dir=tmp_path), REFRESH_SECONDS)
+    now = keeper_for(parse_config({}, source="fireline.toml", base_dir=tmp_path), REFRESH_SECONDS)
+    assert fixed.max_age is None and now.max_age == REFRESH_SECONDS and fixed.context != now.context
+    with Store.open(str(tmp_path / "f.duckdb")) as store:
+        assert now.open(store)
+        version = now.version(store)
+        old = datetime.now(UTC) - timedelta(seconds=2 * REFRESH_SECONDS)
+        for keeper in (fixed, now):
+            kept_pages.keep(store, version, keeper.context, ('["/", []]', old, 200, "[]", "<p>old</p>"))
+            loaded = keeper.load(store, version)
+            assert [(key, page.html) for key, page, _ in loaded] == ([(("/", ()), "<p>old</p>")]
+                                                                     if keeper is fixed else [])
+        now.save(store, version, ("/", (("team", "Data"),)), Rendered(200, "<p>fresh</p>", (("X-A", "b"),)))
+        assert [(key, page) for key, page, _ in now.load(store, version)] == [
+            (("/", (("team", "Data"),)), Rendered(200, "<p>fresh</p>", (("X-A", "b"),)))]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_restart_serves_the_kept_pages_and_a_write_elsewhere_is_seen(jobs, pg_url, monkeypatch):
+    """PostgreSQL's generation is a sequence every process moves: it is the pages' data version there."""
+    repo, config, _ = jobs
+    with Store.open(pg_url) as store:
+        ingest_git(store, config, repo.path)
+        direct = build_page(store, config, page_key("/", {}), ScanCache())
+    assert _serve_once(config, pg_url) == direct.html
+    git = GitCalls(monkeypatch)
+    app = create_app(lambda: Store.open(pg_url), config, secrets=SECRETS, normaliser=False, page_wait=120)
+    with TestClient(app) as client:
+        assert client.get("/").text == direct.html and app.state.precompute.loaded >= 1
+    assert git.calls == []
+    subprocess.run([sys.executable, "-c", "import sys; from fireline.store import Store\n"
+                    "with Store.open(sys.argv[1]) as s, s.transaction() as tx:\n"
+                    "    tx.execute(\"DELETE FROM deployments WHERE ref LIKE '%v2'\")", pg_url], check=True)
+    with Store.open(pg_url) as store:
+        changed = build_page(store, config, page_key("/", {}), ScanCache())
+    app = create_app(lambda: Store.open(pg_url), config, secrets=SECRETS, normaliser=False, page_wait=120)
+    with TestClient(app) as client:
+        assert client.get("/").text == changed.html != direct.html
+        assert app.state.precompute.loaded == 0

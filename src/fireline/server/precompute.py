@@ -11,7 +11,14 @@ the overview first, then the jobs (the /metrics export), then the pages people l
 each team's overview and the drill-down pages (at most every `MIN_ROUND_SECONDS`); in between, any
 page a request is waiting for. Pages say "as of now", so the warm ones are also computed again every
 `REFRESH_SECONDS` while the data stands still. The debt section's marker scans (the only part that
-reads git) run in that thread, at most once per repository and generation.
+reads git) run in that thread, at most once per repository and generation, and start from the scans
+kept in the store (debt/scan_cache.py), so a repository whose HEAD has not moved is not read again.
+
+Every page computed is also kept in the store (store/pages.py) with the version of the data it was
+computed from and its context (config, code, and the clock when the config has no `at`): a server
+started again on an unchanged store serves those pages at once, without git, and computes only the
+warm pages it lacks. A store changed while the server was down has another version: nothing kept is
+served from it.
 """
 
 from __future__ import annotations
@@ -30,7 +37,9 @@ from ..config import Config
 from ..debt.markers import ScanResult
 from ..debt.report import ScanCache
 from ..store import Store
+from ..store import pages as kept_pages
 from .dashboard import PageKey, Reader, Rendered, build_page, page_key
+from .kept import Keeper, keeper_for
 from .prometheus import DoraCollector
 
 EXPLAINED = ("lead-time", "deployment-frequency", "change-failure-rate", "time-to-restore", "rework-rate")
@@ -45,14 +54,16 @@ MAX_PAGES = 256  # pages kept (the least recently served go first)
 MAX_RECENT = 32  # pages computed again, ahead of being asked, when the data changes
 MAX_QUEUED = 64  # pages waiting to be computed; beyond it the oldest request is forgotten
 
+OVERVIEW: tuple[str, PageKey] = ("page", ("/", ()))
+JOBS = ("jobs", None)
 Job = Callable[[Store], None]
 Builder = Callable[[Store, PageKey, ScanCache], Rendered]
 
 
 class GenerationScans(ScanCache):
     """The marker scans of one store generation: the first page that needs a repository's markers reads
-    git (in the worker) through the server's long-lived cache; every later page of the generation reads
-    none, not even `git rev-parse HEAD`."""
+    git (in the worker) through the server's long-lived cache, which starts from the scan kept in the
+    store; every later page of the generation reads none, not even `git rev-parse HEAD`."""
 
     def __init__(self, cache: ScanCache) -> None:
         super().__init__()
@@ -61,12 +72,13 @@ class GenerationScans(ScanCache):
 
     def scan(self, path: Path, *, repo: str, words: list[str], max_bytes: int,
              generated: list[str] | None = None, store: Store | None = None) -> ScanResult:
-        # `store` is not written: a kept scan is a write, and a write starts a new generation (pages
-        # computed again). The server's own cache outlives generations, which is what matters here.
+        # The scan kept in the store is read (a restart does not blame every marked file again) and
+        # written through CacheWrites: a kept scan is not new data, so it starts no new generation.
         key = (repo, str(path), tuple(words), max_bytes, tuple(generated or ()))
         if key not in self._memo:
             self._memo[key] = self._cache.scan(path, repo=repo, words=words, max_bytes=max_bytes,
-                                               generated=generated)
+                                               generated=generated,
+                                               store=kept_pages.CacheWrites(store) if store is not None else None)
             self.scans = self._cache.scans
         return self._memo[key]
 
@@ -85,8 +97,9 @@ class Precompute:
                  shared_lock: threading.Lock, reader: Reader, build: Builder, *,
                  warm: Callable[[], Iterable[PageKey]] = tuple, jobs: Iterable[Job] = (),
                  wait: float = PAGE_WAIT_SECONDS, poll: float = POLL_SECONDS,
-                 refresh: float = REFRESH_SECONDS) -> None:
+                 refresh: float = REFRESH_SECONDS, keep: Keeper | None = None) -> None:
         self._open, self._shared, self._shared_lock = open_store, shared, shared_lock
+        self._keep = keep
         self._reader, self._build, self._warm, self._jobs = reader, build, warm, list(jobs)
         self._wait, self._poll, self._refresh = wait, poll, refresh
         self._cond = threading.Condition()
@@ -101,6 +114,8 @@ class Precompute:
         self._busy = False
         self.generation_done = -1  # the generation whose overview and jobs are done (tests and bench wait on it)
         self.computed = 0  # pages computed: what serving from the cache saves is visible
+        self.loaded = 0  # pages served from those kept in the store by an earlier run
+        self._versions: tuple[int, str | None] = (-1, None)  # (generation, its data version): see _version
 
     # ---- the request side ---------------------------------------------------------------------
 
@@ -180,7 +195,8 @@ class Precompute:
         if store is self._shared():  # an app built on one Store object: its connection is the intake's
             store = store.sibling()
         lock = threading.Lock()
-        seen, rounded, scans, last = -1, -1, GenerationScans(self._reader.scans), -MIN_ROUND_SECONDS
+        rounded, scans, last = -1, GenerationScans(self._reader.scans), -MIN_ROUND_SECONDS
+        seen, age = self._load(store, lock)
         try:
             while not self._stop.is_set():
                 try:
@@ -194,10 +210,15 @@ class Precompute:
                     seen, scans = generation, GenerationScans(self._reader.scans)
                 since = time.monotonic() - last
                 if (seen != rounded and since >= MIN_ROUND_SECONDS) or since > self._refresh:
-                    rounded, last = seen, time.monotonic()
+                    # The pages loaded from the store are as old as they are: refreshed when they would have been.
+                    rounded, last, age = seen, time.monotonic() - age, 0.0
                     self._changed()
                 with self._cond:
-                    item = next(iter(self._todo), None)
+                    # The overview first, then the jobs (/metrics): pages asked by requests go ahead of
+                    # everything else but the jobs, which they would otherwise hold off for as long as they come.
+                    overview = self._pages.get(OVERVIEW[1])
+                    done = overview is not None and overview[0] >= generation and overview[1] == self._round
+                    item = JOBS if JOBS in self._todo and done else next(iter(self._todo), None)
                     if item is not None:
                         del self._todo[item]
                     self._busy = item is not None
@@ -214,10 +235,53 @@ class Precompute:
         finally:
             store.close()
 
+    def _version(self, store: Store, lock: threading.Lock, generation: int) -> str | None:
+        """The data's version, read once per generation before its first page is computed (not on every
+        generation: a digest reads every row): a page kept with it was computed from that data or newer,
+        so a store found at that version later holds the page's data."""
+        if self._keep is None or store.read_only:
+            return None
+        if self._versions[0] != generation:
+            try:
+                with lock:
+                    self._versions = (generation, self._keep.version(store))
+            except Exception:
+                log.exception("cannot read the store's data version; the pages of this generation are not kept")
+                self._versions = (generation, None)
+        return self._versions[1]
+
+    def _load(self, store: Store, lock: threading.Lock) -> tuple[int, float]:
+        """Serve the pages kept in the store for its current data, before anything is computed; the
+        generation they are served for (-1 when none could be read) and the age of the oldest page
+        loaded when it matters (pages as of now)."""
+        if self._keep is None or store.read_only:
+            return -1, 0.0
+        try:
+            with lock:
+                generation = store.generation()
+                if not self._keep.open(store):
+                    return -1, 0.0
+                version = self._keep.version(store)
+                loaded = self._keep.load(store, version)
+        except Exception:
+            log.exception("cannot read the pages kept in the store; they are computed again")
+            return -1, 0.0
+        self._versions = (generation, version)
+        with self._cond:
+            for key, page, _ in loaded:
+                # Marked with the coming first round's number, so that round computes only the pages missing.
+                self._pages[key] = (generation, self._round + 1, page)
+            self.loaded = len(loaded)
+            self._cond.notify_all()
+        if loaded:
+            log.info("%d dashboard pages served from the store, computed by an earlier run", len(loaded))
+        timed = self._keep.max_age is not None
+        return generation, max((age for _, _, age in loaded), default=0.0) if timed else 0.0
+
     def _changed(self) -> None:
         with self._cond:
             self._round += 1
-            warm = [("page", ("/", ())), ("jobs", None), ("done", None),
+            warm = [OVERVIEW, JOBS, ("done", None),
                     *(("page", k) for k in reversed(self._recent)), *(("page", k) for k in self._warm())]
             for item in warm:
                 if item not in self._todo:
@@ -244,6 +308,7 @@ class Precompute:
             kept = self._pages.get(key)
         if kept is not None and kept[0] >= generation and kept[1] == self._round:
             return  # asked twice while it was being computed
+        version = self._version(store, lock, generation)
         try:
             with lock:
                 page = self._build(store, key, scans)
@@ -258,6 +323,12 @@ class Precompute:
             while len(self._pages) > MAX_PAGES:
                 self._pages.popitem(last=False)
             self._cond.notify_all()
+        if self._keep is not None and version is not None and page.status < 500:
+            try:
+                with lock:
+                    self._keep.save(store, version, key, page)
+            except Exception:
+                log.exception("cannot keep the page %s in the store; a restart computes it again", key[0])
 
 
 def for_server(open_store: Callable[[], Store], shared: Callable[[], Store | None], shared_lock: threading.Lock,
@@ -277,4 +348,5 @@ def for_server(open_store: Callable[[], Store], shared: Callable[[], Store | Non
     def export(store: Store) -> None:
         collector.update(exported(store, config))
 
-    return Precompute(open_store, shared, shared_lock, reader, build, warm=warm, jobs=[export], wait=wait)
+    return Precompute(open_store, shared, shared_lock, reader, build, warm=warm, jobs=[export], wait=wait,
+                      keep=keeper_for(config, REFRESH_SECONDS))
