@@ -120,3 +120,18 @@ def test_writing_to_spark_is_refused_with_the_way_out(lake):
     with Workspace(lake["parquet"]) as ws, pytest.raises(UserError) as caught:
         ws.rebuild()
     assert "read-only" in str(caught.value) and "fireline export parquet" in str(caught.value)
+
+
+def test_opening_exported_tables_starts_no_spark_job(lake):
+    """Each table's schema comes from its parquet footer, read here: Spark inferred it with one job
+    per table (18 before `dora` could start its first query)."""
+    from fireline.store.readonly import spark_session
+
+    context = spark_session(lake["parquet"]).sparkContext
+    context.setJobGroup("open-lake", "opening the exported tables")
+    try:
+        with Workspace(lake["parquet"]) as ws:
+            assert "deployments" in ws.tables()
+        assert context.statusTracker().getJobIdsForGroup("open-lake") == []
+    finally:
+        context.setJobGroup("", "")
