@@ -89,6 +89,8 @@ def test_report_progress_lines_quiet_and_json(tmp_path):
     lines = piped.stderr.splitlines()
     assert "report parts (11) ..." in lines
     assert "marker scans (1) ..." in lines  # before the parts: on real histories most of a cold report
+    # Inside it, the scan's own steps: a cold scan of many files is where the minutes go.
+    assert "reading files" in piped.stderr, piped.stderr
     assert any(line.startswith("report parts: done in ") for line in lines)
 
     quiet = rs.cli(*args, "--quiet")

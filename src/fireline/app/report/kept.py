@@ -80,7 +80,7 @@ SCAN_STEP = "marker scans"
 
 def scan_markers(ctx: Context, steps: Steps | None = None) -> None:
     """Scan the working copies the debt part reads now, keeping the scans in ctx.scans for its ledger.
-    `steps` hears SCAN_STEP start and end (the scan and its blame take no `steps` of their own yet)."""
+    `steps` hears SCAN_STEP start and end, and inside it each repository's reading and blaming of files."""
     from ...debt import report
 
     steps = steps or quietly
@@ -91,7 +91,7 @@ def scan_markers(ctx: Context, steps: Steps | None = None) -> None:
     teams, services = ([ctx.team] if ctx.team else None), ([ctx.service] if ctx.service else None)
     # The ledger's own choice (debt_part._asked, debt.report._services_of), so it finds every scan here.
     wanted = report._services_of(ctx.config, ctx.team_of, teams, services)
-    report.scan_repos(ctx.store, ctx.config, cache=ctx.scans, services=wanted)
+    report.scan_repos(ctx.store, ctx.config, cache=ctx.scans, services=wanted, steps=steps)
     steps(SCAN_STEP, 1, 1)
 
 
