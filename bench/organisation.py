@@ -1,7 +1,7 @@
 """Every command of issue 16 on one organisation, each as a ratio to the ingestion of the same run.
 
     python bench/organisation.py [--commits 20000,5000,3000,2000 | --repos PATH...] [--src PATH] [--out bench/out]
-                                 [--quick]
+                                 [--profile DIR] [--quick]
 
 The organisation is bench/dashboard.py's (four bench/genrepo.py repositories, one team and service
 each, tag deployments, 40 marker files each), plus generated and vendored files full of markers that
@@ -17,8 +17,10 @@ runs it, timed from start to exit, with its peak memory (VmHWM of the child, fro
 - `report` cold (again on the store as the ingestion left it), then warm.
 
 `--src PATH` runs another checkout's code (its `src/`) for a before/after on the same organisation;
-every step's JSON is hashed (`digest`), so two runs show at a glance whether a figure moved. Writes
-OUT/organisation.json (or organisation-quick.json) and prints a Markdown table.
+every step's JSON is hashed (`digest`), so two runs show at a glance whether a figure moved;
+`--profile DIR` also writes a cProfile file of each step there (`python -m cProfile -o`, e.g.
+DIR/report-cold.prof). Writes OUT/organisation.json (or organisation-quick.json) and prints a Markdown
+table.
 """
 
 from __future__ import annotations
@@ -105,7 +107,15 @@ def steps(folder: Path, repos: list[Path]) -> list[tuple[str, list[str]]]:
     ]
 
 
-def measure(folder: Path, repos: list[Path], src: Path | None) -> list[dict[str, Any]]:
+def _profiled(step: str, profile: Path | None, cmd: list[str]) -> list[str]:
+    if profile is None:
+        return cmd
+    profile.mkdir(parents=True, exist_ok=True)
+    return [sys.executable, "-m", "cProfile", "-o", str(profile / f"{step.replace(' ', '-')}.prof"),
+            "-m", "fireline.cli"]
+
+
+def measure(folder: Path, repos: list[Path], src: Path | None, profile: Path | None = None) -> list[dict[str, Any]]:
     cmd, env = dashboard._fireline(src)
     store, pristine = folder / "fireline.duckdb", folder / "after-ingest.duckdb"
     store.unlink(missing_ok=True)
@@ -114,7 +124,7 @@ def measure(folder: Path, repos: list[Path], src: Path | None) -> list[dict[str,
         print(f"  {name} ...", file=sys.stderr, flush=True)
         if name.endswith(" cold"):  # the store as the ingestion left it: nothing any analysis kept
             shutil.copyfile(pristine, store)
-        seconds, peak, out = timed([*cmd, *args], env, folder)
+        seconds, peak, out = timed([*_profiled(name, profile, cmd), *args], env, folder)
         if name.startswith("report"):  # what a user gets is the file, not the one line on stdout
             out = (folder / "report.html").read_bytes()
         rows.append({"step": name, "seconds": seconds, "peak_mib": peak, "digest": digest(out)})
@@ -173,14 +183,14 @@ def real_organisation(out: Path, sources: list[Path]) -> tuple[Path, list[Path]]
 
 
 def run(out: Path, sizes: list[int], seed: int, src: Path | None = None,
-        sources: list[Path] | None = None) -> dict[str, Any]:
+        sources: list[Path] | None = None, profile: Path | None = None) -> dict[str, Any]:
     if sources:
         folder, repos = real_organisation(out, sources)
     else:
         folder, repos = dashboard.organisation(out, sizes, seed)
         for repo in repos:
             add_generated_files(repo)
-    rows = measure(folder, repos, src)
+    rows = measure(folder, repos, src, profile)
     return {
         "machine": {"cpus": os.cpu_count(), "load": os.getloadavg(), "python": platform.python_version(),
                     "platform": platform.platform()},
@@ -197,10 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE / "out")
     ap.add_argument("--repos", type=Path, nargs="+", help="Public histories (clones) to use instead of "
                     "generated repositories, e.g. /tmp/real/flask /tmp/real/prometheus.")
+    ap.add_argument("--profile", type=Path, help="Write a cProfile file of each step in this folder.")
     ap.add_argument("--quick", action="store_true", help="Tiny repositories: checks that every step runs.")
     args = ap.parse_args(argv)
     sizes = QUICK if args.quick else [int(n) for n in args.commits.split(",")]
-    result = run(args.out, sizes, args.seed, args.src, args.repos)
+    result = run(args.out, sizes, args.seed, args.src, args.repos, args.profile)
     name = "organisation-quick.json" if args.quick else "organisation.json"
     (args.out / name).write_text(json.dumps(result, indent=2))
     print(table(result["steps"]))
