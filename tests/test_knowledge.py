@@ -18,13 +18,15 @@ from fireline.config import Config, PersonConfig, ServiceConfig
 from fireline.identity import People
 from fireline.ingest import ingest_git
 from fireline.metrics.knowledge import (
+    analyse,
     authors_of,
     doa,
     knowledge_report,
     months_before,
+    silos,
     truck_factor,
 )
-from fireline.metrics.knowledge_history import FileStats
+from fireline.metrics.knowledge_history import FileStats, load_history
 
 ADA = "Ada Lovelace <ada@example.com>"
 BOB = "Bob Stone <bob@example.com>"
@@ -197,6 +199,29 @@ def test_knowledge_map_active_inactive_and_orphaned(store, repo, tmp_path):
     # With a long enough memory Priya still counts as active.
     wide = knowledge_report(store.tables(), "repo", by="service", now=now, active_months=12)
     assert group(wide, "purger")["orphaned_files"] == 0
+
+
+def test_silos_agree_with_the_analysis_at_every_date(store, repo, tmp_path):
+    # The debt ledger's month-end totals ask `silos` once instead of `analyse` at each month's end.
+    repo.commit("purger", day(5, 1), {"purger/purge.py": text(30, "p"), "purger/conf.yaml": text(5, "c")},
+                author="Priya Raman <priya@example.com>")
+    repo.commit("web", day(10, 3), {"web/app.ts": text(10, "w"), "web/b.ts": text(4, "b")}, author=BOB)
+    repo.commit("web2", day(20, 6), {"web/app.ts": text(12, "w"), "purger/conf.yaml": text(6, "c")}, author=ADA)
+    repo.commit("other", day(2, 8), {"README.md": text(3, "r")}, author=CY)
+    config = _services_config(tmp_path)
+    ingest_git(store, config, repo.path)
+    history = load_history(store.tables(), "repo", people=People.from_config(config))
+    found = {g["name"]: g for g in silos(history, by="service")}
+    for month in range(1, 13):
+        for active_months in (1, 3, 6):
+            now = datetime(2026, month, 1, tzinfo=UTC)
+            result = analyse(history, by="service", now=now, active_months=active_months, top=0)
+            assert sorted(found) == [g["name"] for g in result["groups"]]
+            for g in result["groups"]:
+                s = found[g["name"]]
+                orphaned = s["orphaned_before"] is not None and s["orphaned_before"] < result["active_since"]
+                assert orphaned == bool(g["orphaned_files"]), (now, active_months, g["name"])
+                assert (s["truck_factor"], s["files"]) == (g["truck_factor"]["value"], g["files"])
 
 
 def test_now_defaults_to_the_newest_commit(store, repo):

@@ -243,8 +243,9 @@ class Workspace:
         """The debt ledger as of `now()`, month-end totals from `since` (`fireline debt --json`); `steps`
         hears how the marker scan goes (fireline.steps)."""
         start = _instant(since, self.config.timezone, "since")
+        # With "now" fixed (--at, config `at`) a ledger kept from an earlier run over the same data is reused.
         return planning.debt(self.existing_store(), self.config, self.now(), since=start, team=team, service=service,
-                             steps=steps)
+                             steps=steps, reuse=self._as_of is not None)
 
     def budget(self, scope: Scope | None = None, *, team: str | None = None, since: When = None,
                until: When = None, weight: str | None = None) -> BudgetReport:

@@ -19,6 +19,7 @@ from ..results import BudgetReport, DebtLedger, ReleasePlan
 from ..scope import scope_of, team_map
 from ..steps import Steps
 from ..store import Store
+from . import kept
 
 __all__ = ["budget", "debt", "plan"]
 
@@ -26,16 +27,33 @@ LEDGER_MONTHS_BACK = timedelta(days=182)
 
 
 def debt(store: Store, config: Config, now: datetime, *, since: datetime | None = None, team: str | None = None,
-         service: str | None = None, steps: Steps | None = None) -> DebtLedger:
-    """The debt ledger as of `now`, with month-end totals from `since` (default six months before)."""
+         service: str | None = None, steps: Steps | None = None, reuse: bool = False) -> DebtLedger:
+    """The debt ledger as of `now`, with month-end totals from `since` (default six months before).
+
+    `reuse`: `now` is fixed (--at, config `at`), so a ledger made earlier for the same request from the
+    same data, working copies, config and code is the answer (kept in the store: app/kept.py); a ledger
+    as of the clock is computed every time (its ages and its last month's end move with the clock)."""
     budget_settings.of(config)
     start = since or now - LEDGER_MONTHS_BACK
     if start >= now:
         raise UserError("must be before --at", field="since")
+    options = {"now": now, "since": start, "team": team, "service": service}
+    request = kept.request_key("debt", config, options) if reuse else None
+    state = kept.state_of(store, config) if request is not None else None
+    if request is not None and state is not None:
+        # Only a request that passed the checks below was kept, so a kept one needs none of them.
+        found = kept.load(store, request, state)
+        if found is not None and "ledger" in found:
+            return DebtLedger.from_dict(found["ledger"])
     scope_of(config, store, team, service, None, None)  # validates team and service
-    return DebtLedger.from_dict(debt_ledger(store, config, now=now, since=start, team_of=team_map(config, store),
-                                            teams=[team] if team else None, services=[service] if service else None,
-                                            steps=steps))
+    ledger = debt_ledger(store, config, now=now, since=start, team_of=team_map(config, store),
+                         teams=[team] if team else None, services=[service] if service else None, steps=steps)
+    if request is not None and state is not None:
+        # Read again after the marker scans, which the ledger's own run stored (see kept.after_scans).
+        state = kept.after_scans(store, config, state)
+        if state is not None:
+            kept.keep(store, request, state, {"ledger": ledger})
+    return DebtLedger.from_dict(ledger)
 
 
 def budget(store: Store, config: Config, scope: Scope, *, team: str | None = None,

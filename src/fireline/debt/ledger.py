@@ -26,7 +26,7 @@ import ibis.expr.types as ir
 
 from ..identity import People
 from ..metrics.actions import is_overdue
-from ..metrics.knowledge import analyse, authors_of
+from ..metrics.knowledge import analyse, authors_of, months_before, silos
 from ..metrics.knowledge_history import History, load_history
 from ..metrics.repeats import repeat_incidents
 from ..metrics.testing import months_between, services_of, teams_of
@@ -180,6 +180,13 @@ def _totals(items: list[dict[str, Any]], actions: list[dict[str, Any]], historie
     teams = {i["team"] for i in items} | (set(owners.team_of.values()) if services is None else
                                           {owners.team_of[s] for s in services if s in owners.team_of})
     born = {repo: min(as_utc(f.created) for f in history.files.values()) for repo, history in histories.items()}
+    # The knowledge analysis once per repository, not once per month's end: only who is active moves.
+    silo_groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for repo, history in histories.items():
+        for g in silos(history, by="service"):
+            team = owners.team_of.get(g["name"]) or owners.of(repo, g["name"])[1]
+            if keep(team, g["name"] if g["name"] != "(other)" else None):
+                silo_groups.setdefault(repo, []).append((team, g))
     for month, end in _month_ends(since, until, tz):
         for team in teams:
             rows.setdefault((month, team), dict.fromkeys(KINDS, 0))
@@ -195,17 +202,15 @@ def _totals(items: list[dict[str, Any]], actions: list[dict[str, Any]], historie
                 continue
             if a["status"] in ("open", "dropped") or (a["status"] == "done" and done is not None and done >= day):
                 add(month, a["_team"], "process")
-        for repo, history in histories.items():
+        for repo, groups in silo_groups.items():
             if end <= born[repo]:
                 continue  # no code yet, so no silo: the truck factor is of files that exist at HEAD
-            report = analyse(history, by="service", now=end, active_months=active_months, top=0)
-            for g in report["groups"]:
-                team = owners.team_of.get(g["name"]) or owners.of(repo, g["name"])[1]
-                if not keep(team, g["name"] if g["name"] != "(other)" else None):
-                    continue
+            active_since = months_before(end, active_months)  # as analyse(history, now=end) sees it
+            for team, g in groups:
                 # The headline's unit: one item per silo (orphaned code, truck factor 1), not per file.
-                add(month, team, "knowledge", (1 if g["orphaned_files"] else 0)
-                    + (1 if g["truck_factor"]["value"] == 1 and g["files"] else 0))
+                orphaned = g["orphaned_before"] is not None and g["orphaned_before"] < active_since
+                add(month, team, "knowledge", (1 if orphaned else 0)
+                    + (1 if g["truck_factor"] == 1 and g["files"] else 0))
     return [{"month": m, "team": t, **c, "total": sum(c.values())} for (m, t), c in sorted(rows.items())]
 
 

@@ -18,7 +18,7 @@ from ..config import path_matches
 from ..identity import People
 from .knowledge_history import Developer, FileStats, History, load_history
 
-__all__ = ["authors_of", "doa", "knowledge_report", "months_before", "truck_factor"]
+__all__ = ["authors_of", "doa", "knowledge_report", "months_before", "silos", "truck_factor"]
 
 # The degree-of-authorship model fitted by Fritz et al. and used by Avelino et al.
 DOA_BASE, DOA_FA, DOA_DL, DOA_AC = 3.293, 1.098, 0.164, 0.321
@@ -204,6 +204,24 @@ def analyse(history: History, *, by: str = "dir", now: datetime | None = None, a
                        for k, d in sorted(devs.items(), key=lambda kv: (-authored.get(kv[0], 0), kv[1].name))],
         **people_of(history),
     }
+
+
+def silos(history: History, *, by: str = "service") -> list[dict]:
+    """What `analyse` says of each group's silos at ANY "now", computed once (the debt ledger asks it
+    at every month's end): a group has orphaned files at "now" exactly when its `active_since` is
+    after `orphaned_before` (the newest last commit of the authors of its least recently held file;
+    None: no authored file), and its truck factor does not depend on "now" at all."""
+    devs = history.developers
+    names = {k: d.name for k, d in devs.items()}
+    files = history.files
+    known = {p: authors_of(s) for p, s in files.items() if s.changes}
+    out = []
+    for name, paths in group_files(files, by, history.services).items():
+        sub = {p: known[p] for p in paths if p in known}
+        held = [max(devs[d].last_commit for d in authors) for authors in sub.values() if authors]
+        out.append({"name": name, "files": len(paths), "truck_factor": _group_tf(sub, names)["value"],
+                    "orphaned_before": min(held, default=None)})
+    return out
 
 
 def people_of(history: History) -> dict:

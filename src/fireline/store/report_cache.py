@@ -1,10 +1,11 @@
-"""Finished reports kept between runs, in the store: a second `fireline report` over unchanged data
-writes the page it wrote last time instead of computing every part again.
+"""Finished results kept between runs, in the store: a second `fireline report` (or `fireline debt`)
+over unchanged data answers what it answered last time instead of computing everything again.
 
-A row per request (the report's options, config and code, hashed by the caller) holds the state it
-was made at (`data_state`: the store's data, and what the caller adds: the repositories' HEADs) and
-the result. Nothing here is a record of the team's: losing the table costs one cold report. The
-table is created on first use, so stores made before it need no migration.
+A row per request (its kind, then the options, config and code, hashed by the caller: `named`) holds
+the state it was made at (`data_state`: the store's data, and what the caller adds: the repositories'
+HEADs) and the result; each kind keeps its newest KEPT rows. Nothing here is a record of the team's:
+losing the table costs one cold run. The table is created on first use, so stores made before it need
+no migration.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .text import storable
 
 log = logging.getLogger(__name__)
 TABLE = "report_cache"
-KEPT = 8  # rows kept: a report as of the clock is a new request every run, so the table must not grow
+KEPT = 8  # rows kept per kind: a report as of the clock is a new request every run, so the table must not grow
 # Caches, not data: a report that fills them (the marker scans) must still find its own page next time.
 NOT_DATA = ("scan_cache", "notifications", "sync_etags")
 _DDL = (f"CREATE TABLE IF NOT EXISTS {TABLE} (request TEXT PRIMARY KEY, state TEXT, made_at {TS}, "
@@ -57,6 +58,12 @@ def repos(store: Store) -> list[tuple[str, str, list[dict]]]:
     query imports pandas, a good part of a warm report's time)."""
     rows = store.query("SELECT repo, path, services FROM repos ORDER BY repo")
     return [(repo, path, json.loads(services or "[]")) for repo, path, services in rows]
+
+
+def named(kind: str, digest: str) -> str:
+    """The request `digest` of `kind` (a word): the kinds are kept apart, so many reports as of the clock
+    do not push out the kept ledgers."""
+    return f"{kind}:{digest}"
 
 
 def prepare(store: Store) -> None:
@@ -96,16 +103,19 @@ def _state(data: str, extra: str) -> str:
 
 def put(store: Store, request: str, data: str, extra: str, result: str, now: datetime | None = None) -> None:
     """Keep `result`, made at `data` and `extra` (read after `prepare`, before the work), replacing this
-    request's older one and all but the newest KEPT rows."""
+    request's older one and all but the newest KEPT rows of its kind."""
     if store.read_only:
         return
+    kind = request.split(":", 1)[0] + ":%"
     try:
         prepare(store)
         _write(store, [
             (f"DELETE FROM {TABLE} WHERE request = ?", [request]),
             (f"INSERT INTO {TABLE} (request, state, made_at, result) VALUES (?, ?, ?, ?)",
              [request, _state(data, extra), now or datetime.now(UTC), result]),
-            (f"DELETE FROM {TABLE} WHERE request NOT IN (SELECT request FROM {TABLE} ORDER BY made_at DESC "
-             f"LIMIT {KEPT})", [])])
+            # Rows of older Fireline versions, not named by kind, go too.
+            (f"DELETE FROM {TABLE} WHERE request NOT LIKE '%:%' OR (request LIKE ? AND request NOT IN "
+             f"(SELECT request FROM {TABLE} WHERE request LIKE ? ORDER BY made_at DESC LIMIT {KEPT}))",
+             [kind, kind])])
     except Exception as exc:  # a cache write must never fail the report
         log.warning("report not kept: %s", exc)

@@ -1,0 +1,110 @@
+"""Finished results kept in the store (store/report_cache.py), so a command run again over unchanged data
+answers what it answered last time instead of computing it again (issue 16: a warm `fireline report` at
+most 0.1x the ingestion, a warm `fireline debt` at most 0.05x). Used by `fireline report` (its page:
+app/report/kept.py) and `fireline debt` (the ledger: app/planning.py).
+
+A result is reused only when everything it was made from is the same:
+- the request: its kind ("report", "debt"), the options as given (team, service, window, "now" ...),
+  the whole config and Fireline's own code (its version and every source file's size and time);
+- the state: the store's data (store/report_cache.data_state) and the HEAD of every repository's
+  working copy (the debt ledger reads its markers at HEAD, not from the store).
+Checking costs a few queries and one `git rev-parse` per repository; nothing is read through Ibis.
+
+"now" is part of every request: a result as of the clock (no --at, no config `at`) has a new "now" every
+run, so it is never reused (and a caller need not keep it at all).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..store import Store, report_cache
+
+FORMAT = 2  # bump when what is kept changes shape (2: requests are named by kind)
+
+
+@cache
+def code_fingerprint() -> str:
+    """Fireline's version and the size and time of every one of its source files: a checkout that changed
+    (an upgrade, a fix in progress) never reuses a result the older code made."""
+    from .. import __version__
+
+    root = Path(__file__).resolve().parents[1]
+    files = sorted(root.rglob("*.py"))
+    digest = hashlib.sha256(__version__.encode())
+    for path in files:
+        st = path.stat()
+        digest.update(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return digest.hexdigest()
+
+
+def request_key(kind: str, config: Config, options: dict[str, Any]) -> str:
+    """`kind` and its options (as given, so this is known before the store is read through Ibis), the whole
+    config and Fireline's code."""
+    parts = {"format": FORMAT, "code": code_fingerprint(), "config": config.model_dump_json(), **options}
+    return report_cache.named(kind, hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode())
+                              .hexdigest())
+
+
+def state_of(store: Store, config: Config) -> tuple[str, str] | None:
+    """The state a result is made at: the store's data and the HEAD of every repository's working copy
+    (the debt ledger reads its markers at HEAD); None when it cannot be told (a read-only engine), and
+    then nothing is kept."""
+    from ..debt.markers import head_of
+    from ..debt.report import working_copy
+
+    if store.read_only:
+        return None
+    report_cache.prepare(store)
+    heads = []
+    for repo, stored, held in report_cache.repos(store):
+        path = working_copy(config, stored, held)
+        heads.append([repo, str(path) if path else None, head_of(path) if path else None])
+    data = report_cache.data_state(store)
+    return None if data is None else (data, json.dumps(sorted(heads)))
+
+
+def after_scans(store: Store, config: Config, state: tuple[str, str]) -> tuple[str, str] | None:
+    """The state again after the marker scans: only PostgreSQL's generation counts their writes (the
+    DuckDB data state leaves the scan cache out, and hashing every table twice would be wasted)."""
+    return state_of(store, config) if state[0].startswith("generation:") else state
+
+
+def load(store: Store, request: str, state: tuple[str, str]) -> dict[str, Any] | None:
+    """What `keep` kept for `request` at `state`, else None."""
+    text = report_cache.get(store, request, *state)
+    if text is None:
+        return None
+    try:
+        found = json.loads(text, object_hook=_decode)
+        return found if found.get("format") == FORMAT else None
+    except ValueError:
+        return None
+
+
+def keep(store: Store, request: str, state: tuple[str, str], result: dict[str, Any]) -> None:
+    """Keep `result` (JSON, with datetimes and dates, which come back as they were)."""
+    report_cache.put(store, request, *state, json.dumps({"format": FORMAT, **result}, default=_encode))
+
+
+def _encode(value: object) -> object:
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    raise TypeError(f"cannot keep {type(value).__name__}")
+
+
+def _decode(obj: dict[str, Any]) -> object:
+    if len(obj) == 1:
+        if "$datetime" in obj:
+            return datetime.fromisoformat(obj["$datetime"])
+        if "$date" in obj:
+            return date.fromisoformat(obj["$date"])
+    return obj
