@@ -46,7 +46,9 @@ def debt(team: TeamOpt = None, service: ServiceOpt = None, since: SinceOpt = Non
     """The debt ledger: technical (TODO/FIXME/HACK/XXX with age and author from one batched blame
     pass, hotspots), process (overdue or dropped action items, repeat incidents whose earlier actions
     were not done) and knowledge (orphaned code, truck factor 1), per team and service, with the
-    totals month by month from --since (default: six months before --at)."""
+    totals month by month from --since (default: six months before --at). Run again as of a fixed --at
+    (or the config's `at`) over unchanged data and working copies, it answers with the ledger it kept in
+    the store."""
     with workspace(db, config, at, now=now) as ws, reporter(quiet) as steps:
         ledger = ws.debt(team=team, service=service, since=since, steps=steps).to_dict()
         tz = ws.config.timezone
