@@ -35,9 +35,21 @@ class DuckDBEngine:
     kind = "duckdb"
     read_only = False
 
-    def __init__(self, con: Any, url: str) -> None:
-        self.con = con  # the Ibis backend
+    def __init__(self, raw: Any, url: str) -> None:
+        self._raw = raw  # DuckDB's own connection
+        self._con: Any = None  # its Ibis backend, made on first use
         self.url = url
+        # What Ibis sets on a connection it makes, set here so that SQL before and after it agrees.
+        raw.execute("SET TimeZone = 'UTC'")
+        raw.execute("SET python_enable_replacements = false")
+
+    @property
+    def con(self) -> Any:
+        """The Ibis backend over this connection, made when first asked for: loading it is a good part of
+        a command's start-up, and a command answered from what the store kept (app/kept.py) never asks."""
+        if self._con is None:
+            self._con = ibis.duckdb.from_connection(self._raw)
+        return self._con
 
     @classmethod
     def connect(cls, url: str, *, create: bool) -> DuckDBEngine:
@@ -47,15 +59,17 @@ class DuckDBEngine:
         if path.is_dir():
             raise UserError("is a directory, expected a DuckDB file", where=str(path))
         path.parent.mkdir(parents=True, exist_ok=True)
+        import duckdb
+
         try:
-            con = ibis.duckdb.connect(str(path))
+            raw = duckdb.connect(str(path) if str(path) == ":memory:" else str(path.absolute()))
         except Exception as exc:  # DuckDB's own errors: a lock held by another process, a bad file
             raise UserError(f"cannot open DuckDB file: {exc}", where=str(path)) from None
-        return cls(con, str(path))
+        return cls(raw, str(path))
 
     @property
     def raw(self) -> Any:
-        return self.con.con
+        return self._raw
 
     def table(self, name: str) -> Any:
         return self.con.table(name)
@@ -68,11 +82,14 @@ class DuckDBEngine:
         thread at a time). Opened by path, not as a cursor of this one, so closing this connection never
         waits on the other's work."""
         if self.url == ":memory:":
-            return DuckDBEngine(ibis.duckdb.from_connection(self.raw.cursor()), self.url)
+            return DuckDBEngine(self.raw.cursor(), self.url)
         return DuckDBEngine.connect(self.url, create=False)
 
     def close(self) -> None:
-        self.con.disconnect()
+        if self._con is not None:
+            self._con.disconnect()
+        else:
+            self._raw.close()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.raw.execute(sql, list(params))
@@ -157,6 +174,10 @@ class PostgresEngine(DuckDBEngine):
     """A shared server: many processes and hosts; locks serialise what must not interleave."""
 
     kind = "postgres"
+
+    def __init__(self, con: Any, url: str) -> None:
+        # Not DuckDB's set-up: here the Ibis backend comes first, and it makes the connection.
+        self._con, self._raw, self.url = con, con.con, url
 
     @classmethod
     def connect(cls, url: str, *, create: bool) -> PostgresEngine:
