@@ -101,3 +101,21 @@ def test_debt_json_warm_is_byte_for_byte_the_cold_one(tmp_path):
     assert cold.returncode == warm.returncode == 0, cold.stderr + warm.stderr
     assert warm.stdout == cold.stdout and json.loads(cold.stdout)["items"]
     assert len(_kept(db)) == 1
+
+
+def test_a_kept_ledger_on_each_engine(store, tmp_path):
+    # On PostgreSQL the state is the store's generation, which the marker scan's own write moves: the
+    # ledger is kept at the state after the scan, so the next run finds it.
+    repo = GitRepo.create(tmp_path / "repo")
+    repo.commit("work", datetime(2026, 3, 2, tzinfo=UTC), files={"src/todo.py": "# TODO: retry\n"})
+    (tmp_path / "fireline.toml").write_text('timezone = "UTC"\n[teams.Red]\nservices = ["api"]\n'
+                                            '[services.api]\nrepo = "repo"\n')
+    config = load_config(tmp_path / "fireline.toml")
+    ws = Workspace.over(store, config, now=NOW)
+    ws.ingest_git(repo.path)
+    cold = ws.debt().to_dict()
+    kept = store.query("SELECT request, made_at FROM report_cache WHERE request LIKE 'debt:%'")
+    assert ws.debt().to_dict() == cold
+    assert store.query("SELECT request, made_at FROM report_cache WHERE request LIKE 'debt:%'") == kept
+    repo.commit("more", datetime(2026, 3, 5, tzinfo=UTC), files={"src/b.py": "# FIXME: later\n"})
+    assert "# FIXME: later" in {i["title"] for i in ws.debt().to_dict()["items"]}

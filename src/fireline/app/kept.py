@@ -18,13 +18,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config
+from ..steps import Steps
 from ..store import Store, report_cache
+
+if TYPE_CHECKING:
+    from ..debt.report import ScanCache
 
 FORMAT = 2  # bump when what is kept changes shape (2: requests are named by kind)
 
@@ -74,6 +79,20 @@ def after_scans(store: Store, config: Config, state: tuple[str, str]) -> tuple[s
     """The state again after the marker scans: only PostgreSQL's generation counts their writes (the
     DuckDB data state leaves the scan cache out, and hashing every table twice would be wasted)."""
     return state_of(store, config) if state[0].startswith("generation:") else state
+
+
+def scan_first(store: Store, config: Config, *, team_of: Mapping[str, str], team: str | None,
+               service: str | None, cache: ScanCache | None = None, steps: Steps | None = None) -> ScanCache:
+    """The marker scans of the repositories a debt ledger for `team`/`service` reads, made before the state
+    is read again (`after_scans`) and before the ledger reads the data, so the state a result is kept
+    at is never newer than what it was made from. The ledger finds them in `cache` (a new one when none
+    is given), which is returned."""
+    from ..debt import report
+
+    cache = cache if cache is not None else report.ScanCache()
+    wanted = report._services_of(config, team_of, [team] if team else None, [service] if service else None)
+    report.scan_repos(store, config, cache=cache, services=wanted, steps=steps)
+    return cache
 
 
 def load(store: Store, request: str, state: tuple[str, str]) -> dict[str, Any] | None:

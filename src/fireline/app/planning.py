@@ -46,13 +46,14 @@ def debt(store: Store, config: Config, now: datetime, *, since: datetime | None 
         if found is not None and "ledger" in found:
             return DebtLedger.from_dict(found["ledger"])
     scope_of(config, store, team, service, None, None)  # validates team and service
-    ledger = debt_ledger(store, config, now=now, since=start, team_of=team_map(config, store),
-                         teams=[team] if team else None, services=[service] if service else None, steps=steps)
+    team_of, scans = team_map(config, store), None
     if request is not None and state is not None:
-        # Read again after the marker scans, which the ledger's own run stored (see kept.after_scans).
+        scans = kept.scan_first(store, config, team_of=team_of, team=team, service=service, steps=steps)
         state = kept.after_scans(store, config, state)
-        if state is not None:
-            kept.keep(store, request, state, {"ledger": ledger})
+    ledger = debt_ledger(store, config, now=now, since=start, team_of=team_of, teams=[team] if team else None,
+                         services=[service] if service else None, cache=scans, steps=steps)
+    if request is not None and state is not None:
+        kept.keep(store, request, state, {"ledger": ledger})
     return DebtLedger.from_dict(ledger)
 
 

@@ -30,17 +30,11 @@ SCAN_STEP = "marker scans"
 def scan_markers(ctx: Context, steps: Steps | None = None) -> None:
     """Scan the working copies the debt part reads now, keeping the scans in ctx.scans for its ledger.
     `steps` hears SCAN_STEP start and end, and inside it each repository's reading and blaming of files."""
-    from ...debt import report
-
     steps = steps or quietly
     steps(SCAN_STEP, 0, 1)
-
-    if ctx.scans is None:
-        ctx.scans = report.ScanCache()
-    teams, services = ([ctx.team] if ctx.team else None), ([ctx.service] if ctx.service else None)
-    # The ledger's own choice (debt_part._asked, debt.report._services_of), so it finds every scan here.
-    wanted = report._services_of(ctx.config, ctx.team_of, teams, services)
-    report.scan_repos(ctx.store, ctx.config, cache=ctx.scans, services=wanted, steps=steps)
+    # The ledger's own choice of repositories (debt_part._asked), so it finds every scan here.
+    ctx.scans = results.scan_first(ctx.store, ctx.config, team_of=ctx.team_of, team=ctx.team, service=ctx.service,
+                                   cache=ctx.scans, steps=steps)
     steps(SCAN_STEP, 1, 1)
 
 
