@@ -25,6 +25,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..app import report as report_view
+from ..app.report.drawing import Drawing
 from ..app.report.sections import LABELS, drill_table, metric_cell, summary_of
 from ..config import Config
 from ..debt.report import ScanCache
@@ -169,11 +170,12 @@ def build_page(store: Store, config: Config, key: PageKey, scans: ScanCache | No
     try:
         if path == "/":
             ctx = _context(store, config, query, links=PageLinks(query), drill_rows=0, scans=scans)
-            view = report_view.report_page(ctx, title="Fireline dashboard",
-                                           filters=_filters(ctx, config, store, query))
-            qs = urlencode(query)
-            view.footer += f" Download this view as one file: /report.html{'?' + qs if qs else ''}."
-            return Rendered(200, report_view.render(view))
+            with Drawing() as drawing:
+                view = report_view.report_page(ctx, title="Fireline dashboard",
+                                               filters=_filters(ctx, config, store, query), on_section=drawing.draw)
+                qs = urlencode(query)
+                view.footer += f" Download this view as one file: /report.html{'?' + qs if qs else ''}."
+                return Rendered(200, report_view.render(view, drawing.svgs()))
         if path.startswith("/explain/"):
             metric = path.removeprefix("/explain/")
             name = ALIASES.get(metric)
@@ -188,8 +190,10 @@ def build_page(store: Store, config: Config, key: PageKey, scans: ScanCache | No
             return Rendered(200, report_view.render(view))
         if path == "/report.html":
             ctx = _context(store, config, query, links=AnchorLinks(), scans=scans)
-            return Rendered(200, report_view.render(report_view.report_page(ctx)),
-                            (("Content-Disposition", 'inline; filename="fireline-report.html"'),))
+            with Drawing() as drawing:
+                view = report_view.report_page(ctx, on_section=drawing.draw)
+                return Rendered(200, report_view.render(view, drawing.svgs()),
+                                (("Content-Disposition", 'inline; filename="fireline-report.html"'),))
         raise ValueError(f"no dashboard page at {path}")
     except UserError as exc:
         return Rendered(400, _error_page(config, store, query, str(exc)))
