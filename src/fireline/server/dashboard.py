@@ -25,6 +25,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..app import report as report_view
+from ..app.report.context import Shared
 from ..app.report.drawing import Drawing
 from ..app.report.sections import LABELS, drill_table, metric_cell, summary_of
 from ..config import Config
@@ -95,6 +96,8 @@ def _filters(ctx: report_view.Context | None, config: Config, store: Store, quer
 
 
 def _context(store: Store, config: Config, query: dict[str, str], **kw: Any) -> report_view.Context:
+    if isinstance(kw.get("scans"), Shared):  # the background worker's: the generation's histories too
+        kw["shared"] = kw["scans"]
     # As of the config's `at` when it has one, as `fireline report` is: a fixed history reads the same every day.
     at = as_of(config.at, config.timezone) if config.at else None
     return report_view.build_context(store, config, team=query.get("team"), service=query.get("service"),

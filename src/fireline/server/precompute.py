@@ -11,8 +11,11 @@ the overview first, then the jobs (the /metrics export), then the pages people l
 each team's overview and the drill-down pages (at most every `MIN_ROUND_SECONDS`); in between, any
 page a request is waiting for. Pages say "as of now", so the warm ones are also computed again every
 `REFRESH_SECONDS` while the data stands still. The debt section's marker scans (the only part that
-reads git) run in that thread, at most once per repository and generation, and start from the scans
-kept in the store (debt/scan_cache.py), so a repository whose HEAD has not moved is not read again.
+reads git) run at most once per repository and generation, and start from the scans kept in the store
+(debt/scan_cache.py), so a repository whose HEAD has not moved is not read again. A round whose overview
+must be computed starts them (with the repositories' histories and the charts' runtime) in a prefetch
+thread with its own connection, so they go on while the worker computes the figures; the generation's
+pages share them (generation.py).
 
 Every page computed is also kept in the store (store/pages.py) with the version of the data it was
 computed from and its context (config, code, and the clock when the config has no `at`): a server
@@ -28,18 +31,16 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
 from html import escape
-from pathlib import Path
 
 from fastapi.responses import HTMLResponse, Response
 
+from ..app.report.context import Shared, history_of
 from ..config import Config
-from ..debt.markers import ScanResult
 from ..debt.report import ScanCache
 from ..store import Store
-from ..store import pages as kept_pages
 from .dashboard import PageKey, Reader, Rendered, build_page, page_key
+from .generation import GenerationScans
 from .kept import Keeper, keeper_for
 from .prometheus import DoraCollector
 
@@ -60,52 +61,6 @@ JOBS = ("jobs", None)
 Job = Callable[[Store], None]
 Builder = Callable[[Store, PageKey, ScanCache], Rendered]
 Prefetch = Callable[[Store | None, ScanCache], None]
-
-
-class GenerationScans(ScanCache):
-    """The marker scans of one store generation: the first page that needs a repository's markers reads
-    git (in the worker) through the server's long-lived cache, which starts from the scan kept in the
-    store; every later page of the generation reads none, not even `git rev-parse HEAD`.
-
-    Thread-safe: the round's scans start in a thread of their own (`Precompute`'s prefetch) while the
-    worker computes the overview's other parts, and a page that needs a scan still under way waits for
-    it instead of reading git again."""
-
-    def __init__(self, cache: ScanCache) -> None:
-        super().__init__()
-        self._cache = cache
-        self._memo: dict[tuple, Future[ScanResult]] = {}
-
-    def scan(self, path: Path, *, repo: str, words: list[str], max_bytes: int,
-             generated: list[str] | None = None, store: Store | None = None) -> ScanResult:
-        # The scan kept in the store is read (a restart does not blame every marked file again) and
-        # written through CacheWrites: a kept scan is not new data, so it starts no new generation.
-        key = (repo, str(path), tuple(words), max_bytes, tuple(generated or ()))
-        with self._lock:
-            future = self._memo.get(key)
-            mine = future is None
-            if future is None:
-                future = self._memo[key] = Future()
-        if not mine:
-            try:
-                return future.result()
-            except Exception:  # the other thread's scan failed: this one tries again, and says why if it fails too
-                with self._lock:
-                    if self._memo.get(key) is future:
-                        del self._memo[key]
-                return self.scan(path, repo=repo, words=words, max_bytes=max_bytes, generated=generated,
-                                 store=store)
-        try:
-            result = self._cache.scan(path, repo=repo, words=words, max_bytes=max_bytes, generated=generated,
-                                      store=kept_pages.CacheWrites(store) if store is not None else None)
-        except BaseException as exc:
-            with self._lock:
-                del self._memo[key]
-            future.set_exception(exc)
-            raise
-        self.scans = self._cache.scans
-        future.set_result(result)
-        return result
 
 
 def placeholder(retry: int = 2) -> HTMLResponse:
@@ -408,12 +363,20 @@ def for_server(open_store: Callable[[], Store], shared: Callable[[], Store | Non
         collector.update(exported(store, config))
 
     def prefetch(store: Store | None, scans: ScanCache) -> None:
+        """What the overview needs besides its figures, while the worker computes them: vl-convert's runtime
+        first (it holds the GIL ~0.3 s, once per process: better before the page's drawing threads start),
+        then every repository's marker scan (git, in other processes) and history."""
         from ..debt.report import scan_repos
         from ..views.charts import warm_up
 
-        if store is not None:
-            scan_repos(store, config, cache=scans)  # every repository's: the overview's debt section reads them all
         warm_up()
+        if store is None:
+            return
+        scan_repos(store, config, cache=scans)
+        if isinstance(scans, Shared):
+            tables = store.tables()
+            for repo in sorted(r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist()):
+                history_of(tables, config, repo, scans)
 
     return Precompute(open_store, shared, shared_lock, reader, build, warm=warm, jobs=[export], wait=wait,
                       keep=keeper_for(config, REFRESH_SECONDS), prefetch=prefetch)

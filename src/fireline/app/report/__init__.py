@@ -25,7 +25,7 @@ from ...metrics.tiers import get_profile
 from ...scope import scope_of, team_map
 from ...steps import Steps, quietly
 from ...store import Store
-from .context import PARTS_STEP, Anchors, Context
+from .context import PARTS_STEP, Anchors, Context, Shared
 
 if TYPE_CHECKING:
     from ...debt.report import ScanCache
@@ -49,8 +49,10 @@ __all__ = ["Context", "Filters", "Option", "Page", "ReportResult", "build_contex
 def build_context(store: Store, config: Config, *, team: str | None = None, service: str | None = None,
                   since: str | None = None, until: str | None = None, profile: str | None = None,
                   today: date | None = None, now: datetime | None = None, links: Links | None = None,
-                  drill_rows: int = 100, scope: Scope | None = None, scans: ScanCache | None = None) -> Context:
-    """`scans`: a long-running server's marker scans to reuse (the report command scans once anyway)."""
+                  drill_rows: int = 100, scope: Scope | None = None, scans: ScanCache | None = None,
+                  shared: Shared | None = None) -> Context:
+    """`scans`: a long-running server's marker scans to reuse (the report command scans once anyway);
+    `shared`: what its pages of one store generation share (context.Shared)."""
     try:
         chosen = get_profile(profile or config.profile)
     except KeyError as exc:
@@ -65,7 +67,7 @@ def build_context(store: Store, config: Config, *, team: str | None = None, serv
     today = today or now.astimezone(zone).date()
     return Context(store=store, tables=store.tables(), config=config, scope=scope, team_of=team_of,
                    profile=chosen, today=today, now=now, links=links or Anchors(), team=team,
-                   service=service, drill_rows=drill_rows, scans=scans)
+                   service=service, drill_rows=drill_rows, scans=scans, shared=shared)
 
 
 def window_dates(ctx: Context) -> tuple[date, date]:
