@@ -18,7 +18,7 @@ from fireline.ingest import ingest_git
 from fireline.server.app import create_app
 from fireline.server.auth import Secrets
 from fireline.server.dashboard import Reader, Rendered, build_page, page_key
-from fireline.server.precompute import Precompute
+from fireline.server.precompute import GenerationScans, Precompute
 from fireline.store import Store
 
 from .gitrepo import GitRepo
@@ -98,7 +98,8 @@ def test_git_runs_only_in_the_background_worker_once_per_generation(jobs, monkey
         for path, q in PAGES:
             assert client.get(path, params=q).status_code in (200, 400)
         before = len(git.calls)
-        assert before and {thread for thread, _ in git.calls} == {"fireline-precompute"}
+        # The worker, or the thread it starts each round to scan the markers while it computes the figures.
+        assert before and {thread for thread, _ in git.calls} <= {"fireline-precompute", "fireline-prefetch"}
         for path, q in PAGES:  # the same pages again: served as they were
             client.get(path, params=q)
         assert len(git.calls) == before
@@ -269,3 +270,53 @@ def test_on_postgresql_a_restart_serves_the_kept_pages_and_a_write_elsewhere_is_
     with TestClient(app) as client:
         assert client.get("/").text == changed.html != direct.html
         assert app.state.precompute.loaded == 0
+
+
+def test_the_overview_is_served_while_the_other_pages_are_still_being_computed(jobs):
+    _, _, db = jobs
+    others, order = threading.Event(), []
+
+    def build(store, key, scans) -> Rendered:
+        if key != ("/", ()):
+            assert others.wait(60)
+        order.append(key)
+        return Rendered(200, f"page {key}")
+
+    lock = threading.Lock()
+    reader = Reader(lambda: Store.open(db), lambda: None, lock)
+    team, drill = ("/", (("team", "Data"),)), ("/explain/lead-time", ())
+    worker = Precompute(lambda: Store.open(db), lambda: None, lock, reader, build, wait=0.01, poll=0.05,
+                        warm=lambda: [team, drill])
+    worker.start()
+    try:
+        assert worker.wait_for(worker.generation(), timeout=60)  # the overview's round, before any other page
+        assert order == [("/", ())]
+        assert worker.serve(("/", ())).status_code == 200
+        assert worker.serve(team).status_code == 503 and worker.serve(drill).status_code == 503
+        others.set()
+        assert worker.wait_idle(timeout=60)
+        assert worker.serve(team).status_code == 200 and worker.serve(drill).status_code == 200
+    finally:
+        others.set()
+        worker.stop()
+
+
+def test_a_scan_asked_by_two_threads_at_once_reads_git_once(jobs, monkeypatch):
+    """The round's marker scans start in a thread beside the overview's figures; the overview, asking for
+    the same scan meanwhile, waits for it instead of reading git again."""
+    repo, _, _ = jobs
+    git = GitCalls(monkeypatch)
+    scans = GenerationScans(ScanCache())
+    results: list[object] = []
+
+    def scan() -> None:
+        results.append(scans.scan(repo.path, repo="jobs", words=["TODO", "FIXME"], max_bytes=1_000_000))
+
+    threads = [threading.Thread(target=scan) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 4 and all(r is results[0] for r in results)
+    assert scans.scans == 1 and git.calls
+    assert {m.text for m in results[0].markers} == {"# TODO: schedule", "# FIXME: sleep"}

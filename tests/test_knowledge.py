@@ -298,3 +298,18 @@ def test_mailmap_merges_one_persons_addresses(duck, tmp_path):
     ingest_git(duck, Config(), repo.path, service="mm")
     authors = {r[0] for r in duck.query("SELECT DISTINCT author_email FROM changes WHERE subject <> 'mailmap'")}
     assert authors == {"ada@work.example"}
+
+
+def test_one_history_analysed_at_several_dates_and_groupings_reads_as_a_fresh_one_each_time(store, repo, tmp_path):
+    """The debt ledger analyses each history at every month's end: what depends on the files alone is
+    worked out once per history, and each analysis is still the one a fresh history gives."""
+    repo.commit("purger", day(5, 1), {"purger/purge.py": text(30, "p"), "docs/runbooks/purger.md": text(3, "r")},
+                author=ADA)
+    repo.commit("web", day(10, 6), {"web/app.ts": text(10, "w"), "purger/purge.py": text(31, "p")}, author=BOB)
+    config = _services_config(tmp_path)
+    ingest_git(store, config, repo.path)
+    people = People.from_config(config)
+    shared = load_history(store.tables(), "repo", people=people)
+    for by, now in (("service", day(1, 7)), ("dir", day(1, 3)), ("service", day(1, 2)), ("dir", day(1, 7))):
+        fresh = load_history(store.tables(), "repo", people=people)
+        assert analyse(shared, by=by, now=now, active_months=3) == analyse(fresh, by=by, now=now, active_months=3)

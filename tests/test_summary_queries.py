@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from fireline.app.dora import group_sets
+from fireline.app.dora import group_sets, summary_and_weekly, summary_of_tables
 from fireline.config import load_config
 from fireline.metrics.dora import Scope
 from fireline.metrics.summary import summarise
@@ -80,3 +80,18 @@ def test_more_grouping_levels_need_no_more_queries(demo):
         summary = summarise(tables, SCOPE, SEED, team_of=team_of, group_sets=sets, period="week")
     assert {tuple(g.keys) for g in summary.groups} == set(sets)
     assert len(calls) <= MAX_QUERIES, calls
+
+
+def test_the_report_s_summary_and_its_weeks_are_one_summary_s_queries_and_the_same_figures(demo):
+    """The overview's figures and its weekly trends were two summaries (two rounds of queries); now one."""
+    store, config = demo
+    tables, team_of = store.tables(), team_map(config, store)
+    with counted(store.con) as calls:
+        summary, weekly = summary_and_weekly(tables, config, SCOPE, SEED, team_of)
+    assert len(calls) <= MAX_QUERIES + 1, calls  # one summary's queries, and the empty-window hint's
+    alone = summary_of_tables(tables, config, SCOPE, SEED, team_of)
+    by = ("team", "period") if config.team_names else ("service", "period")
+    weeks = summarise(tables, SCOPE, SEED, team_of=team_of, group_sets=(("period",), by), period="week")
+    assert summary.as_dict() == alone.as_dict() and summary.hint == alone.hint
+    assert weekly.as_dict() == weeks.as_dict()
+    assert {tuple(g.keys) for g in weekly.groups} == {("period",), by}

@@ -14,7 +14,7 @@ from ..metrics import explain as explain_metric
 from ..metrics import stages as stage_metrics
 from ..metrics.dora import Scope
 from ..metrics.span import data_span
-from ..metrics.summary import MetricValue, Summary, summarise
+from ..metrics.summary import MetricValue, Summary, summarise, summarise_each
 from ..metrics.tiers import PROFILES, Profile, get_profile
 from ..scope import team_map
 from ..store import Store
@@ -71,6 +71,17 @@ def summary_of_tables(tables: dict[str, Any], config: Config, scope: Scope, prof
     result = summarise(tables, scope, profile, team_of=team_of, group_sets=group_sets(config, by), period=by)
     result.hint = empty_window_hint(tables, config, scope, result)
     return result
+
+
+def summary_and_weekly(tables: dict[str, Any], config: Config, scope: Scope, profile: Profile,
+                       team_of: dict[str, str]) -> tuple[Summary, Summary]:
+    """`summary_of_tables` and the same figures per week (overall and per team, or per service without
+    teams: the report's trends) from one summary's queries instead of two."""
+    by = ("team", "period") if config.team_names else ("service", "period")
+    result, weekly = summarise_each(tables, scope, profile, team_of=team_of,
+                                    each=(group_sets(config, None), (("period",), by)), period="week")
+    result.hint = empty_window_hint(tables, config, scope, result)
+    return result, weekly
 
 
 def empty_window_hint(tables: dict[str, Any], config: Config, scope: Scope, result: Summary) -> dict[str, Any] | None:

@@ -112,12 +112,12 @@ def is_runbook(path: str) -> bool:
     return "runbook" in path.lower()
 
 
-def _docs(group: str, paths: list[str], files: Mapping[str, FileStats]) -> dict:
+def _docs(group: str, paths: list[str], files: Mapping[str, FileStats], all_runbooks: list[str]) -> dict:
     """README and runbook beside the group's code, and how far the code has moved on since."""
     readmes = [p for p in paths if is_readme(p)]
     # Runbooks often live together (docs/runbooks/<service>.md): one named after the group counts too.
     runbooks = sorted({p for p in paths if is_runbook(p)}
-                      | {p for p in files if is_runbook(p) and group != "." and group.lower() in p.lower()})
+                      | {p for p in all_runbooks if group != "." and group.lower() in p.lower()})
     code = [p for p in paths if not is_readme(p) and not is_runbook(p)]
     code_last = max((files[p].last_changed for p in code), default=None)
 
@@ -159,13 +159,19 @@ def analyse(history: History, *, by: str = "dir", now: datetime | None = None, a
     now = now or history.newest
     since = months_before(now, active_months) if now else None
     active = {k for k, d in devs.items() if since is not None and d.last_commit >= since}
-    file_authors = {p: authors_of(s) for p, s in files.items()}
+    derived = history.derived
+    if "authors" not in derived:  # the same at any `now`: worked out once per history
+        derived["authors"] = {p: authors_of(s) for p, s in files.items()}
+        derived["runbooks"] = [p for p in files if is_runbook(p)]
+    file_authors: dict[str, set[str]] = derived["authors"]
+    if ("groups", by) not in derived:
+        derived[("groups", by)] = group_files(files, by, history.services)
     # Files only bots changed (left out, fireline.identity) are nobody's knowledge: no part of any truck factor.
     known = {p: a for p, a in file_authors.items() if files[p].changes}
     authored = Counter(dev for a in file_authors.values() for dev in a)
 
     groups = []
-    for name, paths in group_files(files, by, history.services).items():
+    for name, paths in derived[("groups", by)].items():
         sub = {p: known[p] for p in paths if p in known}
         per_author = Counter(dev for authors in sub.values() for dev in authors)
         orphaned = [p for p in paths if sub.get(p) and not (sub[p] & active)]
@@ -182,7 +188,7 @@ def analyse(history: History, *, by: str = "dir", now: datetime | None = None, a
             "orphaned": orphaned,
             "unowned_files": sum(1 for a in sub.values() if not a),
             "bot_only_files": len(paths) - len(sub),
-            "docs": _docs(name, paths, files),
+            "docs": _docs(name, paths, files, derived["runbooks"]),
         })
 
     hot = sorted(files.values(), key=lambda s: (-(s.total_changes * max(s.lines, 0)), s.path))[:top]

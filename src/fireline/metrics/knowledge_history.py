@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import ibis
 
@@ -54,6 +55,10 @@ class History:
     newest: datetime | None  # newest committer time in the repository
     services: list[dict]
     directory: Directory | None = None  # who is who (merged identities, bots)
+    # What knowledge.analyse derives from the files alone, whatever its `now` (a page analyses one history
+    # at several dates: the knowledge section, and the debt ledger at each month's end). A history is not
+    # changed once replayed.
+    derived: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 def _topological(commits: dict[str, dict], head: str | None) -> list[dict]:

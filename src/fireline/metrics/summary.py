@@ -7,6 +7,7 @@ one Ibis expression executed on whatever backend holds the data.
 
 from __future__ import annotations
 
+import copy
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -394,21 +395,37 @@ def _expected_keys(keys: tuple[str, ...], team_of: dict[str, str], scope: dora.S
 def summarise(tables: dict[str, ir.Table], scope: dora.Scope, profile: Profile, *,
               team_of: dict[str, str] | None = None, group_sets: tuple[tuple[str, ...], ...] = (("team",),),
               period: str | None = None) -> Summary:
+    return summarise_each(tables, scope, profile, team_of=team_of, each=(group_sets,), period=period)[0]
+
+
+def summarise_each(tables: dict[str, ir.Table], scope: dora.Scope, profile: Profile, *,
+                   team_of: dict[str, str] | None = None, each: tuple[tuple[tuple[str, ...], ...], ...],
+                   period: str | None = None) -> list[Summary]:
+    """One summary per entry of `each` (its group sets), all from the same queries: a page that shows
+    the figures per team and the same figures week by week pays for one summary, not two. Each is
+    what `summarise` returns for its group sets alone (`period` changes only the levels with "period")."""
     team_of = team_of or {}
-    levels = [(), *group_sets]
+    levels: list[tuple[str, ...]] = [()]
+    for group_sets in each:
+        levels += group_sets
     agg = _Aggregator(tables, scope, team_of, period, levels)
-    overall_metrics = _fill(agg.level(0).get((), {}), {})
-    groups = []
-    for index, keys in enumerate(levels[1:], start=1):
-        found = {_naive(key): metrics for key, metrics in agg.level(index).items()}
-        for key in _expected_keys(keys, team_of, scope, period) - set(found):
-            found[key] = {}
-        for key, metrics in sorted(found.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
-            named = {k: (v.replace(tzinfo=UTC).date().isoformat() if isinstance(v, datetime) else v)
-                     for k, v in zip(keys, key, strict=True)}
-            days = agg.days_of(key, keys)[0]
-            groups.append(Group(named, _fill(metrics, overall_metrics, agg.sources, days)))
-    for group in [Group({}, overall_metrics), *groups]:
-        for name, mv in group.metrics.items():
-            mv.tier = profile.tier(name, mv.value)
-    return Summary(scope, profile.name, Group({}, overall_metrics), groups)
+    out, first = [], 1
+    for group_sets in each:
+        # Copies: the summaries share the overall level's figures, and a caller may change its own.
+        overall_metrics = _fill(copy.deepcopy(agg.level(0).get((), {})), {})
+        groups = []
+        for index, keys in enumerate(group_sets, start=first):
+            found = {_naive(key): metrics for key, metrics in agg.level(index).items()}
+            for key in _expected_keys(keys, team_of, scope, period) - set(found):
+                found[key] = {}
+            for key, metrics in sorted(found.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
+                named = {k: (v.replace(tzinfo=UTC).date().isoformat() if isinstance(v, datetime) else v)
+                         for k, v in zip(keys, key, strict=True)}
+                days = agg.days_of(key, keys)[0]
+                groups.append(Group(named, _fill(metrics, overall_metrics, agg.sources, days)))
+        first += len(group_sets)
+        for group in [Group({}, overall_metrics), *groups]:
+            for name, mv in group.metrics.items():
+                mv.tier = profile.tier(name, mv.value)
+        out.append(Summary(scope, profile.name, Group({}, overall_metrics), groups))
+    return out

@@ -25,6 +25,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..app import report as report_view
+from ..app.report.context import Shared
+from ..app.report.drawing import Drawing
 from ..app.report.sections import LABELS, drill_table, metric_cell, summary_of
 from ..config import Config
 from ..debt.report import ScanCache
@@ -94,6 +96,8 @@ def _filters(ctx: report_view.Context | None, config: Config, store: Store, quer
 
 
 def _context(store: Store, config: Config, query: dict[str, str], **kw: Any) -> report_view.Context:
+    if isinstance(kw.get("scans"), Shared):  # the background worker's: the generation's histories too
+        kw["shared"] = kw["scans"]
     # As of the config's `at` when it has one, as `fireline report` is: a fixed history reads the same every day.
     at = as_of(config.at, config.timezone) if config.at else None
     return report_view.build_context(store, config, team=query.get("team"), service=query.get("service"),
@@ -169,11 +173,12 @@ def build_page(store: Store, config: Config, key: PageKey, scans: ScanCache | No
     try:
         if path == "/":
             ctx = _context(store, config, query, links=PageLinks(query), drill_rows=0, scans=scans)
-            view = report_view.report_page(ctx, title="Fireline dashboard",
-                                           filters=_filters(ctx, config, store, query))
-            qs = urlencode(query)
-            view.footer += f" Download this view as one file: /report.html{'?' + qs if qs else ''}."
-            return Rendered(200, report_view.render(view))
+            with Drawing() as drawing:
+                view = report_view.report_page(ctx, title="Fireline dashboard",
+                                               filters=_filters(ctx, config, store, query), on_section=drawing.draw)
+                qs = urlencode(query)
+                view.footer += f" Download this view as one file: /report.html{'?' + qs if qs else ''}."
+                return Rendered(200, report_view.render(view, drawing.svgs()))
         if path.startswith("/explain/"):
             metric = path.removeprefix("/explain/")
             name = ALIASES.get(metric)
@@ -188,8 +193,10 @@ def build_page(store: Store, config: Config, key: PageKey, scans: ScanCache | No
             return Rendered(200, report_view.render(view))
         if path == "/report.html":
             ctx = _context(store, config, query, links=AnchorLinks(), scans=scans)
-            return Rendered(200, report_view.render(report_view.report_page(ctx)),
-                            (("Content-Disposition", 'inline; filename="fireline-report.html"'),))
+            with Drawing() as drawing:
+                view = report_view.report_page(ctx, on_section=drawing.draw)
+                return Rendered(200, report_view.render(view, drawing.svgs()),
+                                (("Content-Disposition", 'inline; filename="fireline-report.html"'),))
         raise ValueError(f"no dashboard page at {path}")
     except UserError as exc:
         return Rendered(400, _error_page(config, store, query, str(exc)))

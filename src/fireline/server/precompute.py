@@ -11,8 +11,11 @@ the overview first, then the jobs (the /metrics export), then the pages people l
 each team's overview and the drill-down pages (at most every `MIN_ROUND_SECONDS`); in between, any
 page a request is waiting for. Pages say "as of now", so the warm ones are also computed again every
 `REFRESH_SECONDS` while the data stands still. The debt section's marker scans (the only part that
-reads git) run in that thread, at most once per repository and generation, and start from the scans
-kept in the store (debt/scan_cache.py), so a repository whose HEAD has not moved is not read again.
+reads git) run at most once per repository and generation, and start from the scans kept in the store
+(debt/scan_cache.py), so a repository whose HEAD has not moved is not read again. A round whose overview
+must be computed starts them (with the repositories' histories and the charts' runtime) in a prefetch
+thread with its own connection, so they go on while the worker computes the figures; the generation's
+pages share them (generation.py).
 
 Every page computed is also kept in the store (store/pages.py) with the version of the data it was
 computed from and its context (config, code, and the clock when the config has no `at`): a server
@@ -29,16 +32,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from html import escape
-from pathlib import Path
 
 from fastapi.responses import HTMLResponse, Response
 
+from ..app.report.context import Shared, history_of
 from ..config import Config
-from ..debt.markers import ScanResult
 from ..debt.report import ScanCache
 from ..store import Store
-from ..store import pages as kept_pages
 from .dashboard import PageKey, Reader, Rendered, build_page, page_key
+from .generation import GenerationScans
 from .kept import Keeper, keeper_for
 from .prometheus import DoraCollector
 
@@ -58,29 +60,7 @@ OVERVIEW: tuple[str, PageKey] = ("page", ("/", ()))
 JOBS = ("jobs", None)
 Job = Callable[[Store], None]
 Builder = Callable[[Store, PageKey, ScanCache], Rendered]
-
-
-class GenerationScans(ScanCache):
-    """The marker scans of one store generation: the first page that needs a repository's markers reads
-    git (in the worker) through the server's long-lived cache, which starts from the scan kept in the
-    store; every later page of the generation reads none, not even `git rev-parse HEAD`."""
-
-    def __init__(self, cache: ScanCache) -> None:
-        super().__init__()
-        self._cache = cache
-        self._memo: dict[tuple, ScanResult] = {}
-
-    def scan(self, path: Path, *, repo: str, words: list[str], max_bytes: int,
-             generated: list[str] | None = None, store: Store | None = None) -> ScanResult:
-        # The scan kept in the store is read (a restart does not blame every marked file again) and
-        # written through CacheWrites: a kept scan is not new data, so it starts no new generation.
-        key = (repo, str(path), tuple(words), max_bytes, tuple(generated or ()))
-        if key not in self._memo:
-            self._memo[key] = self._cache.scan(path, repo=repo, words=words, max_bytes=max_bytes,
-                                               generated=generated,
-                                               store=kept_pages.CacheWrites(store) if store is not None else None)
-            self.scans = self._cache.scans
-        return self._memo[key]
+Prefetch = Callable[[Store | None, ScanCache], None]
 
 
 def placeholder(retry: int = 2) -> HTMLResponse:
@@ -97,9 +77,11 @@ class Precompute:
                  shared_lock: threading.Lock, reader: Reader, build: Builder, *,
                  warm: Callable[[], Iterable[PageKey]] = tuple, jobs: Iterable[Job] = (),
                  wait: float = PAGE_WAIT_SECONDS, poll: float = POLL_SECONDS,
-                 refresh: float = REFRESH_SECONDS, keep: Keeper | None = None) -> None:
+                 refresh: float = REFRESH_SECONDS, keep: Keeper | None = None,
+                 prefetch: Prefetch | None = None) -> None:
         self._open, self._shared, self._shared_lock = open_store, shared, shared_lock
         self._keep = keep
+        self._prefetch, self._prefetching = prefetch, threading.Thread()
         self._reader, self._build, self._warm, self._jobs = reader, build, warm, list(jobs)
         self._wait, self._poll, self._refresh = wait, poll, refresh
         self._cond = threading.Condition()
@@ -169,6 +151,8 @@ class Precompute:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self._prefetching.is_alive():
+            self._prefetching.join(timeout=30)
 
     def wait_for(self, generation: int, timeout: float) -> bool:
         """Wait until the overview and the jobs of `generation` (or a later one) are done."""
@@ -213,6 +197,11 @@ class Precompute:
                     # The pages loaded from the store are as old as they are: refreshed when they would have been.
                     rounded, last, age = seen, time.monotonic() - age, 0.0
                     self._changed()
+                    with self._cond:
+                        overview = self._pages.get(OVERVIEW[1])
+                        kept = overview is not None and overview[0] >= seen and overview[1] == self._round
+                    if not kept:  # else the overview was kept in the store: nothing to read git for yet
+                        self._start_prefetch(store, scans)
                 with self._cond:
                     # The overview first, then the jobs (/metrics): pages asked by requests go ahead of
                     # everything else but the jobs, which they would otherwise hold off for as long as they come.
@@ -234,6 +223,31 @@ class Precompute:
                         self._cond.notify_all()
         finally:
             store.close()
+
+    def _start_prefetch(self, store: Store, scans: GenerationScans) -> None:
+        """What the round's overview will need that is not the worker's own work (the marker scans: git, in
+        other processes; the charts' JavaScript runtime), started in a thread of its own with its own
+        connection, so it goes on while the worker computes the overview's figures."""
+        if self._prefetch is None or self._prefetching.is_alive():
+            return
+        prefetch, sibling = self._prefetch, None
+        try:
+            if not store.read_only:  # opened here: an in-memory store's sibling is a cursor of the worker's
+                sibling = store.sibling()
+        except Exception:
+            log.debug("no second connection for the dashboard's prefetch", exc_info=True)
+
+        def run() -> None:
+            try:
+                prefetch(sibling, scans)
+            except Exception:  # the page that needs it computes it again, and logs what failed then
+                log.debug("the dashboard's prefetch failed", exc_info=True)
+            finally:
+                if sibling is not None:
+                    sibling.close()
+
+        self._prefetching = threading.Thread(target=run, name="fireline-prefetch", daemon=True)
+        self._prefetching.start()
 
     def _version(self, store: Store, lock: threading.Lock, generation: int) -> str | None:
         """The data's version, read once per generation before its first page is computed (not on every
@@ -348,5 +362,21 @@ def for_server(open_store: Callable[[], Store], shared: Callable[[], Store | Non
     def export(store: Store) -> None:
         collector.update(exported(store, config))
 
+    def prefetch(store: Store | None, scans: ScanCache) -> None:
+        """What the overview needs besides its figures, while the worker computes them: vl-convert's runtime
+        first (it holds the GIL ~0.3 s, once per process: better before the page's drawing threads start),
+        then every repository's marker scan (git, in other processes) and history."""
+        from ..debt.report import scan_repos
+        from ..views.charts import warm_up
+
+        warm_up()
+        if store is None:
+            return
+        scan_repos(store, config, cache=scans)
+        if isinstance(scans, Shared):
+            tables = store.tables()
+            for repo in sorted(r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist()):
+                history_of(tables, config, repo, scans)
+
     return Precompute(open_store, shared, shared_lock, reader, build, warm=warm, jobs=[export], wait=wait,
-                      keep=keeper_for(config, REFRESH_SECONDS))
+                      keep=keeper_for(config, REFRESH_SECONDS), prefetch=prefetch)

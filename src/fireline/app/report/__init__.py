@@ -11,6 +11,7 @@ sections into a Page; ``write_report`` writes one self-contained file (and PNGs 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,7 +25,7 @@ from ...metrics.tiers import get_profile
 from ...scope import scope_of, team_map
 from ...steps import Steps, quietly
 from ...store import Store
-from .context import PARTS_STEP, Anchors, Context
+from .context import PARTS_STEP, Anchors, Context, Shared
 
 if TYPE_CHECKING:
     from ...debt.report import ScanCache
@@ -48,8 +49,10 @@ __all__ = ["Context", "Filters", "Option", "Page", "ReportResult", "build_contex
 def build_context(store: Store, config: Config, *, team: str | None = None, service: str | None = None,
                   since: str | None = None, until: str | None = None, profile: str | None = None,
                   today: date | None = None, now: datetime | None = None, links: Links | None = None,
-                  drill_rows: int = 100, scope: Scope | None = None, scans: ScanCache | None = None) -> Context:
-    """`scans`: a long-running server's marker scans to reuse (the report command scans once anyway)."""
+                  drill_rows: int = 100, scope: Scope | None = None, scans: ScanCache | None = None,
+                  shared: Shared | None = None) -> Context:
+    """`scans`: a long-running server's marker scans to reuse (the report command scans once anyway);
+    `shared`: what its pages of one store generation share (context.Shared)."""
     try:
         chosen = get_profile(profile or config.profile)
     except KeyError as exc:
@@ -64,7 +67,7 @@ def build_context(store: Store, config: Config, *, team: str | None = None, serv
     today = today or now.astimezone(zone).date()
     return Context(store=store, tables=store.tables(), config=config, scope=scope, team_of=team_of,
                    profile=chosen, today=today, now=now, links=links or Anchors(), team=team,
-                   service=service, drill_rows=drill_rows, scans=scans)
+                   service=service, drill_rows=drill_rows, scans=scans, shared=shared)
 
 
 def window_dates(ctx: Context) -> tuple[date, date]:
@@ -82,14 +85,16 @@ def scope_text(ctx: Context) -> str:
 
 
 def report_page(ctx: Context, *, title: str = "Fireline report", filters: Filters | None = None,
-                sections: list[Section] | None = None, steps: Steps | None = None) -> Page:
+                sections: list[Section] | None = None, steps: Steps | None = None,
+                on_section: Callable[[Section], None] | None = None) -> Page:
+    """`on_section`: see build_sections (a Drawing's `draw`, to draw the charts while the rest computes)."""
     from ...views.report.html import Page
 
     if sections is None:
         # Imported here: the parts (and Altair, for their charts) are not needed to write a kept report.
         from .sections import build_sections
 
-        sections = build_sections(ctx, steps=steps)
+        sections = build_sections(ctx, steps=steps, on_section=on_section)
     found = sections
     footer = ("Made by Fireline from the store's deployments, commits, incidents and alerts. "
               "Every figure can explain itself: fireline explain METRIC. This page makes no network requests.")
@@ -178,9 +183,11 @@ def _made(ctx: Context, title: str, png_dir: Path | None, steps: Steps | None
     """(HTML, section ids, chart ids, PNG files) of the report computed now."""
     from ...views.charts import write_png
     from ...views.report.html import render
+    from .drawing import Drawing
 
-    page = report_page(ctx, title=title, steps=steps)
-    text = render(page)
+    with Drawing() as drawing:
+        page = report_page(ctx, title=title, steps=steps, on_section=drawing.draw)
+        text = render(page, drawing.svgs())
     charts = [ch for s in page.sections for ch in s.charts]
     pngs = [write_png(ch, png_dir) for ch in charts] if png_dir else []
     return text, [s.id for s in page.sections], [c.id for c in charts], pngs

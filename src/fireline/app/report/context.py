@@ -6,9 +6,10 @@ tables, figures) and the HTML they become live in views/report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import ibis.expr.types as ir
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from ...metrics.knowledge_history import History
     from ...views.report.model import Links
 
-__all__ = ["PARTS_STEP", "Anchors", "Context", "histories"]
+__all__ = ["PARTS_STEP", "Anchors", "Context", "Shared", "histories", "history_of"]
 
 PARTS_STEP = "report parts"  # the progress step of building the sections (fireline.steps)
 
@@ -35,6 +36,14 @@ class Anchors:
         from ...views.report.model import AnchorLinks
 
         return AnchorLinks().drilldown(metric, team, service)
+
+
+@runtime_checkable
+class Shared(Protocol):
+    """What a long-running server's pages of one store generation share: `get` computes a value once per
+    key (and generation), whichever page or thread asks first (server/precompute.GenerationScans)."""
+
+    def get(self, key: tuple, compute: Callable[[], Any]) -> Any: ...
 
 
 @dataclass
@@ -55,6 +64,7 @@ class Context:
     drill_rows: int = 100  # rows per folded drill-down table; the rest are a command away
     cache: dict[str, Any] = field(default_factory=dict)  # what several sections read, computed once per page
     scans: ScanCache | None = None  # marker scans a long-running server keeps across pages
+    shared: Shared | None = None  # what the pages of one store generation share (a server's; see histories)
 
     @property
     def teams_in_scope(self) -> list[str]:
@@ -67,13 +77,21 @@ def histories(ctx: Context) -> dict[str, History]:
     debt and on-call parts all read it. A report for some services (--team, --service) replays only the
     repositories that hold them: the parts show nothing of the others."""
     if "histories" not in ctx.cache:
-        from ...identity import People
-        from ...metrics.knowledge_history import load_history
-
-        people = People.from_config(ctx.config)
         repos = sorted(r["repo"] for r in ctx.tables["repos"].select("repo").to_pyarrow().to_pylist())
         if ctx.scope.services is not None:
             wanted, held = set(ctx.scope.services), ctx.store.repo_services()
             repos = [r for r in repos if wanted & {s["name"] for s in held.get(r, [])}]
-        ctx.cache["histories"] = {repo: load_history(ctx.tables, repo, people=people) for repo in repos}
+        ctx.cache["histories"] = {repo: history_of(ctx.tables, ctx.config, repo, ctx.shared) for repo in repos}
     return ctx.cache["histories"]
+
+
+def history_of(tables: dict[str, ir.Table], config: Config, repo: str, shared: Shared | None) -> History:
+    """One repository's history (at its default HEAD), replayed once per store generation where pages
+    share one (`shared`), else once per page. A history is never changed once replayed."""
+    from ...identity import People
+    from ...metrics.knowledge_history import load_history
+
+    def load() -> History:
+        return load_history(tables, repo, people=People.from_config(config))
+
+    return shared.get(("history", repo), load) if shared is not None else load()

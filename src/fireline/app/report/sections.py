@@ -36,8 +36,26 @@ ALL = "All"
 def summary_of(ctx: Context) -> Summary:
     """The same rows as `fireline dora` (teams and their services, or services without teams), with its hint."""
     if "summary" not in ctx.cache:
-        ctx.cache["summary"] = dora.summary_of_tables(ctx.tables, ctx.config, ctx.scope, ctx.profile, ctx.team_of)
+        if ctx.cache.get(WEEKLY_TOO):
+            ctx.cache["summary"], ctx.cache["weekly"] = dora.summary_and_weekly(
+                ctx.tables, ctx.config, ctx.scope, ctx.profile, ctx.team_of)
+        else:
+            ctx.cache["summary"] = dora.summary_of_tables(ctx.tables, ctx.config, ctx.scope, ctx.profile,
+                                                          ctx.team_of)
     return ctx.cache["summary"]
+
+
+WEEKLY_TOO = "weekly too"  # set in ctx.cache when the page has trends: the summary brings the weekly figures along
+
+
+def weekly_of(ctx: Context) -> Summary:
+    """The figures per week, overall and per team (or service): computed with the summary when the page
+    asked for both (WEEKLY_TOO), else on their own."""
+    if "weekly" not in ctx.cache:
+        by = ("team", "period") if ctx.config.team_names else ("service", "period")
+        ctx.cache["weekly"] = summarise(ctx.tables, ctx.scope, ctx.profile, team_of=ctx.team_of,
+                                        group_sets=(("period",), by), period="week")
+    return ctx.cache["weekly"]
 
 
 def has_dora_data(ctx: Context) -> bool:
@@ -127,8 +145,7 @@ def trends(ctx: Context) -> Section | None:
     if not has_dora_data(ctx) or summary_of(ctx).hint:
         return None  # an empty window: the overview says where the data is; empty charts would say nothing
     by = ("team", "period") if ctx.config.team_names else ("service", "period")
-    weekly = summarise(ctx.tables, ctx.scope, ctx.profile, team_of=ctx.team_of, group_sets=(("period",), by),
-                       period="week")
+    weekly = weekly_of(ctx)
     weeks: list[str] = []  # every week of the window: summarise lists the weeks without deployments too
     per: dict[tuple[str, str], dict[str, MetricValue]] = {}
     for group in weekly.groups:
@@ -302,14 +319,20 @@ SECTIONS: tuple[SectionFn, ...] = (
 
 
 def build_sections(ctx: Context, functions: tuple[SectionFn, ...] = SECTIONS, *,
-                   steps: Steps | None = None) -> list[Section]:
-    """The sections with data, in order; `steps` hears "report parts" after each part."""
+                   steps: Steps | None = None, on_section: Callable[[Section], None] | None = None
+                   ) -> list[Section]:
+    """The sections with data, in order; `steps` hears "report parts" after each part; `on_section` is
+    handed each section as it is made (drawing.Drawing draws its charts meanwhile)."""
     steps = steps or quietly
+    if trends in functions:
+        ctx.cache.setdefault(WEEKLY_TOO, True)
     found = []
     for done, fn in enumerate(functions):
         steps(PARTS_STEP, done, len(functions))
         section = fn(ctx)
         if section is not None:
             found.append(section)
+            if on_section is not None:
+                on_section(section)
     steps(PARTS_STEP, len(functions), len(functions))
     return found

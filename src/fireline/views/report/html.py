@@ -7,6 +7,7 @@ Light and dark follow `prefers-color-scheme`; charts use `currentColor`, so they
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from jinja2 import DictLoader, Environment, select_autoescape
@@ -253,7 +254,9 @@ _ENV = Environment(loader=DictLoader(TEMPLATES), autoescape=select_autoescape(de
                    trim_blocks=False, lstrip_blocks=False)
 
 
-def render(page: Page) -> str:
-    svgs = {ch.id: to_svg(ch) for s in page.sections for ch in s.charts}
+def render(page: Page, svgs: Mapping[str, str] | None = None) -> str:
+    """`svgs`: charts already drawn, by id (app/report/drawing.py); the others are drawn here."""
+    drawn = svgs or {}
+    svgs = {ch.id: drawn[ch.id] if ch.id in drawn else to_svg(ch) for s in page.sections for ch in s.charts}
     page.svgs = svgs
     return _ENV.get_template("page.html").render(page=page, css=CSS, csp=CSP)
