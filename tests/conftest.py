@@ -130,3 +130,43 @@ def demo_org(tmp_path_factory):
 
     return run(tmp_path_factory.mktemp("demo-org") / "demo")
 
+
+
+@pytest.fixture(scope="session")
+def lake(demo_org, tmp_path_factory):
+    """The demo exported twice for local Spark: parquet files (`export parquet`) and a Spark
+    warehouse folder (`export tables --to pyspark:///...`, which starts the session all the Spark
+    tests share)."""
+    from typer.testing import CliRunner
+
+    from fireline.cli import app
+
+    from .spark_support import require_spark
+
+    require_spark()
+    root = tmp_path_factory.mktemp("lake")
+    db = str(demo_org.db)
+    for args in (["export", "tables", "--to", f"pyspark://{root / 'warehouse'}"],
+                 ["export", "parquet", str(root / "parquet")]):
+        result = CliRunner().invoke(app, [*args, "--db", db])
+        assert result.exit_code == 0, (args, result.output, result.exception)
+    return {"db": db, "world": str(Path(db).parent / "world"),
+            "parquet": f"pyspark://{root / 'parquet'}", "warehouse": f"pyspark://{root / 'warehouse'}"}
+
+
+@pytest.fixture(scope="session")
+def spark_connect(demo_org):
+    """A real Spark Connect server for the whole run (pyspark's own jars, a free loopback port),
+    holding the demo's tables (`export tables --to sc://127.0.0.1:PORT`); stopped at the end."""
+    from typer.testing import CliRunner
+
+    from fireline.cli import app
+
+    from .spark_support import connect_server, require_spark
+
+    require_spark(connect=True)
+    db = str(demo_org.db)
+    with connect_server() as url:
+        result = CliRunner().invoke(app, ["export", "tables", "--to", url, "--db", db])
+        assert result.exit_code == 0, (result.output, result.exception)
+        yield {"db": db, "world": str(Path(db).parent / "world"), "sc": url, "export": result.output}

@@ -2,29 +2,21 @@
 export`), read back through `--db pyspark:///DIR`, and every command's JSON compared with DuckDB's.
 
 One SparkSession for the whole run (starting one takes about 10 s; Fireline's own `spark_session`
-reuses it). Skip locally with `-m "not spark"`; under CI=true a missing pyspark or Java fails."""
+reuses it): the `lake` fixture of conftest.py. Skip locally with `-m "not spark"`; under CI=true a
+missing pyspark or Java fails."""
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import math
-import os
-import shutil
-from pathlib import Path
-
 import pytest
-from typer.testing import CliRunner
 
 from fireline import Workspace
-from fireline.cli import app
 from fireline.errors import UserError
 
+from .spark_support import cli_json as _json
+from .spark_support import same as _same
 from .test_golden import COMMANDS
 
 pytestmark = pytest.mark.spark
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # Every metric command, once (the golden list has more variants of each on DuckDB).
 CASES = [
@@ -33,58 +25,6 @@ CASES = [
     "oncall-load.json", "oncall-handoff.json", "knowledge.json", "debt-data.json", "budget.json",
     "plan-data.json", "repeats.json",
 ]
-
-
-def _no_spark() -> str | None:
-    if importlib.util.find_spec("pyspark") is None:
-        return "pyspark is not installed (pip install -e '.[test]')"
-    if shutil.which("java") is None:
-        return "no Java runtime (apt-get install default-jre-headless; make test does)"
-    return None
-
-
-@pytest.fixture(scope="session")
-def lake(demo_org, tmp_path_factory):
-    """The demo exported twice: parquet files (`export parquet`) and a Spark warehouse folder
-    (`export tables --to pyspark:///...`, which starts the session all the tests share)."""
-    reason = _no_spark()
-    if reason:
-        if IN_CI:
-            pytest.fail(f"Spark is required in CI: {reason}")
-        pytest.skip(f"Spark not available: {reason}")
-    root = tmp_path_factory.mktemp("lake")
-    db = str(demo_org.db)
-    for args in (["export", "tables", "--to", f"pyspark://{root / 'warehouse'}"],
-                 ["export", "parquet", str(root / "parquet")]):
-        result = CliRunner().invoke(app, [*args, "--db", db])
-        assert result.exit_code == 0, (args, result.output, result.exception)
-    return {"db": db, "world": str(Path(db).parent / "world"),
-            "parquet": f"pyspark://{root / 'parquet'}", "warehouse": f"pyspark://{root / 'warehouse'}"}
-
-
-def _json(args: list[str], paths: dict[str, str], db: str) -> object:
-    filled = [a.format(db=db, world=paths["world"]) for a in args]
-    result = CliRunner().invoke(app, filled, env={"COLUMNS": "120", "NO_COLOR": "1", "TZ": "UTC"})
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code in (0, 1), (filled, result.output)
-    return json.loads(result.output)
-
-
-def _same(a: object, b: object, where: str = "") -> None:
-    """Equal, floats to 1e-9 relative (Spark's percentile interpolates in another order)."""
-    if isinstance(a, float) and isinstance(b, float | int):
-        assert math.isclose(a, b, rel_tol=1e-9), (where, a, b)
-    elif isinstance(a, dict) and isinstance(b, dict):
-        assert list(a) == list(b), (where, list(a), list(b))
-        for key in a:
-            _same(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, list) and isinstance(b, list):
-        assert len(a) == len(b), (where, len(a), len(b))
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _same(x, y, f"{where}[{i}]")
-    else:
-        assert a == b, (where, a, b)
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -15,6 +15,7 @@ URLs (Ibis' own forms, given to `ibis.connect` unchanged except for Spark):
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,9 +71,8 @@ def spark_session(url: str) -> Any:
         raise UserError("Spark needs pyspark: pip install 'fireline[spark]'", field="db") from None
     parts = urlparse(url)
     if parts.scheme == "sc":
-        remote = url.split("/;", 1)[0] + "".join(f"/;{p}" for p in _connect_params(url) if
-                                                  not p.startswith("database="))
-        return SparkSession.builder.remote(remote).getOrCreate()
+        return _connect_session(url.split("/;", 1)[0] + "".join(f"/;{p}" for p in _connect_params(url) if
+                                                                not p.startswith("database=")))
     builder = SparkSession.builder
     conf = dict(_SPARK_DEFAULTS)
     if parts.path:  # Ibis' form: the path is the session's warehouse folder
@@ -81,6 +81,29 @@ def spark_session(url: str) -> Any:
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")  # a failed query is reported as a UserError, not a Java trace
+    return session
+
+
+# Spark Connect sessions of this process, one per server URL.
+_CONNECT: dict[str, Any] = {}
+
+
+def _connect_session(remote: str) -> Any:
+    """A Spark Connect session on `remote`, made by the Connect client itself: pyspark's common
+    builder refuses one in a process that has a local session (SESSION_ALREADY_EXIST), switches the
+    whole process to Connect mode (a local session opened after it fails), and hands back the
+    process's active Connect session whatever server the URL names."""
+    try:
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+    except ImportError as exc:  # pyspark without its Connect client (grpcio and friends)
+        raise UserError(f"Spark Connect needs pyspark's Connect client ({exc}): pip install 'fireline[spark]'",
+                        field="db") from None
+    # Ibis asks every Connect session for a schema check the client does not have; the client warns
+    # on stderr for each in-memory table, which the user can do nothing about.
+    warnings.filterwarnings("ignore", message="'verifySchema' is ignored", category=UserWarning)
+    session = _CONNECT.get(remote)
+    if session is None or getattr(session, "is_stopped", False):
+        session = _CONNECT[remote] = ConnectSession.builder.remote(remote).create()
     return session
 
 
@@ -101,6 +124,12 @@ def _parquet_view(session: Any, con: Any, path: Path, view: str) -> ibis.Table:
         return con.read_parquet(str(path), table_name=view)
     session.read.schema(schema).parquet(str(path)).createOrReplaceTempView(view)
     return con.table(view)
+
+
+def _require_exported(tables: dict[str, ibis.Table], url: str, where: str) -> None:
+    """A place without the exported tables is named now, not by a command's failure later."""
+    if "deployments" not in tables:
+        raise UserError(f"no exported tables in {where} (fireline export tables --to URL writes them)", where=url)
 
 
 class ReadOnlyEngine:
@@ -127,7 +156,9 @@ class ReadOnlyEngine:
         except Exception as exc:  # each driver raises its own kinds; all mean "cannot connect"
             raise UserError(f"cannot connect to {scheme}: {str(exc).strip()}", field="db") from None
         present = set(con.list_tables())
-        return cls(con, url, scheme, {n: utc_table(con.table(n), n) for n in TABLES if n in present})
+        tables = {n: utc_table(con.table(n), n) for n in TABLES if n in present}
+        _require_exported(tables, url, "the URL's schema")
+        return cls(con, url, scheme, tables)
 
     @classmethod
     def _spark(cls, url: str) -> ReadOnlyEngine:
@@ -138,6 +169,7 @@ class ReadOnlyEngine:
             database = next((p.split("=", 1)[1] for p in _connect_params(url) if p.startswith("database=")), None)
             present = set(con.list_tables(database=database))
             tables = {n: utc_table(con.table(n, database=database), n) for n in TABLES if n in present}
+            _require_exported(tables, url, f"database {database}" if database else "the current database")
             return cls(con, url, "spark", tables)
         folder = Path(unquote(parts.path))
         if not folder.is_dir():
