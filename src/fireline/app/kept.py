@@ -6,7 +6,7 @@ app/report/kept.py) and `fireline debt` (the ledger: app/planning.py).
 A result is reused only when everything it was made from is the same:
 - the request: its kind ("report", "debt"), the options as given (team, service, window, "now" ...),
   the whole config and Fireline's own code (its version and every source file's size and time);
-- the state: the store's data (store/report_cache.data_state) and the HEAD of every repository's
+- the state: the store's data (store/state.data_state) and the HEAD of every repository's
   working copy (the debt ledger reads its markers at HEAD, not from the store).
 Checking costs a few queries and one `git rev-parse` per repository; nothing is read through Ibis.
 
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import Config
 from ..steps import Steps
 from ..store import Store, report_cache
+from ..store.state import data_state
 
 if TYPE_CHECKING:
     from ..debt.report import ScanCache
@@ -36,12 +37,12 @@ FORMAT = 2  # bump when what is kept changes shape (2: requests are named by kin
 
 @cache
 def code_fingerprint() -> str:
-    """Fireline's version and the size and time of every one of its source files: a checkout that changed
-    (an upgrade, a fix in progress) never reuses a result the older code made."""
+    """Fireline's version and the size and time of every one of its files (sources, templates, assets): a
+    checkout that changed (an upgrade, a fix in progress) never reuses a result or page the older code made."""
     from .. import __version__
 
     root = Path(__file__).resolve().parents[1]
-    files = sorted(root.rglob("*.py"))
+    files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     digest = hashlib.sha256(__version__.encode())
     for path in files:
         st = path.stat()
@@ -71,14 +72,14 @@ def state_of(store: Store, config: Config) -> tuple[str, str] | None:
     for repo, stored, held in report_cache.repos(store):
         path = working_copy(config, stored, held)
         heads.append([repo, str(path) if path else None, head_of(path) if path else None])
-    data = report_cache.data_state(store)
+    data = data_state(store)
     return None if data is None else (data, json.dumps(sorted(heads)))
 
 
 def after_scans(store: Store, config: Config, state: tuple[str, str]) -> tuple[str, str] | None:
     """The state again after the marker scans: only PostgreSQL's generation counts their writes (the
     DuckDB data state leaves the scan cache out, and hashing every table twice would be wasted)."""
-    return state_of(store, config) if state[0].startswith("generation:") else state
+    return state_of(store, config) if state[0].startswith("generation ") else state
 
 
 def scan_first(store: Store, config: Config, *, team_of: Mapping[str, str], team: str | None,

@@ -11,7 +11,7 @@ from typing import Any
 from ..debt.markers import ScanResult
 from ..debt.report import ScanCache
 from ..store import Store
-from ..store import pages as kept_pages
+from ..store.state import CacheWrites
 
 
 class GenerationScans(ScanCache):
@@ -59,7 +59,7 @@ class GenerationScans(ScanCache):
         # written through CacheWrites: a kept scan is not new data, so it starts no new generation.
         def scan() -> ScanResult:
             return self._cache.scan(path, repo=repo, words=words, max_bytes=max_bytes, generated=generated,
-                                    store=kept_pages.CacheWrites(store) if store is not None else None)
+                                    store=CacheWrites(store) if store is not None else None)
 
         result: ScanResult = self.get(("scan", repo, str(path), tuple(words), max_bytes, tuple(generated or ())),
                                       scan)

@@ -6,15 +6,15 @@ of Fireline's own files, and, when the config has no `at` (pages "as of now"), i
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
+from ..app.kept import code_fingerprint
 from ..config import Config
 from ..store import Store
 from ..store import pages as kept_pages
+from ..store.state import data_state
 from .dashboard import PageKey, Rendered
 
 
@@ -30,7 +30,7 @@ class Keeper:
         return kept_pages.ensure(store)
 
     def version(self, store: Store) -> str:
-        return kept_pages.data_version(store)
+        return data_state(store) or ""
 
     def load(self, store: Store, version: str) -> list[tuple[PageKey, Rendered, float]]:
         """(key, page, age in seconds) of the pages kept for `version` that may still be served."""
@@ -49,16 +49,7 @@ class Keeper:
                                                        json.dumps(page.headers), page.html))
 
 
-@functools.cache
-def _code() -> str:
-    """A digest of Fireline's own files: a page kept by other code may render differently."""
-    root, digest = Path(__file__).resolve().parents[1], hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
 def keeper_for(config: Config, refresh: float) -> Keeper:
     """The keeper of `fireline serve`'s pages; `refresh`: how long a page "as of now" stays servable."""
-    context = hashlib.sha256(f"{_code()}\0{config.model_dump_json()}".encode()).hexdigest()
+    context = hashlib.sha256(f"{code_fingerprint()}\0{config.model_dump_json()}".encode()).hexdigest()
     return Keeper(context, None if config.at else refresh)

@@ -2,7 +2,7 @@
 over unchanged data answers what it answered last time instead of computing everything again.
 
 A row per request (its kind, then the options, config and code, hashed by the caller: `named`) holds
-the state it was made at (`data_state`: the store's data, and what the caller adds: the repositories'
+the state it was made at (state.data_state: the store's data, and what the caller adds: the repositories'
 HEADs) and the result; each kind keeps its newest KEPT rows. Nothing here is a record of the team's:
 losing the table costs one cold run. The table is created on first use, so stores made before it need
 no migration.
@@ -10,47 +10,19 @@ no migration.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from datetime import UTC, datetime
 
 from . import Store
-from .schema import TABLES, TS
-from .text import storable
+from .schema import TS
+from .state import cache_transaction
 
 log = logging.getLogger(__name__)
 TABLE = "report_cache"
 KEPT = 8  # rows kept per kind: a report as of the clock is a new request every run, so the table must not grow
-# Caches, not data: a report that fills them (the marker scans) must still find its own page next time.
-NOT_DATA = ("scan_cache", "notifications", "sync_etags")
 _DDL = (f"CREATE TABLE IF NOT EXISTS {TABLE} (request TEXT PRIMARY KEY, state TEXT, made_at {TS}, "
         "result TEXT)")
-
-
-def data_state(store: Store) -> str | None:
-    """A value that changes whenever the data a report reads changes; None when it cannot be known
-    cheaply (then nothing is reused).
-
-    PostgreSQL counts every committed write of every process (`Store.generation`). DuckDB's generation
-    lives in the writing process only, so a new command cannot compare it: there, every data table's
-    row count and row hashes (order-independent sums) stand for its content: one scan per table,
-    milliseconds for a large organisation."""
-    kind = getattr(store.engine, "kind", None)
-    if kind == "postgres":
-        return f"generation:{store.generation()}"
-    if kind != "duckdb":
-        return None
-    parts = []
-    for table, (columns, _) in sorted(TABLES.items()):
-        if table in NOT_DATA:
-            continue
-        cols = ", ".join(name for name, _ in columns)
-        # hash() of the whole row; xor alone would cancel two equal rows, so the sum goes with it.
-        n, xor, total = store.query(f"SELECT count(*), bit_xor(h), sum(h::HUGEINT) FROM "
-                                    f"(SELECT hash({cols}) AS h FROM {table})")[0]
-        parts.append(f"{table}:{n}:{xor}:{total}")
-    return "duckdb:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def repos(store: Store) -> list[tuple[str, str, list[dict]]]:
@@ -70,21 +42,13 @@ def prepare(store: Store) -> None:
     """Create the table if the store lacks it."""
     if store.read_only:
         return
-    if not store.query("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [TABLE])[0][0]:
-        _write(store, [(_DDL, [])])
-
-
-def _write(store: Store, statements: list[tuple[str, list]]) -> None:
-    """One transaction on the engine itself, not through Store.transaction: keeping a page changes no
-    figure, so the store's generation must not move (on PostgreSQL it would make the page it keeps, and
-    every other kept page, look out of date at once)."""
-    with store.engine.transaction():
-        for sql, params in statements:
-            store.engine.execute(sql, [storable(p) for p in params])
+    if not store.has_table(TABLE):
+        with cache_transaction(store) as tx:
+            tx.execute(_DDL)
 
 
 def get(store: Store, request: str, data: str, extra: str) -> str | None:
-    """The result kept for `request` if it was made at the store's `data_state` `data` and the caller's
+    """The result kept for `request` if it was made at the store's state.data_state `data` and the caller's
     `extra` state (read after `prepare`)."""
     if store.read_only:
         return None
@@ -109,13 +73,13 @@ def put(store: Store, request: str, data: str, extra: str, result: str, now: dat
     kind = request.split(":", 1)[0] + ":%"
     try:
         prepare(store)
-        _write(store, [
-            (f"DELETE FROM {TABLE} WHERE request = ?", [request]),
-            (f"INSERT INTO {TABLE} (request, state, made_at, result) VALUES (?, ?, ?, ?)",
-             [request, _state(data, extra), now or datetime.now(UTC), result]),
+        with cache_transaction(store) as tx:
+            tx.execute(f"DELETE FROM {TABLE} WHERE request = ?", [request])
+            tx.execute(f"INSERT INTO {TABLE} (request, state, made_at, result) VALUES (?, ?, ?, ?)",
+                       [request, _state(data, extra), now or datetime.now(UTC), result])
             # Rows of older Fireline versions, not named by kind, go too.
-            (f"DELETE FROM {TABLE} WHERE request NOT LIKE '%:%' OR (request LIKE ? AND request NOT IN "
-             f"(SELECT request FROM {TABLE} WHERE request LIKE ? ORDER BY made_at DESC LIMIT {KEPT}))",
-             [kind, kind])])
+            tx.execute(f"DELETE FROM {TABLE} WHERE request NOT LIKE '%:%' OR (request LIKE ? AND request NOT IN "
+                       f"(SELECT request FROM {TABLE} WHERE request LIKE ? ORDER BY made_at DESC LIMIT {KEPT}))",
+                       [kind, kind])
     except Exception as exc:  # a cache write must never fail the report
         log.warning("report not kept: %s", exc)
