@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -21,15 +21,20 @@ from pydantic import (
     model_validator,
 )
 
-from . import safe_load
-from .errors import UserError
-from .model import NO_TEAM
+from .. import safe_load
+from ..errors import UserError
+from ..model import NO_TEAM
+from .sections import PEOPLE_SETTINGS as PEOPLE_SETTINGS
+from .sections import PeopleOptions as PeopleOptions
+from .sections import PersonConfig as PersonConfig
+from .sections import ReworkConfig as ReworkConfig
+from .sections import ServerConfig as ServerConfig
+from .sections import Strict
+from .sections import TestingConfig as TestingConfig
+from .validation import format_validation as format_validation
+from .validation import validate_section as validate_section
 
 CONFIG_ENV = "FIRELINE_CONFIG"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _one_or_many(value: Any) -> Any:
@@ -55,18 +60,18 @@ def tag_patterns(value: str | list[str] | tuple[str, ...] | None) -> list[str] |
     return list(patterns) if patterns else None
 
 
-class TeamConfig(_Strict):
+class TeamConfig(Strict):
     services: list[str] = Field(default_factory=list)
 
 
-class ServiceConfig(_Strict):
+class ServiceConfig(Strict):
     repo: str | None = None
     paths: list[str] = Field(default_factory=list)
     deploy_tags: TagPatterns | None = None
     team: str | None = None
 
 
-class RepoConfig(_Strict):
+class RepoConfig(Strict):
     """`[repos.<name>]`: a repository `fireline ingest git` reads when given no path. It ships one
     service (`service`, default the `<name>`) of `team`; `[services]` entries naming the same
     repository (a monorepo's) take its place."""
@@ -92,134 +97,6 @@ class RepoConfig(_Strict):
         if value is not None and not re.match(r"^[\w.-]+(/[\w.-]+)+$", value.strip()):
             raise ValueError(f"expected \"owner/repo\" (GitHub) or \"group/project\" (GitLab), got {value!r}")
         return value.strip() if value else value
-
-
-class PersonConfig(BaseModel):
-    # Later features (rotations, knowledge) add keys here; unknown keys are kept.
-    model_config = ConfigDict(extra="allow")
-    email: str | None = None
-    emails: list[str] = Field(default_factory=list)
-    team: str | None = None
-    timezone: str | None = None
-    # Other names, GitHub logins or emails this person commits under (fireline.identity merges them).
-    aliases: list[str] = Field(default_factory=list)
-
-    @field_validator("aliases")
-    @classmethod
-    def _named(cls, value: list[str]) -> list[str]:
-        for alias in value:
-            if not alias.strip():
-                raise ValueError("an alias must not be empty")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            safe_load.zone(value)  # a bad zone is refused with the config, whichever command reads it
-        return value
-
-
-# Keys of `[people]` that are settings, not people (a person cannot be called so).
-PEOPLE_SETTINGS = ("bots", "include_bots")
-
-
-class PeopleOptions(_Strict):
-    """`[people] bots` (names or emails of authors that are bots) and `include_bots` (keep bots in
-    truck factor, silos, owners and active authors)."""
-
-    bots: list[str] = Field(default_factory=list)
-    include_bots: bool = False
-
-    @field_validator("bots")
-    @classmethod
-    def _names_or_emails(cls, value: list[str]) -> list[str]:
-        for entry in value:
-            text = entry.strip()
-            if not text:
-                raise ValueError("a bot must be a name or an email, not empty")
-            if "@" in text and (text.count("@") != 1 or not all(text.split("@")) or " " in text):
-                raise ValueError(f"not an email: {entry!r} (a name, or an address such as bot@example.com)")
-        return value
-
-
-class ServerConfig(_Strict):
-    """`[server]`: secrets may also come from the environment (which wins), and never from logs."""
-
-    github_secret: str | None = None
-    gitlab_token: str | None = None
-    pagerduty_secret: str | None = None
-    ingest_token: str | None = None  # Alertmanager and /events: bearer token or HMAC key
-    read_token: str | None = None  # dashboard read access on a non-loopback address (env FIRELINE_READ_TOKEN wins)
-    max_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
-    normalise_interval_seconds: float = Field(default=1.0, gt=0)
-    # /healthz says degraded when the oldest waiting raw event is older than this.
-    max_pending_age_seconds: float = Field(default=300.0, ge=0)
-    # Host header values answered besides the loopback names (DNS rebinding): default the bound host
-    # (and the machine's names when bound to every interface); "*" answers any, "*.example.com" a domain.
-    allowed_hosts: list[str] | None = None
-    # Seconds a connection may take to send a request's headers (and may sit idle between requests).
-    header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
-    # How often the server fetches and ingests each `[repos.<name>]`: seconds, or "90s", "10m", "1h".
-    sync_interval: float = Field(default=600.0, gt=0)
-
-    @field_validator("sync_interval", mode="before")
-    @classmethod
-    def _duration(cls, value: object) -> object:
-        if isinstance(value, bool):
-            raise ValueError("expected seconds, or a number with s, m or h (\"10m\")")
-        if isinstance(value, str):
-            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", value)
-            if not match:
-                raise ValueError(f"not a duration: {value!r} (seconds, or a number with s, m or h: \"10m\")")
-            return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
-        return value
-
-    @field_validator("allowed_hosts")
-    @classmethod
-    def _host_names(cls, value: list[str] | None) -> list[str] | None:
-        for name in value or ():
-            bare = name.removeprefix("*.") if name != "*" else "x"
-            if not bare.strip() or any(c in bare for c in "/ @?#") or bare.count("*"):
-                raise ValueError(f"not a host name: {name!r} (a name, an address, \"*\" or \"*.example.com\")")
-        return value
-
-
-class TestingConfig(_Strict):
-    """`[testing]`: what counts as a bug fix and as a test; unset keys keep the defaults of docs/testing.md."""
-
-    fix_keywords: list[str] | None = None
-    # language -> patterns; replaces the whole default table when given.
-    test_patterns: dict[str, list[str]] | None = None
-    # Regular expressions on the subject (case-insensitive); replaces the default dependency-bump list.
-    ignore_subjects: list[str] | None = None
-    ignore_authors: list[str] = Field(default_factory=list)
-    include_merges: bool = False
-
-    @field_validator("ignore_subjects")
-    @classmethod
-    def _regexes(cls, value: list[str] | None) -> list[str] | None:
-        for pattern in value or ():
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {pattern!r} ({exc})") from None
-        return value
-
-
-class ReworkConfig(_Strict):
-    """`[rework]`: a revert or hotfix touching only files matching these globs is not rework."""
-
-    # None: the default list (documentation, CI, dependency manifests) of docs/metrics.md.
-    ignore_paths: list[str] | None = None
-
-    @field_validator("ignore_paths")
-    @classmethod
-    def _globs(cls, value: list[str] | None) -> list[str] | None:
-        for pattern in value or ():
-            if not pattern.strip() or "[" in pattern or "]" in pattern:
-                raise ValueError(f"a glob with * and ? only, got {pattern!r}")
-        return value
 
 
 class Config(BaseModel):
@@ -294,7 +171,7 @@ class Config(BaseModel):
     @classmethod
     def _known_instant(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None:
-            from .window import as_of
+            from ..window import as_of
 
             try:  # read in the configured zone (validated before: it comes first)
                 as_of(value, info.data.get("timezone", "UTC"))
@@ -311,7 +188,7 @@ class Config(BaseModel):
     @field_validator("profile")
     @classmethod
     def _known_profile(cls, value: str) -> str:
-        from .metrics.tiers import PROFILES
+        from ..metrics.tiers import PROFILES
 
         if value not in PROFILES:
             raise ValueError(f"unknown profile {value!r}; choose one of {', '.join(PROFILES)}")
@@ -413,56 +290,6 @@ def in_service(files: Iterable[str], globs: list[str]) -> bool:
     without globs owns its whole repository; a monorepo service owns commits touching its paths.
     Linking, the testing report and the debt ledger all answer "whose commit is this" with it."""
     return not globs or any(path_matches(f, globs) for f in files)
-
-
-def format_validation(exc: ValidationError, source: str, prefix: str = "", data: Any = None) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = err["loc"]
-        if loc[:1] == ("people_options",):  # read from `[people]` (Config._people_settings)
-            loc = ("people", *loc[1:])
-        key = ".".join([prefix, *_key_path(loc, data)] if prefix else _key_path(loc, data))
-        key = key or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        lines.append(f"{source}: {key}: {msg}")
-    return "\n".join(lines)
-
-
-def _key_path(loc: tuple[Any, ...], data: Any) -> list[str]:
-    """The keys the user wrote, from an error location: union members name themselves in it (`str`,
-    `MemberSpec`), which are no keys. A part the input has is a key (so a person named `Tom` stays);
-    of the others, capitalised ones are taken for type names."""
-    parts: list[str] = []
-    node = data
-    for p in loc:
-        name = str(p)
-        inside = (isinstance(node, dict) and p in node) or (isinstance(node, list) and isinstance(p, int)
-                                                             and 0 <= p < len(node))
-        if inside:
-            parts.append(name)
-            node = node[p]
-        elif not (name[:1].isupper() or name in _TYPE_TAGS or "[" in name):
-            parts.append(name)  # a key the input lacks (a required one)
-            node = None
-    return parts
-
-
-_TYPE_TAGS = {"str", "int", "float", "bool", "date", "datetime", "list", "dict"}
-
-_Section = TypeVar("_Section", bound=BaseModel)
-
-
-def validate_section(model: type[_Section], data: Any, prefix: str, source: str | None = None) -> _Section:
-    """Validate one free-form config section (`[alerts]`, `[postmortems]`, ...) with its own model.
-
-    Errors name the file and the full key, e.g. `fireline.toml: postmortems.folder: unknown key`.
-    """
-    try:
-        return model.model_validate(data if data is not None else {})
-    except ValidationError as exc:
-        raise UserError(format_validation(exc, source or "fireline.toml", prefix, data)) from None
 
 
 def parse_config(data: dict, *, source: str, base_dir: Path) -> Config:
