@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -65,6 +66,15 @@ def export(store: Any, db: Path) -> Path:
         pq.write_table(store.con.table(name).to_pyarrow(), folder / f"{name}.parquet")
     marker.write_text(json.dumps(stamp))
     return folder
+
+
+def _peak_mib(pid: int) -> float | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    kib = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), None)
+    return None if kib is None else round(kib / 1024, 1)
 
 
 def measure(tables: dict[str, Any], backend: Any, run: Callable[[dict[str, Any]], Any], runs: int,
@@ -157,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the point is to report what Spark rejects
         result["spark"] = {"error": f"{type(exc).__name__}: {str(exc)[:2000]}"}
     result["versions"] = {"pyspark": pyspark.__version__, "ibis": ibis.__version__}
+    # Peak resident memory of the Spark driver's JVM (local mode: the executors live in it) and of this
+    # process (DuckDB's run and Ibis), from the kernel's high-water marks.
+    jvm_pid = session.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+    result["peak_mib"] = {"spark_jvm": _peak_mib(int(jvm_pid)), "python": _peak_mib(os.getpid())}
     session.stop()
     spark_summary = result["spark"].pop("summary", None)
     duck_summary = result["duckdb"].pop("summary")

@@ -178,6 +178,12 @@ class PostgresEngine(DuckDBEngine):
     def __init__(self, con: Any, url: str) -> None:
         # Not DuckDB's set-up: here the Ibis backend comes first, and it makes the connection.
         self._con, self._raw, self.url = con, con.con, url
+        # No JIT compilation: Ibis' queries are wide (hundreds of expressions), their estimated cost sets
+        # off LLVM's inlining and optimisation, and compiling took seconds more than it saved (half of a
+        # `summarise` at 1M changes, BENCHMARKS.md). The connection autocommits, so this holds for the session.
+        if int(self._raw.info.server_version) >= 110000:  # the setting exists since PostgreSQL 11
+            with self._raw.cursor() as cur:
+                cur.execute("SET jit = off")
 
     @classmethod
     def connect(cls, url: str, *, create: bool) -> PostgresEngine:
