@@ -345,12 +345,24 @@ class Precompute:
                 log.exception("cannot keep the page %s in the store; a restart computes it again", key[0])
 
 
+def load_modules() -> None:
+    """Import what the first page's queries would import on first use (Ibis's SQL compilers, every one of
+    them, and pandas, which Ibis reads results and in-memory tables through): ~0.7 s of start-up that
+    would otherwise be spent inside the first page, holding the GIL the prefetch needs too."""
+    import ibis
+    import ibis.formats.pandas
+
+    ibis.duckdb  # noqa: B018 (the backend, found through its entry point, compilers and all)
+
+
 def for_server(open_store: Callable[[], Store], shared: Callable[[], Store | None], shared_lock: threading.Lock,
                reader: Reader, config: Config, collector: DoraCollector, *,
                wait: float = PAGE_WAIT_SECONDS) -> Precompute:
     """The worker of `fireline serve`: the dashboard's pages (each team's overview kept warm) and the
     DORA figures of /metrics."""
     from ..app.exported import exported
+
+    load_modules()
 
     def build(store: Store, key: PageKey, scans: ScanCache) -> Rendered:
         return build_page(store, config, key, scans)
@@ -363,20 +375,38 @@ def for_server(open_store: Callable[[], Store], shared: Callable[[], Store | Non
         collector.update(exported(store, config))
 
     def prefetch(store: Store | None, scans: ScanCache) -> None:
-        """What the overview needs besides its figures, while the worker computes them: vl-convert's runtime
-        first (it holds the GIL ~0.3 s, once per process: better before the page's drawing threads start),
-        then every repository's marker scan (git, in other processes) and history."""
+        """What the overview needs besides its figures, while the worker computes them, each in a thread of
+        its own: vl-convert's runtime (~1 s to start, off the GIL, once per process), the marker scans (git,
+        in other processes: the longest wait, every repository at once, on connections of their own) and,
+        here, the repositories' histories."""
         from ..debt.report import scan_repos
         from ..views.charts import warm_up
 
-        warm_up()
-        if store is None:
-            return
-        scan_repos(store, config, cache=scans)
-        if isinstance(scans, Shared):
-            tables = store.tables()
-            for repo in sorted(r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist()):
-                history_of(tables, config, repo, scans)
+        started = [threading.Thread(target=warm_up, name="fireline-prefetch-charts", daemon=True)]
+        if store is not None:
+            try:
+                scanner = store.sibling()
+            except Exception:  # one connection for the scans and the histories: the scans first
+                log.debug("no second connection for the marker scans", exc_info=True)
+                scan_repos(store, config, cache=scans)
+            else:
+                def scan() -> None:
+                    try:
+                        scan_repos(scanner, config, cache=scans, parallel=True)
+                    finally:
+                        scanner.close()
+
+                started.append(threading.Thread(target=scan, name="fireline-prefetch-scans", daemon=True))
+        for thread in started:
+            thread.start()
+        try:
+            if store is not None and isinstance(scans, Shared):
+                tables = store.tables()
+                for repo in sorted(r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist()):
+                    history_of(tables, config, repo, scans)
+        finally:
+            for thread in started:
+                thread.join()
 
     return Precompute(open_store, shared, shared_lock, reader, build, warm=warm, jobs=[export], wait=wait,
                       keep=keeper_for(config, REFRESH_SECONDS), prefetch=prefetch)
