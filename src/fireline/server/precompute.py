@@ -345,24 +345,12 @@ class Precompute:
                 log.exception("cannot keep the page %s in the store; a restart computes it again", key[0])
 
 
-def load_modules() -> None:
-    """Import what the first page's queries would import on first use (Ibis's SQL compilers, every one of
-    them, and pandas, which Ibis reads results and in-memory tables through): ~0.7 s of start-up that
-    would otherwise be spent inside the first page, holding the GIL the prefetch needs too."""
-    import ibis
-    import ibis.formats.pandas
-
-    ibis.duckdb  # noqa: B018 (the backend, found through its entry point, compilers and all)
-
-
 def for_server(open_store: Callable[[], Store], shared: Callable[[], Store | None], shared_lock: threading.Lock,
                reader: Reader, config: Config, collector: DoraCollector, *,
                wait: float = PAGE_WAIT_SECONDS) -> Precompute:
     """The worker of `fireline serve`: the dashboard's pages (each team's overview kept warm) and the
     DORA figures of /metrics."""
     from ..app.exported import exported
-
-    load_modules()
 
     def build(store: Store, key: PageKey, scans: ScanCache) -> Rendered:
         return build_page(store, config, key, scans)
