@@ -363,38 +363,21 @@ def for_server(open_store: Callable[[], Store], shared: Callable[[], Store | Non
         collector.update(exported(store, config))
 
     def prefetch(store: Store | None, scans: ScanCache) -> None:
-        """What the overview needs besides its figures, while the worker computes them, each in a thread of
-        its own: vl-convert's runtime (~1 s to start, off the GIL, once per process), the marker scans (git,
-        in other processes: the longest wait, every repository at once, on connections of their own) and,
-        here, the repositories' histories."""
+        """What the overview needs besides its figures, while the worker computes them: vl-convert's runtime
+        first (~1 s to start, once per process, mostly off the GIL: better before the page's drawing threads),
+        then every repository's marker scan (git, in other processes; the repositories at once, each on a
+        connection of its own: the longest one sets the time, not the sum) and history."""
         from ..debt.report import scan_repos
         from ..views.charts import warm_up
 
-        started = [threading.Thread(target=warm_up, name="fireline-prefetch-charts", daemon=True)]
-        if store is not None:
-            try:
-                scanner = store.sibling()
-            except Exception:  # one connection for the scans and the histories: the scans first
-                log.debug("no second connection for the marker scans", exc_info=True)
-                scan_repos(store, config, cache=scans)
-            else:
-                def scan() -> None:
-                    try:
-                        scan_repos(scanner, config, cache=scans, parallel=True)
-                    finally:
-                        scanner.close()
-
-                started.append(threading.Thread(target=scan, name="fireline-prefetch-scans", daemon=True))
-        for thread in started:
-            thread.start()
-        try:
-            if store is not None and isinstance(scans, Shared):
-                tables = store.tables()
-                for repo in sorted(r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist()):
-                    history_of(tables, config, repo, scans)
-        finally:
-            for thread in started:
-                thread.join()
+        warm_up()
+        if store is None:
+            return
+        scan_repos(store, config, cache=scans, parallel=True)
+        if isinstance(scans, Shared):
+            tables = store.tables()
+            for repo in sorted(r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist()):
+                history_of(tables, config, repo, scans)
 
     return Precompute(open_store, shared, shared_lock, reader, build, warm=warm, jobs=[export], wait=wait,
                       keep=keeper_for(config, REFRESH_SECONDS), prefetch=prefetch)
