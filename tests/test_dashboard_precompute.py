@@ -98,8 +98,10 @@ def test_git_runs_only_in_the_background_worker_once_per_generation(jobs, monkey
         for path, q in PAGES:
             assert client.get(path, params=q).status_code in (200, 400)
         before = len(git.calls)
-        # The worker, or the thread it starts each round to scan the markers while it computes the figures.
-        assert before and {thread for thread, _ in git.calls} <= {"fireline-precompute", "fireline-prefetch"}
+        # The worker, or the threads it starts each round to scan the markers while it computes the figures
+        # (named after it: fireline-prefetch, fireline-prefetch-scans and its threads per repository).
+        assert before and all(thread.startswith(("fireline-precompute", "fireline-prefetch"))
+                              for thread, _ in git.calls), {thread for thread, _ in git.calls}
         for path, q in PAGES:  # the same pages again: served as they were
             client.get(path, params=q)
         assert len(git.calls) == before

@@ -112,3 +112,44 @@ def test_a_scan_kept_by_an_older_blame_is_not_reused(tmp_path, repo):
         tx.put_scan_cache("r", str(repo.path), old_key, stale.head, scan_cache.dump(stale))
     again, read = scan(store, repo)
     assert read == 1 and markers(again) == markers(fresh)
+
+
+def test_repositories_scanned_at_once_give_what_one_after_the_other_gives(tmp_path):
+    # A server's prefetch scans every repository at once (scan_repos(parallel=True)), each on a connection
+    # of its own: the same scans, in the same order, kept in the store as one after the other keeps them.
+    from fireline import Workspace
+    from fireline.config import load_config
+    from fireline.debt.report import scan_repos
+
+    lines = ['timezone = "UTC"']
+    for name in ("api", "web", "jobs"):
+        git = GitRepo.create(tmp_path / name)
+        git.commit("start", t(1), {f"src/{name}{i}.py": f"# TODO: {name} {i}\nx = {i}\n" for i in range(3)}, author=ADA)
+        git.commit("more", t(2), {f"src/{name}0.py": f"# FIXME: {name}\n"}, author=BOB)
+        lines += [f"[services.{name}]", f'repo = "{name}"']
+    (tmp_path / "fireline.toml").write_text("\n".join(lines) + "\n")
+    db = str(tmp_path / "s.duckdb")
+    with Workspace(db, str(tmp_path / "fireline.toml")) as ws:
+        for name in ("api", "web", "jobs"):
+            ws.ingest_git(tmp_path / name)
+    config = load_config(tmp_path / "fireline.toml")
+    one_by_one = Store.open(str(tmp_path / "apart.duckdb"))
+    together = Store.open(db)
+    try:
+        for table in ("repos",):  # the same repositories in a second store, with no kept scans
+            one_by_one.raw.register("src", together.raw.sql(f"SELECT * FROM {table}").to_arrow_table())
+            one_by_one.raw.execute(f"INSERT INTO {table} SELECT * FROM src")
+        apart, _ = scan_repos(one_by_one, config, cache=ScanCache())
+        cache = ScanCache()
+        at_once, notes = scan_repos(together, config, cache=cache, parallel=True)
+        assert notes == [] and cache.scans == 3
+        assert [r.repo for r in at_once] == [r.repo for r in apart] == ["api", "jobs", "web"]
+        assert [markers(r) for r in at_once] == [markers(r) for r in apart]
+        assert sum(len(r.markers) for r in at_once) == 9
+        again = ScanCache()  # kept in the store by the threads' connections: nothing read again
+        assert [markers(r) for r in scan_repos(together, config, cache=again, parallel=True)[0]] == [
+            markers(r) for r in apart]
+        assert again.scans == 0
+    finally:
+        one_by_one.close()
+        together.close()

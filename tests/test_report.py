@@ -268,3 +268,26 @@ def test_a_chart_without_any_value_is_an_empty_frame_not_an_endless_one(duck, tm
     assert "trend-time-to-restore" in result.charts and len(result.pngs) == len(result.charts)
     sizes = re.findall(r'<svg\b[^>]*\bheight="([^"]+)"', (tmp_path / "r.html").read_text())
     assert sizes and all(float(h) < 2000 for h in sizes), sizes
+
+
+def test_every_chart_of_the_demo_report_is_valid_vega_lite(demo):
+    # Altair no longer validates each spec as it is made (views/charts.py, VALIDATE): this does, for every
+    # chart a report draws (trends with rolling lines, bars, stacked columns).
+    import jsonschema
+    from altair.vegalite.v6.schema.core import load_schema
+
+    from fireline.config import load_config
+    from fireline.store import Store
+
+    config = load_config(demo.config)
+    store = Store.open(str(demo.db), create=False)
+    try:
+        ctx = build_context(store, config, since="2026-01-05T00:00Z", until="2026-07-05T00:00Z",
+                            today=date(2026, 7, 5))
+        charts = [ch for s in build_sections(ctx) for ch in s.charts]
+    finally:
+        store.close()
+    assert {ch.id.split("-")[0] for ch in charts} >= {"trend", "chart"}
+    schema = load_schema()
+    for ch in charts:
+        jsonschema.validate(ch.spec, schema)

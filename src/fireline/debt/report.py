@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ from ..store import Store
 from . import scan_cache, settings
 from .ledger import build_ledger
 from .markers import ScanResult, head_of, scan_repo
+
+PARALLEL_SCANS = 4  # repositories scanned at once by `scan_repos(parallel=True)`
 
 
 def working_copy(config: Config, stored: str | None, services: Iterable[dict]) -> Path | None:
@@ -101,10 +104,13 @@ def _keep(store: Store, repo: str, path: str, settings_key: str, result: ScanRes
 
 def scan_repos(store: Store, config: Config, conf: settings.BudgetSettings | None = None, *,
                cache: ScanCache | None = None, services: Iterable[str] | None = None,
-               steps: Steps | None = None) -> tuple[list[ScanResult], list[str]]:
+               steps: Steps | None = None, parallel: bool = False) -> tuple[list[ScanResult], list[str]]:
     """Every ingested repository's markers (only those holding one of `services`, when given), and a note
     for each one whose files cannot be found. A repository whose HEAD has not moved since its last scan
-    (in `cache`, or kept in the store) is not read again."""
+    (in `cache`, or kept in the store) is not read again.
+
+    `parallel`: the repositories at once, each in a thread with a connection of its own (a server's
+    prefetch: the scans are mostly waiting for git, and the longest repository sets the time, not the sum)."""
     conf = conf or settings.of(config)
     cache = cache or ScanCache()
     scans, notes = [], []
@@ -118,6 +124,8 @@ def scan_repos(store: Store, config: Config, conf: settings.BudgetSettings | Non
             notes.append(f"{repo}: {stored} is gone; its markers were not scanned")
             continue
         found.append((repo, path))
+    if parallel and steps is None and len(found) > 1:
+        return _in_parallel(store, conf, cache, found), notes
     for repo, path in found:
         if steps is None:
             scans.append(cache.scan(path, repo=repo, words=conf.markers, max_bytes=conf.max_bytes,
@@ -127,6 +135,30 @@ def scan_repos(store: Store, config: Config, conf: settings.BudgetSettings | Non
                                               generated=conf.generated, store=store,
                                               steps=_named(steps, repo, len(found))))
     return scans, notes
+
+
+def _in_parallel(store: Store, conf: settings.BudgetSettings, cache: ScanCache,
+                 found: list[tuple[str, Path]]) -> list[ScanResult]:
+    """`found`'s scans, each repository in a thread with a connection of its own (the store's cached scans are
+    read and written there); one after the other in this thread when the store has no second connection."""
+    def scan(repo: str, path: Path, own: Store) -> ScanResult:
+        return cache.scan(path, repo=repo, words=conf.markers, max_bytes=conf.max_bytes, generated=conf.generated,
+                          store=own)
+
+    own: list[Store] = []
+    try:
+        try:
+            own += [store.sibling() for _ in found]
+        except Exception:
+            logging.getLogger(__name__).debug("no connection per repository; scanning one after the other",
+                                              exc_info=True)
+            return [scan(repo, path, store) for repo, path in found]
+        with ThreadPoolExecutor(min(len(found), PARALLEL_SCANS),
+                                thread_name_prefix=threading.current_thread().name + "-scan") as pool:
+            return list(pool.map(lambda args: scan(*args), [(*f, o) for f, o in zip(found, own, strict=True)]))
+    finally:
+        for connection in own:
+            connection.close()
 
 
 def _named(steps: Steps | None, repo: str, repos: int) -> Steps | None:

@@ -364,15 +364,16 @@ def for_server(open_store: Callable[[], Store], shared: Callable[[], Store | Non
 
     def prefetch(store: Store | None, scans: ScanCache) -> None:
         """What the overview needs besides its figures, while the worker computes them: vl-convert's runtime
-        first (it holds the GIL ~0.3 s, once per process: better before the page's drawing threads start),
-        then every repository's marker scan (git, in other processes) and history."""
+        first (~1 s to start, once per process, mostly off the GIL: better before the page's drawing threads),
+        then every repository's marker scan (git, in other processes; the repositories at once, each on a
+        connection of its own: the longest one sets the time, not the sum) and history."""
         from ..debt.report import scan_repos
         from ..views.charts import warm_up
 
         warm_up()
         if store is None:
             return
-        scan_repos(store, config, cache=scans)
+        scan_repos(store, config, cache=scans, parallel=True)
         if isinstance(scans, Shared):
             tables = store.tables()
             for repo in sorted(r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist()):

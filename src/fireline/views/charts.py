@@ -24,6 +24,7 @@ FULL_WIDTH = 620
 TREND_HEIGHT = 300  # a weekly chart's whole height: plot, axis titles and legend
 # Tableau 10 keeps its hues apart on white and on near-black backgrounds.
 SCHEME = "tableau10"
+VALIDATE = False  # check each spec against the schema as it is made (tests do; see _fit)
 
 
 @dataclass
@@ -126,7 +127,10 @@ def stacked(chart_id: str, title: str, description: str, rows: list[dict[str, An
 def _fit(chart: Any, height: int, *, total: bool = False) -> dict[str, Any]:
     """`height`: of the plot, or with `total` of the whole chart. A fixed total is what keeps a chart
     without a single value a frame of that size: sized from its content, Vega makes it 1.8e308 px tall."""
-    spec = chart.properties(width=FULL_WIDTH, height=height).to_dict()
+    # Not validated against the Vega-Lite schema here (jsonschema: about as long as building the spec, on a
+    # server's first page): the specs' shapes are fixed by this module, and tests/test_charts.py validates
+    # each kind. The dict is the same either way.
+    spec = chart.properties(width=FULL_WIDTH, height=height).to_dict(validate=VALIDATE)
     spec["autosize"] = {"type": "fit" if total else "fit-x", "contains": "padding"}
     return spec
 
