@@ -223,14 +223,13 @@ def _rework_commits(changes: ir.Table, change_files: ir.Table | None, ignore: tu
                            c_rule=flagged.rework_rule, c_time=flagged.committer_time)
     if change_files is None or not ignore:
         return fixes
-    cf = change_files.join(fixes, [change_files.repo == fixes.c_repo, change_files.sha == fixes.c_sha]).select(
-        f_repo=change_files.repo, f_sha=change_files.sha, f_path=change_files.path)
-    known = cf.select("f_repo", "f_sha").distinct()
-    kept = cf.filter(~_ignored_path(cf.f_path, ignore)).select(k_repo=cf.f_repo, k_sha=cf.f_sha).distinct()
-    j = fixes.left_join(known, [fixes.c_repo == known.f_repo, fixes.c_sha == known.f_sha]).left_join(
-        kept, [fixes.c_repo == kept.k_repo, fixes.c_sha == kept.k_sha])
+    # The files of the flagged commits, counted once per commit: how many, and how many `ignore` spares.
+    cf = change_files.join(fixes, [change_files.repo == fixes.c_repo, change_files.sha == fixes.c_sha])
+    files = cf.group_by(f_repo=change_files.repo, f_sha=change_files.sha).agg(
+        f_kept=(~_ignored_path(change_files.path, ignore)).ifelse(1, 0).cast("int64").sum())
+    j = fixes.left_join(files, [fixes.c_repo == files.f_repo, fixes.c_sha == files.f_sha])
     # A commit without a file list (webhook-only) stays rework: what it touched is unknown.
-    return j.filter(j.f_sha.isnull() | j.k_sha.notnull()).select(*fixes.columns)
+    return j.filter(j.f_sha.isnull() | (j.f_kept > 0)).select(*fixes.columns)
 
 
 def rework_rows(deployments: ir.Table, deployment_changes: ir.Table, changes: ir.Table,
@@ -286,4 +285,58 @@ def rework_rows(deployments: ir.Table, deployment_changes: ir.Table, changes: ir
         rework=by_type | by_commit | by_incident, reason=reason,
         rework_sha=by_commit.ifelse(j.x_sha, ibis.null("string")),
         rework_subject=by_commit.ifelse(j.x_subject, ibis.null("string")),
+    )
+
+
+def deployment_flags(deployments: ir.Table, incident_deployments: ir.Table, deployment_changes: ir.Table,
+                     changes: ir.Table, incidents: ir.Table, scope: Scope,
+                     change_files: ir.Table | None = None) -> ir.Table:
+    """One row per counted deployment (as `deployment_rows`) with `failed` and `caught_in_canary` (as
+    `failure_rows`) and `rework` (as `rework_rows`): the flags alone, for `summarise`, in few joins.
+
+    On a distributed engine every join is a job or two; the row sets above join the deployments with
+    their rollout steps once per question. Here what marks a deployment itself (an incident links to
+    it, it ships a fix commit, it was made while an incident of its service was open) is gathered in
+    one table of deployment ids and joined once; what the rollout inherits (an earlier or simultaneous
+    canary/partial step of the same service and commit) and whether the rollout went full are windows
+    over (service, commit), so the deployments are partitioned once.
+    """
+    every = _successful_production(deployments, scope)
+    zero, one = ibis.literal(0, "int64"), ibis.literal(1, "int64")
+    links = deployment_changes.filter(~deployment_changes.baseline & deployment_changes.rework_rule.notnull())
+    fixes = _rework_commits(changes, change_files, scope.rework_ignore)
+    fixed = links.join(fixes, [links.repo == fixes.c_repo, links.sha == fixes.c_sha])
+    deps = production_deployments(deployments, scope)
+    during = deps.join(incidents, [deps.service == incidents.service, deps.time >= incidents.started,
+                                   incidents.resolved.isnull() | (deps.time <= incidents.resolved)])
+    marks = ibis.union(
+        incident_deployments.select(m_id=incident_deployments.deployment_id, m_incident=one, m_fix=zero,
+                                    m_during=zero),
+        fixed.select(m_id=links.deployment_id, m_incident=zero, m_fix=one, m_during=zero),
+        during.select(m_id=deps.id, m_incident=zero, m_fix=zero, m_during=one),
+        distinct=False)
+    marked = marks.group_by("m_id").agg(m_incident=marks.m_incident.max(), m_fix=marks.m_fix.max(),
+                                        m_during=marks.m_during.max())
+    t = every.left_join(marked, every.id == marked.m_id)
+    step = _is_step(t)
+    own_incident = t.m_incident.fill_null(0) == 1
+    own_fix = t.m_fix.fill_null(0) == 1
+    # A NULL service or commit joins no rollout (the row sets' equality joins): no window for it.
+    keyed = t.service.notnull() & t.sha.notnull()
+    rollout = ibis.window(group_by=[t.service, t.sha])
+    so_far = ibis.range_window(preceding=None, following=0, group_by=[t.service, t.sha], order_by=t.time)
+    t = t.mutate(
+        x_full=keyed & ((~step).ifelse(one, zero).max().over(rollout) == 1),
+        x_step_incident=keyed & ((step & own_incident).ifelse(one, zero).max().over(so_far) == 1),
+        x_step_fix=keyed & ((step & own_fix).ifelse(one, zero).max().over(so_far) == 1),
+        x_own_incident=own_incident, x_own_fix=own_fix, x_during=t.m_during.fill_null(0) == 1, x_step=step,
+    )
+    t = _in_scope(t, "time", scope)
+    t = t.filter(~t.x_step | ~t.x_full)
+    failed = t.x_own_incident | t.x_step_incident
+    by_type = t.type.lower().isin(list(REWORK_TYPES)).fill_null(False)
+    return t.select(
+        deployment_id=t.id, service=t.service, time=t.time, sha=t.sha, day=t.time.truncate("D"),
+        failed=failed, caught_in_canary=failed & t.x_step,
+        rework=by_type | t.x_own_fix | t.x_step_fix | t.x_during,
     )

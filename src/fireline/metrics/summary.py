@@ -156,8 +156,8 @@ def _flag(cond: ir.BooleanValue) -> ir.IntegerValue:
     return cond.ifelse(1, 0).cast("int64")
 
 
-# Families of the deployment query (one row per counted deployment each) and of the durations query.
-_DEPLOYS, _FAILURES, _REWORK = 0, 1, 2
+# The family of the deployment query (one row per counted deployment) and those of the durations query.
+_DEPLOYS = 0
 _LEADS, _RESTORES = 0, 1
 
 
@@ -236,24 +236,17 @@ class _Aggregator:
                 self._put(overall, (), metric, MetricValue(None, UNITS[metric], 0, "no deployments ingested"))
             return
         t, scope = self.t, self.scope
-        zero = ibis.literal(0, "int64")
-        deps = dora.deployment_rows(t["deployments"], scope)
-        families = [deps.select(fam=ibis.literal(_DEPLOYS, "int64"), service=deps.service, time=deps.time,
-                                day=deps.day, a=zero, b=zero)]
-        if s.incidents:
-            f = dora.failure_rows(t["deployments"], t["incident_deployments"], scope)
-            families.append(f.select(fam=ibis.literal(_FAILURES, "int64"), service=f.service, time=f.time,
-                                     day=f.time.truncate("D"), a=_flag(f.failed), b=_flag(f.caught_in_canary)))
-        r = dora.rework_rows(t["deployments"], t["deployment_changes"], t["changes"], t["incidents"], scope,
-                             t.get("change_files"))
-        families.append(r.select(fam=ibis.literal(_REWORK, "int64"), service=r.service, time=r.time,
-                                 day=r.time.truncate("D"), a=_flag(r.rework), b=zero))
-        u, keys = self._levelled(ibis.union(*families, distinct=False))
+        # One row per counted deployment with its failure and rework flags (one row set, few joins: on a
+        # distributed engine each join is a job or two).
+        f = dora.deployment_flags(t["deployments"], t["incident_deployments"], t["deployment_changes"],
+                                  t["changes"], t["incidents"], scope, t.get("change_files"))
+        rows = f.select(fam=ibis.literal(_DEPLOYS, "int64"), service=f.service, time=f.time, day=f.day,
+                        a=_flag(f.failed), b=_flag(f.caught_in_canary), c=_flag(f.rework))
+        u, keys = self._levelled(rows)
         u = u.mutate(week=u.time.truncate("W"))
-        rows = _rows(u.group_by(["fam", "level", *keys, "week"]).agg(
-            n=u.count(), days=u.day.nunique(), a=u.a.sum(), b=u.b.sum()))
-        grouped = self._grouped(rows, ("n", "days", "a", "b"))
-        empty = {"n": 0, "days": 0, "a": 0, "b": 0, "weeks": {}}
+        grouped = self._grouped(_rows(u.group_by(["fam", "level", *keys, "week"]).agg(
+            n=u.count(), days=u.day.nunique(), a=u.a.sum(), b=u.b.sum(), c=u.c.sum())), ("n", "days", "a", "b", "c"))
+        empty = {"n": 0, "days": 0, "a": 0, "b": 0, "c": 0, "weeks": {}}
         for index, level in enumerate(self.levels):
             for key, acc in self._of(grouped, _DEPLOYS, index, empty):
                 days, weeks = self.days_of(key, level)
@@ -264,20 +257,18 @@ class _Aggregator:
                         "deploy_days": acc["days"],
                         "median_deploy_days_per_week": statistics.median(counts) if counts else None,
                         "weeks": len(weeks), "days": round(days, 6)}))
-            if s.incidents:
-                for key, acc in self._of(grouped, _FAILURES, index, empty):
-                    mv = self._ratio(acc, "change_failure_rate", "failed")
+                if s.incidents:
+                    mv = self._ratio(acc, "change_failure_rate", "failed", "a")
                     mv.details["caught_in_canary"] = acc["b"]
                     self._put(index, key, "change_failure_rate", mv)
-            elif not level:
+                self._put(index, key, "rework_rate", self._ratio(acc, "rework_rate", "rework", "c"))
+            if not s.incidents and not level:
                 self._put(index, (), "change_failure_rate",
                           MetricValue(None, UNITS["change_failure_rate"], 0, "no incidents ingested"))
-            for key, acc in self._of(grouped, _REWORK, index, empty):
-                self._put(index, key, "rework_rate", self._ratio(acc, "rework_rate", "rework"))
 
     @staticmethod
-    def _ratio(acc: dict[str, Any], metric: str, flag: str) -> MetricValue:
-        n, hits = acc["n"], acc["a"]
+    def _ratio(acc: dict[str, Any], metric: str, flag: str, field: str) -> MetricValue:
+        n, hits = acc["n"], acc[field]
         return MetricValue(hits / n if n else None, UNITS[metric], n, None if n else "no deployments in the window",
                            details={flag: hits})
 
