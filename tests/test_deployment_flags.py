@@ -26,8 +26,8 @@ def _by_id(expr) -> dict[str, dict]:
 
 def _compare(tables: dict, scope: dora.Scope) -> dict[str, dict]:
     flags = _by_id(dora.deployment_flags(tables["deployments"], tables["incident_deployments"],
-                                         tables["deployment_changes"], tables["changes"], tables["incidents"],
-                                         scope, tables["change_files"]))
+                                         tables["deployment_changes"], tables["incidents"], scope,
+                                         tables["change_files"]))
     failures = _by_id(dora.failure_rows(tables["deployments"], tables["incident_deployments"], scope))
     rework = _by_id(dora.rework_rows(tables["deployments"], tables["deployment_changes"], tables["changes"],
                                      tables["incidents"], scope, tables["change_files"]))

@@ -288,39 +288,67 @@ def rework_rows(deployments: ir.Table, deployment_changes: ir.Table, changes: ir
     )
 
 
+def _union(*tables: ir.Table) -> ir.Table:
+    """UNION ALL of tables whose columns agree but for nullability (a key column is NOT NULL)."""
+    return ibis.union(*(t.select(**{c: t[c].cast(t[c].type().copy(nullable=True)) for c in t.columns})
+                        for t in tables), distinct=False)
+
+
+def _fix_link_ids(deployment_changes: ir.Table, change_files: ir.Table | None, ignore: tuple[str, ...]) -> ir.Column:
+    """The deployments that ship a revert or hotfix commit that counts (`_rework_commits`): each link
+    carries its commit's rework rule, and the files of the flagged commits meet their links in one
+    window over (repo, commit) instead of joins."""
+    links = deployment_changes.filter(~deployment_changes.baseline & deployment_changes.rework_rule.notnull())
+    if change_files is None or not ignore:
+        return links.deployment_id
+    files = change_files.semi_join(links, [change_files.repo == links.repo, change_files.sha == links.sha])
+    one, zero = ibis.literal(1, "int64"), ibis.literal(0, "int64")
+    u = _union(
+        links.select(f_id=links.deployment_id, f_repo=links.repo, f_sha=links.sha, f_file=zero, f_kept=zero),
+        files.select(f_id=ibis.null("string"), f_repo=files.repo, f_sha=files.sha, f_file=one,
+                     f_kept=(~_ignored_path(files.path, ignore)).ifelse(one, zero)))
+    commit = ibis.window(group_by=[u.f_repo, u.f_sha])
+    u = u.mutate(f_files=u.f_file.max().over(commit), f_any_kept=u.f_kept.max().over(commit))
+    # A commit without a file list (webhook-only) stays rework: what it touched is unknown.
+    return u.filter((u.f_file == 0) & ((u.f_files == 0) | (u.f_any_kept == 1))).f_id
+
+
 def deployment_flags(deployments: ir.Table, incident_deployments: ir.Table, deployment_changes: ir.Table,
-                     changes: ir.Table, incidents: ir.Table, scope: Scope,
-                     change_files: ir.Table | None = None) -> ir.Table:
+                     incidents: ir.Table, scope: Scope, change_files: ir.Table | None = None) -> ir.Table:
     """One row per counted deployment (as `deployment_rows`) with `failed` and `caught_in_canary` (as
     `failure_rows`) and `rework` (as `rework_rows`): the flags alone, for `summarise`, in few joins.
 
-    On a distributed engine every join is a job or two; the row sets above join the deployments with
-    their rollout steps once per question. Here what marks a deployment itself (an incident links to
-    it, it ships a fix commit, it was made while an incident of its service was open) is gathered in
-    one table of deployment ids and joined once; what the rollout inherits (an earlier or simultaneous
-    canary/partial step of the same service and commit) and whether the rollout went full are windows
-    over (service, commit), so the deployments are partitioned once.
+    On a distributed engine every join or grouping is a job or two; the row sets above join the
+    deployments with their rollout steps once per question. Here the deployments and what marks
+    them (an incident links to one, it ships a fix commit, it was made while an incident of its
+    service was open) are one union, the marks spread onto their deployment by a window over its id;
+    what a rollout inherits from its earlier (or simultaneous) canary/partial steps, and whether it
+    went full, are windows over (service, commit).
     """
     every = _successful_production(deployments, scope)
-    zero, one = ibis.literal(0, "int64"), ibis.literal(1, "int64")
-    links = deployment_changes.filter(~deployment_changes.baseline & deployment_changes.rework_rule.notnull())
-    fixes = _rework_commits(changes, change_files, scope.rework_ignore)
-    fixed = links.join(fixes, [links.repo == fixes.c_repo, links.sha == fixes.c_sha])
+    one, zero = ibis.literal(1, "int64"), ibis.literal(0, "int64")
     deps = production_deployments(deployments, scope)
     during = deps.join(incidents, [deps.service == incidents.service, deps.time >= incidents.started,
                                    incidents.resolved.isnull() | (deps.time <= incidents.resolved)])
-    marks = ibis.union(
-        incident_deployments.select(m_id=incident_deployments.deployment_id, m_incident=one, m_fix=zero,
-                                    m_during=zero),
-        fixed.select(m_id=links.deployment_id, m_incident=zero, m_fix=one, m_during=zero),
-        during.select(m_id=deps.id, m_incident=zero, m_fix=zero, m_during=one),
-        distinct=False)
-    marked = marks.group_by("m_id").agg(m_incident=marks.m_incident.max(), m_fix=marks.m_fix.max(),
-                                        m_during=marks.m_during.max())
-    t = every.left_join(marked, every.id == marked.m_id)
+
+    def marks(ids: ir.Column, incident: ir.IntegerValue, fix: ir.IntegerValue, open_: ir.IntegerValue) -> ir.Table:
+        return ids.as_table().select(
+            m_id=ids.get_name(), service=ibis.null("string"), sha=ibis.null("string"),
+            time=ibis.null(every.time.type()), type=ibis.null("string"), stage=ibis.null("string"),
+            m_dep=zero, m_incident=incident, m_fix=fix, m_during=open_)
+
+    u = _union(
+        every.select(m_id=every.id, service=every.service, sha=every.sha, time=every.time, type=every.type,
+                     stage=every.stage, m_dep=one, m_incident=zero, m_fix=zero, m_during=zero),
+        marks(incident_deployments.deployment_id, one, zero, zero),
+        marks(_fix_link_ids(deployment_changes, change_files, scope.rework_ignore), zero, one, zero),
+        marks(during.select(d_id=deps.id).d_id, zero, zero, one))
+    same_id = ibis.window(group_by=u.m_id)
+    u = u.mutate(m_incident=u.m_incident.max().over(same_id), m_fix=u.m_fix.max().over(same_id),
+                 m_during=u.m_during.max().over(same_id))
+    t = u.filter(u.m_dep == 1)
     step = _is_step(t)
-    own_incident = t.m_incident.fill_null(0) == 1
-    own_fix = t.m_fix.fill_null(0) == 1
+    own_incident, own_fix = t.m_incident == 1, t.m_fix == 1
     # A NULL service or commit joins no rollout (the row sets' equality joins): no window for it.
     keyed = t.service.notnull() & t.sha.notnull()
     rollout = ibis.window(group_by=[t.service, t.sha])
@@ -329,14 +357,14 @@ def deployment_flags(deployments: ir.Table, incident_deployments: ir.Table, depl
         x_full=keyed & ((~step).ifelse(one, zero).max().over(rollout) == 1),
         x_step_incident=keyed & ((step & own_incident).ifelse(one, zero).max().over(so_far) == 1),
         x_step_fix=keyed & ((step & own_fix).ifelse(one, zero).max().over(so_far) == 1),
-        x_own_incident=own_incident, x_own_fix=own_fix, x_during=t.m_during.fill_null(0) == 1, x_step=step,
+        x_own_incident=own_incident, x_own_fix=own_fix, x_during=t.m_during == 1, x_step=step,
     )
     t = _in_scope(t, "time", scope)
     t = t.filter(~t.x_step | ~t.x_full)
     failed = t.x_own_incident | t.x_step_incident
     by_type = t.type.lower().isin(list(REWORK_TYPES)).fill_null(False)
     return t.select(
-        deployment_id=t.id, service=t.service, time=t.time, sha=t.sha, day=t.time.truncate("D"),
+        deployment_id=t.m_id, service=t.service, time=t.time, sha=t.sha, day=t.time.truncate("D"),
         failed=failed, caught_in_canary=failed & t.x_step,
         rework=by_type | t.x_own_fix | t.x_step_fix | t.x_during,
     )

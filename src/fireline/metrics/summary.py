@@ -148,6 +148,18 @@ def _rows(expr: ir.Table) -> list[dict[str, Any]]:
     return expr.to_pyarrow().to_pylist()
 
 
+def _per_week(by_day: list[dict[str, Any]], sums: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows per group and day as rows per group and week: the sums of `sums`, and `days` with rows."""
+    weeks: dict[tuple, dict[str, Any]] = {}
+    for row in by_day:
+        key = tuple((k, v) for k, v in row.items() if k not in sums and k != "day")
+        acc = weeks.setdefault(key, {**dict(key), **{f: 0 for f in sums}, "days": 0})
+        for f in sums:
+            acc[f] += int(row[f] or 0)
+        acc["days"] += 1
+    return list(weeks.values())
+
+
 def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else float(seconds) / 3600
 
@@ -239,13 +251,16 @@ class _Aggregator:
         # One row per counted deployment with its failure and rework flags (one row set, few joins: on a
         # distributed engine each join is a job or two).
         f = dora.deployment_flags(t["deployments"], t["incident_deployments"], t["deployment_changes"],
-                                  t["changes"], t["incidents"], scope, t.get("change_files"))
+                                  t["incidents"], scope, t.get("change_files"))
         rows = f.select(fam=ibis.literal(_DEPLOYS, "int64"), service=f.service, time=f.time, day=f.day,
                         a=_flag(f.failed), b=_flag(f.caught_in_canary), c=_flag(f.rework))
         u, keys = self._levelled(rows)
         u = u.mutate(week=u.time.truncate("W"))
-        grouped = self._grouped(_rows(u.group_by(["fam", "level", *keys, "week"]).agg(
-            n=u.count(), days=u.day.nunique(), a=u.a.sum(), b=u.b.sum(), c=u.c.sum())), ("n", "days", "a", "b", "c"))
+        # Grouped by day, and the days counted here: COUNT(DISTINCT day) per week is a second shuffle
+        # on Spark. At most one row per group and day of the window.
+        by_day = _rows(u.group_by(["fam", "level", *keys, "week", "day"]).agg(
+            n=u.count(), a=u.a.sum(), b=u.b.sum(), c=u.c.sum()))
+        grouped = self._grouped(_per_week(by_day, ("n", "a", "b", "c")), ("n", "days", "a", "b", "c"))
         empty = {"n": 0, "days": 0, "a": 0, "b": 0, "c": 0, "weeks": {}}
         for index, level in enumerate(self.levels):
             for key, acc in self._of(grouped, _DEPLOYS, index, empty):
