@@ -54,3 +54,18 @@ def test_the_flags_follow_the_ignore_paths_as_rework_rows_does(tmp_path, duck, i
     ingest_git(duck, Config(), tmp_path / "svc", deploy_tags="v*")
     flags = _compare(duck.tables(), dora.Scope(since=SCOPE.since, until=t(28), rework_ignore=ignore))
     assert any(r["rework"] for r in flags.values())
+
+
+def test_teams_from_a_case_or_from_a_join_give_the_same_summary(demo_org, monkeypatch):
+    """Up to `CASE_TEAMS` services a row's team is a CASE over them (no join: a job fewer on Spark),
+    past it a join with a table of them; both give the same figures."""
+    from fireline.metrics import summary as summary_module
+
+    def figures() -> dict:
+        with Workspace(str(demo_org.db), demo_org.directory / "world" / "fireline.toml") as ws:
+            return ws.dora(since="2026-01-05T00:00Z", until="2026-07-05T00:00Z").to_dict()
+
+    by_case = figures()
+    monkeypatch.setattr(summary_module, "CASE_TEAMS", 0)
+    assert figures() == by_case
+    assert any(g.get("team") for g in by_case["groups"])

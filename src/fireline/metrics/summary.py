@@ -104,12 +104,13 @@ class Sources:
 
     @classmethod
     def of(cls, tables: dict[str, ir.Table]) -> Sources:
-        # One query for the three counts: on a distributed engine each query is a job.
+        # One query, one grouping of the three tables' rows by source: on Spark each aggregation and
+        # each join is a job (three counts crossed were six jobs, this is two).
         names = ("deployments", "changes", "incidents")
-        counts = [tables[n].agg(**{n: tables[n].count()}) for n in names]
-        expr = counts[0].cross_join(counts[1]).cross_join(counts[2])
-        row = _rows(expr)[0]
-        return cls(**{n: bool(row[n]) for n in names})
+        tagged = ibis.union(*(tables[n].select(source=ibis.literal(i, "int64")) for i, n in enumerate(names)),
+                            distinct=False)
+        found = {row["source"] for row in _rows(tagged.group_by("source").agg(rows=tagged.count()))}
+        return cls(**{n: i in found for i, n in enumerate(names)})
 
 
 def _week_starts(since: datetime, until: datetime) -> list[datetime]:
@@ -128,10 +129,17 @@ def _period_bounds(period: str, start: datetime, scope: dora.Scope) -> tuple[dat
 
 
 KEYS = ("team", "service", "period")
+# Up to this many services, each row's team is a CASE over them; past it, a join with a table of them
+# (a CASE of thousands of branches is a query text some engines plan slowly).
+CASE_TEAMS = 500
 
 
 def _with_keys(t: ir.Table, keys: tuple[str, ...], team_of: dict[str, str], period: str | None) -> ir.Table:
-    if "team" in keys:
+    if "team" in keys and len(team_of) <= CASE_TEAMS:
+        # A CASE over the services, not a join with a table of them: on Spark a join is a job.
+        team = t.service.substitute(team_of, else_=ibis.null("string")) if team_of else ibis.null("string")
+        t = t.mutate(team=team.fill_null(NO_TEAM))
+    elif "team" in keys:
         mapping = ibis.memtable(
             {"service": list(team_of), "team": list(team_of.values())},
             schema={"service": "string", "team": "string"},
@@ -204,8 +212,12 @@ class _Aggregator:
 
     def _levelled(self, rows: ir.Table) -> tuple[ir.Table, list[str]]:
         t = _with_keys(rows, self.keys, self.team_of, self.period)
-        numbers = ibis.memtable({"level": list(range(len(self.levels)))}, schema={"level": "int64"})
-        t = t.cross_join(numbers)
+        # Each row once per level: an unnested array literal (a cross join with a table of the level
+        # numbers was one more job on Spark, its broadcast).
+        numbers = list(range(len(self.levels)))
+        level = ibis.literal(numbers[0], "int64") if len(numbers) == 1 else \
+            ibis.literal(numbers, "array<int64>").unnest()
+        t = t.mutate(level=level)
         cols = {}
         for k in self.keys:
             using = [i for i, level in enumerate(self.levels) if k in level]
