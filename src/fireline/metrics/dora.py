@@ -176,10 +176,11 @@ def restore_rows(incidents: ir.Table, scope: Scope, feature_flags: ir.Table | No
                      t.resolved.isnull() | (f.time <= t.resolved)]).select(f_incident=t.id, f_time=f.time,
                                                                            f_flag=f.flag)
     flips = named.union(off)
-    first = flips.group_by("f_incident").agg(first_time=flips.f_time.min())
-    cand = flips.join(first, [flips.f_incident == first.f_incident, flips.f_time == first.first_time]).select(
-        g_incident=flips.f_incident, g_time=flips.f_time, g_flag=flips.f_flag)
-    which = cand.group_by("g_incident").agg(g_time=cand.g_time.min(), g_flag=cand.g_flag.min())
+    # The first flips of each incident by a window, not a join with their first times: the grouping
+    # after it keeps the window's partitions, so a distributed engine shuffles the flips once.
+    flips = flips.mutate(first_time=flips.f_time.min().over(ibis.window(group_by=flips.f_incident)))
+    cand = flips.filter(flips.f_time == flips.first_time)
+    which = cand.group_by(g_incident=cand.f_incident).agg(g_time=cand.f_time.min(), g_flag=cand.f_flag.min())
     j = t.left_join(which, t.id == which.g_incident)
     by_flag = j.g_time.notnull() & (j.resolved.isnull() | (j.g_time < j.resolved))
     end = by_flag.ifelse(j.g_time, j.resolved)
