@@ -75,3 +75,24 @@ def test_opening_exported_tables_starts_no_spark_job(lake):
         assert context.statusTracker().getJobIdsForGroup("open-lake") == []
     finally:
         context.setJobGroup("", "")
+
+
+@pytest.mark.parametrize("made", [False, True])
+def test_a_folder_without_exported_tables_is_refused_before_spark_starts(tmp_path, made):
+    """`--db pyspark:///DIR` on a missing or empty folder started the JVM (about 10 s) before saying
+    there was nothing there. Here Java cannot start at all: only a check made before it can answer."""
+    import os
+    import subprocess
+    import sys
+
+    from .spark_support import require_spark
+
+    require_spark()
+    folder = tmp_path / "lake"
+    if made:
+        folder.mkdir()
+    run = subprocess.run([sys.executable, "-m", "fireline", "dora", "--db", f"pyspark://{folder}", "--json"],
+                         capture_output=True, text=True, timeout=180,
+                         env={**os.environ, "JAVA_HOME": str(tmp_path / "no-java"), "COLUMNS": "200"})
+    assert run.returncode == 2, run.stderr
+    assert "no exported tables here" in run.stderr and str(folder) in run.stderr, run.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -73,3 +74,39 @@ def test_a_local_spark_store_and_a_spark_connect_store_open_in_one_process(lake,
         with Workspace(url) as ws:
             counts.append(ws.tables()["deployments"].count().execute())
     assert counts[0] == counts[1] == counts[2] > 0
+
+
+def _fireline(*args: str) -> subprocess.CompletedProcess[str]:
+    # The timeout guards the run against the old hang (the Connect client retried for 10 minutes); it
+    # measures nothing.
+    return subprocess.run([sys.executable, "-m", "fireline", *args], capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TZ": "UTC"})
+
+
+def test_a_spark_connect_url_with_no_server_fails_at_once_naming_the_url():
+    """`--db sc://localhost:1` (no server there, or a wrong port) hung for minutes in the Connect
+    client's retries before failing with a gRPC trace."""
+    from .spark_support import _free_port, require_spark
+
+    require_spark(connect=True)
+    url = f"sc://127.0.0.1:{_free_port()}"
+    run = _fireline("dora", "--db", url, "--json")
+    assert run.returncode == 2, run.stderr
+    assert url in run.stderr and "cannot reach the Spark Connect server" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_spark_connect_url_on_a_port_that_is_no_spark_server_fails_at_once():
+    """A port that accepts connections but speaks no gRPC (here a socket that never answers) hung the
+    same way."""
+    from .spark_support import require_spark
+
+    require_spark(connect=True)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"sc://127.0.0.1:{silent.getsockname()[1]}"
+        run = _fireline("dora", "--db", url, "--json")
+    assert run.returncode == 2, run.stderr
+    assert url in run.stderr and "no Spark Connect server answered" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr

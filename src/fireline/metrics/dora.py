@@ -176,10 +176,11 @@ def restore_rows(incidents: ir.Table, scope: Scope, feature_flags: ir.Table | No
                      t.resolved.isnull() | (f.time <= t.resolved)]).select(f_incident=t.id, f_time=f.time,
                                                                            f_flag=f.flag)
     flips = named.union(off)
-    first = flips.group_by("f_incident").agg(first_time=flips.f_time.min())
-    cand = flips.join(first, [flips.f_incident == first.f_incident, flips.f_time == first.first_time]).select(
-        g_incident=flips.f_incident, g_time=flips.f_time, g_flag=flips.f_flag)
-    which = cand.group_by("g_incident").agg(g_time=cand.g_time.min(), g_flag=cand.g_flag.min())
+    # The first flips of each incident by a window, not a join with their first times: the grouping
+    # after it keeps the window's partitions, so a distributed engine shuffles the flips once.
+    flips = flips.mutate(first_time=flips.f_time.min().over(ibis.window(group_by=flips.f_incident)))
+    cand = flips.filter(flips.f_time == flips.first_time)
+    which = cand.group_by(g_incident=cand.f_incident).agg(g_time=cand.f_time.min(), g_flag=cand.f_flag.min())
     j = t.left_join(which, t.id == which.g_incident)
     by_flag = j.g_time.notnull() & (j.resolved.isnull() | (j.g_time < j.resolved))
     end = by_flag.ifelse(j.g_time, j.resolved)
@@ -223,14 +224,13 @@ def _rework_commits(changes: ir.Table, change_files: ir.Table | None, ignore: tu
                            c_rule=flagged.rework_rule, c_time=flagged.committer_time)
     if change_files is None or not ignore:
         return fixes
-    cf = change_files.join(fixes, [change_files.repo == fixes.c_repo, change_files.sha == fixes.c_sha]).select(
-        f_repo=change_files.repo, f_sha=change_files.sha, f_path=change_files.path)
-    known = cf.select("f_repo", "f_sha").distinct()
-    kept = cf.filter(~_ignored_path(cf.f_path, ignore)).select(k_repo=cf.f_repo, k_sha=cf.f_sha).distinct()
-    j = fixes.left_join(known, [fixes.c_repo == known.f_repo, fixes.c_sha == known.f_sha]).left_join(
-        kept, [fixes.c_repo == kept.k_repo, fixes.c_sha == kept.k_sha])
+    # The files of the flagged commits, counted once per commit: how many, and how many `ignore` spares.
+    cf = change_files.join(fixes, [change_files.repo == fixes.c_repo, change_files.sha == fixes.c_sha])
+    files = cf.group_by(f_repo=change_files.repo, f_sha=change_files.sha).agg(
+        f_kept=(~_ignored_path(change_files.path, ignore)).ifelse(1, 0).cast("int64").sum())
+    j = fixes.left_join(files, [fixes.c_repo == files.f_repo, fixes.c_sha == files.f_sha])
     # A commit without a file list (webhook-only) stays rework: what it touched is unknown.
-    return j.filter(j.f_sha.isnull() | j.k_sha.notnull()).select(*fixes.columns)
+    return j.filter(j.f_sha.isnull() | (j.f_kept > 0)).select(*fixes.columns)
 
 
 def rework_rows(deployments: ir.Table, deployment_changes: ir.Table, changes: ir.Table,
@@ -286,4 +286,86 @@ def rework_rows(deployments: ir.Table, deployment_changes: ir.Table, changes: ir
         rework=by_type | by_commit | by_incident, reason=reason,
         rework_sha=by_commit.ifelse(j.x_sha, ibis.null("string")),
         rework_subject=by_commit.ifelse(j.x_subject, ibis.null("string")),
+    )
+
+
+def _union(*tables: ir.Table) -> ir.Table:
+    """UNION ALL of tables whose columns agree but for nullability (a key column is NOT NULL)."""
+    return ibis.union(*(t.select(**{c: t[c].cast(t[c].type().copy(nullable=True)) for c in t.columns})
+                        for t in tables), distinct=False)
+
+
+def _fix_link_ids(deployment_changes: ir.Table, change_files: ir.Table | None, ignore: tuple[str, ...]) -> ir.Column:
+    """The deployments that ship a revert or hotfix commit that counts (`_rework_commits`): each link
+    carries its commit's rework rule, and the files of the flagged commits meet their links in one
+    window over (repo, commit) instead of joins."""
+    links = deployment_changes.filter(~deployment_changes.baseline & deployment_changes.rework_rule.notnull())
+    if change_files is None or not ignore:
+        return links.deployment_id
+    files = change_files.semi_join(links, [change_files.repo == links.repo, change_files.sha == links.sha])
+    one, zero = ibis.literal(1, "int64"), ibis.literal(0, "int64")
+    u = _union(
+        links.select(f_id=links.deployment_id, f_repo=links.repo, f_sha=links.sha, f_file=zero, f_kept=zero),
+        files.select(f_id=ibis.null("string"), f_repo=files.repo, f_sha=files.sha, f_file=one,
+                     f_kept=(~_ignored_path(files.path, ignore)).ifelse(one, zero)))
+    commit = ibis.window(group_by=[u.f_repo, u.f_sha])
+    u = u.mutate(f_files=u.f_file.max().over(commit), f_any_kept=u.f_kept.max().over(commit))
+    # A commit without a file list (webhook-only) stays rework: what it touched is unknown.
+    return u.filter((u.f_file == 0) & ((u.f_files == 0) | (u.f_any_kept == 1))).f_id
+
+
+def deployment_flags(deployments: ir.Table, incident_deployments: ir.Table, deployment_changes: ir.Table,
+                     incidents: ir.Table, scope: Scope, change_files: ir.Table | None = None) -> ir.Table:
+    """One row per counted deployment (as `deployment_rows`) with `failed` and `caught_in_canary` (as
+    `failure_rows`) and `rework` (as `rework_rows`): the flags alone, for `summarise`, in few joins.
+
+    On a distributed engine every join or grouping is a job or two; the row sets above join the
+    deployments with their rollout steps once per question. Here the deployments and what marks
+    them (an incident links to one, it ships a fix commit, it was made while an incident of its
+    service was open) are one union, the marks spread onto their deployment by a window over its id;
+    what a rollout inherits from its earlier (or simultaneous) canary/partial steps, and whether it
+    went full, are windows over (service, commit).
+    """
+    every = _successful_production(deployments, scope)
+    one, zero = ibis.literal(1, "int64"), ibis.literal(0, "int64")
+    deps = production_deployments(deployments, scope)
+    during = deps.join(incidents, [deps.service == incidents.service, deps.time >= incidents.started,
+                                   incidents.resolved.isnull() | (deps.time <= incidents.resolved)])
+
+    def marks(ids: ir.Column, incident: ir.IntegerValue, fix: ir.IntegerValue, open_: ir.IntegerValue) -> ir.Table:
+        return ids.as_table().select(
+            m_id=ids.get_name(), service=ibis.null("string"), sha=ibis.null("string"),
+            time=ibis.null(every.time.type()), type=ibis.null("string"), stage=ibis.null("string"),
+            m_dep=zero, m_incident=incident, m_fix=fix, m_during=open_)
+
+    u = _union(
+        every.select(m_id=every.id, service=every.service, sha=every.sha, time=every.time, type=every.type,
+                     stage=every.stage, m_dep=one, m_incident=zero, m_fix=zero, m_during=zero),
+        marks(incident_deployments.deployment_id, one, zero, zero),
+        marks(_fix_link_ids(deployment_changes, change_files, scope.rework_ignore), zero, one, zero),
+        marks(during.select(d_id=deps.id).d_id, zero, zero, one))
+    same_id = ibis.window(group_by=u.m_id)
+    u = u.mutate(m_incident=u.m_incident.max().over(same_id), m_fix=u.m_fix.max().over(same_id),
+                 m_during=u.m_during.max().over(same_id))
+    t = u.filter(u.m_dep == 1)
+    step = _is_step(t)
+    own_incident, own_fix = t.m_incident == 1, t.m_fix == 1
+    # A NULL service or commit joins no rollout (the row sets' equality joins): no window for it.
+    keyed = t.service.notnull() & t.sha.notnull()
+    rollout = ibis.window(group_by=[t.service, t.sha])
+    so_far = ibis.range_window(preceding=None, following=0, group_by=[t.service, t.sha], order_by=t.time)
+    t = t.mutate(
+        x_full=keyed & ((~step).ifelse(one, zero).max().over(rollout) == 1),
+        x_step_incident=keyed & ((step & own_incident).ifelse(one, zero).max().over(so_far) == 1),
+        x_step_fix=keyed & ((step & own_fix).ifelse(one, zero).max().over(so_far) == 1),
+        x_own_incident=own_incident, x_own_fix=own_fix, x_during=t.m_during == 1, x_step=step,
+    )
+    t = _in_scope(t, "time", scope)
+    t = t.filter(~t.x_step | ~t.x_full)
+    failed = t.x_own_incident | t.x_step_incident
+    by_type = t.type.lower().isin(list(REWORK_TYPES)).fill_null(False)
+    return t.select(
+        deployment_id=t.m_id, service=t.service, time=t.time, sha=t.sha, day=t.time.truncate("D"),
+        failed=failed, caught_in_canary=failed & t.x_step,
+        rework=by_type | t.x_own_fix | t.x_step_fix | t.x_during,
     )

@@ -104,12 +104,13 @@ class Sources:
 
     @classmethod
     def of(cls, tables: dict[str, ir.Table]) -> Sources:
-        # One query for the three counts: on a distributed engine each query is a job.
+        # One query, one grouping of the three tables' rows by source: on Spark each aggregation and
+        # each join is a job (three counts crossed were six jobs, this is two).
         names = ("deployments", "changes", "incidents")
-        counts = [tables[n].agg(**{n: tables[n].count()}) for n in names]
-        expr = counts[0].cross_join(counts[1]).cross_join(counts[2])
-        row = _rows(expr)[0]
-        return cls(**{n: bool(row[n]) for n in names})
+        tagged = ibis.union(*(tables[n].select(source=ibis.literal(i, "int64")) for i, n in enumerate(names)),
+                            distinct=False)
+        found = {row["source"] for row in _rows(tagged.group_by("source").agg(rows=tagged.count()))}
+        return cls(**{n: i in found for i, n in enumerate(names)})
 
 
 def _week_starts(since: datetime, until: datetime) -> list[datetime]:
@@ -128,10 +129,17 @@ def _period_bounds(period: str, start: datetime, scope: dora.Scope) -> tuple[dat
 
 
 KEYS = ("team", "service", "period")
+# Up to this many services, each row's team is a CASE over them; past it, a join with a table of them
+# (a CASE of thousands of branches is a query text some engines plan slowly).
+CASE_TEAMS = 500
 
 
 def _with_keys(t: ir.Table, keys: tuple[str, ...], team_of: dict[str, str], period: str | None) -> ir.Table:
-    if "team" in keys:
+    if "team" in keys and len(team_of) <= CASE_TEAMS:
+        # A CASE over the services, not a join with a table of them: on Spark a join is a job.
+        team = t.service.substitute(team_of, else_=ibis.null("string")) if team_of else ibis.null("string")
+        t = t.mutate(team=team.fill_null(NO_TEAM))
+    elif "team" in keys:
         mapping = ibis.memtable(
             {"service": list(team_of), "team": list(team_of.values())},
             schema={"service": "string", "team": "string"},
@@ -148,6 +156,18 @@ def _rows(expr: ir.Table) -> list[dict[str, Any]]:
     return expr.to_pyarrow().to_pylist()
 
 
+def _per_week(by_day: list[dict[str, Any]], sums: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows per group and day as rows per group and week: the sums of `sums`, and `days` with rows."""
+    weeks: dict[tuple, dict[str, Any]] = {}
+    for row in by_day:
+        key = tuple((k, v) for k, v in row.items() if k not in sums and k != "day")
+        acc = weeks.setdefault(key, {**dict(key), **{f: 0 for f in sums}, "days": 0})
+        for f in sums:
+            acc[f] += int(row[f] or 0)
+        acc["days"] += 1
+    return list(weeks.values())
+
+
 def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else float(seconds) / 3600
 
@@ -156,8 +176,8 @@ def _flag(cond: ir.BooleanValue) -> ir.IntegerValue:
     return cond.ifelse(1, 0).cast("int64")
 
 
-# Families of the deployment query (one row per counted deployment each) and of the durations query.
-_DEPLOYS, _FAILURES, _REWORK = 0, 1, 2
+# The family of the deployment query (one row per counted deployment) and those of the durations query.
+_DEPLOYS = 0
 _LEADS, _RESTORES = 0, 1
 
 
@@ -192,8 +212,12 @@ class _Aggregator:
 
     def _levelled(self, rows: ir.Table) -> tuple[ir.Table, list[str]]:
         t = _with_keys(rows, self.keys, self.team_of, self.period)
-        numbers = ibis.memtable({"level": list(range(len(self.levels)))}, schema={"level": "int64"})
-        t = t.cross_join(numbers)
+        # Each row once per level: an unnested array literal (a cross join with a table of the level
+        # numbers was one more job on Spark, its broadcast).
+        numbers = list(range(len(self.levels)))
+        level = ibis.literal(numbers[0], "int64") if len(numbers) == 1 else \
+            ibis.literal(numbers, "array<int64>").unnest()
+        t = t.mutate(level=level)
         cols = {}
         for k in self.keys:
             using = [i for i, level in enumerate(self.levels) if k in level]
@@ -236,24 +260,20 @@ class _Aggregator:
                 self._put(overall, (), metric, MetricValue(None, UNITS[metric], 0, "no deployments ingested"))
             return
         t, scope = self.t, self.scope
-        zero = ibis.literal(0, "int64")
-        deps = dora.deployment_rows(t["deployments"], scope)
-        families = [deps.select(fam=ibis.literal(_DEPLOYS, "int64"), service=deps.service, time=deps.time,
-                                day=deps.day, a=zero, b=zero)]
-        if s.incidents:
-            f = dora.failure_rows(t["deployments"], t["incident_deployments"], scope)
-            families.append(f.select(fam=ibis.literal(_FAILURES, "int64"), service=f.service, time=f.time,
-                                     day=f.time.truncate("D"), a=_flag(f.failed), b=_flag(f.caught_in_canary)))
-        r = dora.rework_rows(t["deployments"], t["deployment_changes"], t["changes"], t["incidents"], scope,
-                             t.get("change_files"))
-        families.append(r.select(fam=ibis.literal(_REWORK, "int64"), service=r.service, time=r.time,
-                                 day=r.time.truncate("D"), a=_flag(r.rework), b=zero))
-        u, keys = self._levelled(ibis.union(*families, distinct=False))
+        # One row per counted deployment with its failure and rework flags (one row set, few joins: on a
+        # distributed engine each join is a job or two).
+        f = dora.deployment_flags(t["deployments"], t["incident_deployments"], t["deployment_changes"],
+                                  t["incidents"], scope, t.get("change_files"))
+        rows = f.select(fam=ibis.literal(_DEPLOYS, "int64"), service=f.service, time=f.time, day=f.day,
+                        a=_flag(f.failed), b=_flag(f.caught_in_canary), c=_flag(f.rework))
+        u, keys = self._levelled(rows)
         u = u.mutate(week=u.time.truncate("W"))
-        rows = _rows(u.group_by(["fam", "level", *keys, "week"]).agg(
-            n=u.count(), days=u.day.nunique(), a=u.a.sum(), b=u.b.sum()))
-        grouped = self._grouped(rows, ("n", "days", "a", "b"))
-        empty = {"n": 0, "days": 0, "a": 0, "b": 0, "weeks": {}}
+        # Grouped by day, and the days counted here: COUNT(DISTINCT day) per week is a second shuffle
+        # on Spark. At most one row per group and day of the window.
+        by_day = _rows(u.group_by(["fam", "level", *keys, "week", "day"]).agg(
+            n=u.count(), a=u.a.sum(), b=u.b.sum(), c=u.c.sum()))
+        grouped = self._grouped(_per_week(by_day, ("n", "a", "b", "c")), ("n", "days", "a", "b", "c"))
+        empty = {"n": 0, "days": 0, "a": 0, "b": 0, "c": 0, "weeks": {}}
         for index, level in enumerate(self.levels):
             for key, acc in self._of(grouped, _DEPLOYS, index, empty):
                 days, weeks = self.days_of(key, level)
@@ -264,20 +284,18 @@ class _Aggregator:
                         "deploy_days": acc["days"],
                         "median_deploy_days_per_week": statistics.median(counts) if counts else None,
                         "weeks": len(weeks), "days": round(days, 6)}))
-            if s.incidents:
-                for key, acc in self._of(grouped, _FAILURES, index, empty):
-                    mv = self._ratio(acc, "change_failure_rate", "failed")
+                if s.incidents:
+                    mv = self._ratio(acc, "change_failure_rate", "failed", "a")
                     mv.details["caught_in_canary"] = acc["b"]
                     self._put(index, key, "change_failure_rate", mv)
-            elif not level:
+                self._put(index, key, "rework_rate", self._ratio(acc, "rework_rate", "rework", "c"))
+            if not s.incidents and not level:
                 self._put(index, (), "change_failure_rate",
                           MetricValue(None, UNITS["change_failure_rate"], 0, "no incidents ingested"))
-            for key, acc in self._of(grouped, _REWORK, index, empty):
-                self._put(index, key, "rework_rate", self._ratio(acc, "rework_rate", "rework"))
 
     @staticmethod
-    def _ratio(acc: dict[str, Any], metric: str, flag: str) -> MetricValue:
-        n, hits = acc["n"], acc["a"]
+    def _ratio(acc: dict[str, Any], metric: str, flag: str, field: str) -> MetricValue:
+        n, hits = acc["n"], acc[field]
         return MetricValue(hits / n if n else None, UNITS[metric], n, None if n else "no deployments in the window",
                            details={flag: hits})
 

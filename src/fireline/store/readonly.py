@@ -15,6 +15,7 @@ URLs (Ibis' own forms, given to `ibis.connect` unchanged except for Spark):
 from __future__ import annotations
 
 import hashlib
+import socket
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -103,8 +104,38 @@ def _connect_session(remote: str) -> Any:
     warnings.filterwarnings("ignore", message="'verifySchema' is ignored", category=UserWarning)
     session = _CONNECT.get(remote)
     if session is None or getattr(session, "is_stopped", False):
+        _probe_connect(remote)
         session = _CONNECT[remote] = ConnectSession.builder.remote(remote).create()
     return session
+
+
+# How long a Spark Connect server has to accept a connection and answer gRPC's handshake. Without
+# the probe, the client retries an unreachable server for at least 10 minutes before failing.
+PROBE_SECONDS = 5.0
+
+
+def _probe_connect(remote: str) -> None:
+    """Fail now, naming the URL, when nothing at `remote` accepts a connection, or what does never
+    answers as a gRPC server (a wrong port)."""
+    import grpc
+    from pyspark.sql.connect.client.core import DefaultChannelBuilder
+
+    builder = DefaultChannelBuilder(remote)
+    where = remote.split("/;", 1)[0]  # the parameters may hold a token
+    host, _, port = builder.endpoint.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=PROBE_SECONDS).close()
+    except OSError as exc:
+        raise UserError(f"cannot reach the Spark Connect server ({exc.strerror or exc}); is it running, "
+                        "and is this its host and port?", where=where) from None
+    channel = builder.toChannel()
+    try:
+        grpc.channel_ready_future(channel).result(timeout=PROBE_SECONDS)
+    except grpc.FutureTimeoutError:
+        raise UserError(f"no Spark Connect server answered within {PROBE_SECONDS:g} s (the port accepts "
+                        "connections but speaks no gRPC: a wrong port?)", where=where) from None
+    finally:
+        channel.close()
 
 
 def _connect_params(url: str) -> list[str]:
@@ -124,6 +155,12 @@ def _parquet_view(session: Any, con: Any, path: Path, view: str) -> ibis.Table:
         return con.read_parquet(str(path), table_name=view)
     session.read.schema(schema).parquet(str(path)).createOrReplaceTempView(view)
     return con.table(view)
+
+
+def _exported_path(folder: Path, name: str) -> Path | None:
+    """Table `name` in `folder`: a `<name>.parquet` file (`export parquet`) or a `<name>/` parquet
+    folder (`export tables --to pyspark:///DIR`)."""
+    return next((p for p in (folder / f"{name}.parquet", folder / name) if p.exists()), None)
 
 
 def _require_exported(tables: dict[str, ibis.Table], url: str, where: str) -> None:
@@ -162,28 +199,27 @@ class ReadOnlyEngine:
 
     @classmethod
     def _spark(cls, url: str) -> ReadOnlyEngine:
-        session = spark_session(url)
-        con = ibis.pyspark.connect(session)
         parts = urlparse(url)
         if parts.scheme == "sc":
+            session = spark_session(url)
+            con = ibis.pyspark.connect(session)
             database = next((p.split("=", 1)[1] for p in _connect_params(url) if p.startswith("database=")), None)
             present = set(con.list_tables(database=database))
             tables = {n: utc_table(con.table(n, database=database), n) for n in TABLES if n in present}
             _require_exported(tables, url, f"database {database}" if database else "the current database")
             return cls(con, url, "spark", tables)
+        # Found before the session starts (the JVM takes seconds): a wrong folder fails at once.
         folder = Path(unquote(parts.path))
-        if not folder.is_dir():
+        found = {name: path for name in TABLES if (path := _exported_path(folder, name)) is not None}
+        if "deployments" not in found:
             raise UserError("no exported tables here (fireline export parquet DIR writes them)", where=str(folder))
+        session = spark_session(url)
+        con = ibis.pyspark.connect(session)
         tables = {}
-        for name in TABLES:
-            for path in (folder / f"{name}.parquet", folder / name):
-                if path.exists():
-                    # One view per folder and table: two stores may share the process's session.
-                    view = f"fireline_{name}_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]}"
-                    tables[name] = utc_table(_parquet_view(session, con, path, view), name)
-                    break
-        if "deployments" not in tables:
-            raise UserError("no exported tables here (fireline export parquet DIR writes them)", where=str(folder))
+        for name, path in found.items():
+            # One view per folder and table: two stores may share the process's session.
+            view = f"fireline_{name}_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]}"
+            tables[name] = utc_table(_parquet_view(session, con, path, view), name)
         return cls(con, url, "spark", tables)
 
     def table(self, name: str) -> ibis.Table:
