@@ -221,7 +221,8 @@ def test_a_sparse_series_gets_a_rolling_four_week_line(store, tmp_path):
     assert by_week["2026-03-30"][rolling] == "0"  # 9-30 March: none of 3 failed
 
 
-def test_every_chart_of_a_report_shares_the_window(demo):
+def _demo_charts(demo) -> list:
+    """Every chart of the demo's report over its half year."""
     from fireline.config import load_config
     from fireline.store import Store
 
@@ -230,9 +231,13 @@ def test_every_chart_of_a_report_shares_the_window(demo):
     try:
         ctx = build_context(store, config, since="2026-01-05T00:00Z", until="2026-07-05T00:00Z",
                             today=date(2026, 7, 5))
-        charts = [ch for s in build_sections(ctx) for ch in s.charts]
+        return [ch for s in build_sections(ctx) for ch in s.charts]
     finally:
         store.close()
+
+
+def test_every_chart_of_a_report_shares_the_window(demo):
+    charts = _demo_charts(demo)
     trends = [ch for ch in charts if ch.id.startswith("trend-")]
     assert len(trends) == 5
     for ch in trends:
@@ -276,17 +281,7 @@ def test_every_chart_of_the_demo_report_is_valid_vega_lite(demo):
     import jsonschema
     from altair.vegalite.v6.schema.core import load_schema
 
-    from fireline.config import load_config
-    from fireline.store import Store
-
-    config = load_config(demo.config)
-    store = Store.open(str(demo.db), create=False)
-    try:
-        ctx = build_context(store, config, since="2026-01-05T00:00Z", until="2026-07-05T00:00Z",
-                            today=date(2026, 7, 5))
-        charts = [ch for s in build_sections(ctx) for ch in s.charts]
-    finally:
-        store.close()
+    charts = _demo_charts(demo)
     assert {ch.id.split("-")[0] for ch in charts} >= {"trend", "chart"}
     schema = load_schema()
     for ch in charts:
