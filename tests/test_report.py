@@ -276,7 +276,7 @@ def test_a_chart_without_any_value_is_an_empty_frame_not_an_endless_one(duck, tm
 
 
 def test_every_chart_of_the_demo_report_is_valid_vega_lite(demo):
-    # Altair no longer validates each spec as it is made (views/charts.py, VALIDATE): this does, for every
+    # Altair no longer validates each spec as it is made (views/charts.py, _fit): this does, for every
     # chart a report draws (trends with rolling lines, bars, stacked columns).
     import jsonschema
     from altair.vegalite.v6.schema.core import load_schema

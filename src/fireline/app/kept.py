@@ -77,9 +77,10 @@ def state_of(store: Store, config: Config) -> tuple[str, str] | None:
 
 
 def after_scans(store: Store, config: Config, state: tuple[str, str]) -> tuple[str, str] | None:
-    """The state again after the marker scans: only PostgreSQL's generation counts their writes (the
-    DuckDB data state leaves the scan cache out, and hashing every table twice would be wasted)."""
-    return state_of(store, config) if state[0].startswith("generation ") else state
+    """The state again after the marker scans: only a generation kept in the store (PostgreSQL's) counts
+    their writes (the DuckDB data state leaves the scan cache out, and hashing every table twice would be
+    wasted)."""
+    return state_of(store, config) if store.engine.generation_ddl else state
 
 
 def scan_first(store: Store, config: Config, *, team_of: Mapping[str, str], team: str | None,

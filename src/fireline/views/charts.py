@@ -24,7 +24,6 @@ FULL_WIDTH = 620
 TREND_HEIGHT = 300  # a weekly chart's whole height: plot, axis titles and legend
 # Tableau 10 keeps its hues apart on white and on near-black backgrounds.
 SCHEME = "tableau10"
-VALIDATE = False  # check each spec against the schema as it is made (tests do; see _fit)
 
 
 @dataclass
@@ -128,9 +127,9 @@ def _fit(chart: Any, height: int, *, total: bool = False) -> dict[str, Any]:
     """`height`: of the plot, or with `total` of the whole chart. A fixed total is what keeps a chart
     without a single value a frame of that size: sized from its content, Vega makes it 1.8e308 px tall."""
     # Not validated against the Vega-Lite schema here (jsonschema: about as long as building the spec, on a
-    # server's first page): the specs' shapes are fixed by this module, and tests/test_charts.py validates
-    # each kind. The dict is the same either way.
-    spec = chart.properties(width=FULL_WIDTH, height=height).to_dict(validate=VALIDATE)
+    # server's first page): the specs' shapes are fixed by this module, and tests/test_report.py validates
+    # every chart of the demo's report. The dict is the same either way.
+    spec = chart.properties(width=FULL_WIDTH, height=height).to_dict(validate=False)
     spec["autosize"] = {"type": "fit" if total else "fit-x", "contains": "padding"}
     return spec
 
