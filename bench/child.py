@@ -18,12 +18,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-def peak_mib() -> float:
-    """This process's peak resident set (VmHWM), in MiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+def peak_mib(pid: int | str = "self") -> float:
+    """The peak resident set (VmHWM) of this process, or of process `pid`, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status: peak memory needs Linux")
+    raise RuntimeError(f"no VmHWM in /proc/{pid}/status: peak memory needs Linux")
 
 
 def _pyarrow_lazy_import() -> float:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -25,6 +24,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+from child import peak_mib  # noqa: E402
 
 # What summarise reads.
 TABLES = ("deployments", "changes", "deployment_changes", "incidents", "incident_deployments", "change_files",
@@ -66,15 +67,6 @@ def export(store: Any, db: Path) -> Path:
         pq.write_table(store.con.table(name).to_pyarrow(), folder / f"{name}.parquet")
     marker.write_text(json.dumps(stamp))
     return folder
-
-
-def _peak_mib(pid: int) -> float | None:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    kib = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), None)
-    return None if kib is None else round(kib / 1024, 1)
 
 
 def measure(tables: dict[str, Any], backend: Any, run: Callable[[dict[str, Any]], Any], runs: int,
@@ -170,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     # Peak resident memory of the Spark driver's JVM (local mode: the executors live in it) and of this
     # process (DuckDB's run and Ibis), from the kernel's high-water marks.
     jvm_pid = session.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
-    result["peak_mib"] = {"spark_jvm": _peak_mib(int(jvm_pid)), "python": _peak_mib(os.getpid())}
+    result["peak_mib"] = {"spark_jvm": round(peak_mib(int(jvm_pid)), 1), "python": round(peak_mib(), 1)}
     session.stop()
     spark_summary = result["spark"].pop("summary", None)
     duck_summary = result["duckdb"].pop("summary")
