@@ -122,6 +122,11 @@ class Store:
         with self.transaction() as tx:
             # Processes opening a new PostgreSQL store at once would race on CREATE ... IF NOT EXISTS.
             tx.lock("schema")
+            # Checked again under the lock: the process that held it may have completed the schema,
+            # and CREATE INDEX IF NOT EXISTS locks its table before it finds the index there, which
+            # deadlocked with an ingest already writing (tests/test_store_pg_schema_race.py).
+            if self._schema_complete():
+                return
             for name in TABLES:
                 tx.execute(create_table_sql(name, if_not_exists=True))
             # Stores made by earlier versions lack the columns added since.
@@ -130,9 +135,8 @@ class Store:
                 for column, sql_type in columns:
                     if (table, column) not in present:
                         tx.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
-            tx.execute("CREATE INDEX IF NOT EXISTS change_files_sha ON change_files (repo, sha)")
-            for indexes in self.engine.extra_indexes.values():
-                for _name, sql in indexes:
+            for name, sql in self._indexes():
+                if not self.engine.has_index(name):  # only the missing ones: each locks its table
                     tx.execute(sql)
             for sql in self.engine.generation_ddl:
                 tx.execute(sql)
@@ -161,13 +165,16 @@ class Store:
         return set(self.query("SELECT table_name, column_name FROM information_schema.columns "
                               "WHERE table_schema = current_schema() AND table_catalog = current_database()"))
 
+    def _indexes(self) -> list[tuple[str, str]]:
+        return [("change_files_sha", "CREATE INDEX IF NOT EXISTS change_files_sha ON change_files (repo, sha)"),
+                *(index for indexes in self.engine.extra_indexes.values() for index in indexes)]
+
     def _schema_complete(self) -> bool:
         wanted = {(table, column) for table, (columns, _) in TABLES.items() for column, _ in columns}
         if not wanted <= self._columns():
             return False
         meta = dict(self.query("SELECT key, value FROM meta WHERE key IN ('schema_version', ?)", [REWORK_RULES_KEY]))
-        indexes = ["change_files_sha", *(name for idx in self.engine.extra_indexes.values() for name, _sql in idx)]
-        return (all(self.engine.has_index(name) for name in indexes) and "schema_version" in meta
+        return (all(self.engine.has_index(name) for name, _sql in self._indexes()) and "schema_version" in meta
                 and int(meta["schema_version"]) >= SCHEMA_VERSION and self.engine.has_generation()
                 and meta.get(REWORK_RULES_KEY) == rework_rules_fingerprint())
 
