@@ -154,7 +154,7 @@ def _flatten(summary: Any) -> dict[str, Any]:
 def summarise(p: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     import genstore
-    from spark_summary import count_round_trips
+    from roundtrips import counted
 
     from fireline.metrics.dora import Scope
     from fireline.metrics.summary import summarise as run
@@ -164,13 +164,13 @@ def summarise(p: dict[str, Any]) -> dict[str, Any]:
     store = Store.open(p["db"], create=False)
     out: dict[str, Any] = {"import_seconds": time.perf_counter() - t0, "baseline_peak_mib": peak_mib()}
     since, until = genstore.window()
-    calls = count_round_trips(store.con)  # fetches, executes and cached tables: a job each on Spark
     t = time.perf_counter()
     # "team x week" (the default) or "team + service" (two levels, no period), as `fireline dora` groups.
     by_week = p.get("groups", "team x week") == "team x week"
-    summary = run(store.tables(), Scope(since=since, until=until), SEED, team_of=genstore.team_of(),
-                  group_sets=(("team", "period"),) if by_week else (("team",), ("service",)),
-                  period="week" if by_week else None)
+    with counted(store.con) as calls:  # fetches, executes and cached tables: a job each on Spark
+        summary = run(store.tables(), Scope(since=since, until=until), SEED, team_of=genstore.team_of(),
+                      group_sets=(("team", "period"),) if by_week else (("team",), ("service",)),
+                      period="week" if by_week else None)
     out["seconds"] = time.perf_counter() - t
     out["peak_mib"] = peak_mib()
     out["queries"] = len(calls)

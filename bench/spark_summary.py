@@ -26,34 +26,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from child import peak_mib  # noqa: E402
+from roundtrips import counted  # noqa: E402
 
 # What summarise reads.
 TABLES = ("deployments", "changes", "deployment_changes", "incidents", "incident_deployments", "change_files",
           "feature_flags")
-ROUND_TRIPS = ("execute", "to_pyarrow", "to_pyarrow_batches", "_create_cached_table")
-
-
-def count_round_trips(backend: Any) -> list[str]:
-    """Record every outermost fetch, execute and cached table of `backend` from now on."""
-    calls: list[str] = []
-    depth = [0]
-
-    def wrap(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
-        def hook(*args: Any, **kwargs: Any) -> Any:
-            if depth[0] == 0:
-                calls.append(name)
-            depth[0] += 1
-            try:
-                return method(*args, **kwargs)
-            finally:
-                depth[0] -= 1
-        return hook
-
-    for name in ROUND_TRIPS:
-        setattr(backend, name, wrap(name, getattr(backend, name)))
-    return calls
-
-
 def export(store: Any, db: Path) -> Path:
     import pyarrow.parquet as pq
 
@@ -71,17 +48,19 @@ def export(store: Any, db: Path) -> Path:
 
 def measure(tables: dict[str, Any], backend: Any, run: Callable[[dict[str, Any]], Any], runs: int,
             jobs: Callable[[], int] | None = None) -> dict[str, Any]:
-    calls = count_round_trips(backend)
     seconds, trips, spark_jobs, result = [], [], [], None
+    kinds: set[str] = set()
     for _ in range(runs):
-        before, jobs_before = len(calls), jobs() if jobs else 0
+        jobs_before = jobs() if jobs else 0
         t = time.perf_counter()
-        result = run(tables)
+        with counted(backend) as calls:
+            result = run(tables)
         seconds.append(time.perf_counter() - t)
-        trips.append(len(calls) - before)
+        trips.append(len(calls))
+        kinds.update(calls)
         if jobs:
             spark_jobs.append(jobs() - jobs_before)
-    out: dict[str, Any] = {"seconds": seconds, "round_trips": trips, "kinds": sorted(set(calls))}
+    out: dict[str, Any] = {"seconds": seconds, "round_trips": trips, "kinds": sorted(kinds)}
     if jobs:
         out["spark_jobs"] = spark_jobs
     out["summary"] = json.loads(json.dumps(result.as_dict(), default=str))

@@ -6,13 +6,11 @@ Counted through a hook on the Ibis backend (every fetch, execute and cached tabl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
+from bench.roundtrips import counted
 from fireline.app.dora import group_sets, summary_and_weekly, summary_of_tables
 from fireline.config import load_config
 from fireline.metrics.dora import Scope
@@ -23,35 +21,7 @@ from fireline.store import Store
 
 # Before: 3 counts, 21 fetches and 3 cached tables (27) for the default grouping (team, team + service).
 MAX_QUERIES = 3
-ROUND_TRIPS = ("execute", "to_pyarrow", "to_pyarrow_batches", "_create_cached_table")
 SCOPE = Scope(since=datetime(2026, 1, 5, tzinfo=UTC), until=datetime(2026, 7, 5, tzinfo=UTC))
-
-
-@contextmanager
-def counted(backend: Any) -> Iterator[list[str]]:
-    """Every round trip `backend` makes inside the block, by method (nested calls count once)."""
-    calls: list[str] = []
-    depth = [0]
-
-    def wrap(name: str, method: Any) -> Any:
-        def hook(*args: Any, **kwargs: Any) -> Any:
-            if depth[0] == 0:
-                calls.append(name)
-            depth[0] += 1
-            try:
-                return method(*args, **kwargs)
-            finally:
-                depth[0] -= 1
-        return hook
-
-    originals = {name: getattr(backend, name) for name in ROUND_TRIPS}
-    for name, method in originals.items():
-        setattr(backend, name, wrap(name, method))
-    try:
-        yield calls
-    finally:
-        for name in originals:
-            delattr(backend, name)  # back to the class's method
 
 
 @pytest.fixture(scope="module")
