@@ -257,3 +257,27 @@ def test_rebuild_keeps_the_tag_deployments_of_a_repository_that_is_gone(duck, re
     counts = rebuild(duck, parse_config({"deploy_tags": ["v*", "!*-rc*"]}, source="t", base_dir=tmp_path))
     assert tag_deployments(duck) == before
     assert counts["unreadable_repositories"] == 1
+
+
+def test_patterns_matching_none_of_the_tags_say_so_with_examples(tmp_path, repo):
+    """Found on pallets/flask: its 69 release tags are `3.1.2`, not `v3.1.2`, so `--deploy-tags 'v*'`
+    stored no deployment, and the only hint was "0 new tag deployments" (then dora: all unknown)."""
+    for i, name in enumerate(["0.1", "0.2", "1.0.1"]):
+        repo.commit(f"work {i}", h(2 * i), files={f"f{i}.txt": f"{i}\n"})
+        repo.tag(name, when=h(2 * i + 1))
+    run = fireline(tmp_path, "ingest", "git", str(repo.path), "--deploy-tags", "v*", "--deploy-tags", "!*-rc*")
+    assert run.code == 0, run.stderr
+    assert "0 new tag deployments" in run.stdout
+    warning = " ".join(run.stderr.split())
+    assert "none of the 3 tags matches v*, !*-rc*" in warning
+    assert "1.0.1" in warning and "0.2" in warning  # the newest, as examples
+    run = fireline(tmp_path, "ingest", "git", str(repo.path), "--deploy-tags", "[0-9]*", "--json")
+    assert json.loads(run.stdout)["new_deployments"] == 3
+    assert json.loads(run.stdout)["warnings"] == []
+
+
+def test_a_repository_without_tags_gives_no_tag_warning(tmp_path, repo):
+    repo.commit("work", h(0), files={"f.txt": "x\n"})
+    run = fireline(tmp_path, "ingest", "git", str(repo.path), "--deploy-tags", "v*", "--json")
+    assert run.code == 0, run.stderr
+    assert json.loads(run.stdout)["warnings"] == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import queue as queue_module
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -104,7 +105,24 @@ def finish_repo(store: Store, tx: Writer, plan: RepoPlan, deployments: list[Depl
     info = plan.info
     plan.result.new_deployments, plan.result.removed_deployments = replace_tag_deployments(
         store, tx, info.name, deployments)
+    plan.result.warnings += unmatched_tag_warnings(plan, deployments)
     tx.put_repo(info.name, str(info.path), plan.tips, plan.services, info.shallow)
+
+
+def unmatched_tag_warnings(plan: RepoPlan, deployments: list[Deployment]) -> list[str]:
+    """A pattern that matches none of a repository's tags stores no deployment and every figure is
+    unknown: say so with tags it could have meant (pallets/flask tags `3.1.2`, not `v3.1.2`)."""
+    tags = [ref.removeprefix("refs/tags/") for ref in plan.tips if ref.startswith("refs/tags/")]
+    deployed = {d.service for d in deployments}
+    unmatched = {", ".join(tag_patterns(svc["deploy_tags"]) or []) for svc in plan.services
+                 if tag_patterns(svc.get("deploy_tags")) and svc["name"] not in deployed}
+    if not tags or not unmatched:
+        return []
+    newest = sorted(tags, key=lambda t: [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", t)])
+    examples = ", ".join(reversed(newest[-3:]))
+    return [f"{plan.info.path}: none of the {len(tags)} tags matches {patterns}, so no deployment was "
+            f"taken from tags (tags here look like {examples}; set --deploy-tags or deploy_tags)"
+            for patterns in sorted(unmatched)]
 
 
 def replace_tag_deployments(store: Store, tx: Writer, repo: str, found: list[Deployment]) -> tuple[int, int]:
