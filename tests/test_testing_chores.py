@@ -126,6 +126,7 @@ def test_testing_section_in_config(tmp_path):
     ('test_patterns = { go = "*_test.go" }', "testing.test_patterns.go"),
     ("include_merges = 'maybe'", "testing.include_merges"),
     ("fix_words = []", "testing.fix_words"),
+    ('ignore_paths = ["docs/[ab]/**"]', "testing.ignore_paths"),
 ])
 def test_bad_testing_settings_are_refused_at_load(tmp_path, body, key):
     path = tmp_path / "fireline.toml"
@@ -135,3 +136,46 @@ def test_bad_testing_settings_are_refused_at_load(tmp_path, body, key):
     assert f"{path}: {key}" in str(caught.value)
     run = _fireline(tmp_path, "dora", "--db", str(tmp_path / "s.duckdb"))
     assert run.returncode == 2 and key in run.stderr and "Traceback" not in run.stderr
+
+
+def docs_and_code(base: Path) -> GitRepo:
+    """Found on pallets/flask: 420 of its 756 fixes without a test touched only documentation
+    ("Fix typo in the changelog", "docs: fix wrong JS syntax"), which no regression test can cover."""
+    repo = GitRepo.create(base / "svc")
+    repo.commit("Initial import", t(2), {"app.py": "x = 1\n", "docs/config.rst": "Config\n", "CHANGES.rst": "1.0\n"})
+    repo.commit("Fix typo in the changelog", t(3), {"CHANGES.rst": "1.0.1\n"})
+    repo.commit("docs: fix wrong JS syntax", t(4), {"docs/config.rst": "Config!\n", "README.md": "hi\n"})
+    repo.commit("fix: CI cache key", t(5), {".github/workflows/test.yml": "on: push\n"})
+    repo.commit("Fix crash on empty config", t(6), {"app.py": "x = 2\n", "CHANGES.rst": "1.0.2\n"})
+    return repo
+
+
+def test_fixes_touching_only_documentation_ci_or_manifests_are_chores(tmp_path, duck):
+    docs_and_code(tmp_path)
+    ingest_git(duck, Config(), tmp_path / "svc")
+    r = testing.report(duck.tables(), Scope(SINCE, UNTIL))
+    assert [f.subject for f in r.fixes] == ["Fix crash on empty config"]  # code and changelog: a fix
+    assert (r.overall.fixes, r.overall.with_test) == (1, 0)
+    why = {c["subject"]: c["why"] for c in r.as_dict()["chores"]}
+    assert set(why) == {"Fix typo in the changelog", "docs: fix wrong JS syntax", "fix: CI cache key"}
+    assert why["docs: fix wrong JS syntax"] == "touches only files of testing.ignore_paths (README.md, docs/config.rst)"
+    # The setting replaces the list; [] counts every fix again.
+    r = testing.report(duck.tables(), Scope(SINCE, UNTIL), TestingParams(ignore_paths=()))
+    assert r.overall.fixes == 4
+    r = testing.report(duck.tables(), Scope(SINCE, UNTIL), TestingParams(ignore_paths=("*.rst",)))
+    assert sorted(f.subject for f in r.fixes) == ["Fix crash on empty config", "docs: fix wrong JS syntax",
+                                                   "fix: CI cache key"]
+
+
+def test_ignore_paths_in_config_reach_the_report(tmp_path):
+    docs_and_code(tmp_path)
+    db = str(tmp_path / "s.duckdb")
+    assert _fireline(tmp_path, "ingest", "git", "svc", "--db", db).returncode == 0
+    window = ["--since", "2026-03-01", "--until", "2026-03-31", "--json"]
+    data = json.loads(_fireline(tmp_path, "testing", "--db", db, *window).stdout)
+    assert data["overall"]["fixes"] == 1 and data["chores_ignored"] == 3
+    assert "docs/**" in data["params"]["ignore_paths"]
+    (tmp_path / "fireline.toml").write_text('[testing]\nignore_paths = ["*.rst"]\n')
+    data = json.loads(_fireline(tmp_path, "testing", "--db", db, *window).stdout)
+    assert data["params"]["ignore_paths"] == ["*.rst"]
+    assert data["overall"]["fixes"] == 3  # only the changelog typo is left out: README.md is no *.rst

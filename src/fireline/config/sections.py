@@ -107,6 +107,14 @@ class ServerConfig(Strict):
         return value
 
 
+def path_globs(value: list[str] | None) -> list[str] | None:
+    """`ignore_paths` globs: `*` and `?` only (they also become SQL LIKE patterns)."""
+    for pattern in value or ():
+        if not pattern.strip() or "[" in pattern or "]" in pattern:
+            raise ValueError(f"a glob with * and ? only, got {pattern!r}")
+    return value
+
+
 class TestingConfig(Strict):
     """`[testing]`: what counts as a bug fix and as a test; unset keys keep the defaults of docs/testing.md."""
 
@@ -116,7 +124,14 @@ class TestingConfig(Strict):
     # Regular expressions on the subject (case-insensitive); replaces the default dependency-bump list.
     ignore_subjects: list[str] | None = None
     ignore_authors: list[str] = Field(default_factory=list)
+    # Globs; a fix touching only matching files is a chore. None: the default list of docs/testing.md.
+    ignore_paths: list[str] | None = None
     include_merges: bool = False
+
+    @field_validator("ignore_paths")
+    @classmethod
+    def _path_globs(cls, value: list[str] | None) -> list[str] | None:
+        return path_globs(value)
 
     @field_validator("ignore_subjects")
     @classmethod
@@ -138,7 +153,4 @@ class ReworkConfig(Strict):
     @field_validator("ignore_paths")
     @classmethod
     def _globs(cls, value: list[str] | None) -> list[str] | None:
-        for pattern in value or ():
-            if not pattern.strip() or "[" in pattern or "]" in pattern:
-                raise ValueError(f"a glob with * and ? only, got {pattern!r}")
-        return value
+        return path_globs(value)

@@ -15,18 +15,12 @@ from datetime import datetime
 import ibis
 import ibis.expr.types as ir
 
+from .paths import NOT_SERVICE_CODE
+
 REWORK_TYPES = ("hotfix", "rollback", "revert", "fix", "patch")
-ROLLOUT_STEPS = ("canary", "partial")
-# Documentation, CI and dependency manifests (docs/metrics.md "Rework rate"). `*` spans folders; a
-# pattern without "/" is a file name at any depth.
-DEFAULT_REWORK_IGNORE: tuple[str, ...] = (
-    "docs/**", "doc/**", "*.md", "*.rst", "*.adoc", "CHANGES*", "CHANGELOG*", "AUTHORS*", "LICENSE*",
-    ".github/**", ".gitlab-ci.yml", ".gitlab/**", ".circleci/**", ".travis.yml", ".buildkite/**",
-    "Jenkinsfile", "azure-pipelines.yml", ".pre-commit-config.yaml", "renovate.json", ".readthedocs.yaml",
-    "go.mod", "go.sum", "package.json", "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock",
-    "uv.lock", "Pipfile.lock", "Cargo.lock", "Gemfile.lock", "composer.lock", "requirements*.txt",
-    "jsonnetfile.json", "jsonnetfile.lock.json",
-)  # stages before full; a NULL stage is a plain (full) deployment
+ROLLOUT_STEPS = ("canary", "partial")  # stages before full; a NULL stage is a plain (full) deployment
+# Documentation, CI and dependency manifests (docs/metrics.md "Rework rate"), as paths.py defines them.
+DEFAULT_REWORK_IGNORE: tuple[str, ...] = NOT_SERVICE_CODE
 
 
 @dataclass(frozen=True)

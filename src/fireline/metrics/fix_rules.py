@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ..config import TestingConfig
 from .chores import DEFAULT_IGNORE_SUBJECTS, ChoreRules
+from .paths import NOT_SERVICE_CODE
 
 DEFAULT_FIX_KEYWORDS: tuple[str, ...] = (
     "fix", "fixes", "fixed", "bug", "bugfix", "hotfix", "regression", "patch",
@@ -52,6 +53,8 @@ class TestingParams:
     # Chores whatever their words say (dependency bumps): regexes on the subject, and authors.
     ignore_subjects: tuple[str, ...] = DEFAULT_IGNORE_SUBJECTS
     ignore_authors: tuple[str, ...] = ()
+    # A fix whose files all match these globs (documentation, CI, manifests) is a chore: no test can cover it.
+    ignore_paths: tuple[str, ...] = NOT_SERVICE_CODE
 
 
 def params_of(conf: TestingConfig) -> TestingParams:
@@ -64,6 +67,7 @@ def params_of(conf: TestingConfig) -> TestingParams:
         include_merges=conf.include_merges,
         ignore_subjects=tuple(conf.ignore_subjects) if conf.ignore_subjects is not None else base.ignore_subjects,
         ignore_authors=tuple(conf.ignore_authors),
+        ignore_paths=tuple(conf.ignore_paths) if conf.ignore_paths is not None else base.ignore_paths,
     )
 
 

@@ -43,6 +43,7 @@ from .fix_rules import (
     params_of,
     test_pattern_of,
 )
+from .paths import path_matches
 
 _DEFAULTS = TestingParams()
 
@@ -195,17 +196,24 @@ def find_fixes(tables: Mapping[str, ir.Table], since: datetime, until: datetime,
         # Webhook-only commits may arrive without file lists: whether they touched tests is unknown.
         known_files = bool(paths) or (row["origin"] or "git") == "git"
         time = as_utc(row["time"])
+        chore = chore_of.get(key)
+        if chore is None and paths and all(path_matches(p, params.ignore_paths) for p in paths):
+            chore = f"touches only files of testing.ignore_paths ({_some(paths)})"
         fixes.append(Fix(
             repo=row["repo"], sha=row["sha"], time=time, author=row["author"] or "",
             subject=row["subject"] or "", reasons=reasons, services=services,
             teams=teams_of(row["repo"], services, services_by_repo, team_of), test_files=tests,
             tested=bool(tests) if known_files else None, month=time.astimezone(zone).strftime("%Y-%m"),
-            chore=chore_of.get(key),
+            chore=chore,
         ))
     fixes.sort(key=lambda f: (f.time, f.repo, f.sha), reverse=True)
     if chores is not None:
         chores.extend(f for f in fixes if f.chore)
     return [f for f in fixes if not f.chore]
+
+
+def _some(paths: list[str], shown: int = 3) -> str:
+    return ", ".join(paths[:shown]) + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
 
 
 def _fix_files(change_files: ir.Table, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, bool]]:
@@ -284,7 +292,8 @@ class TestingReport:
                        "test_patterns": {lang: list(p) for lang, p in self.params.test_patterns},
                        "include_merges": self.params.include_merges,
                        "ignore_subjects": list(self.params.ignore_subjects),
-                       "ignore_authors": list(self.params.ignore_authors)},
+                       "ignore_authors": list(self.params.ignore_authors),
+                       "ignore_paths": list(self.params.ignore_paths)},
             "chores_ignored": len(self.chores),
             "chores": [{"sha": f.sha, "repo": f.repo, "subject": f.subject, "why": f.chore} for f in self.chores],
             "overall": self.overall.as_dict(),
