@@ -189,3 +189,32 @@ def test_the_scan_reports_its_steps_on_stderr_and_quiet_silences_them(tmp_path):
     assert any(line.startswith("blaming files: done in ") for line in lines)
     assert quiet_err == ""
     assert loud["items"] == quiet["items"]
+
+
+def test_documentation_is_no_hotspot_and_long_owner_lists_are_cut_in_text(tmp_path):
+    """Found on pallets/flask: docs/quickstart.rst (185 changes x 859 lines) was a technical-debt
+    hotspot, and an orphaned-code item printed 35 names, one per line, in an 80-column terminal."""
+    repo = GitRepo.create(tmp_path / "jobs")
+    for n in range(8):
+        author = f"Dev {n} <dev{n}@example.com>"
+        repo.commit(f"Docs {n}", t(1, 2 + n), {"docs/guide.rst": "".join(f"line {i}\n" for i in range(200 + n)),
+                                              "app/core.py": f"x = {n}\n", f"app/mod{n}.py": "y = 1\n"},
+                    author=author)
+    db = str(tmp_path / "s.duckdb")
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", "git", str(repo.path), "--db", db]).exit_code == 0
+    run = runner.invoke(app, ["debt", "--db", db, "--at", "2026-04-01", "--json"])
+    assert run.exit_code == 0, run.output
+    hotspots = [i["path"] for i in json.loads(run.stdout)["items"] if i["category"] == "hotspot"]
+    assert hotspots[0] == "app/core.py" and "docs/guide.rst" not in hotspots
+    # A year later every author has left: one orphaned-code item owned by all eight.
+    run = runner.invoke(app, ["debt", "--db", db, "--at", "2027-04-01", "--json"])
+    orphaned = next(i for i in json.loads(run.stdout)["items"] if i["category"] == "orphaned code")
+    assert orphaned["owner"].count(", ") == 7  # JSON keeps every name
+    run = runner.invoke(app, ["debt", "--db", db, "--at", "2027-04-01"], env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    assert "Dev 0, Dev 1, Dev 2 and 5 more" in run.stdout
+    assert "as of the end of 2027-04-01" in run.stdout  # the day asked for, not the midnight after it
+    assert "hotspot app/mod1.py: 1 change x 1 line " in run.stdout
+    run = runner.invoke(app, ["debt", "--db", db, "--at", "2027-04-01"], env={"COLUMNS": "80"})
+    assert "2026-01-02" in run.stdout  # the date column is not folded

@@ -28,6 +28,7 @@ from ..identity import People
 from ..metrics.actions import is_overdue
 from ..metrics.knowledge import analyse, authors_of, months_before, silos
 from ..metrics.knowledge_history import History, load_history
+from ..metrics.paths import NOT_SERVICE_CODE, path_matches
 from ..metrics.repeats import repeat_incidents
 from ..metrics.testing import months_between, services_of, teams_of
 from ..model import NO_TEAM, json_list
@@ -85,20 +86,27 @@ def _technical(scans: list[ScanResult], histories: Mapping[str, History], owners
     for repo, history in histories.items():
         # Generated and vendored files, lockfiles and changelogs change often and are long, but no
         # one edits them: they are no hotspots; nor is a file gone from HEAD (web/ui/package-lock.json
-        # on prometheus, moved to pnpm, stayed in the replayed history).
+        # on prometheus, moved to pnpm, stayed in the replayed history); nor documentation, CI files
+        # and manifests (flask's docs/quickstart.rst): a hotspot is code that is hard to change.
         seen = at_head.get(repo)
         files = sorted((s for s in history.files.values()
-                        if seen is None or (s.path in seen.tracked and s.path not in seen.generated)),
+                        if (seen is None or (s.path in seen.tracked and s.path not in seen.generated))
+                        and not path_matches(s.path, NOT_SERVICE_CODE)),
                        key=lambda s: (-(s.total_changes * max(s.lines, 0)), s.path))
         names = {k: d.name for k, d in history.developers.items()}
         for stats in files[:hotspots]:
             service, team = owners.of(repo, stats.path)
             who = ", ".join(sorted(names.get(d, d) for d in authors_of(stats))) or None
             items.append(_item("technical", "hotspot", team, service,
-                               f"hotspot {stats.path}: {stats.total_changes} changes x {max(stats.lines, 0)} lines",
+                               f"hotspot {stats.path}: {_count(stats.total_changes, 'change')} x "
+                               f"{_count(max(stats.lines, 0), 'line')}",
                                who, stats.created, now, repo=repo, path=stats.path,
                                score=stats.total_changes * max(stats.lines, 0)))
     return items
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _process(tables: Mapping[str, ir.Table], team_of: Mapping[str, str], now: datetime, tz: str,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from rich import box
@@ -20,9 +20,27 @@ def _day(value: datetime | date | None, tz: str) -> str:
     return value.isoformat()
 
 
+def _as_of(now: datetime, tz: str) -> str:
+    """`--at 2027-04-01` means once that day has passed: midnight after it, shown as the day asked for."""
+    from zoneinfo import ZoneInfo
+
+    local = now.astimezone(ZoneInfo(tz))
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return f"the end of {(local.date() - timedelta(days=1)).isoformat()}"
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def _few(names: str | None, shown: int = 3) -> str:
+    """At most `shown` names of a comma-separated list (orphaned code in flask named 35); --json has all."""
+    if not names:
+        return "—"
+    parts = names.split(", ")
+    return names if len(parts) <= shown + 1 else ", ".join(parts[:shown]) + f" and {len(parts) - shown} more"
+
+
 def render_debt(ledger: dict[str, Any], tz: str, limit: int) -> None:
     out = terminal.console()
-    out.print(f"[bold]Debt ledger[/] as of {_day(ledger['now'], tz)} ({terminal.safe(tz)})")
+    out.print(f"[bold]Debt ledger[/] as of {_as_of(ledger['now'], tz)} ({terminal.safe(tz)})")
     # Team names, titles, paths and owners come from files: DataTable cells go through terminal.safe.
     summary = terminal.DataTable(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("Team", "Technical", "Process", "Knowledge", "Total"):
@@ -37,15 +55,17 @@ def render_debt(ledger: dict[str, Any], tz: str, limit: int) -> None:
             continue
         table = terminal.DataTable(title=f"{kind.capitalize()} debt ({len(items)})", header_style="bold",
                                    box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
-        for col in ("team", "service", "what", "where", "owner", "since", "age"):
+        for col in ("team", "service", "what", "where", "owner"):
             table.add_column(col, overflow="fold")
+        for col in ("since", "age"):
+            table.add_column(col, no_wrap=True)
         for i in sorted(items, key=lambda i: -(i["age_days"] or 0))[:limit or None]:
             if i["kind"] == "process":
                 where = f"{i['file']}:{i['line']}" if i.get("file") else (i.get("postmortem") or i.get("incident"))
             else:
                 where = f"{i['path']}:{i['line']}" if i.get("line") else (i.get("path") or "")
             age = f"{i['age_days']:.0f} d" if i["age_days"] is not None else "—"
-            table.add_row(i["team"], i["service"] or "—", i["title"], str(where), i["owner"] or "—",
+            table.add_row(i["team"], i["service"] or "—", i["title"], str(where), _few(i["owner"]),
                           _day(i["since"], tz), age)
         out.print(table)
     months = sorted({t["month"] for t in ledger["totals"]})
