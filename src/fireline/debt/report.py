@@ -172,14 +172,14 @@ def _named(steps: Steps | None, repo: str, repos: int) -> Steps | None:
 def ledger(store: Store, config: Config, *, now: datetime, since: datetime, team_of: Mapping[str, str],
            teams: Iterable[str] | None = None, services: Iterable[str] | None = None,
            cache: ScanCache | None = None, histories: Mapping[str, History] | None = None,
-           steps: Steps | None = None) -> dict[str, Any]:
+           steps: Steps | None = None, tables: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The ledger of `fireline debt --json`: items as of `now`, totals at each month's end from `since`.
     `cache`: marker scans to reuse (see ScanCache); `histories`: see build_ledger; `steps`: told how the
-    marker scan goes (fireline.steps)."""
+    marker scan goes (fireline.steps); `tables`: the store's tables when the caller has them (a report's)."""
     conf = settings.of(config)
     wanted = _services_of(config, team_of, teams, services)
     scans, notes = scan_repos(store, config, conf, cache=cache, services=wanted, steps=steps)
-    result = build_ledger(store.tables(), scans, now=now, since=since, team_of=team_of,
+    result = build_ledger(store.tables() if tables is None else tables, scans, now=now, since=since, team_of=team_of,
                           people=People.from_config(config), heads={s.repo: s.head for s in scans},
                           teams=teams, services=services, tz=config.timezone, hotspots=conf.hotspots,
                           repeat_window_days=postmortem_settings.of(config).repeat_window_days,

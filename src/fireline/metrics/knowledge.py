@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import ibis
 
@@ -150,6 +151,18 @@ def _group_tf(file_authors: Mapping[str, set[str]], names: Mapping[str, str]) ->
     return truck_factor(file_authors, names).as_dict(names)
 
 
+def _derived(history: History, by: str) -> dict[object, Any]:
+    """What `analyse` and `silos` read of a history's files, the same at any `now`: every file's authors,
+    the runbooks and the groups `by`, worked out once per history (a page asks at several dates)."""
+    derived = history.derived
+    if "authors" not in derived:
+        derived["authors"] = {p: authors_of(s) for p, s in history.files.items()}
+        derived["runbooks"] = [p for p in history.files if is_runbook(p)]
+    if ("groups", by) not in derived:
+        derived[("groups", by)] = group_files(history.files, by, history.services)
+    return derived
+
+
 def analyse(history: History, *, by: str = "dir", now: datetime | None = None, active_months: int = 6,
             top: int = 10) -> dict:
     """The whole knowledge report for one replayed history."""
@@ -159,13 +172,8 @@ def analyse(history: History, *, by: str = "dir", now: datetime | None = None, a
     now = now or history.newest
     since = months_before(now, active_months) if now else None
     active = {k for k, d in devs.items() if since is not None and d.last_commit >= since}
-    derived = history.derived
-    if "authors" not in derived:  # the same at any `now`: worked out once per history
-        derived["authors"] = {p: authors_of(s) for p, s in files.items()}
-        derived["runbooks"] = [p for p in files if is_runbook(p)]
+    derived = _derived(history, by)
     file_authors: dict[str, set[str]] = derived["authors"]
-    if ("groups", by) not in derived:
-        derived[("groups", by)] = group_files(files, by, history.services)
     # Files only bots changed (left out, fireline.identity) are nobody's knowledge: no part of any truck factor.
     known = {p: a for p, a in file_authors.items() if files[p].changes}
     authored = Counter(dev for a in file_authors.values() for dev in a)
@@ -220,9 +228,10 @@ def silos(history: History, *, by: str = "service") -> list[dict]:
     devs = history.developers
     names = {k: d.name for k, d in devs.items()}
     files = history.files
-    known = {p: authors_of(s) for p, s in files.items() if s.changes}
+    derived = _derived(history, by)
+    known = {p: a for p, a in derived["authors"].items() if files[p].changes}
     out = []
-    for name, paths in group_files(files, by, history.services).items():
+    for name, paths in derived[("groups", by)].items():
         sub = {p: known[p] for p in paths if p in known}
         held = [max(devs[d].last_commit for d in authors) for authors in sub.values() if authors]
         out.append({"name": name, "files": len(paths), "truck_factor": _group_tf(sub, names)["value"],

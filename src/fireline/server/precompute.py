@@ -345,6 +345,14 @@ class Precompute:
                 log.exception("cannot keep the page %s in the store; a restart computes it again", key[0])
 
 
+def _logged(fn: Callable[..., object], *args: object, **kwargs: object) -> None:
+    """`fn` in a prefetch thread: what fails is computed again by the page that needs it, which says why then."""
+    try:
+        fn(*args, **kwargs)
+    except Exception:
+        log.debug("the dashboard's prefetch failed", exc_info=True)
+
+
 def for_server(open_store: Callable[[], Store], shared: Callable[[], Store | None], shared_lock: threading.Lock,
                reader: Reader, config: Config, collector: DoraCollector, *,
                wait: float = PAGE_WAIT_SECONDS) -> Precompute:
@@ -363,21 +371,32 @@ def for_server(open_store: Callable[[], Store], shared: Callable[[], Store | Non
         collector.update(exported(store, config))
 
     def prefetch(store: Store | None, scans: ScanCache) -> None:
-        """What the overview needs besides its figures, while the worker computes them: vl-convert's runtime
-        first (~1 s to start, once per process, mostly off the GIL: better before the page's drawing threads),
-        then every repository's marker scan (git, in other processes; the repositories at once, each on a
-        connection of its own: the longest one sets the time, not the sum) and history."""
+        """What the overview needs besides its figures, while the worker computes them: every repository's
+        marker scan (git, in other processes; the repositories at once, each on a connection of its own:
+        the longest one sets the time, not the sum), in a thread of its own started first; meanwhile here
+        vl-convert's runtime (~1 s to start, once per process, mostly off the GIL: better before the page's
+        drawing threads), then the repositories' histories on a connection of their own. The histories are
+        not made to wait for the scans: the knowledge section needs them before the debt section needs the
+        scans."""
         from ..debt.report import scan_repos
         from ..views.charts import warm_up
 
-        warm_up()
         if store is None:
+            warm_up()
             return
-        scan_repos(store, config, cache=scans, parallel=True)
-        if isinstance(scans, Shared):
-            tables = store.tables()
-            for repo in sorted(r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist()):
-                history_of(tables, config, repo, scans)
+        scanning = threading.Thread(target=_logged, args=(scan_repos, store, config),
+                                    kwargs={"cache": scans, "parallel": True}, name="fireline-prefetch-scans",
+                                    daemon=True)
+        scanning.start()
+        try:
+            warm_up()
+            if isinstance(scans, Shared):
+                with store.sibling() as own:
+                    tables = own.tables()
+                    for repo in sorted(r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist()):
+                        history_of(tables, config, repo, scans)
+        finally:
+            scanning.join()
 
     return Precompute(open_store, shared, shared_lock, reader, build, warm=warm, jobs=[export], wait=wait,
                       keep=keeper_for(config, REFRESH_SECONDS), prefetch=prefetch)

@@ -40,7 +40,8 @@ def _data(ctx: Context) -> dict[str, Any]:
         teams, services = _asked(ctx)
         since, until = ctx.scope.since, min(ctx.scope.until, ctx.now)
         ledger = report.ledger(ctx.store, ctx.config, now=ctx.now, since=min(since, ctx.now), team_of=ctx.team_of,
-                               teams=teams, services=services, cache=ctx.scans, histories=histories(ctx))
+                               teams=teams, services=services, cache=ctx.scans, histories=histories(ctx),
+                               tables=ctx.tables)
         # The totals run to ctx.now; the report shows the months of its window.
         months = set(months_between(since, until, ctx.config.timezone)) if since < until else set()
         ledger["totals"] = [t for t in ledger["totals"] if t["month"] in months]
