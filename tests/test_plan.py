@@ -106,6 +106,9 @@ def test_the_cli_plans_in_the_configured_zone(tmp_path):
     assert data["on_call"]["unknown"]
     text = CliRunner().invoke(app, args)
     assert text.exit_code == 0 and "last merge (80%)" in text.output
+    # The rate and the typical gap are two figures (flask: 0.1/week, yet a median 8 days apart as
+    # patch releases come in clusters); "every 8.0 d" read as the rate.
+    assert "2 deployments (0.5/week, median gap 7.0 d)" in " ".join(text.output.split())
     bad = CliRunner().invoke(app, [*args[:5], "--release", "30/09/2026"])
     assert bad.exit_code != 0 and "--release: not a date" in bad.exception.for_cli()  # main() prints it, exit 2
 

@@ -139,7 +139,7 @@ def render_plan(p: dict[str, Any], tz: str) -> None:
         out.print(f"Lead times of {changes} ({s['since'][:10]} → {s['until'][:10]}): median "
                   f"{s['median_days']:.1f} d, 80% {q['80']:.1f} d, 95% {q['95']:.1f} d; "
                   f"{terminal.plural(c['deployments'], 'deployment')} ({c['per_week']:.1f}/week"
-                  + (f", every {c['median_interval_days']:.1f} d" if c["median_interval_days"] else "") + ")")
+                  + (f", median gap {c['median_interval_days']:.1f} d" if c["median_interval_days"] else "") + ")")
     steps = terminal.DataTable(title="Counted backwards", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
                   title_justify="left")
     for col in ("step", "from", "to", "why"):
