@@ -43,6 +43,30 @@ def _unavailable(reason: str):
     pytest.skip(f"PostgreSQL not available: {reason}")
 
 
+# Spark's modules share one worker under pytest-xdist (`make test` runs `-n auto --dist loadgroup
+# --no-loadscope-reorder`): the local session's JVM and the Spark Connect server's each peak at 3-4 GiB,
+# one of each is enough.
+SPARK_MODULES = {"test_spark.py", "test_spark_connect.py"}
+# The longest groups (`pytest --durations`, idle 2-core machine) are dealt out to the workers first:
+# one dealt out last would run alone at the end while the other workers wait.
+LONGEST_FIRST = ["test_bench_quick.py", "spark", "test_concurrent_ingest.py", "test_demo.py", "test_cli_fuzz.py",
+                 "test_architecture.py", "test_browser.py", "test_dashboard_precompute.py", "test_cli.py"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, one group per module (its module-scoped fixtures are built once and its
+    tests run in their order, on one worker), one group for the Spark modules together, and the
+    longest groups first. A run in one process keeps the order of the files."""
+    rank = {group: i for i, group in enumerate(LONGEST_FIRST)}
+    groups: dict[pytest.Item, str] = {}
+    for item in items:
+        name = item.path.name
+        groups[item] = "spark" if name in SPARK_MODULES else name
+        item.add_marker(pytest.mark.xdist_group(groups[item]))
+    if hasattr(config, "workerinput"):  # an xdist worker: every worker sorts alike (a stable sort)
+        items.sort(key=lambda item: rank.get(groups[item], len(rank)))
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """URL of a PostgreSQL server: $FIRELINE_TEST_PG, else one started for this test run."""
@@ -63,10 +87,16 @@ def pg_server():
                           "--no-sync"], capture_output=True, text=True)
     if run.returncode != 0:
         _unavailable(f"initdb failed: {run.stderr.strip()[-300:]}")
-    start = subprocess.run([*prefix, str(pgbin / "pg_ctl"), "-D", str(data), "-l", str(base / "pg.log"), "-w",
-                            "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off "
-                                  "-c full_page_writes=off -c synchronous_commit=off",
-                            "start"], capture_output=True, text=True)
+    # Each xdist worker starts its own server: a port another process took between _free_port and
+    # the start is tried again on a new one.
+    for _attempt in range(3):
+        start = subprocess.run([*prefix, str(pgbin / "pg_ctl"), "-D", str(data), "-l", str(base / "pg.log"), "-w",
+                                "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off "
+                                      "-c full_page_writes=off -c synchronous_commit=off",
+                                "start"], capture_output=True, text=True)
+        if start.returncode == 0:
+            break
+        port = _free_port()
     if start.returncode != 0:
         log = (base / "pg.log").read_text() if (base / "pg.log").exists() else ""
         _unavailable(f"pg_ctl start failed: {start.stderr.strip()} {log[-300:]}")
