@@ -26,7 +26,7 @@ demo: $(VENV)/.installed
 # pytest-xdist runs the suite on every core (at most 4 workers: each starts its own PostgreSQL server
 # and builds its own demo); a module's tests stay on one worker, the Spark modules share one
 # (tests/conftest.py). PYTEST_ARGS come last: `make test PYTEST_ARGS="-n 0"` runs in one process.
-PYTEST_XDIST ?= -n auto --maxprocesses 4 --dist loadgroup --no-loadscope-reorder
+PYTEST_XDIST ?= -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 test: $(VENV)/.test-installed
 	./scripts/ensure-services.sh
 	$(BIN)/python -m pytest -q $(PYTEST_XDIST) $(PYTEST_ARGS)

@@ -43,28 +43,40 @@ def _unavailable(reason: str):
     pytest.skip(f"PostgreSQL not available: {reason}")
 
 
-# Spark's modules share one worker under pytest-xdist (`make test` runs `-n auto --dist loadgroup
-# --no-loadscope-reorder`): the local session's JVM and the Spark Connect server's each peak at 3-4 GiB,
-# one of each is enough.
+# `make test` runs pytest-xdist with `--dist loadfile --no-loadscope-reorder`: a module's tests stay on
+# one worker (its module-scoped fixtures are built once, its tests run in their order), and here the
+# Spark modules count as one: the local session's JVM and the Spark Connect server's each peak at
+# 3-4 GiB, one of each is enough. (Marks with `--dist loadgroup` would not do: xdist 3.8 groups by
+# rewriting test ids, which pytest 9.2's structured ids ignore, pytest-xdist issue 1386.)
 SPARK_MODULES = {"test_spark.py", "test_spark_connect.py"}
-# The longest groups (`pytest --durations`, idle 2-core machine) are dealt out to the workers first:
-# one dealt out last would run alone at the end while the other workers wait.
-LONGEST_FIRST = ["test_bench_quick.py", "spark", "test_concurrent_ingest.py", "test_demo.py", "test_cli_fuzz.py",
-                 "test_architecture.py", "test_browser.py", "test_dashboard_precompute.py", "test_cli.py"]
+# The longest modules (`pytest --durations`) are dealt out to the workers first: one dealt out last
+# would run alone at the end while the other workers wait.
+LONGEST_FIRST = ["test_bench_quick.py", "test_spark.py", "test_spark_connect.py", "test_concurrent_ingest.py",
+                 "test_dashboard_precompute.py", "test_demo.py", "test_cli_fuzz.py", "test_architecture.py",
+                 "test_browser.py", "test_cli.py", "test_dashboard.py"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist, one group per module (its module-scoped fixtures are built once and its
-    tests run in their order, on one worker), one group for the Spark modules together, and the
-    longest groups first. A run in one process keeps the order of the files."""
-    rank = {group: i for i, group in enumerate(LONGEST_FIRST)}
-    groups: dict[pytest.Item, str] = {}
-    for item in items:
-        name = item.path.name
-        groups[item] = "spark" if name in SPARK_MODULES else name
-        item.add_marker(pytest.mark.xdist_group(groups[item]))
-    if hasattr(config, "workerinput"):  # an xdist worker: every worker sorts alike (a stable sort)
-        items.sort(key=lambda item: rank.get(groups[item], len(rank)))
+    """On an xdist worker, the longest modules first (every worker sorts alike: a stable sort). A run
+    in one process keeps the order of the files."""
+    if hasattr(config, "workerinput"):
+        rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+        items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`--dist loadfile`, the Spark modules counting as one file."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ModuleScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "spark" if Path(module).name in SPARK_MODULES else module
+
+    return ModuleScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
