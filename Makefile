@@ -23,9 +23,13 @@ demo: $(VENV)/.installed
 # Installs PostgreSQL and Debian's chromium when missing (as root, through apt-get); the tests start
 # their own PostgreSQL server, and drive chromium through the Playwright package of the [test] extra.
 # Browser screenshots land in $(PYTEST_ARTIFACTS) (default tests/artifacts/).
+# pytest-xdist runs the suite on every core (at most 4 workers: each starts its own PostgreSQL server
+# and builds its own demo); a module's tests stay on one worker, the Spark modules share one
+# (tests/conftest.py). PYTEST_ARGS come last: `make test PYTEST_ARGS="-n 0"` runs in one process.
+PYTEST_XDIST ?= -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 test: $(VENV)/.test-installed
 	./scripts/ensure-services.sh
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check src tests bench

@@ -43,6 +43,42 @@ def _unavailable(reason: str):
     pytest.skip(f"PostgreSQL not available: {reason}")
 
 
+# `make test` runs pytest-xdist with `--dist loadfile --no-loadscope-reorder`: a module's tests stay on
+# one worker (its module-scoped fixtures are built once, its tests run in their order), and here the
+# Spark modules count as one: the local session's JVM and the Spark Connect server's each peak at
+# 3-4 GiB, one of each is enough. (Marks with `--dist loadgroup` would not do: xdist 3.8 groups by
+# rewriting test ids, which pytest 9.2's structured ids ignore, pytest-xdist issue 1386.)
+SPARK_MODULES = {"test_spark.py", "test_spark_connect.py"}
+# The longest modules (`pytest --durations`) are dealt out to the workers first: one dealt out last
+# would run alone at the end while the other workers wait.
+LONGEST_FIRST = ["test_bench_quick.py", "test_spark.py", "test_spark_connect.py", "test_concurrent_ingest.py",
+                 "test_dashboard_precompute.py", "test_demo.py", "test_cli_fuzz.py", "test_architecture.py",
+                 "test_browser.py", "test_cli.py", "test_dashboard.py"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker, the longest modules first (every worker sorts alike: a stable sort). A run
+    in one process keeps the order of the files."""
+    if hasattr(config, "workerinput"):
+        rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+        items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`--dist loadfile`, the Spark modules counting as one file."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ModuleScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "spark" if Path(module).name in SPARK_MODULES else module
+
+    return ModuleScheduling(config, log)
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """URL of a PostgreSQL server: $FIRELINE_TEST_PG, else one started for this test run."""
@@ -63,10 +99,16 @@ def pg_server():
                           "--no-sync"], capture_output=True, text=True)
     if run.returncode != 0:
         _unavailable(f"initdb failed: {run.stderr.strip()[-300:]}")
-    start = subprocess.run([*prefix, str(pgbin / "pg_ctl"), "-D", str(data), "-l", str(base / "pg.log"), "-w",
-                            "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off "
-                                  "-c full_page_writes=off -c synchronous_commit=off",
-                            "start"], capture_output=True, text=True)
+    # Each xdist worker starts its own server: a port another process took between _free_port and
+    # the start is tried again on a new one.
+    for _attempt in range(3):
+        start = subprocess.run([*prefix, str(pgbin / "pg_ctl"), "-D", str(data), "-l", str(base / "pg.log"), "-w",
+                                "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off "
+                                      "-c full_page_writes=off -c synchronous_commit=off",
+                                "start"], capture_output=True, text=True)
+        if start.returncode == 0:
+            break
+        port = _free_port()
     if start.returncode != 0:
         log = (base / "pg.log").read_text() if (base / "pg.log").exists() else ""
         _unavailable(f"pg_ctl start failed: {start.stderr.strip()} {log[-300:]}")
