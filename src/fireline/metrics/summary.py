@@ -234,12 +234,13 @@ class _Aggregator:
         return t.mutate(**cols), [f"k_{k}" for k in self.keys]
 
     def _grouped(self, rows: list[dict[str, Any]], fields: tuple[str, ...]) -> dict[tuple, dict[str, Any]]:
-        """(family, level, key) -> the sums of `fields` over its rows (weeks), and the rows by week."""
+        """(_DEPLOYS, level, key) -> the sums of `fields` over the deployment rows (weeks) of the group,
+        and the rows by week (keyed as the durations' figures are, for `_of`)."""
         out: dict[tuple, dict[str, Any]] = {}
         for row in rows:
             level = row["level"]
             key = tuple(row[f"k_{k}"] for k in self.levels[level])
-            acc = out.setdefault((row["fam"], level, key), {**{f: 0 for f in fields}, "weeks": {}})
+            acc = out.setdefault((_DEPLOYS, level, key), {**{f: 0 for f in fields}, "weeks": {}})
             for f in fields:
                 acc[f] += int(row[f] or 0)
             if "week" in row:
@@ -273,13 +274,13 @@ class _Aggregator:
         # distributed engine each join is a job or two).
         f = dora.deployment_flags(t["deployments"], t["incident_deployments"], t["deployment_changes"],
                                   t["incidents"], scope, t.get("change_files"))
-        rows = f.select(fam=ibis.literal(_DEPLOYS, "int64"), service=f.service, time=f.time, day=f.day,
+        rows = f.select(service=f.service, time=f.time, day=f.day,
                         a=_flag(f.failed), b=_flag(f.caught_in_canary), c=_flag(f.rework))
         u, keys = self._levelled(rows)
         u = u.mutate(week=u.time.truncate("W"))
         # Grouped by day, and the days counted here: COUNT(DISTINCT day) per week is a second shuffle
         # on Spark. At most one row per group and day of the window.
-        by_day = _rows(u.group_by(["fam", "level", *keys, "week", "day"]).agg(
+        by_day = _rows(u.group_by(["level", *keys, "week", "day"]).agg(
             n=u.count(), a=u.a.sum(), b=u.b.sum(), c=u.c.sum()))
         grouped = self._grouped(_per_week(by_day, ("n", "a", "b", "c")), ("n", "days", "a", "b", "c"))
         empty = {"n": 0, "days": 0, "a": 0, "b": 0, "c": 0, "weeks": {}}
