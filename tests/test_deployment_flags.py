@@ -59,7 +59,7 @@ def test_the_flags_follow_the_ignore_paths_as_rework_rows_does(tmp_path, duck, i
 def test_teams_from_a_case_or_from_a_join_give_the_same_summary(demo_org, monkeypatch):
     """Up to `CASE_TEAMS` services a row's team is a CASE over them (no join: a job fewer on Spark),
     past it a join with a table of them; both give the same figures."""
-    from fireline.metrics import summary as summary_module
+    from fireline.metrics import summary_levels as summary_module
 
     def figures() -> dict:
         with Workspace(str(demo_org.db), demo_org.directory / "world" / "fireline.toml") as ws:

@@ -28,7 +28,7 @@ import ibis
 import ibis.expr.types as ir
 
 from . import dora
-from .summary import _with_keys
+from .summary_levels import _with_keys
 
 STAGES = ("coding", "pickup", "review", "deploy")
 STAGE_COLUMNS = {s: f"{s}_seconds" for s in STAGES}
