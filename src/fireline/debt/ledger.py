@@ -33,6 +33,7 @@ from ..metrics.repeats import repeat_incidents
 from ..metrics.testing import months_between, services_of, teams_of
 from ..model import NO_TEAM, json_list
 from ..window import as_utc
+from ..wording import plural
 from .markers import Marker, ScanResult
 
 KINDS = ("technical", "process", "knowledge")
@@ -98,15 +99,11 @@ def _technical(scans: list[ScanResult], histories: Mapping[str, History], owners
             service, team = owners.of(repo, stats.path)
             who = ", ".join(sorted(names.get(d, d) for d in authors_of(stats))) or None
             items.append(_item("technical", "hotspot", team, service,
-                               f"hotspot {stats.path}: {_count(stats.total_changes, 'change')} x "
-                               f"{_count(max(stats.lines, 0), 'line')}",
+                               f"hotspot {stats.path}: {plural(stats.total_changes, 'change')} x "
+                               f"{plural(max(stats.lines, 0), 'line')}",
                                who, stats.created, now, repo=repo, path=stats.path,
                                score=stats.total_changes * max(stats.lines, 0)))
     return items
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _process(tables: Mapping[str, ir.Table], team_of: Mapping[str, str], now: datetime, tz: str,

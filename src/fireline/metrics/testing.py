@@ -29,6 +29,7 @@ from ..config import in_service
 from ..identity import People
 from ..model import NO_TEAM
 from ..window import as_utc
+from ..wording import first_few
 from .dora import Scope
 
 # The rules live in fix_rules.py; re-exported, so `metrics.testing` stays the one name to import.
@@ -198,7 +199,7 @@ def find_fixes(tables: Mapping[str, ir.Table], since: datetime, until: datetime,
         time = as_utc(row["time"])
         chore = chore_of.get(key)
         if chore is None and paths and all(path_matches(p, params.ignore_paths) for p in paths):
-            chore = f"touches only files of testing.ignore_paths ({_some(paths)})"
+            chore = f"touches only files of testing.ignore_paths ({first_few(paths, 3)})"
         fixes.append(Fix(
             repo=row["repo"], sha=row["sha"], time=time, author=row["author"] or "",
             subject=row["subject"] or "", reasons=reasons, services=services,
@@ -210,10 +211,6 @@ def find_fixes(tables: Mapping[str, ir.Table], since: datetime, until: datetime,
     if chores is not None:
         chores.extend(f for f in fixes if f.chore)
     return [f for f in fixes if not f.chore]
-
-
-def _some(paths: list[str], shown: int = 3) -> str:
-    return ", ".join(paths[:shown]) + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
 
 
 def _fix_files(change_files: ir.Table, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, bool]]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich import box
 
+from ..wording import first_few
 from . import terminal
 
 
@@ -31,11 +32,12 @@ def _as_of(now: datetime, tz: str) -> str:
 
 
 def _few(names: str | None, shown: int = 3) -> str:
-    """At most `shown` names of a comma-separated list (orphaned code in flask named 35); --json has all."""
+    """At most `shown` names of a comma-separated list (orphaned code in flask named 35); --json has all.
+    One name more than `shown` is shown whole: "and 1 more" takes the room of the name."""
     if not names:
         return "—"
     parts = names.split(", ")
-    return names if len(parts) <= shown + 1 else ", ".join(parts[:shown]) + f" and {len(parts) - shown} more"
+    return first_few(parts, shown if len(parts) > shown + 1 else shown + 1)
 
 
 def render_debt(ledger: dict[str, Any], tz: str, limit: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..wording import first_few
 from . import terminal
 
 
@@ -48,7 +49,6 @@ def _people_line(report: dict) -> str:
     if merged:
         parts.append(f"{len(merged)} {'person' if len(merged) == 1 else 'people'} merged across names or addresses")
     if bots:
-        shown = ", ".join(f"{b['name']} ({b['commits']})" for b in bots[:4])
-        more = f" and {len(bots) - 4} more" if len(bots) > 4 else ""
-        parts.append(f"bots left out (commits): {shown}{more}")
+        named = [f"{b['name']} ({b['commits']})" for b in bots]
+        parts.append(f"bots left out (commits): {first_few(named, 4)}")
     return "; ".join(parts) + " (details: --json)" if parts else ""

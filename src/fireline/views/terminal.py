@@ -25,6 +25,7 @@ from rich.text import Text
 
 from .. import registry
 from ..metrics.summary import METRICS, Group, MetricValue, Summary
+from ..wording import plural as plural  # the terminal's word for every view
 
 LABELS = {m.name: m.short for m in registry.METRICS}
 TIER_STYLE = {"Elite": "bold green", "High": "green", "Mid": "yellow", "Low": "red"}
@@ -87,11 +88,6 @@ class SafeConsole(Console):
             if not segment.control and _CONTROL_IN_TEXT.search(segment.text):
                 segment = Segment(_CONTROL_IN_TEXT.sub(_visible, segment.text), segment.style)
             yield segment
-
-
-def plural(n: int, one: str, many: str | None = None) -> str:
-    """"1 finding", "2 findings": the count with the word in the number it takes."""
-    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def duration(hours: float | None) -> str:
