@@ -15,7 +15,7 @@ from datetime import datetime
 import ibis
 import ibis.expr.types as ir
 
-from .paths import NOT_SERVICE_CODE
+from .paths import NOT_SERVICE_CODE, path_matches_expr
 
 REWORK_TYPES = ("hotfix", "rollback", "revert", "fix", "patch")
 ROLLOUT_STEPS = ("canary", "partial")  # stages before full; a NULL stage is a plain (full) deployment
@@ -187,25 +187,6 @@ def restore_rows(incidents: ir.Table, scope: Scope, feature_flags: ir.Table | No
     )
 
 
-def _glob_like(pattern: str) -> str:
-    """A `[rework] ignore_paths` glob as a LIKE pattern: `*` (and `**`) any characters, `?` one; a
-    pattern without `/` is a file name at any depth (the caller adds the `%/` form)."""
-    return pattern.replace("**", "*").replace("*", "%").replace("?", "_")
-
-
-def _ignored_path(path: ir.StringValue, globs: tuple[str, ...]) -> ir.BooleanValue:
-    conds = []
-    for g in globs:
-        like = _glob_like(g)
-        conds.append(path.like(like))
-        if "/" not in g:
-            conds.append(path.like("%/" + like))
-    out = conds[0]
-    for c in conds[1:]:
-        out |= c
-    return out
-
-
 def _rework_commits(changes: ir.Table, change_files: ir.Table | None, ignore: tuple[str, ...]) -> ir.Table:
     """Revert and hotfix commits with the rule that matched, less those whose known files all match
     `ignore` (a revert of a docs, CI or dependency-manifest change is no unplanned fix of the service).
@@ -221,7 +202,7 @@ def _rework_commits(changes: ir.Table, change_files: ir.Table | None, ignore: tu
     # The files of the flagged commits, counted once per commit: how many, and how many `ignore` spares.
     cf = change_files.join(fixes, [change_files.repo == fixes.c_repo, change_files.sha == fixes.c_sha])
     files = cf.group_by(f_repo=change_files.repo, f_sha=change_files.sha).agg(
-        f_kept=(~_ignored_path(change_files.path, ignore)).ifelse(1, 0).cast("int64").sum())
+        f_kept=(~path_matches_expr(change_files.path, ignore)).ifelse(1, 0).cast("int64").sum())
     j = fixes.left_join(files, [fixes.c_repo == files.f_repo, fixes.c_sha == files.f_sha])
     # A commit without a file list (webhook-only) stays rework: what it touched is unknown.
     return j.filter(j.f_sha.isnull() | (j.f_kept > 0)).select(*fixes.columns)
@@ -301,7 +282,7 @@ def _fix_link_ids(deployment_changes: ir.Table, change_files: ir.Table | None, i
     u = _union(
         links.select(f_id=links.deployment_id, f_repo=links.repo, f_sha=links.sha, f_file=zero, f_kept=zero),
         files.select(f_id=ibis.null("string"), f_repo=files.repo, f_sha=files.sha, f_file=one,
-                     f_kept=(~_ignored_path(files.path, ignore)).ifelse(one, zero)))
+                     f_kept=(~path_matches_expr(files.path, ignore)).ifelse(one, zero)))
     commit = ibis.window(group_by=[u.f_repo, u.f_sha])
     u = u.mutate(f_files=u.f_file.max().over(commit), f_any_kept=u.f_kept.max().over(commit))
     # A commit without a file list (webhook-only) stays rework: what it touched is unknown.
