@@ -114,8 +114,8 @@ def unmatched_tag_warnings(plan: RepoPlan, deployments: list[Deployment]) -> lis
     unknown: say so with tags it could have meant (pallets/flask tags `3.1.2`, not `v3.1.2`)."""
     tags = [ref.removeprefix("refs/tags/") for ref in plan.tips if ref.startswith("refs/tags/")]
     deployed = {d.service for d in deployments}
-    unmatched = {", ".join(tag_patterns(svc["deploy_tags"]) or []) for svc in plan.services
-                 if tag_patterns(svc.get("deploy_tags")) and svc["name"] not in deployed}
+    unmatched = {", ".join(patterns) for svc in plan.services
+                 if (patterns := tag_patterns(svc.get("deploy_tags"))) and svc["name"] not in deployed}
     if not tags or not unmatched:
         return []
     newest = sorted(tags, key=lambda t: [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", t)])
