@@ -26,6 +26,7 @@ import logging
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -106,6 +107,22 @@ _LOCAL = threading.local()
 _INSTALL = threading.Lock()
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """A warning a library raises while a command runs goes to the server's log, not into the command's
+    output. Deprecation warnings are hidden by default, but `warnings.catch_warnings()` (pandas enters
+    it around `np.dtype`) changes the filters of the whole process for a moment, so a command thread
+    could show one in another thread's moment and a CLI would print it."""
+    stderr = sys.stderr
+    if file is None and isinstance(stderr, _Streams) and stderr._buffer() is not None:
+        stderr._real.write(warnings.formatwarning(message, category, filename, lineno, line))
+        return
+    _shown_before(message, category, filename, lineno, file, line)
+
+
+_shown_before = warnings.showwarning
+
+
 @contextmanager
 def captured() -> Iterator[tuple[io.StringIO, io.StringIO]]:
     """What this thread prints, in two buffers (other threads keep printing where they did)."""
@@ -114,6 +131,9 @@ def captured() -> Iterator[tuple[io.StringIO, io.StringIO]]:
             sys.stdout = _Streams(sys.stdout, _LOCAL, "out")
         if not isinstance(sys.stderr, _Streams):
             sys.stderr = _Streams(sys.stderr, _LOCAL, "err")
+        if warnings.showwarning is not _show_warning:  # catch_warnings() puts back what it found
+            global _shown_before
+            _shown_before, warnings.showwarning = warnings.showwarning, _show_warning
     out, err = io.StringIO(), io.StringIO()
     _LOCAL.out, _LOCAL.err = out, err
     try:
