@@ -5,7 +5,10 @@ only such files needs no regression test (`[testing] ignore_paths`): one default
 one glob rule, in two forms side by side: over rows in Python (`path_matches`) and as an Ibis
 expression (`path_matches_expr`, LIKE patterns). `*` spans folders (`docs/**` and `docs/*`
 alike), `?` is one character; a pattern without `/` is a file name at any depth; matching is
-case-sensitive, as LIKE is on every engine the expression runs on.
+case-sensitive, as LIKE is on every engine the expression runs on. `_`, `%` and `\\` are literal in
+a glob, but engines disagree on LIKE's escape character (PostgreSQL and Spark take `\\`, DuckDB none),
+so a glob holding one is matched by an anchored regular expression of the few constructs every
+engine's regex dialect reads alike.
 """
 
 from __future__ import annotations
@@ -34,18 +37,32 @@ def path_matches(path: str, globs: Iterable[str]) -> bool:
     return False
 
 
+_LIKE_SPECIAL = frozenset("_%\\")
+_REGEX_SPECIAL = frozenset(".^$*+?()[]{}|\\")
+
+
 def _like(glob: str) -> str:
     return glob.replace("**", "*").replace("*", "%").replace("?", "_")
+
+
+def _regex(glob: str) -> str:
+    wild = {"*": ".*", "?": "."}
+    return "".join(wild.get(c) or ("\\" + c if c in _REGEX_SPECIAL else c) for c in glob.replace("**", "*"))
+
+
+def _matches(path: ir.StringValue, glob: str, anywhere: bool) -> ir.BooleanValue:
+    if _LIKE_SPECIAL.isdisjoint(glob):
+        return path.like(("%/" if anywhere else "") + _like(glob))
+    return path.re_search(("^(.*/)?" if anywhere else "^") + _regex(glob) + "$")
 
 
 def path_matches_expr(path: ir.StringValue, globs: Iterable[str]) -> ir.BooleanValue:
     """`path_matches` as an expression over a column of paths (`globs` must not be empty)."""
     conds = []
     for glob in globs:
-        like = _like(glob)
-        conds.append(path.like(like))
+        conds.append(_matches(path, glob, anywhere=False))
         if "/" not in glob:
-            conds.append(path.like("%/" + like))
+            conds.append(_matches(path, glob, anywhere=True))
     out = conds[0]
     for cond in conds[1:]:
         out |= cond
