@@ -48,7 +48,9 @@ class DuckDBEngine:
         """The Ibis backend over this connection, made when first asked for: loading it is a good part of
         a command's start-up, and a command answered from what the store kept (app/kept.py) never asks."""
         if self._con is None:
-            self._con = ibis.duckdb.from_connection(self._raw)
+            from .duckdb_arrow import without_pandas
+
+            self._con = without_pandas(ibis.duckdb.from_connection(self._raw))
         return self._con
 
     @classmethod

@@ -1,0 +1,62 @@
+"""The DuckDB store reads figures as Arrow without loading pandas (store/duckdb_arrow.py): the same tables
+as Ibis' own `to_pyarrow`, and a metric command whose interpreter never imports pandas."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import ibis
+import pyarrow as pa
+
+from fireline.store import Store
+
+
+def _store(tmp_path) -> Store:
+    store = Store.open(str(tmp_path / "s.duckdb"), create=True)
+    store.raw.execute("CREATE TABLE t (n INTEGER, big BIGINT, x DOUBLE, s TEXT, at_ TIMESTAMPTZ, d DATE, ok BOOLEAN)")
+    store.raw.execute("INSERT INTO t VALUES (1, 10, 1.5, 'a', '2026-03-29 01:30:00+00', '2026-03-29', true), "
+                      "(2, NULL, NULL, NULL, NULL, NULL, NULL), (2, 30, 2.5, 'é', '2026-10-25 01:00:00+00', "
+                      "'2026-10-25', false)")
+    return store
+
+
+def test_the_same_arrow_tables_as_ibis_own(tmp_path):
+    store = _store(tmp_path)
+    t = store.con.table("t")
+    exprs = [
+        t,
+        t.group_by("n").agg(total=t.big.sum(), mean=t.x.mean(), first=t.at_.min(), days=t.d.nunique()),
+        t.aggregate(med=t.x.median(), c=t.count(), none=ibis.null()),
+        t.select(week=t.at_.truncate("W"), flag=t.ok.cast("int8"), nothing=ibis.null()),
+        t.order_by("n").limit(1),
+    ]
+    for expr in exprs:
+        ours = expr.to_pyarrow()
+        theirs = type(store.con).to_pyarrow(store.con, expr)
+        assert ours.schema == theirs.schema
+        assert ours.to_pylist() == theirs.to_pylist()
+    assert t.big.sum().to_pyarrow() == type(store.con).to_pyarrow(store.con, t.big.sum())
+    column = t.order_by("n").at_.to_pyarrow()
+    assert isinstance(column, pa.ChunkedArray | pa.Array)
+    assert column.to_pylist()[0] == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    store.close()
+
+
+def test_a_metric_command_never_imports_pandas(demo_org, tmp_path):
+    folder = tmp_path / "demo"
+    shutil.copytree(demo_org.db.parent, folder)
+    probe = ("import sys\nfrom fireline.cli import main_with\n"
+             "try:\n    main_with(sys.argv[1:], prog_name='fireline')\nexcept SystemExit as exc:\n"
+             "    assert exc.code in (0, None), exc.code\n"
+             "print('\\n' + str('pandas' in sys.modules))\n")
+    run = subprocess.run([sys.executable, "-c", probe, "--db", str(folder / "fireline.duckdb"), "--config",
+                          str(folder / "world" / "fireline.toml"), "dora", "--json", "--at", "2026-04-01"],
+                         capture_output=True, text=True, timeout=300, cwd=folder)
+    assert run.returncode == 0, run.stderr
+    *output, loaded = run.stdout.rstrip().split("\n")
+    assert json.loads("\n".join(output))["overall"]
+    assert loaded == "False"
