@@ -271,6 +271,10 @@ class PostgresEngine(DuckDBEngine):
 def connect(url: str, *, create: bool) -> Any:
     """The engine for a store URL: postgresql://..., a DuckDB file path, or a read-only engine
     (Spark, a warehouse: `readonly`), which a write-path (`create`) is refused with the way out."""
+    # Ibis merges each select into the one below it while compiling; on the metrics' expressions that
+    # took a third of the compile, which is most of a warm `fireline dora` (0.8 s against 1.15 s, the
+    # same figures): every engine the store runs on flattens nested projections itself.
+    ibis.options.sql.fuse_selects = False
     scheme = urlparse(url).scheme
     if scheme in ("postgresql", "postgres"):
         return PostgresEngine.connect(url, create=create)
