@@ -225,6 +225,31 @@ def test_the_metrics_jobs_run_right_after_the_overview_whatever_pages_requests_a
         worker.stop()
 
 
+def test_a_round_starts_with_the_overview_even_when_requests_came_first(jobs):
+    """Regression: on a loaded machine, requests for other pages could reach the queue before the worker
+    began its first round, and that round computed them before the overview and the /metrics jobs."""
+    _, _, db = jobs
+    order: list = []
+
+    def build(store, key, scans) -> Rendered:
+        order.append(key)
+        return Rendered(200, "page")
+
+    lock = threading.Lock()
+    reader = Reader(lambda: Store.open(db), lambda: None, lock)
+    worker = Precompute(lambda: Store.open(db), lambda: None, lock, reader, build, wait=0.01, poll=0.05,
+                        jobs=[lambda store: order.append("jobs")])
+    for key in [("/", ()), ("/", (("team", "A"),)), ("/", (("team", "B"),))]:  # before the worker's first round
+        worker.serve(key)
+    worker.start()
+    try:
+        assert worker.wait_idle(timeout=60)
+        assert order[:2] == [("/", ()), "jobs"], order
+        assert order[2:4] == [("/", (("team", "B"),)), ("/", (("team", "A"),))]  # then the requests, newest first
+    finally:
+        worker.stop()
+
+
 def test_a_kept_page_as_of_now_is_served_only_while_a_running_server_would_serve_it(tmp_path):
     """Without `at` a page is "as of now": one kept longer ago than the refresh interval is computed again."""
     from datetime import timedelta

@@ -300,6 +300,9 @@ class Precompute:
             for item in warm:
                 if item not in self._todo:
                     self._ask(item)
+            # A round starts with the overview and the jobs, even when requests reached the queue first.
+            for item in reversed(warm[:3]):
+                self._todo.move_to_end(item, last=False)
 
     def _do(self, item: tuple[str, object], store: Store, lock: threading.Lock, generation: int,
             scans: GenerationScans) -> None:
