@@ -85,6 +85,17 @@ def test_an_unknown_holiday_subdivision_is_a_config_error(tmp_path):
     _user_error(_run(path, "gaps", "--from", "2026-03-02", "--to", "2026-03-20"), "oncall.holidays.0", "US-XX")
 
 
+def test_an_unknown_holiday_country_is_a_config_error_of_the_on_call_commands(tmp_path):
+    path = _config(tmp_path, oncall='holidays = ["XX"]')
+    _user_error(_run(path, "gaps", "--from", "2026-03-02", "--to", "2026-03-20"), "oncall.holidays.0", "XX")
+
+
+def test_a_holiday_code_that_is_no_country_code_is_refused_by_every_command(tmp_path):
+    path = _config(tmp_path, oncall='holidays = ["1"]')
+    for args in (["dora", "--db", str(tmp_path / "none.duckdb")], ["oncall", "now", "--at", "2026-03-03"]):
+        _user_error(CliRunner().invoke(app, [*args, "--config", str(path)]), "oncall.holidays.0", "'1'")
+
+
 def test_a_pto_event_in_an_unknown_time_zone_is_refused(tmp_path):
     # Read in Tom's zone instead, the PTO would silently sit at other hours than the calendar says.
     (tmp_path / "pto.ics").write_text(

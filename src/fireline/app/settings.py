@@ -60,7 +60,7 @@ def validate(config: Config) -> Sections:
         postmortems=postmortem_settings.of(config),
         budget=budget_settings.of(config),
     )
-    oncall_settings.load(config, read_calendars=False)
+    oncall_settings.load(config, read_calendars=False, check_holidays=False)
     sync_settings.of(config)
     notify_settings.load(config)
     return sections

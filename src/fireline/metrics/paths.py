@@ -3,12 +3,11 @@
 A revert of a documentation edit is no rework (`[rework] ignore_paths`), and a fix that touches
 only such files needs no regression test (`[testing] ignore_paths`): one default list for both,
 one glob rule, in two forms side by side: over rows in Python (`path_matches`) and as an Ibis
-expression (`path_matches_expr`, LIKE patterns). `*` spans folders (`docs/**` and `docs/*`
+expression (`path_matches_expr`, a regular expression). `*` spans folders (`docs/**` and `docs/*`
 alike), `?` is one character; a pattern without `/` is a file name at any depth; matching is
-case-sensitive, as LIKE is on every engine the expression runs on. `_`, `%` and `\\` are literal in
-a glob, but engines disagree on LIKE's escape character (PostgreSQL and Spark take `\\`, DuckDB none),
-so a glob holding one is matched by an anchored regular expression of the few constructs every
-engine's regex dialect reads alike.
+case-sensitive. The expression uses only the constructs every engine's regex dialect reads alike
+(RE2 on DuckDB, PostgreSQL's, Java's on Spark): `.`, `.*`, `(a|b)`, `?` after a group, `^`, `$` and
+backslash-escaped punctuation.
 """
 
 from __future__ import annotations
@@ -48,12 +47,7 @@ def _one_pattern(globs: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(forms) or "(?!)")
 
 
-_LIKE_SPECIAL = frozenset("_%\\")
 _REGEX_SPECIAL = frozenset(".^$*+?()[]{}|\\")
-
-
-def _like(glob: str) -> str:
-    return glob.replace("**", "*").replace("*", "%").replace("?", "_")
 
 
 def _regex(glob: str) -> str:
@@ -61,20 +55,9 @@ def _regex(glob: str) -> str:
     return "".join(wild.get(c) or ("\\" + c if c in _REGEX_SPECIAL else c) for c in glob.replace("**", "*"))
 
 
-def _matches(path: ir.StringValue, glob: str, anywhere: bool) -> ir.BooleanValue:
-    if _LIKE_SPECIAL.isdisjoint(glob):
-        return path.like(("%/" if anywhere else "") + _like(glob))
-    return path.re_search(("^(.*/)?" if anywhere else "^") + _regex(glob) + "$")
-
-
 def path_matches_expr(path: ir.StringValue, globs: Iterable[str]) -> ir.BooleanValue:
-    """`path_matches` as an expression over a column of paths (`globs` must not be empty)."""
-    conds = []
-    for glob in globs:
-        conds.append(_matches(path, glob, anywhere=False))
-        if "/" not in glob:
-            conds.append(_matches(path, glob, anywhere=True))
-    out = conds[0]
-    for cond in conds[1:]:
-        out |= cond
-    return out
+    """`path_matches` as an expression over a column of paths (`globs` must not be empty): one anchored
+    regular expression. 72 LIKEs joined by OR (the default list) were a quarter of `fireline dora`'s time
+    in Ibis building and compiling the expression, and LIKE reads `_` and `%` as wildcards."""
+    forms = [("(.*/)?" if "/" not in glob else "") + _regex(glob) for glob in globs]
+    return path.re_search("^(" + "|".join(forms) + ")$")

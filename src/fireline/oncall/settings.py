@@ -292,16 +292,23 @@ def check_overlaps(overrides: list[Override]) -> None:
                                 "merge them or make them end before the next starts", where=b.source)
 
 
-def load(config: Config, *, read_calendars: bool = True) -> Setup:
-    """Validate `config.rotations` and `config.oncall`; read the PTO calendars they name."""
-    from .ical import read_overrides  # late: only needed when calendars are configured
+def load(config: Config, *, read_calendars: bool = True, check_holidays: bool = True) -> Setup:
+    """Validate `config.rotations` and `config.oncall`; read the PTO calendars they name.
 
+    `check_holidays=False` checks the public-holiday country codes' form only: asking the holidays
+    library whether it knows them imports it (0.1 s), which the commands that never plan a rotation skip,
+    as they skip reading the calendars."""
     raw = _validate(OncallSpec, config.oncall, config, "oncall")
     bh, sleep = (parse_range(raw.business_hours, config, "oncall.business_hours"),
                  parse_range(raw.sleep_hours, config, "oncall.sleep_hours"))
     holidays = tuple([raw.holidays] if isinstance(raw.holidays, str) else raw.holidays)
     for i, code in enumerate(holidays):
-        _country(code, config, f"oncall.holidays.{i}" if not isinstance(raw.holidays, str) else "oncall.holidays")
+        key = f"oncall.holidays.{i}" if not isinstance(raw.holidays, str) else "oncall.holidays"
+        if not _COUNTRY_CODE.fullmatch(code):
+            raise _fail(config, key, f"{code!r} is not a country code for public holidays (ISO 3166, e.g. GB, "
+                                     "US, IN, or with a subdivision: US-CA)")
+        if check_holidays:
+            _country(code, config, key)
     calendars = tuple((config.base_dir / p).resolve() for p in raw.pto_calendars)
     settings = OncallSettings(raw.weekend_max_hours, holidays, bh, sleep, raw.verify_hours, raw.handoff_due_days,
                               calendars)
@@ -315,6 +322,8 @@ def load(config: Config, *, read_calendars: bool = True) -> Setup:
     zones = person_zones(config, specs)
     shared: list[Override] = []
     if read_calendars:
+        from .ical import read_overrides  # late: only needed when calendars are read
+
         for path in calendars:
             shared += read_overrides(path, config.people, zones, config.timezone)
     rotations: dict[str, Rotation] = {}
@@ -334,6 +343,9 @@ def load(config: Config, *, read_calendars: bool = True) -> Setup:
     away = sorted({o for items in overrides.values() for o in items if o.away and o.kind != "swap"}
                   | {o for o in shared}, key=lambda o: (o.start, o.person or ""))
     return Setup(rotations, overrides, settings, zones, away)
+
+
+_COUNTRY_CODE = re.compile(r"[A-Za-z]{2,3}(-.+)?")  # subdivisions may be names: "FR-Zone A"
 
 
 def _country(code: str, config: Config, key: str) -> None:

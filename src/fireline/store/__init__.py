@@ -203,7 +203,7 @@ class Store:
 
     def tables(self) -> dict[str, ibis.Table]:
         """Every table the engine holds (a read-only engine may lack the raw event log)."""
-        return {name: self.engine.table(name) for name in self.engine.table_names()}
+        return self.engine.tables(self.engine.table_names())
 
     def _rows(self, expr: ibis.Table) -> list[dict[str, Any]]:
         return expr.to_pyarrow().to_pylist()

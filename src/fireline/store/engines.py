@@ -76,6 +76,25 @@ class DuckDBEngine:
     def table(self, name: str) -> Any:
         return self.con.table(name)
 
+    def tables(self, names: Sequence[str]) -> dict[str, Any]:
+        """The tables `names` from one catalogue query, where Ibis' `table` runs a DESCRIBE each (a tenth
+        of `fireline dora`): the same schemas, read the way Ibis reads them (tests/test_duckdb_ibis.py)."""
+        import ibis.expr.operations as ops
+        import ibis.expr.schema as sch
+
+        con = self.con
+        from_string = con.compiler.type_mapper.from_string
+        columns: dict[str, dict[str, Any]] = {}
+        for table, column, kind, nullable in self.query(
+                "SELECT table_name, column_name, data_type, is_nullable FROM duckdb_columns() "
+                "WHERE database_name = current_database() AND schema_name = current_schema() "
+                "ORDER BY table_name, column_index"):
+            columns.setdefault(table, {})[column] = from_string(kind, nullable=nullable)
+        return {name: ops.DatabaseTable(name, schema=sch.Schema(columns[name]), source=con,
+                                        namespace=ops.Namespace(catalog=None, database=None)).to_expr()
+                if name in columns else con.table(name)  # missing: Ibis says so, as it would have
+                for name in names}
+
     def table_names(self) -> list[str]:
         return list(TABLES)
 
@@ -176,6 +195,9 @@ class PostgresEngine(DuckDBEngine):
     """A shared server: many processes and hosts; locks serialise what must not interleave."""
 
     kind = "postgres"
+
+    def tables(self, names: Sequence[str]) -> dict[str, Any]:
+        return {name: self.con.table(name) for name in names}
 
     def __init__(self, con: Any, url: str) -> None:
         # Not DuckDB's set-up: here the Ibis backend comes first, and it makes the connection.

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -226,6 +226,9 @@ class ReadOnlyEngine:
         if name not in self._tables:
             raise UserError(f"no table {name!r} on the {self.kind} store (export the store again)", field="db")
         return self._tables[name]
+
+    def tables(self, names: Sequence[str]) -> dict[str, ibis.Table]:
+        return {name: self.table(name) for name in names}
 
     def table_names(self) -> list[str]:
         return list(self._tables)
