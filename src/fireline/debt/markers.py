@@ -176,6 +176,7 @@ def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str]
     if head is None:
         return result
     pattern = marker_pattern(words)
+    literals = tuple({w for w in words if w})  # a file holding none of them holds no marker
     entries = _tree(root, head)
     result.files = len(entries)
     result.tracked = {p for _, _, p, _ in entries}
@@ -250,7 +251,9 @@ def scan_repo(path: str | Path, *, repo: str | None = None, words: Iterable[str]
             continue
         result.scanned += 1
         result.seen[file_path] = (oid, "text")
-        if not pattern.search(text):
+        # Looking for the words as plain substrings first is ~10x cheaper than the regular expression,
+        # and most files hold none.
+        if not any(w in text for w in literals) or not pattern.search(text):
             continue
         lines = text.split("\n")
         if lines and lines[-1] == "":
