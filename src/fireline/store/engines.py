@@ -196,9 +196,6 @@ class PostgresEngine(DuckDBEngine):
 
     kind = "postgres"
 
-    def tables(self, names: Sequence[str]) -> dict[str, Any]:
-        return {name: self.con.table(name) for name in names}
-
     def __init__(self, con: Any, url: str) -> None:
         # Not DuckDB's set-up: here the Ibis backend comes first, and it makes the connection.
         self._con, self._raw, self.url = con, con.con, url
@@ -208,6 +205,10 @@ class PostgresEngine(DuckDBEngine):
         if int(self._raw.info.server_version) >= 110000:  # the setting exists since PostgreSQL 11
             with self._raw.cursor() as cur:
                 cur.execute("SET jit = off")
+
+    def tables(self, names: Sequence[str]) -> dict[str, Any]:
+        # Ibis' per-table catalogue queries: PostgreSQL names its types otherwise than DuckDB.
+        return {name: self.con.table(name) for name in names}
 
     @classmethod
     def connect(cls, url: str, *, create: bool) -> PostgresEngine:
