@@ -218,7 +218,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="small repositories")
     ap.add_argument("--out", type=Path, default=HERE / "out")
     args = ap.parse_args()
-    sizes = [int(n) for n in (args.commits or ("2000,1000,500,500" if args.quick else "20000,5000,3000,2000"))
+    sizes = [int(n) for n in (args.commits or ("400,200,200,100" if args.quick else "20000,5000,3000,2000"))
              .split(",")]
     result = run(args.out, sizes, args.rounds, src=args.src)
     print(json.dumps(result, indent=2))

@@ -253,7 +253,7 @@ def bench_dashboard(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     """`fireline serve`'s first page and later pages on a generated organisation (bench/dashboard.py)."""
     import dashboard
 
-    sizes = [2_000, 1_000, 500, 500] if args.quick else [20_000, 5_000, 3_000, 2_000]
+    sizes = [400, 200, 200, 100] if args.quick else [20_000, 5_000, 3_000, 2_000]
     return dashboard.run(out, sizes, 3, seed=args.seed)
 
 
