@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..identity import Directory, People
+from .arrow_times import utc_datetimes
 
 
 @dataclass
@@ -181,11 +182,10 @@ def replay(order: list[int], shas: list[str], devs: list[str], bots: list[bool],
 
 
 def _datetimes(column: pa.ChunkedArray | pa.Array, wanted: set[int]) -> dict[int, datetime]:
-    """The timestamps at the indices `wanted`, as `to_pylist` gives them (only those: turning a
-    time-zone-aware timestamp into a datetime is most of the cost of reading a history)."""
+    """The timestamps at the indices `wanted` (only those: turning a time-zone-aware timestamp into a
+    datetime is most of the cost of reading a history)."""
     picked = sorted(wanted)
-    values = column.take(pa.array(picked, pa.int64())).to_pylist()
-    return dict(zip(picked, values, strict=True))
+    return dict(zip(picked, utc_datetimes(column, picked), strict=True))  # type: ignore[arg-type]
 
 
 def load_history(tables: Mapping[str, ibis.Table], repo: str, *, people: People | None = None,
