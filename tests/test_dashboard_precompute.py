@@ -107,10 +107,10 @@ def test_git_runs_only_in_the_background_worker_once_per_generation(jobs, monkey
         assert len(git.calls) == before
 
 
-def _worker(db: str, build, wait: float) -> Precompute:
+def _worker(db: str, build, wait: float, **options) -> Precompute:
     lock = threading.Lock()
     reader = Reader(lambda: Store.open(db), lambda: None, lock)
-    return Precompute(lambda: Store.open(db), lambda: None, lock, reader, build, wait=wait, poll=0.05)
+    return Precompute(lambda: Store.open(db), lambda: None, lock, reader, build, wait=wait, poll=0.05, **options)
 
 
 def test_a_page_not_computed_yet_is_a_computing_page_then_the_previous_generation(jobs):
@@ -207,10 +207,7 @@ def test_the_metrics_jobs_run_right_after_the_overview_whatever_pages_requests_a
         order.append(key)
         return Rendered(200, "page")
 
-    lock = threading.Lock()
-    reader = Reader(lambda: Store.open(db), lambda: None, lock)
-    worker = Precompute(lambda: Store.open(db), lambda: None, lock, reader, build, wait=0.01, poll=0.05,
-                        jobs=[lambda store: order.append("jobs")])
+    worker = _worker(db, build, wait=0.01, jobs=[lambda store: order.append("jobs")])
     worker.start()
     try:
         worker.serve(("/", ()))  # the overview is being computed...
@@ -235,10 +232,7 @@ def test_a_round_starts_with_the_overview_even_when_requests_came_first(jobs):
         order.append(key)
         return Rendered(200, "page")
 
-    lock = threading.Lock()
-    reader = Reader(lambda: Store.open(db), lambda: None, lock)
-    worker = Precompute(lambda: Store.open(db), lambda: None, lock, reader, build, wait=0.01, poll=0.05,
-                        jobs=[lambda store: order.append("jobs")])
+    worker = _worker(db, build, wait=0.01, jobs=[lambda store: order.append("jobs")])
     for key in [("/", ()), ("/", (("team", "A"),)), ("/", (("team", "B"),))]:  # before the worker's first round
         worker.serve(key)
     worker.start()
@@ -309,11 +303,8 @@ def test_the_overview_is_served_while_the_other_pages_are_still_being_computed(j
         order.append(key)
         return Rendered(200, f"page {key}")
 
-    lock = threading.Lock()
-    reader = Reader(lambda: Store.open(db), lambda: None, lock)
     team, drill = ("/", (("team", "Data"),)), ("/explain/lead-time", ())
-    worker = Precompute(lambda: Store.open(db), lambda: None, lock, reader, build, wait=0.01, poll=0.05,
-                        warm=lambda: [team, drill])
+    worker = _worker(db, build, wait=0.01, warm=lambda: [team, drill])
     worker.start()
     try:
         assert worker.wait_for(worker.generation(), timeout=60)  # the overview's round, before any other page

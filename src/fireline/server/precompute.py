@@ -295,13 +295,12 @@ class Precompute:
     def _changed(self) -> None:
         with self._cond:
             self._round += 1
-            warm = [OVERVIEW, JOBS, ("done", None),
-                    *(("page", k) for k in reversed(self._recent)), *(("page", k) for k in self._warm())]
-            for item in warm:
+            first = (OVERVIEW, JOBS, ("done", None))
+            for item in [*first, *(("page", k) for k in reversed(self._recent)), *(("page", k) for k in self._warm())]:
                 if item not in self._todo:
                     self._ask(item)
             # A round starts with the overview and the jobs, even when requests reached the queue first.
-            for item in reversed(warm[:3]):
+            for item in reversed(first):
                 self._todo.move_to_end(item, last=False)
 
     def _do(self, item: tuple[str, object], store: Store, lock: threading.Lock, generation: int,
