@@ -156,7 +156,7 @@ def summarise(p: dict[str, Any]) -> dict[str, Any]:
     import genstore
     from roundtrips import counted
 
-    from fireline.metrics.dora import Scope
+    from fireline.metrics.scope import Scope
     from fireline.metrics.summary import summarise as run
     from fireline.metrics.tiers import SEED
     from fireline.store import Store

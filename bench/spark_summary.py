@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from fireline.app.dora import group_sets
     from fireline.config import Config, load_config
-    from fireline.metrics.dora import Scope
+    from fireline.metrics.scope import Scope
     from fireline.metrics.summary import summarise
     from fireline.metrics.tiers import SEED
     from fireline.scope import team_map

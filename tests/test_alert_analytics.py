@@ -14,7 +14,7 @@ import pytest
 
 from fireline.errors import UserError
 from fireline.metrics import alerts
-from fireline.metrics.dora import Scope
+from fireline.metrics.scope import Scope
 from fireline.normalise import _write_alerts
 from fireline.sources.alert_files import read_alert_events
 

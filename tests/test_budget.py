@@ -19,7 +19,7 @@ from fireline.debt import settings
 from fireline.errors import UserError
 from fireline.ingest import ingest_git
 from fireline.metrics.budget import BudgetParams, budget_report, verdict
-from fireline.metrics.dora import Scope
+from fireline.metrics.scope import Scope
 
 from .gitrepo import GitRepo
 

@@ -147,8 +147,8 @@ def test_organisation_ingests_from_several_processes_at_once_keep_every_link(rep
 
     import psycopg
 
-    from fireline.metrics.dora import Scope
     from fireline.metrics.explain import explain
+    from fireline.metrics.scope import Scope
 
     env = {k: v for k, v in os.environ.items() if k not in ("FIRELINE_CONFIG", "FIRELINE_DB")}
     groups = [repos[i:i + 2] for i in range(0, REPOS, 2)]

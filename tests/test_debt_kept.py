@@ -14,6 +14,7 @@ from fireline.store import report_cache
 
 from . import report_support as rs
 from .gitrepo import GitRepo
+from .module_probe import ENGINE_PACKAGES, command_code, packages_after
 
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
 
@@ -119,3 +120,14 @@ def test_a_kept_ledger_on_each_engine(store, tmp_path):
     assert store.query("SELECT request, made_at FROM report_cache WHERE request LIKE 'debt:%'") == kept
     repo.commit("more", datetime(2026, 3, 5, tzinfo=UTC), files={"src/b.py": "# FIXME: later\n"})
     assert "# FIXME: later" in {i["title"] for i in ws.debt().to_dict()["items"]}
+
+
+def test_a_warm_debt_loads_no_query_engine(tmp_path):
+    """The kept ledger is read with a few plain queries: answering it imports neither Ibis nor pyarrow
+    (nor numpy, sqlglot, pandas), which were most of a warm run's time (issue 16)."""
+    _, db, path = _org(tmp_path)
+    args = ["debt", "--json", "--db", db, "--config", path, "--at", "2026-04-01"]
+    cold = rs.cli(*args)
+    assert cold.returncode == 0, cold.stderr
+    check = f"assert out.getvalue() == {cold.stdout!r}, out.getvalue()"
+    assert packages_after(command_code(args, check=check), ENGINE_PACKAGES) == []

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from fireline import ingest, linking
 from fireline.columns import ChangeColumns
 from fireline.config import Config
-from fireline.metrics.dora import Scope
+from fireline.metrics.scope import Scope
 from fireline.metrics.summary import summarise
 from fireline.metrics.tiers import SEED
 from fireline.model import Change

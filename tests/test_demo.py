@@ -14,7 +14,7 @@ import pytest
 
 from fireline.config import load_config
 from fireline.ingest import ingest_deployments, ingest_git, ingest_incidents
-from fireline.metrics.dora import Scope
+from fireline.metrics.scope import Scope
 from fireline.metrics.summary import summarise
 from fireline.metrics.tiers import SEED
 from fireline.store import Store

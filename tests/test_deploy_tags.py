@@ -16,8 +16,8 @@ from fireline.app.settings import load_config
 from fireline.config import parse_config
 from fireline.errors import UserError
 from fireline.ingest import ingest_git, rebuild
-from fireline.metrics.dora import Scope
 from fireline.metrics.explain import explain
+from fireline.metrics.scope import Scope
 from fireline.metrics.summary import summarise
 from fireline.metrics.tiers import SEED
 from fireline.sources.git import tag_matches

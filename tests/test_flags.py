@@ -12,7 +12,7 @@ from fireline.config import Config
 from fireline.errors import UserError
 from fireline.ingest import ingest_deployments, ingest_flags, ingest_incidents, rebuild
 from fireline.metrics import dora
-from fireline.metrics.dora import Scope
+from fireline.metrics.scope import Scope
 from fireline.metrics.summary import summarise
 from fireline.metrics.tiers import SEED
 from fireline.normalise import normalise_pending

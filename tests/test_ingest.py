@@ -13,8 +13,8 @@ import pytest
 from fireline.config import parse_config
 from fireline.errors import UserError
 from fireline.ingest import ingest_deployments, ingest_git, ingest_incidents, rebuild
-from fireline.metrics.dora import Scope
 from fireline.metrics.explain import explain
+from fireline.metrics.scope import Scope
 from fireline.store import TABLES
 
 from .gitrepo import GitRepo

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from fireline.config import parse_config
 from fireline.ingest import ingest_deployments, ingest_git, ingest_incidents
-from fireline.metrics.dora import Scope
 from fireline.metrics.explain import explain
+from fireline.metrics.scope import Scope
 
 from .gitrepo import GitRepo
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fireline.metrics.dora import Scope
+from fireline.metrics.scope import Scope
 from fireline.metrics.summary import summarise
 from fireline.metrics.tiers import SEED
 from fireline.store import Store

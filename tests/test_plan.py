@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from typer.testing import CliRunner
 
 from fireline.cli import app
-from fireline.metrics.dora import Scope
 from fireline.metrics.plan import plan_release
+from fireline.metrics.scope import Scope
 
 SINCE, UNTIL = datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC)
 SHIP = datetime(2026, 6, 20, 12, tzinfo=UTC)

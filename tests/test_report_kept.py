@@ -15,6 +15,7 @@ from fireline.ingest import ingest_git
 
 from . import report_support as rs
 from .gitrepo import GitRepo
+from .module_probe import ENGINE_PACKAGES, command_code, packages_after
 
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
 WINDOW = {"since": "2026-03-01", "until": "2026-03-31", "today": date(2026, 3, 31), "now": NOW}
@@ -110,3 +111,21 @@ def test_knowledge_progress_lines_quiet_and_json(tmp_path):
     quiet = rs.cli("knowledge", str(repo.path), "--json", "-q", cwd=tmp_path)
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert json.loads(quiet.stdout) == json.loads(piped.stdout)
+
+
+def test_a_warm_report_loads_no_query_engine_nor_charts(tmp_path):
+    """A kept page is written with a few plain queries: neither Ibis, pyarrow nor Altair loads (issue 16: they
+    were most of a warm report's time), and the file is the cold run's."""
+    repo, path = _org(tmp_path)
+    db = str(tmp_path / "fireline.duckdb")
+    done = rs.cli("ingest", "git", str(repo.path), "--db", db, "--config", str(path), "--quiet")
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "r.html"
+    args = ["report", "--out", str(out), "--since", "2026-03-01", "--until", "2026-03-31", "--at", "2026-04-01",
+            "--db", db, "--config", str(path), "--quiet"]
+    cold = rs.cli(*args)
+    assert cold.returncode == 0, cold.stderr
+    page = out.read_bytes()
+    out.unlink()
+    assert packages_after(command_code(args), ENGINE_PACKAGES) == []
+    assert out.read_bytes() == page

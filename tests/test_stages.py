@@ -14,7 +14,7 @@ from fireline.config import load_config
 from fireline.errors import UserError
 from fireline.ingest import ingest_deployments, ingest_git, ingest_webhook_events, rebuild
 from fireline.metrics import stages
-from fireline.metrics.dora import Scope
+from fireline.metrics.scope import Scope
 from tests.stages_support import CONFIG, at, build_shop
 
 WINDOW = Scope(since=at(0), until=at(10))

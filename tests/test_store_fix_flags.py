@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from fireline.metrics.dora import Scope
+from fireline.metrics.scope import Scope
 from fireline.metrics.summary import summarise
 from fireline.metrics.tiers import SEED
 from fireline.store import SCHEMA_VERSION, Store

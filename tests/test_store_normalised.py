@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from fireline.config import Config
 from fireline.ingest import ingest_deployments
-from fireline.metrics.dora import Scope
+from fireline.metrics.scope import Scope
 from fireline.metrics.summary import summarise
 from fireline.metrics.tiers import SEED
 from fireline.store import SCHEMA_VERSION, Store

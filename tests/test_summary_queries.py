@@ -13,7 +13,7 @@ import pytest
 from bench.roundtrips import counted
 from fireline.app.dora import group_sets, summary_and_weekly, summary_of_tables
 from fireline.config import load_config
-from fireline.metrics.dora import Scope
+from fireline.metrics.scope import Scope
 from fireline.metrics.summary import summarise
 from fireline.metrics.tiers import SEED
 from fireline.scope import team_map

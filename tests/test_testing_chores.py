@@ -19,7 +19,7 @@ import pytest
 from fireline.config import Config, load_config
 from fireline.ingest import ingest_git
 from fireline.metrics import testing
-from fireline.metrics.dora import Scope
+from fireline.metrics.scope import Scope
 from fireline.metrics.testing import Classifier, TestingParams
 
 from .gitrepo import GitRepo

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "Workspace": ".workspace",
-    "Scope": ".metrics.dora",
-    "Summary": ".metrics.summary",
-    "MetricValue": ".metrics.summary",
+    "Scope": ".metrics.scope",
+    "Summary": ".metrics.summary_types",
+    "MetricValue": ".metrics.summary_types",
     "Explained": ".app.dora",
     "IngestResult": ".ingest",
     "FailedEvent": ".failures",
@@ -41,8 +41,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazi
     from .errors import UserError
     from .failures import FailedEvent, RetryOutcome
     from .ingest import IngestResult
-    from .metrics.dora import Scope
-    from .metrics.summary import MetricValue, Summary
+    from .metrics.scope import Scope
+    from .metrics.summary_types import MetricValue, Summary
     from .workspace import Workspace
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from .config import Config
 from .errors import UserError
-from .metrics.dora import Scope
+from .metrics.scope import Scope
 from .store import Store
 from .window import parse_window
 

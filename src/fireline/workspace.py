@@ -18,13 +18,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .app import dora as dora_use_case
 from .app.settings import load_config, validate
 from .config import Config
 from .errors import UserError
 from .lazy import lazy
-from .metrics.dora import Scope
-from .metrics.summary import Summary
+from .metrics.scope import Scope
 from .results import (
     ActionItems,
     AlertsReport,
@@ -51,8 +49,12 @@ KNOWLEDGE_STEP = "knowledge: repositories"
 if TYPE_CHECKING:
     from . import failures, ingest
     from .app import analyses, oncall, planning
+    from .app import dora as dora_use_case
+    from .metrics.summary_types import Summary
     from .sync import run as sync_run
-else:  # imported by the first method that needs them: `fireline dora` reads no git and no rotation (lazy.py)
+else:  # imported by the first method that needs them: `fireline dora` reads no git and no rotation, and a
+    # result kept in the store is answered without the metrics' Ibis expressions (lazy.py)
+    dora_use_case = lazy("fireline.app.dora")
     failures = lazy("fireline.failures")
     ingest = lazy("fireline.ingest")
     analyses = lazy("fireline.app.analyses")

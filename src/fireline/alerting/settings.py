@@ -95,7 +95,7 @@ class AlertSettings(BaseModel):
 def _analytics_keys() -> set[str]:
     import dataclasses
 
-    from ..metrics.alerts import AlertParams  # late: only the key names are needed
+    from ..metrics.alert_params import AlertParams  # late: only the key names are needed
 
     return {f.name for f in dataclasses.fields(AlertParams)} - {"now"}
 

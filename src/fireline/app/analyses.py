@@ -17,10 +17,10 @@ from ..ingest import ingest_git
 from ..metrics import alerts as alert_metrics
 from ..metrics import testing as testing_metrics
 from ..metrics.actions import open_actions
-from ..metrics.dora import Scope
 from ..metrics.followup import MIN_LEAD_CHANGES, MIN_SAMPLES, SAMPLE_UNITS, FollowupParams
 from ..metrics.followup import followup as followup_metric
 from ..metrics.knowledge import knowledge_report
+from ..metrics.scope import Scope
 from ..postmortems import settings as postmortem_settings
 from ..results import ActionItems, AlertsReport, Followup, KnowledgeReport, TestingReport
 from ..safe_load import zone

@@ -12,7 +12,7 @@ from ..config import Config
 from ..errors import UserError
 from ..metrics import explain as explain_metric
 from ..metrics import stages as stage_metrics
-from ..metrics.dora import Scope
+from ..metrics.scope import Scope
 from ..metrics.span import data_span
 from ..metrics.summary import MetricValue, Summary, summarise, summarise_each
 from ..metrics.tiers import PROFILES, Profile, get_profile

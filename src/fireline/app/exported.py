@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from ..config import Config
 from ..errors import UserError
 from ..metrics.actions import open_actions
-from ..metrics.dora import Scope
+from ..metrics.scope import Scope
 from ..metrics.span import data_span
 from ..metrics.summary import METRICS, Summary, summarise
 from ..metrics.tiers import get_profile

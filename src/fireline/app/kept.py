@@ -62,8 +62,7 @@ def state_of(store: Store, config: Config) -> tuple[str, str] | None:
     """The state a result is made at: the store's data and the HEAD of every repository's working copy
     (the debt ledger reads its markers at HEAD); None when it cannot be told (a read-only engine), and
     then nothing is kept."""
-    from ..debt.markers import head_of
-    from ..debt.report import working_copy
+    from ..debt.markers import head_of, working_copy
 
     if store.read_only:
         return None

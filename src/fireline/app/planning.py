@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..debt import settings as budget_settings
-from ..debt.report import budget as debt_budget
-from ..debt.report import ledger as debt_ledger
 from ..errors import UserError
-from ..metrics.dora import Scope
-from ..metrics.oncall import schedules
-from ..metrics.plan import plan_release
+from ..lazy import lazy
+from ..metrics.scope import Scope
 from ..oncall import schedule as sched
 from ..oncall import settings as oncall_settings
 from ..results import BudgetReport, DebtLedger, ReleasePlan
@@ -20,6 +17,15 @@ from ..scope import scope_of, team_map
 from ..steps import Steps
 from ..store import Store
 from . import kept
+
+if TYPE_CHECKING:
+    from ..debt import report as debt_report
+    from ..metrics import oncall as oncall_metrics
+    from ..metrics import plan as plan_metrics
+else:  # their Ibis expressions load when a ledger or plan is computed, not to answer a kept ledger
+    debt_report = lazy("fireline.debt.report")
+    oncall_metrics = lazy("fireline.metrics.oncall")
+    plan_metrics = lazy("fireline.metrics.plan")
 
 __all__ = ["budget", "debt", "plan"]
 
@@ -50,8 +56,9 @@ def debt(store: Store, config: Config, now: datetime, *, since: datetime | None 
     if request is not None and state is not None:
         scans = kept.scan_first(store, config, team_of=team_of, team=team, service=service, steps=steps)
         state = kept.after_scans(store, config, state)
-    ledger = debt_ledger(store, config, now=now, since=start, team_of=team_of, teams=[team] if team else None,
-                         services=[service] if service else None, cache=scans, steps=steps)
+    ledger = debt_report.ledger(store, config, now=now, since=start, team_of=team_of,
+                                teams=[team] if team else None, services=[service] if service else None,
+                                cache=scans, steps=steps)
     if request is not None and state is not None:
         kept.keep(store, request, state, {"ledger": ledger})
     return DebtLedger.from_dict(ledger)
@@ -63,9 +70,9 @@ def budget(store: Store, config: Config, scope: Scope, *, team: str | None = Non
     budget_settings.of(config)
     if weight is not None and weight not in ("commits", "lines"):
         raise UserError(f"commits or lines, not {weight!r}", field="weight")
-    return BudgetReport.from_dict(debt_budget(store.tables(), config, scope,
-                                              team_of=team_map(config, store), teams=[team] if team else None,
-                                              weight=weight).as_dict())
+    return BudgetReport.from_dict(debt_report.budget(store.tables(), config, scope,
+                                                     team_of=team_map(config, store),
+                                                     teams=[team] if team else None, weight=weight).as_dict())
 
 
 def plan(store: Store, config: Config, scope: Scope, release: date, now: datetime, *, team: str | None = None,
@@ -76,9 +83,10 @@ def plan(store: Store, config: Config, scope: Scope, release: date, now: datetim
         raise UserError("pass --team or --service, not both", field="service")
     conf = budget_settings.of(config)
     try:
-        result = plan_release(store.tables(), scope, release, tz=config.timezone,
-                              verify_days=conf.plan_verify_days if verify_days is None else verify_days,
-                              freeze_days=conf.plan_freeze_days if freeze_days is None else freeze_days, now=now)
+        result = plan_metrics.plan_release(
+            store.tables(), scope, release, tz=config.timezone,
+            verify_days=conf.plan_verify_days if verify_days is None else verify_days,
+            freeze_days=conf.plan_freeze_days if freeze_days is None else freeze_days, now=now)
     except OverflowError:
         raise UserError(f"{release}: too early to count back from", field="release") from None
     result["team"], result["service"] = team, service
@@ -95,7 +103,7 @@ def on_call(config: Config, team: str | None, day: date) -> dict[str, Any]:
     setup = oncall_settings.load(config, read_calendars=True)
     zone = setup.rotations[team].zone
     start, end = sched.local_day_bounds(day, zone)
-    shifts = schedules(setup, start, end, team)[team].final
+    shifts = oncall_metrics.schedules(setup, start, end, team)[team].final
     return {"zone": zone, "shifts": [{"person": s.person, "layer": s.layer, "start": s.start, "end": s.end}
                                      for s in sched.runs(shifts)],
             "gaps": [{"start": a, "end": b} for a, b in sched.gaps(shifts, start, end)]}

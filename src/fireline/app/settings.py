@@ -20,7 +20,7 @@ from ..config import Config, format_validation
 from ..config import load_config as read_config
 from ..debt import settings as budget_settings
 from ..errors import UserError
-from ..metrics.alerts import AlertParams
+from ..metrics.alert_params import AlertParams
 from ..notify import settings as notify_settings
 from ..oncall import settings as oncall_settings
 from ..postmortems import settings as postmortem_settings

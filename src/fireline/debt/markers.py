@@ -18,12 +18,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import UserError
 from ..steps import Steps, quietly
 from . import generated as gen
 from .blame import blame_files
 from .comments import comment_markers
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 DEFAULT_WORDS = ("TODO", "FIXME", "HACK", "XXX")
 DEFAULT_MAX_BYTES = 1_000_000
@@ -97,6 +101,16 @@ def head_of(repo: Path) -> str | None:
     run = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "-q", "HEAD^{commit}"],
                          capture_output=True, text=True, env={**os.environ, **_ENV}, check=False)
     return run.stdout.strip() or None
+
+
+def working_copy(config: Config, stored: str | None, services: Iterable[dict]) -> Path | None:
+    """Where a repository's files are: its ingested path, else the config's path for one of its services."""
+    candidates = [Path(stored)] if stored else []
+    for entry in services:
+        path = config.repo_path(str(entry.get("name", "")))
+        if path is not None:
+            candidates.append(path)
+    return next((p for p in candidates if p.is_dir()), None)
 
 
 def _tree(repo: Path, head: str) -> list[tuple[str, str, str, int | None]]:

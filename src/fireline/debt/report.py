@@ -19,27 +19,17 @@ from typing import Any
 from ..config import Config
 from ..identity import People
 from ..metrics.budget import BudgetParams, BudgetReport, budget_report
-from ..metrics.dora import Scope
 from ..metrics.knowledge_history import History
+from ..metrics.scope import Scope
 from ..metrics.testing import params_of
 from ..postmortems import settings as postmortem_settings
 from ..steps import Steps
 from ..store import Store
 from . import scan_cache, settings
 from .ledger import build_ledger
-from .markers import ScanResult, head_of, scan_repo
+from .markers import ScanResult, head_of, scan_repo, working_copy
 
 PARALLEL_SCANS = 4  # repositories scanned at once by `scan_repos(parallel=True)`
-
-
-def working_copy(config: Config, stored: str | None, services: Iterable[dict]) -> Path | None:
-    """Where a repository's files are: its ingested path, else the config's path for one of its services."""
-    candidates = [Path(stored)] if stored else []
-    for entry in services:
-        path = config.repo_path(str(entry.get("name", "")))
-        if path is not None:
-            candidates.append(path)
-    return next((p for p in candidates if p.is_dir()), None)
 
 
 class ScanCache:

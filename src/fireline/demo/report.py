@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Config
-from ..metrics.dora import Scope
+from ..metrics.scope import Scope
 from ..store import Store
 from .dates import WINDOW_END, WINDOW_START
 

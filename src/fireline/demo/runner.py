@@ -13,7 +13,7 @@ from pathlib import Path
 from ..config import load_config
 from ..errors import UserError
 from ..ingest import ingest_alerts, ingest_deployments, ingest_git, ingest_incidents
-from ..metrics.dora import Scope
+from ..metrics.scope import Scope
 from ..metrics.summary import Summary, summarise
 from ..metrics.tiers import get_profile
 from ..store import Store

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import ibis.expr.types as ir
 
 from ..identity import People
-from .dora import Scope
+from .scope import Scope
 from .testing import (
     Classifier,
     TestingParams,

@@ -9,35 +9,14 @@ Definitions: docs/metrics.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 import ibis
 import ibis.expr.types as ir
 
-from .paths import NOT_SERVICE_CODE, path_matches_expr
+from .paths import path_matches_expr
+from .scope import Scope
 
 REWORK_TYPES = ("hotfix", "rollback", "revert", "fix", "patch")
 ROLLOUT_STEPS = ("canary", "partial")  # stages before full; a NULL stage is a plain (full) deployment
-# Documentation, CI and dependency manifests (docs/metrics.md "Rework rate"), as paths.py defines them.
-DEFAULT_REWORK_IGNORE: tuple[str, ...] = NOT_SERVICE_CODE
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What to measure: a half-open window [since, until) in UTC and optional services."""
-
-    since: datetime
-    until: datetime
-    services: tuple[str, ...] | None = None
-    production: tuple[str, ...] = ("production",)
-    time_basis: str = "committer"
-    # Rework: a revert or hotfix touching only these paths (globs) is not rework (`[rework] ignore_paths`).
-    rework_ignore: tuple[str, ...] = DEFAULT_REWORK_IGNORE
-
-    @property
-    def days(self) -> float:
-        return (self.until - self.since).total_seconds() / 86400
 
 
 def _in_scope(t: ir.Table, time_col: str, scope: Scope, service_col: str = "service") -> ir.Table:

@@ -16,8 +16,10 @@ import fnmatch
 import functools
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import ibis.expr.types as ir
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 NOT_SERVICE_CODE: tuple[str, ...] = (
     "docs/**", "doc/**", "*.md", "*.rst", "*.adoc", "CHANGES*", "CHANGELOG*", "AUTHORS*", "LICENSE*",

@@ -9,7 +9,7 @@ import ibis
 import ibis.expr.types as ir
 
 from .arrow_times import utc_datetimes
-from .dora import Scope
+from .scope import Scope
 
 __all__ = ["data_span"]
 

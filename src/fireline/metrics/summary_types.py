@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import registry
-from . import dora
+from .scope import Scope
 
 METRICS = registry.NAMES
 UNITS = {m.name: m.unit for m in registry.METRICS}
@@ -41,7 +41,7 @@ class Group:
 
 @dataclass
 class Summary:
-    scope: dora.Scope
+    scope: Scope
     profile: str
     overall: Group
     groups: list[Group]

@@ -30,7 +30,6 @@ from ..identity import People
 from ..model import NO_TEAM
 from ..window import as_utc
 from ..wording import first_few
-from .dora import Scope
 
 # The rules live in fix_rules.py; re-exported, so `metrics.testing` stays the one name to import.
 from .fix_rules import (
@@ -45,6 +44,7 @@ from .fix_rules import (
     test_pattern_of,
 )
 from .paths import path_matches
+from .scope import Scope
 
 _DEFAULTS = TestingParams()
 

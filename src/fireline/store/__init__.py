@@ -17,10 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-import ibis
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from ..model import RepoState
 from .engines import DuckDBEngine, PostgresEngine, connect
@@ -39,6 +36,10 @@ from .schema import (
 )
 from .text import REPLACEMENT, storable
 from .writer import Writer, marks
+
+if TYPE_CHECKING:  # both imported by the engine when it builds its first query (engines.ibis_module)
+    import ibis
+    import pyarrow as pa
 
 __all__ = ["DB_ENV", "DEFAULT_DB", "DERIVED", "REPLACEMENT", "SCHEMA_VERSION", "TABLES", "TS", "DuckDBEngine",
            "PostgresEngine", "Store", "Writer", "arrow_schema", "create_table_sql", "pending_raw_event",

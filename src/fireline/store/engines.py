@@ -8,15 +8,16 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlparse
 
-import ibis
-import pyarrow as pa
-
 from ..errors import UserError
+from .ibis_setup import ibis_module
 from .readonly import READ_ONLY_SCHEMES, ReadOnlyEngine, read_only_message
 from .schema import PG_INDEXES, TABLES
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Advisory locks that serialise work across processes sharing a PostgreSQL store; released at
 # commit. An embedded DuckDB file has one writer process, whose transactions already serialise.
@@ -50,7 +51,7 @@ class DuckDBEngine:
         if self._con is None:
             from .duckdb_arrow import without_pandas
 
-            self._con = without_pandas(ibis.duckdb.from_connection(self._raw))
+            self._con = without_pandas(ibis_module().duckdb.from_connection(self._raw))
         return self._con
 
     @classmethod
@@ -213,7 +214,7 @@ class PostgresEngine(DuckDBEngine):
     @classmethod
     def connect(cls, url: str, *, create: bool) -> PostgresEngine:
         try:
-            con = ibis.connect(url.replace("postgres://", "postgresql://", 1))
+            con = ibis_module().connect(url.replace("postgres://", "postgresql://", 1))
         except Exception as exc:  # psycopg raises many kinds; all mean "cannot connect"
             raise UserError(f"cannot connect to PostgreSQL: {str(exc).strip()}", field="db") from None
         return cls(con, url)
@@ -235,6 +236,8 @@ class PostgresEngine(DuckDBEngine):
             cur.execute(_pg(sql), params)
             names = [d.name for d in cur.description]
             rows = cur.fetchall()
+        import pyarrow as pa
+
         return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
 
     @contextmanager
@@ -294,10 +297,6 @@ class PostgresEngine(DuckDBEngine):
 def connect(url: str, *, create: bool) -> Any:
     """The engine for a store URL: postgresql://..., a DuckDB file path, or a read-only engine
     (Spark, a warehouse: `readonly`), which a write-path (`create`) is refused with the way out."""
-    # Ibis merges each select into the one below it while compiling; on the metrics' expressions that
-    # took a third of the compile, which is most of a warm `fireline dora` (0.8 s against 1.15 s, the
-    # same figures): every engine the store runs on flattens nested projections itself.
-    ibis.options.sql.fuse_selects = False
     scheme = urlparse(url).scheme
     if scheme in ("postgresql", "postgres"):
         return PostgresEngine.connect(url, create=create)

@@ -20,13 +20,15 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlparse
 
-import ibis
-
 from ..errors import UserError
+from .ibis_setup import ibis_module
 from .schema import TABLES, TS
+
+if TYPE_CHECKING:
+    import ibis
 
 # Schemes read through `ibis.connect`, with the Ibis extra that brings each driver.
 WAREHOUSES = {"trino": "trino", "bigquery": "bigquery", "snowflake": "snowflake", "databricks": "databricks"}
@@ -186,7 +188,7 @@ class ReadOnlyEngine:
         if scheme in SPARK:
             return cls._spark(url)
         try:
-            con = ibis.connect(url)
+            con = ibis_module().connect(url)
         except ImportError as exc:
             raise UserError(f"cannot connect to {scheme}: {exc} (pip install 'ibis-framework[{WAREHOUSES[scheme]}]')",
                             field="db") from None
@@ -202,7 +204,7 @@ class ReadOnlyEngine:
         parts = urlparse(url)
         if parts.scheme == "sc":
             session = spark_session(url)
-            con = ibis.pyspark.connect(session)
+            con = ibis_module().pyspark.connect(session)
             database = next((p.split("=", 1)[1] for p in _connect_params(url) if p.startswith("database=")), None)
             present = set(con.list_tables(database=database))
             tables = {n: utc_table(con.table(n, database=database), n) for n in TABLES if n in present}
@@ -214,7 +216,7 @@ class ReadOnlyEngine:
         if "deployments" not in found:
             raise UserError("no exported tables here (fireline export parquet DIR writes them)", where=str(folder))
         session = spark_session(url)
-        con = ibis.pyspark.connect(session)
+        con = ibis_module().pyspark.connect(session)
         tables = {}
         for name, path in found.items():
             # One view per folder and table: two stores may share the process's session.

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from functools import cache
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.compute as pc
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # 2: deployments' status, environment and stage and flag changes' state stored lower-cased (NORMALISED).
 # 3: `changes.rework_rule` (REWORK_RULES, set when a commit is written) and each commit link's commit
@@ -155,6 +157,9 @@ def rework_rule_sql(subject: str = "subject") -> str:
 
 def rework_rule_arrow(subject: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """REWORK_RULES over a column of subjects (NULL where none matches or the subject is NULL)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     lower = pc.utf8_lower(subject)
     out = pa.nulls(len(subject), pa.string())
     for test, text, label in reversed(REWORK_RULES):
@@ -184,15 +189,14 @@ RULES_OF_LINKS_SQL = ("UPDATE deployment_changes SET rework_rule = c.rework_rule
                       "WHERE c.repo = deployment_changes.repo AND c.sha = deployment_changes.sha")
 
 
-_ARROW_TYPES = {
-    "TEXT": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_(),
-    TS: pa.timestamp("us", tz="UTC"), "DOUBLE PRECISION": pa.float64(), "DATE": pa.date32(),
-}
-
-
+@cache
 def arrow_schema(table: str) -> pa.Schema:
+    import pyarrow as pa  # only writes need it: a result kept in the store is read without pyarrow
+
+    types = {"TEXT": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_(),
+             TS: pa.timestamp("us", tz="UTC"), "DOUBLE PRECISION": pa.float64(), "DATE": pa.date32()}
     columns, _ = TABLES[table]
-    return pa.schema([(name, _ARROW_TYPES[sql]) for name, sql in columns])
+    return pa.schema([(name, types[sql]) for name, sql in columns])
 
 
 # Derived tables are rewritten whole by linking; their keys are unique by construction,

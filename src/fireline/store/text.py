@@ -8,10 +8,10 @@ always storable and both engines store the same text.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 REPLACEMENT = "\ufffd"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -28,6 +28,8 @@ def storable(value: Any) -> Any:
 
 def storable_strings(values: list, arrow_type: pa.DataType) -> pa.Array:
     """One text column as Arrow, cleaned by `storable` (fast path: Arrow's own UTF-8 check)."""
+    import pyarrow as pa
+
     try:
         array = pa.array(values, type=arrow_type)
     except UnicodeEncodeError:
@@ -36,6 +38,8 @@ def storable_strings(values: list, arrow_type: pa.DataType) -> pa.Array:
 
 
 def without_nul(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    import pyarrow.compute as pc
+
     if pc.any(pc.match_substring(array, "\x00")).as_py():
         return pc.replace_substring(array, "\x00", REPLACEMENT)
     return array

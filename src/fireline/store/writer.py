@@ -7,13 +7,12 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from .schema import DERIVED, NORMALISED, TABLES, arrow_schema, create_table_sql, rework_rule_arrow
 from .text import storable, storable_strings, without_nul
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from . import Store
 
 
@@ -134,6 +133,9 @@ class Writer:
 
     def insert(self, table: str, data: pa.Table | dict[str, list]) -> int:
         """Insert rows; rows whose primary key already exists are kept as they were."""
+        import pyarrow as pa  # here, not at the top: a result kept in the store is read without pyarrow
+        import pyarrow.compute as pc
+
         if isinstance(data, dict):
             # Columns a caller does not know about (added by later versions) are stored as NULL.
             rows = len(next(iter(data.values()), []))

@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import registry
-from ..metrics.summary import METRICS, Group, MetricValue, Summary
+from ..metrics.summary_types import METRICS, Group, MetricValue, Summary
 from ..wording import plural as plural  # the terminal's word for every view
 
 LABELS = {m.name: m.short for m in registry.METRICS}

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from ...config import Config
 from ...errors import UserError
-from ...metrics.dora import Scope
+from ...metrics.scope import Scope
 from ...metrics.tiers import get_profile
 from ...scope import scope_of, team_map
 from ...steps import Steps, quietly

@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import ibis.expr.types as ir
-
 from ...config import Config
-from ...metrics.dora import Scope
+from ...metrics.scope import Scope
 from ...metrics.tiers import Profile
 from ...store import Store
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
     from ...debt.report import ScanCache
     from ...metrics.knowledge_history import History
     from ...views.report.model import Links
