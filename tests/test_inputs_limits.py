@@ -5,6 +5,7 @@ as it was. See docs/inputs.md, "Limits"."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -36,13 +37,22 @@ def counts(db: Path) -> dict[str, int]:
         con.close()
 
 
-@pytest.fixture
-def seeded(tmp_path) -> Path:
-    """A store holding one deployment, so 'nothing written' is a real comparison."""
-    good = tmp_path / "good.csv"
+@pytest.fixture(scope="module")
+def seeded_once(tmp_path_factory) -> Path:
+    """A store holding one deployment, made by the CLI once per module: each test writes to a copy."""
+    folder = tmp_path_factory.mktemp("seeded")
+    good = folder / "good.csv"
     good.write_text(GOOD_DEPLOYMENTS)
-    run = fireline(tmp_path, "ingest", "deployments", str(good))
+    run = fireline(folder, "ingest", "deployments", str(good))
     assert run.code == 0, run.stderr
+    return folder / "store"
+
+
+@pytest.fixture
+def seeded(tmp_path, seeded_once) -> Path:
+    """The store of `seeded_once`, as this test's own (in tmp_path/store, where `fireline` looks), so
+    'nothing written' is a real comparison."""
+    shutil.copytree(seeded_once, tmp_path / "store")
     return tmp_path / "store" / "fireline.duckdb"
 
 

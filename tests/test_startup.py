@@ -35,3 +35,13 @@ def test_a_metric_command_loads_neither_pandas_nor_the_on_call_libraries(demo_or
             "--json"]
     code = command_code(args, check="assert json.loads(out.getvalue())['overall']")
     assert packages_after(code, ("pandas", "holidays", "icalendar"), cwd=folder) == []
+
+
+def test_ingesting_a_file_loads_no_query_engine(tmp_path):
+    """An ingestion writes rows and reads a few names back with plain queries: Ibis and sqlglot, a third of its
+    start-up, stay unloaded (pyarrow writes the rows, and loads pandas for it)."""
+    deployments = tmp_path / "deployments.csv"
+    deployments.write_text("time,service,sha\n2026-03-02T10:00:00Z,web,abcdef1\n")
+    args = ["--db", str(tmp_path / "fireline.duckdb"), "ingest", "deployments", str(deployments), "--json"]
+    code = command_code(args, check="assert json.loads(out.getvalue())['new_deployments'] == 1, out.getvalue()")
+    assert packages_after(code, ("ibis", "sqlglot"), cwd=tmp_path) == []

@@ -209,6 +209,14 @@ class Store:
     def _rows(self, expr: ibis.Table) -> list[dict[str, Any]]:
         return expr.to_pyarrow().to_pylist()
 
+    def _select(self, table: str, *columns: str) -> list[dict[str, Any]]:
+        """Every row of `table`'s `columns`, as dicts: one plain query on DuckDB and PostgreSQL, where an
+        ingestion would otherwise load Ibis for its few reads; through Ibis on a read-only engine."""
+        if self.read_only:
+            return self._rows(self.table(table).select(*columns))
+        return [dict(zip(columns, row, strict=True))
+                for row in self.query(f"SELECT {', '.join(columns)} FROM {table}")]
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self.engine.query(sql, [storable(p) for p in params])
 
@@ -238,14 +246,12 @@ class Store:
         repo, path, tips, shallow = rows[0]
         return RepoState(repo=repo, path=path, tips=json.loads(tips), shallow=bool(shallow))
 
-    # The reads of the analyses go through Ibis, so they run on read-only engines too.
+    # The reads of the analyses run on read-only engines too (`_select`).
     def repo_services(self) -> dict[str, list[dict]]:
-        t = self.table("repos")
-        return {r["repo"]: json.loads(r["services"] or "[]") for r in self._rows(t.select("repo", "services"))}
+        return {r["repo"]: json.loads(r["services"] or "[]") for r in self._select("repos", "repo", "services")}
 
     def has_repo(self, repo: str) -> bool:
-        t = self.table("repos")
-        return bool(self._rows(t.filter(t.repo == storable(repo)).select("repo")))
+        return storable(repo) in {r["repo"] for r in self._select("repos", "repo")}
 
     def known_shas(self, repo: str, *, origin: str | None = None) -> set[str]:
         if origin is None:
@@ -255,9 +261,8 @@ class Store:
 
     def repos(self) -> list[tuple[str, str, list[dict]]]:
         """(repo, path it was ingested from, its services) of every ingested repository, by name."""
-        t = self.table("repos")
         return sorted(((r["repo"], r["path"], json.loads(r["services"] or "[]"))
-                       for r in self._rows(t.select("repo", "path", "services"))), key=lambda r: r[0])
+                       for r in self._select("repos", "repo", "path", "services")), key=lambda r: r[0])
 
     def repos_with_changes(self) -> set[str]:
         """Every repository with commits, including those known only from webhook pushes."""
@@ -341,7 +346,7 @@ class Store:
         return self.query("SELECT id, service, started, cause FROM incidents ORDER BY started, id")
 
     def incident_ids(self) -> set[str]:
-        return {r["id"] for r in self._rows(self.table("incidents").select("id"))}
+        return {r["id"] for r in self._select("incidents", "id")}
 
     def postmortems_from(self, files: Sequence[str], ids: Sequence[str]) -> int:
         """How many stored postmortems came from these files or carry these ids."""
@@ -350,8 +355,7 @@ class Store:
 
     def service_names(self) -> set[str]:
         """Every service a deployment or an incident names."""
-        both = self.table("deployments").select("service").union(self.table("incidents").select("service"))
-        return {r["service"] for r in self._rows(both)}
+        return {r["service"] for table in ("deployments", "incidents") for r in self._select(table, "service")}
 
     def rows_by_id(self, table: str, ids: Sequence[str]) -> list[dict]:
         """The rows of `table` with these ids, as dicts."""
