@@ -41,8 +41,10 @@ def _deployments(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def evil_store(tmp_path) -> Path:
+@pytest.fixture(scope="module")
+def evil_store(tmp_path_factory) -> Path:
+    """A folder whose store holds hostile names; made once per module, as its tests only read it."""
+    tmp_path = tmp_path_factory.mktemp("evil")
     run = fireline(tmp_path, "ingest", "deployments", str(_deployments(tmp_path)))
     assert run.code == 0, run.stderr
     incidents = tmp_path / "incidents.ndjson"
