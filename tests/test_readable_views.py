@@ -112,3 +112,55 @@ def test_explain_fits_80_columns_without_cutting_ids(demo):
     last = data["rows"][-1]
     for value in (last["sha"][:10], last["deployment_id"], last["service"]):
         assert re.search(rf"(^|\s){re.escape(value)}(\s|$)", text, re.M), value
+
+
+def _long_window_months(count: int = 25) -> list[str]:
+    return [f"{2023 + (5 + i) // 12}-{(5 + i) % 12 + 1:02d}" for i in range(count)]
+
+
+def test_a_long_window_shows_the_latest_months_that_fit_80_columns_whole(monkeypatch, capsys):
+    """Two years of months at 80 columns cut every cell of the debt and budget tables to '…' (seen on mypy's
+    history); the tables now show the latest months whole, and say how many of all they show."""
+    from datetime import UTC, datetime
+
+    from fireline.views import debt
+
+    months = _long_window_months()
+    monkeypatch.setenv("COLUMNS", "80")
+    ledger = {"now": datetime(2025, 7, 1, tzinfo=UTC), "by_team": [], "items": [], "scans": [], "notes": [],
+              "totals": [{"team": team, "month": m, "technical": 650 + i, "process": 0, "knowledge": 1}
+                         for team in ("Types", "Web") for i, m in enumerate(months)]}
+    debt.render_debt(ledger, "UTC", 15)
+    budget = {"weight": "commits", "tolerance": 0.05, "unknown": None,
+              "window": {"since": "2023-06-01", "until": "2025-07-01"},
+              "teams": [{"team": team, "budget": 0.3, "share": 0.47, "verdict": "over",
+                         "months": [{"month": m, "share": 0.48, "verdict": "over"} for m in months]}
+                        for team in ("Types", "Web")]}
+    debt.render_budget(budget)
+    out = capsys.readouterr().out
+    assert "…" not in out, out
+    assert "2025-06" in out and "674/0/1" in out  # the last month's totals, whole
+    assert "Jun 25" in out and "48%!" in out
+    assert re.search(r"the last \d+ of 25 months", out) and "the last 1 of" not in out
+    assert all(len(line) <= 80 for line in out.splitlines() if line.startswith(" ")), out  # the tables' rows
+
+
+def test_testing_shows_the_latest_months_that_fit(monkeypatch):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from fireline.views import testing
+
+    months = _long_window_months(18)
+    rows = [{"team": "Types", "month": m, "fixes": 36, "with_test": 4, "files_unknown": 0, "share": 4 / 36}
+            for m in months]
+    data = {"window": {"since": "2024-01-01T00:00", "until": "2025-06-01T00:00"}, "timezone": "UTC",
+            "overall": {"share": 0.11, "fixes": 648, "with_test": 72, "unknown": None}, "by_kind": {"keyword": 648},
+            "by_team_month": rows, "recent_without_test": [],
+            "by_team": [{"team": "Types", "fixes": 648, "with_test": 72, "files_unknown": 0, "share": 0.11}]}
+    console = Console(width=80, file=StringIO(), color_system=None)
+    testing.render(data, console)
+    out = console.file.getvalue()
+    assert "…" not in out and months[-1] in out and months[0] not in out, out
+    assert "4/36 11%" in out and re.search(r"the last \d+ of 18 months", " ".join(out.split()))

@@ -72,16 +72,19 @@ def render_debt(ledger: dict[str, Any], tz: str, limit: int) -> None:
         out.print(table)
     months = sorted({t["month"] for t in ledger["totals"]})
     if months:
+        totals = {(t["team"], t["month"]): t for t in ledger["totals"]}
+        teams = sorted({t["team"] for t in ledger["totals"]})
+        cells = {m: [f"{c['technical']}/{c['process']}/{c['knowledge']}" if (c := totals.get((team, m))) else "—"
+                     for team in teams] for m in months}
+        months, note = terminal.months_shown(months, [[m, *cells[m]] for m in months], [["Team", *teams]], out)
         table = terminal.DataTable(title="Debt month by month (at each month's end)", header_style="bold",
                                    box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left",
-                                   caption="technical/process/knowledge")
+                                   caption="technical/process/knowledge" + (f"; {note}" if note else ""))
         table.add_column("Team")
         for m in months:
             table.add_column(m, justify="right")
-        cells = {(t["team"], t["month"]): t for t in ledger["totals"]}
-        for team in sorted({t["team"] for t in ledger["totals"]}):
-            table.add_row(team, *(f"{c['technical']}/{c['process']}/{c['knowledge']}"
-                                  if (c := cells.get((team, m))) else "—" for m in months))
+        for i, team in enumerate(teams):
+            table.add_row(team, *(cells[m][i] for m in months))
         out.print(table)
     for scan in ledger["scans"]:
         skipped = ", ".join(f"{n} {k.replace('_', '-')}" for k, n in scan["skipped"].items() if n)
@@ -105,23 +108,27 @@ def render_budget(data: dict[str, Any]) -> None:
         out.print(f"unknown: {terminal.safe(data['unknown'])}")
         return
     months = sorted({m["month"] for t in data["teams"] for m in t["months"]})
-    table = terminal.DataTable(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
-                  caption="fix share per month (! over budget, ↓ under); window verdict last")
-    table.add_column("Team")
-    table.add_column("Budget", justify="right", min_width=6)
     # "Jan" not "2026-01": seven months of the longer form do not fit 80 columns and were cut to "202…".
     years = {m[:4] for m in months}
+    header = {m: _MONTHS[int(m[5:]) - 1] + ("" if len(years) == 1 else f" {m[2:4]}") for m in months}
+    mark = {"over": "!", "under": "↓", "within": "", "unknown": ""}
+    shares = {m: [f"{c['share']:.0%}{mark[c['verdict']]}"
+                  if (c := next((x for x in t["months"] if x["month"] == m), None)) and c["share"] is not None
+                  else "—" for t in data["teams"]] for m in months}
+    fixed = [["Team", *(t["team"] for t in data["teams"])], ["Budget"], ["Window"], ["Verdict", "within"]]
+    months, note = terminal.months_shown(months, [[header[m], *shares[m]] for m in months], fixed, out, gap=2)
+    table = terminal.DataTable(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+                               caption="fix share per month (! over budget, ↓ under); window verdict last"
+                               + (f"; {note}" if note else ""))
+    table.add_column("Team")
+    table.add_column("Budget", justify="right", min_width=6)
     for m in months:
-        table.add_column(_MONTHS[int(m[5:]) - 1] + ("" if len(years) == 1 else f" {m[2:4]}"), justify="right")
+        table.add_column(header[m], justify="right")
     table.add_column("Window", justify="right", min_width=6)
     table.add_column("Verdict", min_width=7)
-    mark = {"over": "!", "under": "↓", "within": "", "unknown": ""}
-    for t in data["teams"]:
-        cells = {m["month"]: m for m in t["months"]}
-        row = [f"{c['share']:.0%}{mark[c['verdict']]}" if (c := cells.get(m)) and c["share"] is not None else "—"
-               for m in months]
+    for i, t in enumerate(data["teams"]):
         style = {"over": "red", "under": "yellow"}.get(t["verdict"], "green")
-        table.add_row(t["team"], f"{t['budget']:.0%}", *row,
+        table.add_row(t["team"], f"{t['budget']:.0%}", *(shares[m][i] for m in months),
                       f"{t['share']:.0%}" if t["share"] is not None else "—", terminal.styled(t["verdict"], style))
     out.print(table)
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.markup import escape
 from rich.segment import Segment
@@ -66,6 +67,34 @@ class DataTable(Table):
 
     def add_row(self, *renderables: RenderableType | None, **kwargs: Any) -> None:
         super().add_row(*(safe(c) if isinstance(c, str) else c for c in renderables), **kwargs)
+
+
+# A column's padding on both sides and the box's divider between columns (2 with collapse_padding).
+_COLUMN_GAP = 3
+
+
+def last_that_fit(columns: Sequence[Sequence[str]], room: int, gap: int = _COLUMN_GAP) -> int:
+    """How many of `columns` (each its header and cells), counted from the last, fit side by side in `room`
+    terminal cells, padding included; at least one. A table of every month of a long window had every cell
+    cut to '…' at 80 columns: it shows the latest months that fit instead (and says so)."""
+    used = count = 0
+    for column in reversed(columns):
+        width = max((cell_len(plain(c)) for c in column), default=0) + gap
+        if used + width > room:
+            break
+        used, count = used + width, count + 1
+    return max(count, 1)
+
+
+def months_shown(months: Sequence[str], columns: Sequence[Sequence[str]], other: Sequence[Sequence[str]],
+                 console: Console, gap: int = _COLUMN_GAP) -> tuple[list[str], str]:
+    """The latest of `months` (whose columns are `columns`) that fit the console beside the `other` columns,
+    and a caption note when some were left out."""
+    room = console.width - sum(max((cell_len(plain(c)) for c in col), default=0) + gap for col in other)
+    shown = len(months) and last_that_fit(columns, room, gap)
+    if shown >= len(months):
+        return list(months), ""
+    return list(months[-shown:]), f"the last {shown} of {len(months)} months (a wider terminal or --json shows all)"
 
 
 def styled(text: str, style: str) -> Text:

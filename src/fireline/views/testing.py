@@ -29,16 +29,22 @@ def render(data: dict[str, Any], console: Console) -> None:
         console.print(f"{fixes} ({kinds}); {overall['with_test']} brought a test: "
                       f"[bold]{overall['share'] * 100:.0f}%[/]")
     months = sorted({r["month"] for r in data["by_team_month"]})
+    by_cell = {(r["team"], r["month"]): r for r in data["by_team_month"]}
+    cells = {m: [_share(by_cell[(row["team"], m)]) for row in data["by_team"]] for m in months}
+    window = [_share(row) for row in data["by_team"]]
+    months, note = terminal.months_shown(months, [[m, *cells[m]] for m in months],
+                                         [["Team", *(r["team"] for r in data["by_team"])], ["Window", *window]],
+                                         console)
     # Team, repository, author and subject come from config and git: DataTable cells go through terminal.safe.
     table = terminal.DataTable(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
-                               caption="with test/fixes share; — no fixes (unknown share); every fix: --json")
+                               caption="with test/fixes share; — no fixes (unknown share); every fix: --json"
+                               + (f"; {note}" if note else ""))
     table.add_column("Team", no_wrap=True)
     for month in months:
         table.add_column(terminal.safe(month), justify="right")
     table.add_column("Window", justify="right")
-    cells = {(r["team"], r["month"]): r for r in data["by_team_month"]}
-    for row in data["by_team"]:
-        table.add_row(row["team"], *(_share(cells[(row["team"], m)]) for m in months), _share(row))
+    for i, row in enumerate(data["by_team"]):
+        table.add_row(row["team"], *(cells[m][i] for m in months), window[i])
     console.print(table)
     recent = data["recent_without_test"]
     if not recent:
