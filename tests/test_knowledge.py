@@ -313,3 +313,26 @@ def test_one_history_analysed_at_several_dates_and_groupings_reads_as_a_fresh_on
     for by, now in (("service", day(1, 7)), ("dir", day(1, 3)), ("service", day(1, 2)), ("dir", day(1, 7))):
         fresh = load_history(store.tables(), "repo", people=people)
         assert analyse(shared, by=by, now=now, active_months=3) == analyse(fresh, by=by, now=now, active_months=3)
+
+
+def test_without_a_path_or_config_outside_a_repository_the_stored_repositories_are_analysed(tmp_path, repo):
+    """Ingest first, then ask from a folder that is no repository, with no config: the repositories the store
+    holds are analysed (as `fireline debt` reads them), not an error about '.'."""
+    repo.commit("ada", day(1), {"a/1.py": text(5, "1")}, author=ADA)
+    repo.commit("bob", day(2), {"b/1.py": text(5, "2")}, author=BOB)
+    db = tmp_path / "k.duckdb"
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("FIRELINE_DB", "FIRELINE_CONFIG")}
+    ingest = subprocess.run([sys.executable, "-m", "fireline", "ingest", "git", str(repo.path), "--db", str(db)],
+                            capture_output=True, text=True, cwd=folder, env=env)
+    assert ingest.returncode == 0, ingest.stderr
+    run = subprocess.run([sys.executable, "-m", "fireline", "knowledge", "--db", str(db), "--json", "--at",
+                          "2026-01-03"], capture_output=True, text=True, cwd=folder, env=env)
+    assert run.returncode == 0, run.stderr
+    [report] = json.loads(run.stdout)["repositories"]
+    assert report["repo"] == "repo" and report["truck_factor"]["value"] == 2
+    empty = subprocess.run([sys.executable, "-m", "fireline", "knowledge", "--db", str(tmp_path / "none.duckdb")],
+                           capture_output=True, text=True, cwd=folder, env=env)
+    assert empty.returncode == 2 and "not a git repository" in empty.stderr and "Traceback" not in empty.stderr
+    assert not (tmp_path / "none.duckdb").exists()

@@ -222,16 +222,27 @@ class Workspace:
                                   now=self._as_of.now if self._as_of else None, by=by,
                                   active_months=active_months, top=top, steps=steps)
 
+    def repository_dirs(self, team: str | None = None) -> list[Path]:
+        """The working copies an analysis of every repository reads: the configured ones (`team`'s only, when
+        given), else those the store holds that are still on disk (as the debt ledger finds them)."""
+        dirs = list(self.config.repository_dirs(team))
+        if dirs or team is not None:
+            return dirs
+        store = self._store_if_any()
+        return [Path(path) for _, path, _ in store.repos() if path and Path(path).is_dir()] if store else []
+
     def knowledge_repos(self, *, team: str | None = None, by: str = "dir", active_months: int = 6,
                         top: int = 10, steps: Steps | None = None) -> list[KnowledgeReport]:
-        """`knowledge` for every configured repository (`[repos]`, `[services] repo`), only `team`'s when given;
+        """`knowledge` for every repository of `repository_dirs` (the configured ones, only `team`'s when given;
+        else the stored ones);
         `steps` hears "knowledge: repositories" (done of all) and each repository's own steps."""
         if team is not None:
             self.config.services_of_team(team)  # refuses an unknown team
-        dirs = self.config.repository_dirs(team)
+        dirs = self.repository_dirs(team)
         if not dirs:
-            raise UserError("no repository configured" + (f" for team {team!r}" if team else "") + ": give a PATH, "
-                            "or name repositories in fireline.toml ([repos.<name>] path = \"...\")", field="path")
+            raise UserError("no repository configured" + (f" for team {team!r}" if team else " or ingested")
+                            + ": give a PATH, or name repositories in fireline.toml ([repos.<name>] path = \"...\")",
+                            field="path")
         steps = steps or quietly
         found = []
         for done, where in enumerate(dirs):

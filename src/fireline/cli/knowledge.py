@@ -24,7 +24,8 @@ class By(str, Enum):
 def knowledge(
     path: Annotated[Path | None, typer.Argument(help="A git repository (not stored if the store lacks it). "
                                                 "Default: every repository of the config ([repos], [services] "
-                                                "repo; --team: its own), else the current folder.",
+                                                "repo; --team: its own), else the current folder (if it is "
+                                                "no repository: the store's repositories).",
                                                 show_default=False)] = None,
     team: Annotated[str | None, typer.Option("--team", help="Without PATH: only this team's configured "
                                              "repositories.")] = None,
@@ -43,7 +44,8 @@ def knowledge(
     """Truck factor (Avelino et al. 2016), who knows what, orphaned code, hotspots, stale docs.
 
     With PATH, one repository (`--json`: its report). Without, every configured repository, or the
-    team's with --team (`--json`: `{"repositories": [...]}`); with none configured, the current folder."""
+    team's with --team (`--json`: `{"repositories": [...]}`); with none configured, the current folder, or
+    when it is no git repository, every repository the store holds."""
     from ..errors import UserError
     from ..sources import git
     from .progress import reporter
@@ -54,7 +56,10 @@ def knowledge(
         git.open_repo(path)  # a mistyped path fails before a store is created
     # --now was read in UTC where every other command reads the configured zone.
     with workspace(db, config, at, now=now) as ws, reporter(quiet) as steps:
-        if path is None and (team is not None or ws.config.repository_dirs()):
+        # Without PATH: the configured repositories; with none, the current folder, unless it is no repository
+        # and the store holds some (ingested first, asked from elsewhere).
+        if path is None and (team is not None or ws.config.repository_dirs()
+                             or (not git.is_repo(Path(".")) and ws.repository_dirs())):
             reports = [r.to_dict() for r in ws.knowledge_repos(team=team, by=by.value, active_months=active_months,
                                                                top=top, steps=steps)]
             if as_json:

@@ -64,6 +64,15 @@ def _git(path: Path, *args: str, input: str | None = None, check: bool = True) -
     return proc.stdout
 
 
+def is_repo(path: Path) -> bool:
+    """Whether `path` is inside a git repository (work tree or bare)."""
+    if not path.is_dir():
+        return False
+    probe = subprocess.run(["git", "-C", str(path), "rev-parse", "--git-dir"], capture_output=True,
+                           env={**os.environ, **_GIT_ENV}, check=False)
+    return probe.returncode == 0
+
+
 def open_repo(path: str | Path) -> RepoInfo:
     p = Path(path)
     if not p.exists():
