@@ -15,6 +15,7 @@ import pytest
 from fireline.metrics import dora
 from fireline.metrics.dora import Scope
 from fireline.metrics.summary import summarise
+from fireline.metrics.summary_levels import CASE_TEAMS
 from fireline.metrics.tiers import SEED
 from fireline.store import Store
 
@@ -64,12 +65,18 @@ def _week(ts) -> object:
     return (ts - timedelta(days=ts.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-@pytest.mark.parametrize("group_sets, period", [((("team", "period"),), "week"), ((("team",), ("service",)), None)])
-def test_grouped_medians_and_p90s_are_the_engines_own_percentile_cont(store, group_sets, period):
+# Past summary_levels.CASE_TEAMS services, a row's team comes from a join with a table of them.
+MANY = {**TEAMS, **{f"other-{i}": f"team-{i}" for i in range(CASE_TEAMS)}}
+
+
+@pytest.mark.parametrize("group_sets, period, team_of", [
+    ((("team", "period"),), "week", TEAMS), ((("team",), ("service",)), None, TEAMS),
+    ((("team", "period"),), "week", MANY)], ids=["team-week", "team+service", "team-week-joined"])
+def test_grouped_medians_and_p90s_are_the_engines_own_percentile_cont(store, group_sets, period, team_of):
     write(store, _world())
     scope = Scope(since=SINCE, until=UNTIL)
     tables = store.tables()
-    summary = summarise(tables, scope, SEED, team_of=TEAMS, group_sets=group_sets, period=period)
+    summary = summarise(tables, scope, SEED, team_of=team_of, group_sets=group_sets, period=period)
     leads = dora.lead_time_rows(tables["deployments"], tables["deployment_changes"], None, scope).execute()
     leads = leads[(leads.lead_seconds >= 0) & ~leads.inferred.fillna(False).astype(bool)]
     restores = dora.restore_rows(tables["incidents"], scope).execute().dropna(subset=["restore_seconds"])
