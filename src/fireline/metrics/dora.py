@@ -106,10 +106,13 @@ def lead_time_rows(deployments: ir.Table, deployment_changes: ir.Table, changes:
     """
     deps = production_deployments(deployments, scope)
     carry: list[str] = []
+    deploy_epoch = deps.time.epoch_seconds().cast("int64")
     if keyed is not None:
-        columns = ["id", "service", "time", "sha", "time_inferred"]
-        deps = keyed(deps.select(*columns))
+        # The deployment's epoch with the keys, once per deployment (PostgreSQL's EXTRACT is numeric).
+        columns = ["id", "service", "time", "sha", "time_inferred", "time_epoch"]
+        deps = keyed(deps.select(*columns[:-1], time_epoch=deploy_epoch))
         carry = [c for c in deps.columns if c not in columns]
+        deploy_epoch = deps.time_epoch
     links = deployment_changes.filter(~deployment_changes.baseline)
     commit_time = links.author_time if scope.time_basis == "author" else links.committer_time
     j = links.join(deps, links.deployment_id == deps.id)
@@ -123,7 +126,7 @@ def lead_time_rows(deployments: ir.Table, deployment_changes: ir.Table, changes:
     return j.select(
         deployment_id=links.deployment_id, service=deps.service, repo=links.repo, sha=links.sha,
         subject=subject, author=author, commit_time=commit_time, time=deps.time, via=links.via,
-        lead_seconds=(deps.time.epoch_seconds().cast("int64") - commit_time.epoch_seconds().cast("int64")),
+        lead_seconds=(deploy_epoch - commit_time.epoch_seconds().cast("int64")),
         inferred=deps.time_inferred.fill_null(False) & (links.sha == deps.sha),
         **{c: deps[c] for c in carry},
     )
