@@ -14,6 +14,7 @@ from fireline import Workspace
 from fireline.config import Config
 from fireline.ingest import ingest_git
 from fireline.metrics import dora
+from fireline.metrics.scope import DEFAULT_REWORK_IGNORE
 
 from .test_rework_explain import SCOPE, build, t
 
@@ -48,7 +49,7 @@ def test_the_flags_of_the_demo_are_those_explain_lists(demo_org):
     assert not all(r["rework"] for r in flags.values())
 
 
-@pytest.mark.parametrize("ignore", [dora.DEFAULT_REWORK_IGNORE, (), ("docs/**", "*.md")])
+@pytest.mark.parametrize("ignore", [DEFAULT_REWORK_IGNORE, (), ("docs/**", "*.md")])
 def test_the_flags_follow_the_ignore_paths_as_rework_rows_does(tmp_path, duck, ignore):
     build(tmp_path)
     ingest_git(duck, Config(), tmp_path / "svc", deploy_tags="v*")

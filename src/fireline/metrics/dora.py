@@ -9,6 +9,8 @@ Definitions: docs/metrics.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ibis
 import ibis.expr.types as ir
 
@@ -70,7 +72,7 @@ def deployment_rows(deployments: ir.Table, scope: Scope) -> ir.Table:
 
 
 def lead_time_rows(deployments: ir.Table, deployment_changes: ir.Table, changes: ir.Table | None,
-                   scope: Scope) -> ir.Table:
+                   scope: Scope, keyed: Callable[[ir.Table], ir.Table] | None = None) -> ir.Table:
     """One row per change shipped by a counted deployment in the window (baselines excluded).
 
     `lead_seconds` may be negative when clocks were skewed; summary.py excludes and counts those.
@@ -79,8 +81,18 @@ def lead_time_rows(deployments: ir.Table, deployment_changes: ir.Table, changes:
     Each link carries its commit's times (the store copies them when it links), so the figures need
     no join with `changes`; `changes` adds each commit's subject and author (None: without them,
     which is all `summarise` needs and spares it the join of every link with every commit).
+    `keyed`: adds columns to the deployments (a summary's keys, computed once per deployment rather
+    than per link), which each row carries too.
     """
     deps = production_deployments(deployments, scope)
+    carry: list[str] = []
+    deploy_epoch = deps.time.epoch_seconds().cast("int64")
+    if keyed is not None:
+        # The deployment's epoch with the keys, once per deployment (PostgreSQL's EXTRACT is numeric).
+        columns = ["id", "service", "time", "sha", "time_inferred", "time_epoch"]
+        deps = keyed(deps.select(*columns[:-1], time_epoch=deploy_epoch))
+        carry = [c for c in deps.columns if c not in columns]
+        deploy_epoch = deps.time_epoch
     links = deployment_changes.filter(~deployment_changes.baseline)
     commit_time = links.author_time if scope.time_basis == "author" else links.committer_time
     j = links.join(deps, links.deployment_id == deps.id)
@@ -94,8 +106,9 @@ def lead_time_rows(deployments: ir.Table, deployment_changes: ir.Table, changes:
     return j.select(
         deployment_id=links.deployment_id, service=deps.service, repo=links.repo, sha=links.sha,
         subject=subject, author=author, commit_time=commit_time, time=deps.time, via=links.via,
-        lead_seconds=(deps.time.epoch_seconds().cast("int64") - commit_time.epoch_seconds().cast("int64")),
+        lead_seconds=(deploy_epoch - commit_time.epoch_seconds().cast("int64")),
         inferred=deps.time_inferred.fill_null(False) & (links.sha == deps.sha),
+        **{c: deps[c] for c in carry},
     )
 
 
