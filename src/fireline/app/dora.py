@@ -12,6 +12,7 @@ from ..config import Config
 from ..errors import UserError
 from ..metrics import explain as explain_metric
 from ..metrics import stages as stage_metrics
+from ..metrics.arrow_times import python_rows
 from ..metrics.scope import Scope
 from ..metrics.span import data_span
 from ..metrics.summary import MetricValue, Summary, summarise, summarise_each
@@ -151,7 +152,7 @@ def _explain_stage(store: Store, config: Config, name: str, scope: Scope, stage:
     if stage not in stage_metrics.STAGES:
         raise UserError(f"unknown stage {stage!r}; choose one of {', '.join(stage_metrics.STAGES)}", field="stage")
     tables, repos = store.tables(), service_of_repo(store)
-    rows = stage_metrics.slowest(tables, scope, stage, service_of_repo=repos).to_pyarrow().to_pylist()
+    rows = python_rows(stage_metrics.slowest(tables, scope, stage, service_of_repo=repos).to_pyarrow())
     figures = stage_metrics.stage_figures(tables, scope, (), team_of={}, service_of_repo=repos).get(
         (), stage_metrics.EMPTY).as_dict()
     found = figures[stage]

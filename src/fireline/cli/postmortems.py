@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import UserError
+from ..metrics.arrow_times import python_rows
 from .common import (
     AtOpt,
     ConfigOpt,
@@ -60,7 +61,7 @@ def postmortem_new(
     with workspace(db, config) as ws:
         cfg, store = ws.config, ws.existing_store()
         t = store.table("incidents")
-        rows = t.filter(t.id == incident).to_pyarrow().to_pylist()
+        rows = python_rows(t.filter(t.id == incident).to_pyarrow())
         if not rows:
             from ..sources.postmortems import closest
 

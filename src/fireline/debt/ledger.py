@@ -26,6 +26,7 @@ import ibis.expr.types as ir
 
 from ..identity import People
 from ..metrics.actions import is_overdue
+from ..metrics.arrow_times import python_rows
 from ..metrics.knowledge import analyse, authors_of, months_before, silos
 from ..metrics.knowledge_history import History, load_history
 from ..metrics.paths import NOT_SERVICE_CODE, path_matches
@@ -109,8 +110,8 @@ def _technical(scans: list[ScanResult], histories: Mapping[str, History], owners
 def _process(tables: Mapping[str, ir.Table], team_of: Mapping[str, str], now: datetime, tz: str,
              repeat_window_days: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(items, raw action rows for the monthly totals)."""
-    pms = {r["id"]: r for r in tables["postmortems"].select("id", "services", "date").to_pyarrow().to_pylist()}
-    actions = tables["action_items"].to_pyarrow().to_pylist()
+    pms = {r["id"]: r for r in python_rows(tables["postmortems"].select("id", "services", "date").to_pyarrow())}
+    actions = python_rows(tables["action_items"].to_pyarrow())
     items = []
     today = now.astimezone(ZoneInfo(tz)).date()
     for a in actions:
@@ -231,7 +232,7 @@ def build_ledger(tables: Mapping[str, ir.Table], scans: list[ScanResult], *, now
     used when it was replayed from the HEAD in `heads` (or no HEAD is given), else it is loaded again."""
     notes: list[str] = []
     repos = {r["repo"]: json.loads(r["services"] or "[]")
-             for r in tables["repos"].select("repo", "services").to_pyarrow().to_pylist()}
+             for r in python_rows(tables["repos"].select("repo", "services").to_pyarrow())}
     owners = _Owners(repos, dict(team_of))
     loaded = histories or {}
 

@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from ..model import NO_TEAM
+from .arrow_times import python_rows
 
 
 def action_rows(tables: dict[str, ir.Table]) -> ir.Table:
@@ -58,7 +59,7 @@ def open_actions(tables: dict[str, ir.Table], *, today: date, team: str | None =
         t = t.filter(t.owner.lower() == owner.lower())
     if overdue_only:
         t = t.filter(t.due < ibis.literal(today))
-    rows = t.to_pyarrow().to_pylist()
+    rows = python_rows(t.to_pyarrow())
     items = []
     for r in rows:
         due = r["due"]

@@ -23,7 +23,9 @@ import ibis.expr.types as ir
 
 from ..model import NO_TEAM
 from .alert_params import AlertParams
+from .arrow_times import query_rows
 from .dora import _in_scope
+from .presence import has_rows
 from .scope import Scope
 
 VERDICT = "If customers report issues before your monitoring does, your monitoring is broken"
@@ -129,10 +131,6 @@ def local_rows(rows: ir.Table, tz: str, scope: Scope, params: AlertParams) -> ir
                     sleep=_hours_between(sod, params.sleep_hours))
 
 
-def _rows(expr: ir.Table) -> list[dict[str, Any]]:
-    return expr.to_pyarrow().to_pylist()
-
-
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -154,7 +152,7 @@ def pages_per_shift(rows: ir.Table, scope: Scope, params: AlertParams, team_of: 
     count, length, offset = _shifts(scope, params)
     pages = rows.filter(rows.page)
     pages = pages.mutate(shift=(pages.start_epoch - offset) // length)
-    per = _rows(pages.group_by(["service", "shift"]).agg(n=pages.count()))
+    per = query_rows(pages.group_by(["service", "shift"]).agg(n=pages.count()))
     teams: dict[str, dict[int, int]] = {}
     overall: dict[int, int] = {}
     for row in per:
@@ -180,7 +178,7 @@ def pages_per_shift(rows: ir.Table, scope: Scope, params: AlertParams, team_of: 
 
 def interruptions(rows: ir.Table, tz: str, scope: Scope, params: AlertParams) -> dict[str, Any]:
     local = local_rows(rows.filter(rows.page), tz, scope, params)
-    [r] = _rows(local.agg(n=local.count(), business=local.business.ifelse(1, 0).sum(),
+    [r] = query_rows(local.agg(n=local.count(), business=local.business.ifelse(1, 0).sum(),
                           sleep=local.sleep.ifelse(1, 0).sum()))
     n, business, sleep = int(r["n"]), int(r["business"] or 0), int(r["sleep"] or 0)
 
@@ -210,7 +208,7 @@ def _recommend(rule: dict[str, Any], incidents_known: bool) -> list[str]:
 def noise(rows: ir.Table, params: AlertParams, incidents_known: bool) -> dict[str, Any]:
     """Flapping, transient, no runbook, no incident, and the noisiest rules, from one aggregation."""
     flag = {k: rows[k].ifelse(1, 0).sum() for k in ("flap", "transient", "open", "linked")}
-    per_rule = _rows(rows.group_by("name").agg(
+    per_rule = query_rows(rows.group_by("name").agg(
         episodes=rows.count(), flaps=flag["flap"], transient=flag["transient"], open=flag["open"],
         linked=flag["linked"], no_runbook=(~rows.runbook).ifelse(1, 0).sum()))
     for rule in per_rule:
@@ -255,9 +253,9 @@ def detection_gap(incidents: ir.Table, scope: Scope, params: AlertParams, team_o
     t = t.mutate(customer=customer, detect=_epoch(t.detected) - _epoch(t.started), month=t.started.truncate("M"))
     counts = {"incidents": t.count(), "customer": t.customer.ifelse(1, 0).sum(),
               "unknown_detected_by": t.detected_by.isnull().ifelse(1, 0).sum()}
-    by_service = _rows(t.group_by("service").agg(**counts))
-    [mttd] = _rows(t.agg(n=t.detect.count(), median=t.detect.median(), p90=t.detect.quantile(0.9)))
-    months = _rows(t.group_by("month").agg(n=t.detect.count(), median=t.detect.median()).order_by("month"))
+    by_service = query_rows(t.group_by("service").agg(**counts))
+    [mttd] = query_rows(t.agg(n=t.detect.count(), median=t.detect.median(), p90=t.detect.quantile(0.9)))
+    months = query_rows(t.group_by("month").agg(n=t.detect.count(), median=t.detect.median()).order_by("month"))
 
     def share(rows: list[dict[str, Any]]) -> dict[str, Any]:
         n = sum(int(r["incidents"]) for r in rows)
@@ -295,8 +293,8 @@ def report(tables: Mapping[str, ir.Table], scope: Scope, params: AlertParams | N
     """Everything `fireline alerts report` shows, as a JSON-able dict with the counts behind each figure."""
     params = params or AlertParams()
     team_of = team_of or {}
-    has_alerts = bool(tables["alert_events"].count().execute())
-    has_incidents = bool(tables["incidents"].count().execute())
+    has_alerts = has_rows(tables["alert_events"])
+    has_incidents = has_rows(tables["incidents"])
     out: dict[str, Any] = {
         "window": {"since": scope.since.isoformat(), "until": scope.until.isoformat(), "days": round(scope.days, 6)},
         "timezone": tz, "services": list(scope.services) if scope.services is not None else None,
@@ -305,7 +303,8 @@ def report(tables: Mapping[str, ir.Table], scope: Scope, params: AlertParams | N
     }
     if has_alerts:
         rows = episode_rows(tables["alert_events"], tables["incidents"], scope, params).cache()
-        [ep] = _rows(rows.agg(n=rows.count(), open=rows.open.ifelse(1, 0).sum(), pages=rows.page.ifelse(1, 0).sum()))
+        [ep] = query_rows(rows.agg(n=rows.count(), open=rows.open.ifelse(1, 0).sum(),
+                                   pages=rows.page.ifelse(1, 0).sum()))
         out["episodes"] = {"value": int(ep["n"]), "open": int(ep["open"] or 0), "pages": int(ep["pages"] or 0),
                            "unknown": None}
         out["pages_per_shift"] = pages_per_shift(rows, scope, params, team_of)

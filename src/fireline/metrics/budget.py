@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 import ibis.expr.types as ir
 
 from ..identity import People
+from .arrow_times import query_rows
+from .presence import has_rows
 from .scope import Scope
 from .testing import (
     Classifier,
@@ -96,10 +98,6 @@ class BudgetReport:
                 "unknown": self.unknown, "teams": [t.as_dict(self.weight, self.tolerance) for t in self.teams]}
 
 
-def _rows(expr: ir.Table) -> list[dict[str, Any]]:
-    return expr.to_pyarrow().to_pylist()
-
-
 @dataclass(frozen=True)
 class BudgetParams:
     """`[budget]`: each team's share of fixes (`budget_of`, else `default_budget`), weighed by commits or
@@ -125,7 +123,7 @@ def budget_report(tables: Mapping[str, ir.Table], scope: Scope, params: BudgetPa
     team_of = dict(team_of or {})
     budget_of = dict(params.budget_of)
     t, when = commits_in_window(tables["changes"], since, until, time_basis=time_basis)
-    commits = _rows(t.select(repo=t.repo, sha=t.sha, time=when, message=t.message, subject=t.subject,
+    commits = query_rows(t.select(repo=t.repo, sha=t.sha, time=when, message=t.message, subject=t.subject,
                              author=t.author_name, email=t.author_email,
                              lines=(t.lines_added.fill_null(0) + t.lines_removed.fill_null(0))))
     if people is not None:
@@ -139,9 +137,9 @@ def budget_report(tables: Mapping[str, ir.Table], scope: Scope, params: BudgetPa
         cf = cf.filter(cf.repo.isin(split))
         ch = t.filter(t.repo.isin(split)).select("repo", "sha")
         j = cf.join(ch, [cf.repo == ch.repo, cf.sha == ch.sha]).select(cf.repo, cf.sha, cf.path)
-        for r in _rows(j):
+        for r in query_rows(j):
             files.setdefault((r["repo"], r["sha"]), []).append(r["path"])
-    classifier = Classifier.of(params.testing, (r["id"] for r in _rows(tables["incidents"].select("id"))))
+    classifier = Classifier.of(params.testing, (r["id"] for r in query_rows(tables["incidents"].select("id"))))
     zone = ZoneInfo(tz)
     wanted = set(teams) if teams is not None else None
     listed = sorted(wanted) if wanted is not None else sorted(set(team_of.values()))
@@ -162,5 +160,5 @@ def budget_report(tables: Mapping[str, ir.Table], scope: Scope, params: BudgetPa
                                                        {m: Cell() for m in months}))
             entry.window.add(fix, int(row["lines"] or 0))
             entry.months.setdefault(month, Cell()).add(fix, int(row["lines"] or 0))
-    unknown = None if commits or bool(tables["changes"].count().execute()) else "no git history ingested"
+    unknown = None if commits or has_rows(tables["changes"]) else "no git history ingested"
     return BudgetReport(since, until, tz, weight, tolerance, sorted(report.values(), key=lambda b: b.team), unknown)

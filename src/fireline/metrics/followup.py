@@ -33,6 +33,8 @@ from .. import registry
 from ..window import as_utc
 from . import dora
 from .actions import action_rows
+from .arrow_times import python_rows
+from .presence import has_rows
 
 LOWER_IS_BETTER = frozenset(m.name for m in registry.METRICS if m.better == "lower")
 UNITS = {name: registry.BY_NAME[name].unit for name in registry.POSTMORTEM_TARGETS}
@@ -74,7 +76,7 @@ def _midnight(day: date, tz: str) -> datetime:
 def _samples(tables: dict[str, ir.Table], metric: str, scope: dora.Scope) -> _Side:
     side = _Side(scope.since, scope.until, [])
     if metric == "deployment_frequency":
-        rows = dora.deployment_rows(tables["deployments"], scope).select("time").to_pyarrow().to_pylist()
+        rows = python_rows(dora.deployment_rows(tables["deployments"], scope).select("time").to_pyarrow())
         weeks = int((scope.until - scope.since).total_seconds() // (7 * 86400))
         counts = [0] * weeks
         for r in rows:
@@ -85,7 +87,7 @@ def _samples(tables: dict[str, ir.Table], metric: str, scope: dora.Scope) -> _Si
     elif metric == "lead_time":
         t = dora.lead_time_rows(tables["deployments"], tables["deployment_changes"], tables["changes"], scope)
         measured = t.filter((t.lead_seconds >= 0) & ~t.inferred)
-        rows = measured.select("deployment_id", "lead_seconds").to_pyarrow().to_pylist()
+        rows = python_rows(measured.select("deployment_id", "lead_seconds").to_pyarrow())
         by_dep: dict[str, list[float]] = {}
         for r in rows:
             by_dep.setdefault(r["deployment_id"], []).append(r["lead_seconds"] / 3600)
@@ -93,11 +95,11 @@ def _samples(tables: dict[str, ir.Table], metric: str, scope: dora.Scope) -> _Si
         side.changes = len(rows)
     elif metric == "change_failure_rate":
         t = dora.failure_rows(tables["deployments"], tables["incident_deployments"], scope)
-        rows = t.select("deployment_id", "failed").to_pyarrow().to_pylist()
+        rows = python_rows(t.select("deployment_id", "failed").to_pyarrow())
         side.units = [np.array([1.0 if r["failed"] else 0.0]) for r in sorted(rows, key=lambda r: r["deployment_id"])]
     else:
         t = dora.restore_rows(tables["incidents"], scope)
-        rows = t.filter(t.restore_seconds.notnull()).select("incident_id", "restore_seconds").to_pyarrow().to_pylist()
+        rows = python_rows(t.filter(t.restore_seconds.notnull()).select("incident_id", "restore_seconds").to_pyarrow())
         side.units = [np.array([r["restore_seconds"] / 3600]) for r in sorted(rows, key=lambda r: r["incident_id"])]
     return side
 
@@ -195,8 +197,8 @@ def followup(tables: dict[str, ir.Table], *, today: date, services_of: dict[str,
     t = t.filter((t.status == "done") & (t.term == "long") & t.dora_metric.notnull() & t.done_on.notnull())
     if team is not None:
         t = t.filter(t.team == team)
-    items = sorted(t.to_pyarrow().to_pylist(), key=lambda r: (r["done_on"], r["postmortem_id"], r["position"]))
-    present = {name: bool(tables[name].count().execute()) for name in ("deployments", "changes", "incidents")}
+    items = sorted(python_rows(t.to_pyarrow()), key=lambda r: (r["done_on"], r["postmortem_id"], r["position"]))
+    present = {name: has_rows(tables[name]) for name in ("deployments", "changes", "incidents")}
     needs = {"deployment_frequency": ("deployments",), "lead_time": ("deployments", "changes"),
              "change_failure_rate": ("deployments", "incidents"), "time_to_restore": ("incidents",)}
     out = []

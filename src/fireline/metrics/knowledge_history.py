@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..identity import Directory, People
-from .arrow_times import utc_datetimes
+from .arrow_times import python_rows, utc_datetimes
 
 
 @dataclass
@@ -207,7 +207,7 @@ def load_history(tables: Mapping[str, ibis.Table], repo: str, *, people: People 
     times: list[int] = commits["committer_time"].cast(pa.int64()).to_pylist()
     rows = _Rows.of(cf.filter(cf.repo == repo).select("sha", "path", "old_path", "added", "removed").to_pyarrow())
     repos = tables["repos"]
-    meta = repos.filter(repos.repo == repo).select("tips", "services").to_pyarrow().to_pylist()
+    meta = python_rows(repos.filter(repos.repo == repo).select("tips", "services").to_pyarrow())
     tips = json.loads(meta[0]["tips"] or "{}") if meta else {}
     services = json.loads(meta[0]["services"] or "[]") if meta else []
     head = pick_head(tips, {sha: times[i] for sha, i in index.items()}, head)

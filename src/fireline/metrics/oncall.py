@@ -21,6 +21,7 @@ from ..oncall.schedule import Shift, final, gaps, merge, priority, runs, schedul
 from ..oncall.schedule import at as shift_at
 from ..oncall.settings import Setup
 from .actions import is_overdue
+from .arrow_times import python_rows
 
 if TYPE_CHECKING:
     from .knowledge_history import History
@@ -167,9 +168,9 @@ def unverified_deployments(tables: Mapping[str, ibis.Table], setup: Setup, team_
     `scheds`: schedules already expanded over [start, verify_end(setup, end)); the deployments of a
     team with a rotation but no schedule in it are left out. Default: every team's, expanded here."""
     d = tables["deployments"]
-    rows = (d.filter(d.environment.isin(list(production)) & (d.status == "success") & (d.time >= start)
-                     & (d.time < end)).select("id", "service", "time", "type").order_by(["time", "id"])
-            .to_pyarrow().to_pylist())
+    rows = python_rows(d.filter(d.environment.isin(list(production)) & (d.status == "success") & (d.time >= start)
+                                & (d.time < end)).select("id", "service", "time", "type").order_by(["time", "id"])
+                       .to_pyarrow())
     unknown = None if rows or d.count().to_pyarrow().as_py() else "no deployments ingested"
     verify = timedelta(hours=setup.settings.verify_hours)
     if scheds is None:
@@ -217,7 +218,7 @@ def experts_away(tables: Mapping[str, ibis.Table], setup: Setup, people: People 
     elif tables["changes"].count().to_pyarrow().as_py() == 0:
         return {"unknown": "no git history ingested (fireline ingest git)", "periods": []}
     else:
-        repos = sorted(r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist())
+        repos = sorted(r["repo"] for r in python_rows(tables["repos"].select("repo").to_pyarrow()))
     away: dict[str, list[tuple[datetime, datetime, str]]] = {}
     for o in setup.away:
         if o.person is None:
@@ -256,8 +257,8 @@ def pages(tables: Mapping[str, ibis.Table], start: datetime, end: datetime) -> l
         return None
     ep = episodes(t)
     ep = ep.filter((ep.start >= start) & (ep.start < end))
-    return (ep.select(starts_at=ep.start, name=ep.name, service=ep.service, severity=ep.severity)
-            .order_by(["starts_at", "name"]).to_pyarrow().to_pylist())
+    return python_rows(ep.select(starts_at=ep.start, name=ep.name, service=ep.service, severity=ep.severity)
+                       .order_by(["starts_at", "name"]).to_pyarrow())
 
 
 def load(scheds: Mapping[str, TeamSchedule], setup: Setup, page_rows: list[dict] | None,
@@ -319,26 +320,29 @@ def handoff(tables: Mapping[str, ibis.Table], setup: Setup, team: str, services:
                      (current is None or r.person != current.person)), None)
     svc = list(services)
     inc = tables["incidents"]
-    open_inc = (inc.filter(inc.service.isin(svc) & (inc.started <= at) & (inc.resolved.isnull() | (inc.resolved > at)))
-                .select("id", "service", "title", "severity", "started", "detected_by").order_by("started")
-                .to_pyarrow().to_pylist()) if svc else []
-    closed = (inc.filter(inc.service.isin(svc) & (inc.started < at) & (inc.resolved >= shift_start)
-                         & (inc.resolved <= at)).select("id", "service", "title", "severity", "started", "resolved")
-              .order_by("started").to_pyarrow().to_pylist()) if svc else []
+    open_inc = python_rows(
+        inc.filter(inc.service.isin(svc) & (inc.started <= at) & (inc.resolved.isnull() | (inc.resolved > at)))
+        .select("id", "service", "title", "severity", "started", "detected_by").order_by("started")
+        .to_pyarrow()) if svc else []
+    closed = python_rows(
+        inc.filter(inc.service.isin(svc) & (inc.started < at) & (inc.resolved >= shift_start) & (inc.resolved <= at))
+        .select("id", "service", "title", "severity", "started", "resolved").order_by("started")
+        .to_pyarrow()) if svc else []
     page_rows = pages(tables, shift_start, at)
     alert_rows = [p for p in (page_rows or []) if p["service"] in svc]
     dep = tables["deployments"]
-    deploys = (dep.filter(dep.service.isin(svc) & dep.environment.isin(list(production)) & (dep.time >= shift_start)
-                          & (dep.time < at)).select("id", "service", "time", "status", "type", "ref")
-               .order_by("time").to_pyarrow().to_pylist()) if svc else []
+    deploys = python_rows(
+        dep.filter(dep.service.isin(svc) & dep.environment.isin(list(production)) & (dep.time >= shift_start)
+                   & (dep.time < at)).select("id", "service", "time", "status", "type", "ref")
+        .order_by("time").to_pyarrow()) if svc else []
     ai = tables["action_items"]
     members = sorted({m for layer in setup.rotations[team].layers for m in layer.members})
     today = at.astimezone(ZoneInfo(zone)).date()
     due_by = today + timedelta(days=setup.settings.handoff_due_days)
     ours = (ai.team == team) | (ai.team.isnull() & ai.owner.isin(members))
-    items = (ai.filter(ours & (ai.status == "open") & ai.due.notnull() & (ai.due <= due_by))
-             .select("postmortem_id", "position", "owner", "what", "due", "status", "ticket").order_by("due")
-             .to_pyarrow().to_pylist())
+    items = python_rows(ai.filter(ours & (ai.status == "open") & ai.due.notnull() & (ai.due <= due_by))
+                        .select("postmortem_id", "position", "owner", "what", "due", "status", "ticket")
+                        .order_by("due").to_pyarrow())
     for item in items:
         item["overdue"] = is_overdue(item, today)
     holes = [{"start": s, "end": e} for s, e in gaps(sched.final, shift_start, at)]

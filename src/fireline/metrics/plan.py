@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 import ibis.expr.types as ir
 
 from . import dora
+from .arrow_times import python_rows
 
 CONFIDENCES = (0.5, 0.8, 0.95)
 FREEZE_AT = "80"  # the freeze starts at the last merge at this confidence, unless its length is configured
@@ -43,7 +44,7 @@ def lead_time_quantiles(tables: Mapping[str, ir.Table], scope: dora.Scope,
     leads = dora.lead_time_rows(tables["deployments"], tables["deployment_changes"], tables["changes"], scope)
     leads = leads.filter((leads.lead_seconds >= 0) & ~leads.inferred)
     aggs = {f"q{i}": leads.lead_seconds.quantile(c) for i, c in enumerate(confidences)}
-    row = leads.agg(n=leads.count(), median=leads.lead_seconds.median(), **aggs).to_pyarrow().to_pylist()[0]
+    row = python_rows(leads.agg(n=leads.count(), median=leads.lead_seconds.median(), **aggs).to_pyarrow())[0]
     n = int(row["n"] or 0)
     return {"changes": n, "median_days": _days(row["median"]) if n else None,
             "quantiles_days": {f"{round(c * 100)}": _days(row[f"q{i}"]) if n else None
@@ -52,8 +53,8 @@ def lead_time_quantiles(tables: Mapping[str, ir.Table], scope: dora.Scope,
 
 def cadence(tables: Mapping[str, ir.Table], scope: dora.Scope) -> dict[str, Any]:
     """Deployments in the window and the median interval between one service's deployments."""
-    rows = dora.deployment_rows(tables["deployments"], scope).select("service", "time").order_by(
-        ["service", "time"]).to_pyarrow().to_pylist()
+    rows = python_rows(dora.deployment_rows(tables["deployments"], scope).select("service", "time").order_by(
+        ["service", "time"]).to_pyarrow())
     gaps: list[float] = []
     last: dict[str, datetime] = {}
     for r in rows:

@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 
 from ..model import json_list
 from ..window import as_utc
+from .arrow_times import python_rows
 
 
 def repeat_incidents(tables: dict[str, ir.Table], *, window_days: int = 90, tz: str = "UTC") -> list[dict]:
@@ -30,7 +31,7 @@ def repeat_incidents(tables: dict[str, ir.Table], *, window_days: int = 90, tz: 
     that day taken in zone `tz`, the zone `done_on` dates are written in).
     """
     zone = ZoneInfo(tz)
-    pms = tables["postmortems"].select("id", "incidents", "tags").to_pyarrow().to_pylist()
+    pms = python_rows(tables["postmortems"].select("id", "incidents", "tags").to_pyarrow())
     tags_of: dict[str, set[str]] = {}
     pm_of: dict[str, str] = {}  # incident -> the postmortem that tagged it (first by id, for stability)
     for pm in sorted(pms, key=lambda p: p["id"] or ""):
@@ -42,8 +43,8 @@ def repeat_incidents(tables: dict[str, ir.Table], *, window_days: int = 90, tz: 
     if not tags_of:
         return []
     inc = tables["incidents"]
-    rows = inc.filter(inc.id.isin(sorted(tags_of))).select("id", "service", "started").to_pyarrow().to_pylist()
-    items = tables["action_items"].select("postmortem_id", "status", "done_on").to_pyarrow().to_pylist()
+    rows = python_rows(inc.filter(inc.id.isin(sorted(tags_of))).select("id", "service", "started").to_pyarrow())
+    items = python_rows(tables["action_items"].select("postmortem_id", "status", "done_on").to_pyarrow())
     by_pm: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         by_pm.setdefault(item["postmortem_id"], []).append(item)

@@ -28,6 +28,7 @@ import ibis
 import ibis.expr.types as ir
 
 from . import dora
+from .arrow_times import python_rows
 from .summary_levels import _with_keys
 
 STAGES = ("coding", "pickup", "review", "deploy")
@@ -161,10 +162,10 @@ def stage_figures(tables: dict[str, ir.Table], scope: dora.Scope, keys: tuple[st
         aggs[f"{stage}_n"] = rows[column].count()
         aggs[f"{stage}_median"] = rows[column].quantile(0.5)
         aggs[f"{stage}_p90"] = rows[column].quantile(0.9)
-    found = (rows.group_by(list(keys)).agg(**aggs) if keys else rows.agg(**aggs)).to_pyarrow().to_pylist()
+    found = python_rows((rows.group_by(list(keys)).agg(**aggs) if keys else rows.agg(**aggs)).to_pyarrow())
     outside = _with_keys(outside_rows(tables, scope), keys, team_of, period)
     o_aggs = {"changes": outside.count(), "outside": (~outside.in_pr).ifelse(1, 0).sum()}
-    o_found = (outside.group_by(list(keys)).agg(**o_aggs) if keys else outside.agg(**o_aggs)).to_pyarrow().to_pylist()
+    o_found = python_rows((outside.group_by(list(keys)).agg(**o_aggs) if keys else outside.agg(**o_aggs)).to_pyarrow())
     shipped = {tuple(_name(r[k]) for k in keys): (int(r["changes"] or 0), int(r["outside"] or 0)) for r in o_found}
     out: dict[tuple, StageFigures] = {}
     for r in found:

@@ -15,6 +15,7 @@ import ibis.expr.types as ir
 
 from ..model import NO_TEAM
 from . import dora
+from .arrow_times import query_rows
 from .summary_types import UNITS, MetricValue
 
 
@@ -33,7 +34,7 @@ class Sources:
         names = ("deployments", "changes", "incidents")
         tagged = ibis.union(*(tables[n].select(source=ibis.literal(i, "int64")) for i, n in enumerate(names)),
                             distinct=False)
-        found = {row["source"] for row in _rows(tagged.group_by("source").agg(rows=tagged.count()))}
+        found = {row["source"] for row in query_rows(tagged.group_by("source").agg(rows=tagged.count()))}
         return cls(**{n: i in found for i, n in enumerate(names)})
 
 
@@ -86,9 +87,6 @@ def _keyed_deployments(deps: ir.Table, keys: tuple[str, ...], team_of: dict[str,
     k = _with_keys(deps, keys, team_of, period)
     return k.group_by("id").agg(**{c: k[c].max() for c in k.columns if c != "id"})
 
-
-def _rows(expr: ir.Table) -> list[dict[str, Any]]:
-    return expr.to_pyarrow().to_pylist()
 
 
 def _per_week(by_day: list[dict[str, Any]], sums: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -249,7 +247,7 @@ class _Aggregator:
         u = u.mutate(week=u.time.truncate("W"))
         # Grouped by day, and the days counted here: COUNT(DISTINCT day) per week is a second shuffle
         # on Spark. At most one row per group and day of the window.
-        by_day = _rows(u.group_by(["level", *keys, "week", "day"]).agg(
+        by_day = query_rows(u.group_by(["level", *keys, "week", "day"]).agg(
             n=u.count(), a=u.a.sum(), b=u.b.sum(), c=u.c.sum()))
         grouped = self._grouped(_per_week(by_day, ("n", "a", "b", "c")), ("n", "days", "a", "b", "c"))
         empty = {"n": 0, "days": 0, "a": 0, "b": 0, "c": 0, "weeks": {}}
@@ -357,7 +355,7 @@ class _Aggregator:
         else:
             quantiles = self._levelled_quantiles(families)
         figures = {(row["fam"], row["level"], tuple(row[f"k_{k}"] for k in self.levels[row["level"]])): row
-                   for row in _rows(quantiles)}
+                   for row in query_rows(quantiles)}
         empty = {"n": None, "a": None, "b": None, "median": None, "p90": None}
         for index in range(len(self.levels)):
             if s.changes and s.deployments:

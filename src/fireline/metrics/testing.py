@@ -24,12 +24,12 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 
-# config's glob rules, so a monorepo's services mean here what they mean to linking.
 from ..config import in_service
 from ..identity import People
 from ..model import NO_TEAM
 from ..window import as_utc
 from ..wording import first_few
+from .arrow_times import query_rows
 
 # The rules live in fix_rules.py; re-exported, so `metrics.testing` stays the one name to import.
 from .fix_rules import (
@@ -44,6 +44,9 @@ from .fix_rules import (
     test_pattern_of,
 )
 from .paths import path_matches
+
+# config's glob rules, so a monorepo's services mean here what they mean to linking.
+from .presence import has_rows
 from .scope import Scope
 
 _DEFAULTS = TestingParams()
@@ -124,12 +127,8 @@ class Fix:
                 "test_files": self.test_files}
 
 
-def _rows(expr: ir.Table) -> list[dict[str, Any]]:
-    return expr.to_pyarrow().to_pylist()
-
-
 def repo_services(repos: ir.Table) -> dict[str, list[dict]]:
-    return {r["repo"]: json.loads(r["services"] or "[]") for r in _rows(repos.select("repo", "services"))}
+    return {r["repo"]: json.loads(r["services"] or "[]") for r in query_rows(repos.select("repo", "services"))}
 
 
 def commits_in_window(changes: ir.Table, since: datetime, until: datetime, *, time_basis: str = "committer",
@@ -155,12 +154,12 @@ def find_fixes(tables: Mapping[str, ir.Table], since: datetime, until: datetime,
     team_of = dict(team_of or {})
     in_window, when = commits_in_window(tables["changes"], since, until, time_basis=time_basis,
                                         include_merges=params.include_merges)
-    commits = _rows(in_window.select(
+    commits = query_rows(in_window.select(
         repo=in_window.repo, sha=in_window.sha, time=when, author=in_window.author_name,
         author_email=in_window.author_email, subject=in_window.subject, message=in_window.message,
         origin=in_window.origin,
     ))
-    classifier = Classifier.of(params, (r["id"] for r in _rows(tables["incidents"].select("id"))))
+    classifier = Classifier.of(params, (r["id"] for r in query_rows(tables["incidents"].select("id"))))
 
     candidates: dict[tuple[str, str], tuple[dict[str, Any], list[str]]] = {}
     chore_of: dict[tuple[str, str], str] = {}
@@ -219,7 +218,7 @@ def _fix_files(change_files: ir.Table, keys: list[tuple[str, str]]) -> dict[tupl
                            schema={"repo": "string", "sha": "string"})
     j = change_files.join(wanted, [change_files.repo == wanted.repo, change_files.sha == wanted.sha])
     out: dict[tuple[str, str], dict[str, bool]] = {}
-    for r in _rows(j.select(repo=change_files.repo, sha=change_files.sha, path=change_files.path,
+    for r in query_rows(j.select(repo=change_files.repo, sha=change_files.sha, path=change_files.path,
                             added=change_files.added)):
         # A file the commit only removed lines from (or deleted) adds no test: a revert that
         # deletes the reverted feature's test must not count as bringing one. Unknown counts
@@ -348,7 +347,7 @@ def report(tables: Mapping[str, ir.Table], scope: Scope, params: TestingParams =
         fixes = [f for f in fixes if want_teams & set(f.teams)]
         chores = [f for f in chores if want_teams & set(f.teams)]
 
-    has_history = bool(tables["changes"].count().execute())
+    has_history = has_rows(tables["changes"])
     empty = "no bug-fix commits in the window" if has_history else "no git history ingested"
     months = months_between(since, until, tz)
     listed = sorted(want_teams) if want_teams is not None else sorted(set(team_of.values()))

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from .. import registry
 from ..lazy import lazy
+from ..metrics.arrow_times import python_rows
 from .messages import Message, Section
 
 if TYPE_CHECKING:
@@ -200,10 +201,10 @@ def customer_first(ws: Workspace, team: str, after: datetime, until: datetime, z
     tables: Mapping[str, Any] = ws.tables()
     inc, alerts = tables["incidents"], tables["alert_events"]
     detected = inc.detected.fill_null(inc.started)
-    rows = (inc.filter(inc.service.isin(services) & inc.detected_by.lower().isin(list(CUSTOMER_SOURCES))
-                       & (detected > after) & (detected <= until))
-            .select("id", "service", "title", "severity", "started", "detected").to_pyarrow().to_pylist()) \
-        if services else []
+    rows = python_rows(
+        inc.filter(inc.service.isin(services) & inc.detected_by.lower().isin(list(CUSTOMER_SOURCES))
+                   & (detected > after) & (detected <= until))
+        .select("id", "service", "title", "severity", "started", "detected").to_pyarrow()) if services else []
     history = bool(alerts.count().to_pyarrow().as_py())
     out = []
     for row in rows:

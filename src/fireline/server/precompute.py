@@ -38,6 +38,7 @@ from fastapi.responses import HTMLResponse, Response
 from ..app.report.context import Shared, history_of
 from ..config import Config
 from ..debt.report import ScanCache
+from ..metrics.arrow_times import python_rows
 from ..store import Store
 from .dashboard import PageKey, Reader, Rendered, build_page, page_key
 from .generation import GenerationScans
@@ -395,7 +396,7 @@ def for_server(open_store: Callable[[], Store], shared: Callable[[], Store | Non
             if isinstance(scans, Shared):
                 with store.sibling() as own:
                     tables = own.tables()
-                    for repo in sorted(r["repo"] for r in tables["repos"].select("repo").to_pyarrow().to_pylist()):
+                    for repo in sorted(r["repo"] for r in python_rows(tables["repos"].select("repo").to_pyarrow())):
                         history_of(tables, config, repo, scans)
         finally:
             scanning.join()

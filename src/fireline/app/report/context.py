@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ...config import Config
+from ...metrics.arrow_times import python_rows
 from ...metrics.scope import Scope
 from ...metrics.tiers import Profile
 from ...store import Store
@@ -77,7 +78,7 @@ def histories(ctx: Context) -> dict[str, History]:
     debt and on-call parts all read it. A report for some services (--team, --service) replays only the
     repositories that hold them: the parts show nothing of the others."""
     if "histories" not in ctx.cache:
-        repos = sorted(r["repo"] for r in ctx.tables["repos"].select("repo").to_pyarrow().to_pylist())
+        repos = sorted(r["repo"] for r in python_rows(ctx.tables["repos"].select("repo").to_pyarrow()))
         if ctx.scope.services is not None:
             wanted, held = set(ctx.scope.services), ctx.store.repo_services()
             repos = [r for r in repos if wanted & {s["name"] for s in held.get(r, [])}]

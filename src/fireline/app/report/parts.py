@@ -10,6 +10,8 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from ...metrics.arrow_times import python_rows
+from ...metrics.presence import has_rows
 from ...views.charts import bars
 from ...views.report.model import Cell, Figure, Section, Table
 from ...views.terminal import plural
@@ -31,7 +33,7 @@ def _hours(value: float | None) -> str:
 
 
 def _has(ctx: Context, table: str) -> bool:
-    return bool(ctx.tables[table].count().execute())
+    return has_rows(ctx.tables[table])
 
 
 # ---- postmortem action items ----------------------------------------------------------------------
@@ -43,11 +45,11 @@ def _action_rows(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, Any
 
     open_rows = open_actions(ctx.tables, today=ctx.today).items
     rows = action_rows(ctx.tables)
-    closed = rows.filter(rows.status != "open").to_pyarrow().to_pylist()
+    closed = python_rows(rows.filter(rows.status != "open").to_pyarrow())
     if ctx.scope.services is None:
         return open_rows, closed
     pms = ctx.tables["postmortems"]
-    services = {r["id"]: set(json_list(r["services"])) for r in pms.select("id", "services").to_pyarrow().to_pylist()}
+    services = {r["id"]: set(json_list(r["services"])) for r in python_rows(pms.select("id", "services").to_pyarrow())}
     wanted, teams = set(ctx.scope.services), set(ctx.teams_in_scope)
 
     def kept(row: dict[str, Any]) -> bool:

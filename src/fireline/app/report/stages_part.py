@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...metrics import stages as stage_metrics
+from ...metrics.presence import has_rows
 from ...views.charts import stacked
 from ...views.report.model import Cell, Section, Table
 from ...views.terminal import duration, plural
@@ -32,7 +33,7 @@ def stage_groups(ctx: Context) -> list[tuple[str, dict[str, Any]]]:
 
 def stages_section(ctx: Context) -> Section | None:
     """None when no pull request is stored: the part has nothing to stand on."""
-    if not ctx.tables["pull_requests"].count().execute():
+    if not has_rows(ctx.tables["pull_requests"]):
         return None
     groups = stage_groups(ctx)
     if not groups[-1][1]["pull_requests"]:
