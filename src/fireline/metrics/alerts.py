@@ -25,6 +25,7 @@ from ..model import NO_TEAM
 from .alert_params import AlertParams
 from .arrow_times import query_rows
 from .dora import _in_scope
+from .memtables import memtable
 from .presence import has_rows
 from .scope import Scope
 
@@ -108,8 +109,8 @@ def utc_offsets(tz: str, since: datetime, until: datetime) -> ir.Table:
             starts.append(b)
             offsets.append(offset(b))
         day = nxt
-    return ibis.memtable({"from_epoch": starts, "to_epoch": [*starts[1:], hi], "offset": offsets},
-                         schema={"from_epoch": "int64", "to_epoch": "int64", "offset": "int64"})
+    return memtable({"from_epoch": starts, "to_epoch": [*starts[1:], hi], "offset": offsets},
+                    schema={"from_epoch": "int64", "to_epoch": "int64", "offset": "int64"})
 
 
 def _hours_between(second_of_day: ir.IntegerValue, hours: tuple[int, int]) -> ir.BooleanValue:

@@ -29,6 +29,7 @@ import ibis.expr.types as ir
 
 from . import dora
 from .arrow_times import python_rows
+from .memtables import memtable
 from .summary_levels import _with_keys
 
 STAGES = ("coding", "pickup", "review", "deploy")
@@ -69,8 +70,8 @@ def pull_request_rows(tables: dict[str, ir.Table], scope: dora.Scope, *,
     git_first = branch.group_by(g_pr=branch.pull_request_id).agg(g_first=branch.author_time.min())
     deployed = _deployed(tables, scope)
     repos = service_of_repo or {}
-    mapping = ibis.memtable({"m_repo": list(repos), "m_service": list(repos.values())},
-                            schema={"m_repo": "string", "m_service": "string"})
+    mapping = memtable({"m_repo": list(repos), "m_service": list(repos.values())},
+                       schema={"m_repo": "string", "m_service": "string"})
     j = merged.left_join(git_first, merged.id == git_first.g_pr).left_join(
         deployed, merged.id == deployed.d_pr).left_join(mapping, merged.repo == mapping.m_repo)
     ready = (j.draft == False).fill_null(False).ifelse(j.created_at, j.ready_at.fill_null(j.created_at))  # noqa: E712

@@ -16,6 +16,7 @@ import ibis.expr.types as ir
 from ..model import NO_TEAM
 from . import dora
 from .arrow_times import query_rows
+from .memtables import memtable
 from .summary_types import UNITS, MetricValue
 
 
@@ -66,7 +67,7 @@ def _with_keys(t: ir.Table, keys: tuple[str, ...], team_of: dict[str, str], peri
         team = t.service.substitute(team_of, else_=ibis.null("string")) if team_of else ibis.null("string")
         t = t.mutate(team=team.fill_null(NO_TEAM))
     elif "team" in keys:
-        mapping = ibis.memtable(
+        mapping = memtable(
             {"service": list(team_of), "team": list(team_of.values())},
             schema={"service": "string", "team": "string"},
         )

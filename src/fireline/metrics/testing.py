@@ -43,6 +43,7 @@ from .fix_rules import (
     params_of,
     test_pattern_of,
 )
+from .memtables import memtable
 from .paths import path_matches
 
 # config's glob rules, so a monorepo's services mean here what they mean to linking.
@@ -214,8 +215,8 @@ def find_fixes(tables: Mapping[str, ir.Table], since: datetime, until: datetime,
 
 def _fix_files(change_files: ir.Table, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, bool]]:
     """The files of the fixes only: a join with the fix keys, not a read of every file in the window."""
-    wanted = ibis.memtable({"repo": [k[0] for k in keys], "sha": [k[1] for k in keys]},
-                           schema={"repo": "string", "sha": "string"})
+    wanted = memtable({"repo": [k[0] for k in keys], "sha": [k[1] for k in keys]},
+                      schema={"repo": "string", "sha": "string"})
     j = change_files.join(wanted, [change_files.repo == wanted.repo, change_files.sha == wanted.sha])
     out: dict[tuple[str, str], dict[str, bool]] = {}
     for r in query_rows(j.select(repo=change_files.repo, sha=change_files.sha, path=change_files.path,
