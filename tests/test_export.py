@@ -106,16 +106,22 @@ def test_an_unknown_scheme_lists_the_ones_that_work():
     assert "unsupported database URL scheme 'mongodb'" in result.output and "pyspark://" in result.output
 
 
-def test_the_analyses_metadata_reads_go_through_ibis(demo_db):
-    """The services, repositories and incident ids the analyses need are read with Ibis, so they work on
-    engines that take no SQL from Fireline."""
+def test_the_analyses_metadata_reads_go_through_ibis_on_an_engine_that_takes_no_sql(demo_db):
+    """The services, repositories and incident ids the analyses need are read with Ibis on a read-only engine
+    (Spark, a warehouse: no SQL from Fireline), and give what the plain queries give on DuckDB (which an
+    ingestion uses, so that it loads no Ibis)."""
     with Store.open(demo_db, create=False) as store:
+        plain = (store.service_names(), store.incident_ids(), store.repos(), store.repo_services())
+
         def no_sql(*args, **kwargs):
             raise AssertionError("raw SQL")
         store.query = no_sql  # type: ignore[method-assign]
+        store.engine.read_only = True  # as a ReadOnlyEngine says of itself
         assert store.service_names() and store.incident_ids()
         assert [repo for repo, _path, _services in store.repos()] == sorted(store.repo_services())
         assert store.has_repo("data-platform") and not store.has_repo("nope")
+        assert (store.service_names(), store.incident_ids(), store.repos(), store.repo_services()) == plain
+        store.engine.read_only = False
 
 
 def test_schema_doc_names_every_exported_column():

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import UserError
-from ..metrics.arrow_times import python_rows
 from .common import (
     AtOpt,
     ConfigOpt,
@@ -56,6 +55,7 @@ def postmortem_new(
 ) -> None:
     """Write a postmortem prefilled from an incident (times, service, severity, detection) with the SRE book's
     sections. Prints the path. The file lints clean except for its empty action items: add them."""
+    from ..metrics.arrow_times import python_rows
     from ..postmortems import settings, template
 
     with workspace(db, config) as ws:

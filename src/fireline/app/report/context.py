@@ -12,7 +12,6 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ...config import Config
-from ...metrics.arrow_times import python_rows
 from ...metrics.scope import Scope
 from ...metrics.tiers import Profile
 from ...store import Store
@@ -78,6 +77,8 @@ def histories(ctx: Context) -> dict[str, History]:
     debt and on-call parts all read it. A report for some services (--team, --service) replays only the
     repositories that hold them: the parts show nothing of the others."""
     if "histories" not in ctx.cache:
+        from ...metrics.arrow_times import python_rows  # here: a kept page is written without pyarrow
+
         repos = sorted(r["repo"] for r in python_rows(ctx.tables["repos"].select("repo").to_pyarrow()))
         if ctx.scope.services is not None:
             wanted, held = set(ctx.scope.services), ctx.store.repo_services()
