@@ -16,8 +16,6 @@ if TYPE_CHECKING:
 
 __all__ = ["arrow_column", "memtable"]
 
-_INT32_MAX = 2**31 - 1
-
 
 def memtable(columns: Mapping[str, Sequence[str | int | None]], schema: Mapping[str, str]) -> ir.Table:
     """`ibis.memtable(columns, schema=schema)` for "string" and "int64" columns, the same table. Made as Ibis
@@ -45,15 +43,13 @@ def arrow_column(values: Sequence[str | int | None], kind: str) -> pa.Array:
     if kind != "string":
         raise ValueError(f"no column of kind {kind!r} (string or int64)")
     encoded = [b"" if v is None else str(v).encode("utf-8") for v in values]
-    offsets = array("q" if sum(map(len, encoded)) > _INT32_MAX else "i", [0])
+    offsets = array("i", [0])  # a string array's 32-bit offsets: past 2 GiB of text, OverflowError
     total = 0
     for text in encoded:
         total += len(text)
         offsets.append(total)
-    kind_type = pa.large_string() if offsets.typecode == "q" else pa.string()
-    column = pa.Array.from_buffers(kind_type, count, [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))],
-                                   null_count=nulls)
-    return column.cast(pa.string()) if kind_type != pa.string() else column
+    return pa.Array.from_buffers(pa.string(), count, [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))],
+                                 null_count=nulls)
 
 
 def _validity(values: Sequence[object]) -> pa.Buffer:

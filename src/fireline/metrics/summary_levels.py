@@ -89,7 +89,6 @@ def _keyed_deployments(deps: ir.Table, keys: tuple[str, ...], team_of: dict[str,
     return k.group_by("id").agg(**{c: k[c].max() for c in k.columns if c != "id"})
 
 
-
 def _per_week(by_day: list[dict[str, Any]], sums: tuple[str, ...]) -> list[dict[str, Any]]:
     """Rows per group and day as rows per group and week: the sums of `sums`, and `days` with rows."""
     weeks: dict[tuple, dict[str, Any]] = {}

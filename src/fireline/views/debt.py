@@ -112,9 +112,9 @@ def render_budget(data: dict[str, Any]) -> None:
     years = {m[:4] for m in months}
     header = {m: _MONTHS[int(m[5:]) - 1] + ("" if len(years) == 1 else f" {m[2:4]}") for m in months}
     mark = {"over": "!", "under": "↓", "within": "", "unknown": ""}
-    shares = {m: [f"{c['share']:.0%}{mark[c['verdict']]}"
-                  if (c := next((x for x in t["months"] if x["month"] == m), None)) and c["share"] is not None
-                  else "—" for t in data["teams"]] for m in months}
+    by_month = [{c["month"]: c for c in t["months"]} for t in data["teams"]]
+    shares = {m: [f"{c['share']:.0%}{mark[c['verdict']]}" if (c := cells.get(m)) and c["share"] is not None
+                  else "—" for cells in by_month] for m in months}
     fixed = [["Team", *(t["team"] for t in data["teams"])], ["Budget"], ["Window"], ["Verdict", "within"]]
     months, note = terminal.months_shown(months, [[header[m], *shares[m]] for m in months], fixed, out, gap=2)
     table = terminal.DataTable(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
