@@ -52,8 +52,8 @@ def test_markers_carry_their_author_and_date_through_merges_and_renames(repo):
         ("lib/helpers.py", 3): ("XXX", "Bob Byte", t(4, 2)),
     }
     assert result.blame_fallback_files == 0
-    # One git log pass, plus one more after the rename was found (the renamed file's old name).
-    assert result.blame_passes == 2
+    # One git log pass: the rename is known before it (the history's renames are listed first).
+    assert result.blame_passes == 1
 
 
 def test_whole_words_and_case_as_written():
@@ -180,6 +180,31 @@ def test_past_the_pathspec_limit_a_file_renamed_from_another_directory_keeps_its
         blamed = blame_mod.blame_files(repo.path, repo.head(), {
             name: (repo.git("rev-parse", f"HEAD:{name}"), len((repo.path / name).read_text().splitlines()))})
         assert [o.sha for o in blamed.origins[name]] == _git_blame_shas(repo.path, name)
+
+
+@pytest.mark.parametrize("mode", ["pathspec", "batches"])
+def test_a_file_moved_twice_is_read_in_one_pass_under_all_its_names(repo, monkeypatch, mode):
+    """Each older name used to cost one more pass over the whole history (22 passes for 6 batches on a
+    real 13,752-commit history); the renames are now listed first, so one pass per batch reads the file
+    under every name it had, and the blame still agrees with git's."""
+    _mode(monkeypatch, mode)
+    lines = "".join(f"line {j}\n" for j in range(6))
+    repo.commit("first home", t(1, 1), {"old/a.py": "# TODO: first\n" + lines, "keep.py": "# FIXME\n"}, author=ADA)
+    (repo.path / "mid").mkdir()
+    repo.git("mv", "old/a.py", "mid/a.py")
+    repo.git("commit", "-q", "-m", "move once", when=t(1, 2), author=BOB)
+    repo.commit("edit in the middle", t(1, 3), {"mid/a.py": "# TODO: first\n" + lines + "# XXX middle\n"},
+                author=CAT)
+    (repo.path / "new").mkdir()
+    repo.git("mv", "mid/a.py", "new/a.py")
+    repo.git("commit", "-q", "-m", "move twice", when=t(1, 4), author=BOB)
+    repo.commit("unrelated file under an old name", t(1, 5), {"old/a.py": "# HACK reused name\n"}, author=BOB)
+    names = ["new/a.py", "keep.py", "old/a.py"]
+    result = blame_mod.blame_files(repo.path, repo.head(), _wanted(repo, names))
+    assert result.fallback_files == 0
+    assert result.passes == (3 if mode == "batches" else 1)
+    for name in names:
+        assert [o.sha for o in result.origins[name]] == _git_blame_shas(repo.path, name), name
 
 
 def _wanted(repo, names):

@@ -13,8 +13,9 @@ origins are replayed forward in Python, with git blame's rules:
   from a parent keeps that parent's lines; for a file every parent differs in, a second diff-tree gives
   line diffs: a line unchanged from the first parent comes from it, else from the first other parent it
   is unchanged from, else it is the merge's own (a conflict resolution);
-- a rename carries the lines along (paths renamed from outside the file set are found by one
-  batched `git diff-tree --stdin` and the pass is repeated, for those files, with the older names).
+- a rename carries the lines along: one `git log` listing the history's renames first gives each file
+  every older name, in its first pass; a move it missed (a rename only a merge made, say) is found by one
+  batched `git diff-tree --stdin` and the pass is repeated, for those files, with the older names.
 
 Every replayed file is checked against HEAD (same blob id, same line count); a file that does
 not match (history git cannot diff as text, say) falls back to `git blame` for its marker lines.
@@ -32,7 +33,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..steps import Steps, quietly
-from .gitdiffs import Commit, FileDiff, Origin, diff_tree, git_env, log_pass, parse, raw_changes, renamed_from
+from .gitdiffs import (
+    Commit,
+    FileDiff,
+    Origin,
+    diff_tree,
+    git_env,
+    log_pass,
+    older_names,
+    parse,
+    raw_changes,
+    renamed_from,
+    renames,
+)
 
 NEW = -1  # a line new relative to the parent being replayed
 # git matches every path of a pathspec against every changed path (quadratic): a pass takes at most this
@@ -207,12 +220,13 @@ def _keep_history_of(commits: list[Commit], paths: set[str]) -> set[str]:
     return names
 
 
-def _blame_batch(repo: Path, head: str, batch: list[str], wanted: Mapping[str, tuple[str, int]]
-                 ) -> tuple[dict[str, list[Origin] | None], int]:
+def _blame_batch(repo: Path, head: str, batch: list[str], wanted: Mapping[str, tuple[str, int]],
+                 moves: Mapping[str, set[str]]) -> tuple[dict[str, list[Origin] | None], int]:
     """One pathspec batch: its files' origins (None: the replay did not reach HEAD's content), git log passes.
 
-    A round that finds a file's older name reads the history again for the files so renamed only."""
-    names: dict[str, set[str]] = {p: {p} for p in batch}  # HEAD path -> every name it had
+    `moves` (new name -> older names) gives the first pass every name a file had; a round that still finds
+    an older name reads the history again for the files so renamed only."""
+    names: dict[str, set[str]] = {p: older_names(p, moves) for p in batch}  # HEAD path -> every name it had
     found: dict[str, list[Origin] | None] = {}
     todo = list(batch)
     passes = 0
@@ -281,15 +295,18 @@ def blame_files(repo: Path, head: str, wanted: Mapping[str, tuple[str, int]],
             found = {p: _matched(tip, origins, p, wanted[p]) for p in ordered}
             steps(BLAMING, len(found), len(wanted))
     if not found:
+        # Each move found by a round costs another pass over the whole history (16 of 22 passes on mypy's):
+        # one listing of the history's renames, first, spares most of them.
+        moves = renames(repo, head)
         workers = max(1, min(len(batches), os.cpu_count() or 1, MAX_WORKERS))
         if workers == 1:  # in the caller's thread (the server keeps git to its worker thread)
             results: Iterator[tuple[dict[str, list[Origin] | None], int]] = (
-                _blame_batch(repo, head, b, wanted) for b in batches)
+                _blame_batch(repo, head, b, wanted, moves) for b in batches)
             pool = None
         else:
             # Named after the caller: whose git processes these are stays visible.
             pool = ThreadPoolExecutor(workers, thread_name_prefix=f"{threading.current_thread().name}-blame")
-            results = pool.map(lambda b: _blame_batch(repo, head, b, wanted), batches)
+            results = pool.map(lambda b: _blame_batch(repo, head, b, wanted, moves), batches)
         try:
             for got, passes in results:
                 found.update(got)

@@ -193,6 +193,36 @@ def raw_changes(out: bytes, names: set[str] | None, moved: dict[str, str]) -> di
     return changed if names is None else {k: v for k, v in changed.items() if k in names}
 
 
+def renames(repo: Path, head: str) -> dict[str, set[str]]:
+    """new path -> the paths it was renamed from, anywhere in `head`'s history (one `git log` printing only
+    renames: tree diffs, blobs read only to pair added with deleted files). Empty if git cannot tell (a
+    partial clone lacking blobs): the blame's rename rounds then find the older names one move at a time."""
+    run = subprocess.run(["git", "-C", str(repo), "-c", "core.quotepath=off", "log", "-M", "--diff-filter=R",
+                          "--name-status", "-z", "--format=", head, "--"], capture_output=True, env=git_env(),
+                         check=False)
+    if run.returncode != 0:
+        return {}
+    tokens = [t for t in (t.strip(b"\n") for t in run.stdout.split(b"\0")) if t]
+    found: dict[str, set[str]] = {}
+    for i in range(0, len(tokens) - 2, 3):  # (status, old, new): only renames were asked for
+        if tokens[i][:1] == b"R":
+            old, new = (t.decode("utf-8", "surrogateescape") for t in tokens[i + 1:i + 3])
+            found.setdefault(new, set()).add(old)
+    return found
+
+
+def older_names(path: str, edges: Mapping[str, set[str]]) -> set[str]:
+    """`path` and every name it was renamed from, followed back through moves (a name reused later is
+    included too: harmless, its history is read and left out of the replay's answer)."""
+    names, todo = {path}, [path]
+    while todo:
+        for old in edges.get(todo.pop(), ()):
+            if old not in names:
+                names.add(old)
+                todo.append(old)
+    return names
+
+
 def renamed_from(repo: Path, created: Mapping[str, set[str]]) -> dict[str, set[str]]:
     """new path -> old path, for files whose first commit in the pass was a rename (one process)."""
     if not created:
