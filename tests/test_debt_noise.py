@@ -66,6 +66,10 @@ other: 1 # HACK
 @pytest.mark.parametrize(("path", "text", "expected"), [
     ("main.go", GO, {5: "TODO", 10: "HACK", 11: "XXX", 12: "FIXME"}),
     ("lib/f.py", PY, {2: "TODO", 8: "HACK"}),
+    # A docstring after comments and blank lines, at the top and in a class; a value is not one.
+    ("lib/g.py", '#!/usr/bin/env python\n# header\n\n"""TODO: module doc."""\nx = 1\n\nclass A:\n    # note\n\n'
+                 '    """FIXME: class doc."""\n    y = """XXX value"""\n\n\n    """HACK: after a value"""\n',
+     {4: "TODO", 10: "FIXME"}),
     ("web/a.ts", TS, {3: "TODO", 4: "XXX"}),
     ("deploy/values.yaml", YAML, {1: "TODO", 4: "HACK"}),
     # Languages without a fast scanner go through Pygments' lexers.

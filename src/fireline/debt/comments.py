@@ -10,7 +10,6 @@ under a second there) and every other language Pygments knows goes through its l
 
 from __future__ import annotations
 
-import bisect
 import re
 from functools import lru_cache
 from typing import Any
@@ -72,8 +71,16 @@ def _docstring(text: str, start: int) -> bool:
     line_start = text.rfind("\n", 0, start) + 1
     if text[line_start:start].strip():
         return False
-    before = [ln.strip() for ln in text[:line_start].split("\n") if ln.strip() and not ln.strip().startswith("#")]
-    return not before or before[-1].endswith(":")
+    # The nearest line above that is code, read backwards line by line: splitting everything above each
+    # string made a file of many docstrings quadratic (mypy's checker.py: most of a cold ledger's reading).
+    end = line_start - 1  # the newline that ends the line above (-1: none)
+    while end >= 0:
+        begin = text.rfind("\n", 0, end) + 1
+        line = text[begin:end].strip()
+        if line and not line.startswith("#"):
+            return line.endswith(":")
+        end = begin - 1
+    return True
 
 
 def _spans(path: str, text: str) -> list[tuple[int, str]] | None:
@@ -104,10 +111,8 @@ def comment_markers(path: str, text: str, pattern: re.Pattern[str]) -> dict[int,
     spans = _spans(path, text)
     if spans is None:
         return None
-    newlines = [i for i, ch in enumerate(text) if ch == "\n"] if spans else []
     found: dict[int, str] = {}
     for offset, token in spans:
         for m in pattern.finditer(token):
-            line = bisect.bisect_left(newlines, offset + m.start()) + 1
-            found.setdefault(line, m.group(1))
+            found.setdefault(text.count("\n", 0, offset + m.start()) + 1, m.group(1))  # few markers a file
     return dict(sorted(found.items()))
