@@ -70,3 +70,54 @@ def test_teams_from_a_case_or_from_a_join_give_the_same_summary(demo_org, monkey
     monkeypatch.setattr(summary_module, "CASE_TEAMS", 0)
     assert figures() == by_case
     assert any(g.get("team") for g in by_case["groups"])
+
+
+def _sweep_world():
+    """Deployments at, just before and just after incidents' starts and ends; an open incident; one
+    resolved before it started; incidents of one service overlapping; a service without incidents."""
+    from datetime import timedelta
+
+    from .reference_dora import Commit, Dep, Inc, World
+    from .test_definitions import MONDAY, sha_of
+
+    world = World()
+    h = timedelta(hours=1)
+    s = timedelta(seconds=1)
+    for service in ("A", "B", "C"):
+        world.commits[service] = {sha_of(service, i): Commit(sha_of(service, i), (), MONDAY - h, "Add it")
+                                  for i in range(12)}
+    at = [MONDAY + h - s, MONDAY + h, MONDAY + h + s, MONDAY + 2 * h, MONDAY + 3 * h, MONDAY + 3 * h + s,
+          MONDAY + 5 * h, MONDAY + 6 * h, MONDAY + 8 * h, MONDAY + 30 * h]
+    for service in ("A", "B", "C"):
+        world.deployments += [Dep(f"{service}-{i}", service, sha_of(service, i), t) for i, t in enumerate(at)]
+    world.incidents += [
+        Inc("A-1", "A", MONDAY + h, MONDAY + 3 * h),  # a deployment at its start and one at its end
+        Inc("A-2", "A", MONDAY + 2 * h, MONDAY + 6 * h),  # overlapping A-1
+        Inc("A-3", "A", MONDAY + 8 * h, MONDAY + 8 * h),  # resolved the instant it started
+        Inc("B-1", "B", MONDAY + 5 * h, None),  # still open
+        Inc("B-3", "B", MONDAY + 2 * h, MONDAY + 2 * h + s),  # within B-2's backwards span
+    ]
+    return world
+
+
+def test_the_sweep_finds_the_deployments_the_join_finds(store):
+    """`sweep_incidents` (PostgreSQL's way) and the join agree at every edge: equal instants count
+    as open, an unresolved incident stays open, one resolved before it started holds nothing."""
+    from datetime import timedelta
+
+    from .test_definitions import MONDAY, write
+
+    write(store, _sweep_world())
+    with store.transaction() as tx:  # resolved before it started (ingestion refuses it; a store may hold it)
+        tx.insert("incidents", {"id": ["B-2"], "service": ["B"], "started": [MONDAY + timedelta(hours=3)],
+                                "resolved": [MONDAY + timedelta(hours=1)]})
+    tables = store.tables()
+    assert tables["incidents"].count().execute() == 6
+    scope = dora.Scope(since=MONDAY, until=MONDAY + timedelta(days=7))
+    args = (tables["deployments"], tables["incident_deployments"], tables["deployment_changes"],
+            tables["incidents"], scope, tables["change_files"])
+    joined = _by_id(dora.deployment_flags(*args))
+    swept = _by_id(dora.deployment_flags(*args, sweep_incidents=True))
+    assert joined == swept
+    rework = {d for d, r in swept.items() if r["rework"]}
+    assert rework == {"A-1", "A-2", "A-3", "A-4", "A-5", "A-6", "A-7", "A-8", "B-3", "B-6", "B-7", "B-8", "B-9"}

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from fireline.metrics.scope import Scope
 from fireline.metrics.summary import summarise
 from fireline.metrics.tiers import SEED
@@ -99,6 +101,35 @@ def test_postgres_can_look_commits_up_by_sha_alone(store):
     if store.kind == "postgres":
         assert store.engine.has_index("changes_sha")
         assert store.engine.has_index("deployment_changes_service")
+        assert store.engine.has_index("deployment_changes_rework")
     assert store.query("SELECT committer_time FROM deployment_changes") == [(T0 + timedelta(hours=1),)]
     assert store.commits_with_prefix("00000000000000000000000000000000000000") == [("r", f"{i:040x}")
                                                                                    for i in range(1, 6)]
+
+
+@pytest.mark.postgres
+def test_a_postgres_store_without_the_rework_links_index_gets_it_when_opened(pg_url):
+    """Stores made before the partial index on the links of revert and hotfix commits get it when next
+    opened, and the rework flags' links are then read through it rather than by a scan of every link."""
+    store = Store.open(pg_url)
+    try:
+        _fill(store)
+        expected = _figures(store)
+        with store.transaction() as tx:
+            tx.execute("DROP INDEX deployment_changes_rework")
+        assert not store.engine.has_index("deployment_changes_rework")
+    finally:
+        store.close()
+    reopened = Store.open(pg_url, create=False)
+    try:
+        assert reopened.engine.has_index("deployment_changes_rework")
+        with reopened.raw.cursor() as cur:
+            cur.execute("SET enable_seqscan = off")
+            cur.execute("EXPLAIN SELECT deployment_id FROM deployment_changes "
+                        "WHERE NOT baseline AND rework_rule IS NOT NULL")
+            plan = "\n".join(row[0] for row in cur.fetchall())
+            cur.execute("RESET enable_seqscan")
+        assert "deployment_changes_rework" in plan, plan
+        assert _figures(reopened) == expected
+    finally:
+        reopened.close()

@@ -281,8 +281,36 @@ def _fix_link_ids(deployment_changes: ir.Table, change_files: ir.Table | None, i
     return u.filter((u.f_file == 0) & ((u.f_files == 0) | (u.f_any_kept == 1))).f_id
 
 
+def _made_during_incidents(deps: ir.Table, incidents: ir.Table) -> ir.Column:
+    """The ids of `deps` made while an incident of their service was open (`started <= time`, and
+    `time <= resolved` or not resolved), as the join `deployment_flags` otherwise makes, by one sweep
+    over each service's events in time order: at a deployment, the incidents started so far less those
+    resolved before it are the open ones. A starting incident sorts before a deployment at the same
+    instant and a resolved one after it (both count as open then). An incident resolved before it
+    started can contain no deployment and is left out of both counts; a NULL service or time joins nothing.
+
+    For PostgreSQL, which can only hash such a join on the service and test every pair (at 10M changes,
+    196,000 deployments against each of their service's 250 incidents: 49M pairs, 2.5 s); the sweep
+    sorts 206,000 rows (0.3 s)."""
+    one, zero = ibis.literal(1, "int32"), ibis.literal(0, "int32")
+    inc = incidents.filter(incidents.service.notnull() & incidents.started.notnull()
+                           & (incidents.resolved.isnull() | (incidents.resolved >= incidents.started)))
+    ended = inc.filter(inc.resolved.notnull())
+    d = deps.filter(deps.service.notnull() & deps.time.notnull())
+    no_id = ibis.null("string")
+    ev = _union(
+        inc.select(e_id=no_id, service=inc.service, time=inc.started, kind=zero, s=one, e=zero),
+        d.select(e_id=d.id, service=d.service, time=d.time, kind=one, s=zero, e=zero),
+        ended.select(e_id=no_id, service=ended.service, time=ended.resolved, kind=ibis.literal(2, "int32"),
+                     s=zero, e=one))
+    so_far = ibis.window(group_by=ev.service, order_by=[ev.time, ev.kind], preceding=None, following=0)
+    ev = ev.mutate(open=ev.s.sum().over(so_far) - ev.e.sum().over(so_far))
+    return ev.filter(ev.e_id.notnull() & (ev.open > 0)).e_id
+
+
 def deployment_flags(deployments: ir.Table, incident_deployments: ir.Table, deployment_changes: ir.Table,
-                     incidents: ir.Table, scope: Scope, change_files: ir.Table | None = None) -> ir.Table:
+                     incidents: ir.Table, scope: Scope, change_files: ir.Table | None = None, *,
+                     sweep_incidents: bool = False) -> ir.Table:
     """One row per counted deployment (as `deployment_rows`) with `failed` and `caught_in_canary` (as
     `failure_rows`) and `rework` (as `rework_rows`): the flags alone, for `summarise`, in few joins.
 
@@ -291,13 +319,18 @@ def deployment_flags(deployments: ir.Table, incident_deployments: ir.Table, depl
     them (an incident links to one, it ships a fix commit, it was made while an incident of its
     service was open) are one union, the marks spread onto their deployment by a window over its id;
     what a rollout inherits from its earlier (or simultaneous) canary/partial steps, and whether it
-    went full, are windows over (service, commit).
+    went full, are windows over (service, commit). `sweep_incidents`: the deployments made during an
+    open incident by a sweep over time (`_made_during_incidents`) rather than a join.
     """
     every = _successful_production(deployments, scope)
     one, zero = ibis.literal(1, "int64"), ibis.literal(0, "int64")
     deps = production_deployments(deployments, scope)
-    during = deps.join(incidents, [deps.service == incidents.service, deps.time >= incidents.started,
-                                   incidents.resolved.isnull() | (deps.time <= incidents.resolved)])
+    if sweep_incidents:
+        during_ids = _made_during_incidents(deps, incidents)
+    else:
+        during = deps.join(incidents, [deps.service == incidents.service, deps.time >= incidents.started,
+                                       incidents.resolved.isnull() | (deps.time <= incidents.resolved)])
+        during_ids = during.select(d_id=deps.id).d_id
 
     def marks(ids: ir.Column, incident: ir.IntegerValue, fix: ir.IntegerValue, open_: ir.IntegerValue) -> ir.Table:
         return ids.as_table().select(
@@ -310,7 +343,7 @@ def deployment_flags(deployments: ir.Table, incident_deployments: ir.Table, depl
                      stage=every.stage, m_dep=one, m_incident=zero, m_fix=zero, m_during=zero),
         marks(incident_deployments.deployment_id, one, zero, zero),
         marks(_fix_link_ids(deployment_changes, change_files, scope.rework_ignore), zero, one, zero),
-        marks(during.select(d_id=deps.id).d_id, zero, zero, one))
+        marks(during_ids, zero, zero, one))
     same_id = ibis.window(group_by=u.m_id)
     u = u.mutate(m_incident=u.m_incident.max().over(same_id), m_fix=u.m_fix.max().over(same_id),
                  m_during=u.m_during.max().over(same_id))

@@ -207,11 +207,18 @@ DERIVED = ("deployment_changes", "incident_deployments", "pull_request_commits")
 # Indexes a PostgreSQL store needs beyond the primary keys: a relink of only the services whose data
 # changed looks commits up by sha alone (`deployed_commits`, `commits_with_prefix`) and deletes the
 # links of those services; without them each is a scan of every commit or link. (DuckDB scans columns
-# fast enough, and keeping an index up to date would cost more than it saves.)
+# fast enough, and keeping an index up to date would cost more than it saves.) The links that ship a
+# revert or hotfix commit (a few in a thousand) are what the rework flags read of `deployment_changes`:
+# a partial index finds them where PostgreSQL scanned every link (at 10M changes, 0.8 s on three
+# processes in every summary); it holds only those links, so keeping it costs next to nothing.
 PG_INDEXES: dict[str, tuple[tuple[str, str], ...]] = {
     "changes": (("changes_sha", "CREATE INDEX IF NOT EXISTS changes_sha ON changes (sha)"),),
-    "deployment_changes": (("deployment_changes_service",
-                            "CREATE INDEX IF NOT EXISTS deployment_changes_service ON deployment_changes (service)"),),
+    "deployment_changes": (
+        ("deployment_changes_service",
+         "CREATE INDEX IF NOT EXISTS deployment_changes_service ON deployment_changes (service)"),
+        ("deployment_changes_rework", "CREATE INDEX IF NOT EXISTS deployment_changes_rework "
+                                      "ON deployment_changes (repo, sha) WHERE rework_rule IS NOT NULL"),
+    ),
 }
 
 
