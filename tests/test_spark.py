@@ -111,3 +111,15 @@ def test_a_warm_dora_compiles_no_code_again(lake):
         ws.dora(since="2026-01-05T00:00Z", until="2026-07-05T00:00Z")
         assert metrics.METRIC_COMPILATION_TIME().getCount() == before
 
+
+def test_dora_on_spark_is_two_queries_team_map_included(lake):
+    """The team map's reads (the services of deployments and incidents, the repositories' services)
+    ride on the source check, and the deployment and duration figures are one aggregation: on a
+    read-only store this was six queries (eleven Spark jobs more for the whole call)."""
+    from bench.roundtrips import counted
+
+    with Workspace(lake["parquet"], f"{lake['world']}/fireline.toml") as ws:
+        store = ws.existing_store()
+        with counted(store.con) as calls:
+            ws.dora(since="2026-01-05T00:00Z", until="2026-07-05T00:00Z")
+        assert len(calls) == 2, calls
