@@ -96,3 +96,30 @@ def test_a_folder_without_exported_tables_is_refused_before_spark_starts(tmp_pat
                          env={**os.environ, "JAVA_HOME": str(tmp_path / "no-java"), "COLUMNS": "200"})
     assert run.returncode == 2, run.stderr
     assert "no exported tables here" in run.stderr and str(folder) in run.stderr, run.stderr
+
+
+def test_a_warm_dora_compiles_no_code_again(lake):
+    """The second `dora` of a process reuses the classes Spark generated for the first: one `dora` on
+    the demo generates about 105, more than Spark's code cache held by default (100), so a warm call
+    compiled about 55 of them again (a fifth of the JVM's CPU)."""
+    from fireline.store.readonly import spark_session
+
+    metrics = spark_session(lake["parquet"]).sparkContext._jvm.org.apache.spark.metrics.source.CodegenMetrics
+    with Workspace(lake["parquet"], f"{lake['world']}/fireline.toml") as ws:
+        ws.dora(since="2026-01-05T00:00Z", until="2026-07-05T00:00Z")
+        before = metrics.METRIC_COMPILATION_TIME().getCount()
+        ws.dora(since="2026-01-05T00:00Z", until="2026-07-05T00:00Z")
+        assert metrics.METRIC_COMPILATION_TIME().getCount() == before
+
+
+def test_dora_on_spark_is_two_queries_team_map_included(lake):
+    """The team map's reads (the services of deployments and incidents, the repositories' services)
+    ride on the source check, and the deployment and duration figures are one aggregation: on a
+    read-only store this was six queries (eleven Spark jobs more for the whole call)."""
+    from bench.roundtrips import counted
+
+    with Workspace(lake["parquet"], f"{lake['world']}/fireline.toml") as ws:
+        store = ws.existing_store()
+        with counted(store.con) as calls:
+            ws.dora(since="2026-01-05T00:00Z", until="2026-07-05T00:00Z")
+        assert len(calls) == 2, calls

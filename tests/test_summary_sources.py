@@ -1,4 +1,4 @@
-"""Which sources hold anything (`summary_levels.Sources`): an absent one makes its metrics unknown with
+"""Which sources hold anything (`summary_sources.Sources`): an absent one makes its metrics unknown with
 the reason. On PostgreSQL the question reads a row of each table, not a count of all of them (at 10M
 changes the count scanned every commit: 2.8 s of a summary), so both ways are pinned here."""
 
@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from fireline.metrics.summary_levels import Sources
+from fireline.metrics.summary_sources import Sources
 
 from .reference_dora import Commit, Dep, Inc, World
 from .test_definitions import MONDAY, sha_of, write
@@ -34,5 +34,10 @@ def test_sources_say_which_tables_hold_rows(store, held):
         assert Sources.of(store.tables()) == Sources(False, False, False)
         return
     write(store, _world(deployments, changes, incidents))
-    assert Sources.of(store.tables()) == Sources(deployments=deployments, changes=changes or deployments,
-                                                 incidents=incidents)
+    expected = Sources(deployments=deployments, changes=changes or deployments, incidents=incidents)
+    assert Sources.of(store.tables()) == expected
+    # The survey `fireline dora` makes (sources and the team map in one query) says the same.
+    surveyed = Sources.survey(store.tables())
+    assert (surveyed.deployments, surveyed.changes, surveyed.incidents) == (
+        expected.deployments, expected.changes, expected.incidents)
+    assert surveyed.services == ({"A"} if deployments or incidents else frozenset())

@@ -7,7 +7,7 @@ re-exports both names for the command modules).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from .config import Config
@@ -16,7 +16,7 @@ from .metrics.scope import Scope
 from .store import Store
 from .window import parse_window
 
-__all__ = ["rework_of", "scope_of", "team_map"]
+__all__ = ["rework_of", "scope_of", "team_map", "team_map_of"]
 
 
 def scope_of(cfg: Config, store: Store, team: str | None, service: str | None, since: str | None,
@@ -47,7 +47,13 @@ def rework_of(cfg: Config) -> dict[str, tuple[str, ...]]:
 
 def team_map(cfg: Config, store: Store) -> dict[str, str]:
     """Every service the store or the config knows -> its team."""
-    names = list(store.service_names())
-    names += [svc["name"] for services in store.repo_services().values() for svc in services]
+    return team_map_of(cfg, store.service_names(), store.repo_services())
+
+
+def team_map_of(cfg: Config, services: Iterable[str], repo_services: Mapping[str, list[dict]]) -> dict[str, str]:
+    """`team_map` from what the store holds: the services deployments and incidents name, and each
+    repository's configured services (`Store.repo_services`)."""
+    names = list(services)
+    names += [svc["name"] for listed in repo_services.values() for svc in listed]
     names += [service for team in cfg.teams.values() for service in team.services]
     return cfg.service_team_map(sorted(set(names) | set(cfg.services)))

@@ -79,21 +79,23 @@ def _expected_keys(keys: tuple[str, ...], team_of: dict[str, str], scope: dora.S
 
 def summarise(tables: dict[str, ir.Table], scope: dora.Scope, profile: Profile, *,
               team_of: dict[str, str] | None = None, group_sets: tuple[tuple[str, ...], ...] = (("team",),),
-              period: str | None = None) -> Summary:
-    return summarise_each(tables, scope, profile, team_of=team_of, each=(group_sets,), period=period)[0]
+              period: str | None = None, sources: Sources | None = None) -> Summary:
+    return summarise_each(tables, scope, profile, team_of=team_of, each=(group_sets,), period=period,
+                          sources=sources)[0]
 
 
 def summarise_each(tables: dict[str, ir.Table], scope: dora.Scope, profile: Profile, *,
                    team_of: dict[str, str] | None = None, each: tuple[tuple[tuple[str, ...], ...], ...],
-                   period: str | None = None) -> list[Summary]:
+                   period: str | None = None, sources: Sources | None = None) -> list[Summary]:
     """One summary per entry of `each` (its group sets), all from the same queries: a page that shows
     the figures per team and the same figures week by week pays for one summary, not two. Each is
-    what `summarise` returns for its group sets alone (`period` changes only the levels with "period")."""
+    what `summarise` returns for its group sets alone (`period` changes only the levels with "period");
+    `sources`: what `Sources.survey` found in `tables`, when the caller already asked."""
     team_of = team_of or {}
     levels: list[tuple[str, ...]] = [()]
     for group_sets in each:
         levels += group_sets
-    agg = _Aggregator(tables, scope, team_of, period, levels)
+    agg = _Aggregator(tables, scope, team_of, period, levels, sources)
     out, first = [], 1
     for group_sets in each:
         # Copies: the summaries share the overall level's figures, and a caller may change its own.

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,39 +16,9 @@ from ..model import NO_TEAM
 from . import dora
 from .arrow_times import query_rows
 from .memtables import memtable
+from .summary_pg import _picked_quantiles, _sorts_groups_for_quantiles, is_postgres
+from .summary_sources import Sources
 from .summary_types import UNITS, MetricValue
-
-
-@dataclass(frozen=True)
-class Sources:
-    """Which data sources hold anything at all: an absent source makes a metric unknown."""
-
-    deployments: bool
-    changes: bool
-    incidents: bool
-
-    @classmethod
-    def of(cls, tables: dict[str, ir.Table]) -> Sources:
-        # One query, one grouping of the three tables' rows by source: on Spark each aggregation and
-        # each join is a job (three counts crossed were six jobs, this is two).
-        names = ("deployments", "changes", "incidents")
-        tags = [tables[n].select(source=ibis.literal(i, "int64")) for i, n in enumerate(names)]
-        if _is_postgres(tables[names[0]]):
-            # PostgreSQL counts by reading every row (at 10M changes, 2.8 s of scanning `changes`):
-            # a row of each table is enough to know it holds any.
-            found = {row["source"] for row in query_rows(ibis.union(*(t.limit(1) for t in tags), distinct=False))}
-        else:
-            tagged = ibis.union(*tags, distinct=False)
-            found = {row["source"] for row in query_rows(tagged.group_by("source").agg(rows=tagged.count()))}
-        return cls(**{n: i in found for i, n in enumerate(names)})
-
-
-def _is_postgres(table: ir.Table) -> bool:
-    try:
-        return table._find_backend().name == "postgres"
-    except Exception:  # an unbound expression: no engine to plan for
-        return False
-
 
 
 def _week_starts(since: datetime, until: datetime) -> list[datetime]:
@@ -121,9 +90,10 @@ def _flag(cond: ir.BooleanValue) -> ir.IntegerValue:
     return cond.ifelse(1, 0).cast("int64")
 
 
-# The family of the deployment query (one row per counted deployment) and those of the durations query.
+# The family of the deployment query (one row per counted deployment) and those of the durations query;
+# `_DAYS` marks the deployment groups per day when both are one query (`_merged`).
 _DEPLOYS = 0
-_LEADS, _RESTORES = 0, 1
+_LEADS, _RESTORES, _DAYS = 0, 1, 2
 # A durations family's flags from its rows: `use` (in the median), and the two counts `a` and `b` of rows
 # left out (lead time: negative, inferred; time to restore: restored by a flag, open).
 _Flags = Callable[[ir.Table], tuple[ir.BooleanValue, ir.IntegerValue, ir.IntegerValue]]
@@ -138,30 +108,14 @@ def _restore_flags(t: ir.Table) -> tuple[ir.BooleanValue, ir.IntegerValue, ir.In
     return t.value.notnull(), _flag(t.restored_by.startswith("flag ").fill_null(False)), _flag(t.value.isnull())
 
 
-def _sorts_groups_for_quantiles(table: ir.Table) -> bool:
-    """Whether `table`'s engine sorts an aggregation's whole input by group before an exact quantile
-    (PostgreSQL: `percentile_cont` is an ordered-set aggregate, it cannot hash), so that one
-    aggregation per level, each grouped one picking its percentiles from hashed arrays
-    (`_quantiles`), beats one over the rows crossed with every level (measured: 6.8-7.7 s against
-    4.7-6.4 s at 1M changes on a loaded machine)."""
-    return _is_postgres(table)
-
-
-def _interpolated(values: ir.ArrayValue, n: ir.IntegerValue, p: float) -> ir.FloatingValue:
-    """What `percentile_cont(p)` gives over the `n` sorted `values`, in its own float8 arithmetic:
-    the value at the 0-based position p * (n - 1) when a whole one, else the values either side of it
-    interpolated, `lo + (pos - floor(pos)) * (hi - lo)` (PostgreSQL's float8_lerp); NULL for none."""
-    pos = (n - 1).cast("float64") * ibis.literal(p, "float64")
-    first, second = pos.floor(), pos.ceil()
-    lo, hi = values[first].cast("float64"), values[second].cast("float64")
-    return (n > 0).ifelse(lo + (pos - first.cast("float64")) * (hi - lo), ibis.null("float64"))
-
-
-def _picked_quantiles(agg: ir.Table) -> ir.Table:
-    """The median and p90 of each group of `agg` from its sorted `values` (see `_quantiles`)."""
-    count = agg["values"].length()
-    return agg.select("n", "a", "b", *[c for c in agg.columns if c not in ("n", "a", "b", "values")],
-                      median=_interpolated(agg["values"], count, 0.5), p90=_interpolated(agg["values"], count, 0.9))
+def _pays_per_query(table: ir.Table) -> bool:
+    """Whether `table`'s engine pays enough per query (Spark: jobs of its own; a warehouse: a round trip)
+    that the deployment and duration figures are best one aggregation (`_Aggregator._merged`). DuckDB
+    runs them apart a little faster (1M changes: 0.68-0.73 s against 0.70-0.77 s, 3-10% less peak memory)."""
+    try:
+        return table._find_backend().name not in ("duckdb", "postgres")
+    except Exception:  # an unbound expression: no engine to plan for
+        return False
 
 
 class _Aggregator:
@@ -177,7 +131,7 @@ class _Aggregator:
     """
 
     def __init__(self, tables: dict[str, ir.Table], scope: dora.Scope, team_of: dict[str, str],
-                 period: str | None, levels: list[tuple[str, ...]]) -> None:
+                 period: str | None, levels: list[tuple[str, ...]], sources: Sources | None = None) -> None:
         self.t = tables
         self.scope = scope
         self.team_of = team_of
@@ -185,9 +139,20 @@ class _Aggregator:
         self.levels = levels
         self.keys = tuple(k for k in KEYS if any(k in level for level in levels))
         self.results: list[dict[tuple, dict[str, MetricValue]]] = [{} for _ in levels]
-        self.sources = Sources.of(tables)
-        self._deployments()
-        self._durations()
+        self.sources = sources or Sources.of(tables)
+        deploys, by_day = self._deployments()
+        durations, by_level = self._durations()
+        if deploys is not None and durations is not None and not by_level and _pays_per_query(deploys):
+            # Both families in one aggregation: on Spark, one final exchange and result stage fewer.
+            rows = query_rows(self._merged(deploys, durations))
+            day_columns = ("level", *(f"k_{k}" for k in self.keys), "week", "day", "n", "a", "b", "c")
+            self._deployment_figures([{c: r[c] for c in day_columns} for r in rows if r["fam"] == _DAYS])
+            self._duration_figures([r for r in rows if r["fam"] != _DAYS])
+            return
+        if by_day is not None:
+            self._deployment_figures(query_rows(by_day))
+        if durations is not None:
+            self._duration_figures(query_rows(durations if by_level else self._duration_groups(durations)))
 
     def level(self, index: int) -> dict[tuple, dict[str, MetricValue]]:
         return self.results[index]
@@ -238,27 +203,30 @@ class _Aggregator:
             lo, hi = self.scope.since, self.scope.until
         return (hi - lo).total_seconds() / 86400, _week_starts(lo, hi)
 
-    def _deployments(self) -> None:
-        """Deployment frequency, change failure rate (with the failures caught in canary) and rework rate."""
+    def _deployments(self) -> tuple[ir.Table | None, ir.Table | None]:
+        """Deployment frequency, change failure rate (with the failures caught in canary) and rework rate:
+        the levelled rows per deployment and their aggregation per group and day (None without deployments)."""
         s, overall = self.sources, 0
         if not s.deployments:
             for metric in ("deployment_frequency", "change_failure_rate", "rework_rate"):
                 self._put(overall, (), metric, MetricValue(None, UNITS[metric], 0, "no deployments ingested"))
-            return
+            return None, None
         t, scope = self.t, self.scope
         # One row per counted deployment with its failure and rework flags (one row set, few joins: on a
         # distributed engine each join is a job or two).
         f = dora.deployment_flags(t["deployments"], t["incident_deployments"], t["deployment_changes"],
                                   t["incidents"], scope, t.get("change_files"),
-                                  sweep_incidents=_is_postgres(t["deployments"]))
+                                  sweep_incidents=is_postgres(t["deployments"]))
         rows = f.select(service=f.service, time=f.time, day=f.day,
                         a=_flag(f.failed), b=_flag(f.caught_in_canary), c=_flag(f.rework))
         u, keys = self._levelled(rows)
         u = u.mutate(week=u.time.truncate("W"))
         # Grouped by day, and the days counted here: COUNT(DISTINCT day) per week is a second shuffle
         # on Spark. At most one row per group and day of the window.
-        by_day = query_rows(u.group_by(["level", *keys, "week", "day"]).agg(
-            n=u.count(), a=u.a.sum(), b=u.b.sum(), c=u.c.sum()))
+        return u, u.group_by(["level", *keys, "week", "day"]).agg(n=u.count(), a=u.a.sum(), b=u.b.sum(), c=u.c.sum())
+
+    def _deployment_figures(self, by_day: list[dict[str, Any]]) -> None:
+        s = self.sources
         grouped = self._grouped(_per_week(by_day, ("n", "a", "b", "c")), ("n", "days", "a", "b", "c"))
         empty = {"n": 0, "days": 0, "a": 0, "b": 0, "c": 0, "weeks": {}}
         for index, level in enumerate(self.levels):
@@ -330,13 +298,43 @@ class _Aggregator:
             use, a, b = flags(t)
             flagged.append(t.select(service=t.service, time=t.time, value=t.value, use=use, a=a, b=b,
                                     fam=ibis.literal(fam, "int64")))
-        u, keys = self._levelled(ibis.union(*flagged, distinct=False))
-        return u.group_by(["fam", "level", *keys]).agg(
+        return self._levelled(ibis.union(*flagged, distinct=False))[0]
+
+    def _duration_groups(self, u: ir.Table) -> ir.Table:
+        """The figures per family, level and group of `_levelled_quantiles`' rows."""
+        return u.group_by(["fam", "level", *(f"k_{k}" for k in self.keys)]).agg(
             n=_flag(u.use).sum(), a=u.a.sum(), b=u.b.sum(),
             median=u.value.quantile(0.5, where=u.use), p90=u.value.quantile(0.9, where=u.use))
 
-    def _durations(self) -> None:
-        """Lead time and time to restore: medians and p90s, and the rows left out of them."""
+    def _merged(self, deploys: ir.Table, durations: ir.Table) -> ir.Table:
+        """The deployments' groups per day (as `_deployments`) and the durations' groups (as
+        `_duration_groups`) in one aggregation over both row sets: a deployment row counts 1 in `n` and
+        has no value, a duration row has no week or day (every one of its groups has one of each)."""
+        keys = [f"k_{k}" for k in self.keys]
+        week, day, value = deploys.week.type(), deploys.day.type(), durations.value.type()
+
+        def columns(t: ir.Table, **cols: ir.Value) -> ir.Table:
+            # Every column nullable: a union's columns must be typed alike, and a table may type one not-null.
+            return t.select(**{c: v.cast(v.type().copy(nullable=True)) for c, v in
+                               {"level": t.level, **{k: t[k] for k in keys}, **cols}.items()})
+
+        zero, int64 = ibis.literal(0, "int64"), "int64"
+        u = ibis.union(
+            columns(deploys, week=deploys.week, day=deploys.day, fam=ibis.literal(_DAYS, int64),
+                    one=ibis.literal(1, int64), a=deploys.a, b=deploys.b, c=deploys.c,
+                    value=ibis.null(value), use=ibis.literal(False)),
+            columns(durations, week=ibis.null(week), day=ibis.null(day), fam=durations.fam,
+                    one=_flag(durations.use), a=durations.a, b=durations.b, c=zero,
+                    value=durations.value, use=durations.use),
+            distinct=False)
+        return u.group_by(["fam", "level", *keys, "week", "day"]).agg(
+            n=u.one.sum(), a=u.a.sum(), b=u.b.sum(), c=u.c.sum(),
+            median=u.value.quantile(0.5, where=u.use), p90=u.value.quantile(0.9, where=u.use))
+
+    def _durations(self) -> tuple[ir.Table | None, bool]:
+        """Lead time and time to restore: medians and p90s, and the rows left out of them. The levelled rows
+        of both families (`_levelled_quantiles`), or on PostgreSQL their figures per level (`_quantiles`);
+        and which of the two (None without a family)."""
         s, t, scope = self.sources, self.t, self.scope
         families: dict[int, tuple[ir.Table, _Flags]] = {}
         by_level = _sorts_groups_for_quantiles(next(iter(t.values())))
@@ -359,13 +357,15 @@ class _Aggregator:
             self._put(0, (), "time_to_restore", MetricValue(None, UNITS["time_to_restore"], 0,
                                                             "no incidents ingested"))
         if not families:
-            return
+            return None, by_level
         if by_level:
-            quantiles = ibis.union(*self._quantiles(families), distinct=False)
-        else:
-            quantiles = self._levelled_quantiles(families)
+            return ibis.union(*self._quantiles(families), distinct=False), by_level
+        return self._levelled_quantiles(families), by_level
+
+    def _duration_figures(self, rows: list[dict[str, Any]]) -> None:
+        s = self.sources
         figures = {(row["fam"], row["level"], tuple(row[f"k_{k}"] for k in self.levels[row["level"]])): row
-                   for row in query_rows(quantiles)}
+                   for row in rows}
         empty = {"n": None, "a": None, "b": None, "median": None, "p90": None}
         for index in range(len(self.levels)):
             if s.changes and s.deployments:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -248,7 +248,12 @@ class Store:
 
     # The reads of the analyses run on read-only engines too (`_select`).
     def repo_services(self) -> dict[str, list[dict]]:
-        return {r["repo"]: json.loads(r["services"] or "[]") for r in self._select("repos", "repo", "services")}
+        return self.services_of_repos((r["repo"], r["services"]) for r in self._select("repos", "repo", "services"))
+
+    @staticmethod
+    def services_of_repos(rows: Iterable[tuple[str, str | None]]) -> dict[str, list[dict]]:
+        """`repo_services` from (repo, services) rows of `repos` read elsewhere (`Sources.survey`)."""
+        return {repo: json.loads(services or "[]") for repo, services in rows}
 
     def has_repo(self, repo: str) -> bool:
         return storable(repo) in {r["repo"] for r in self._select("repos", "repo")}
