@@ -268,3 +268,27 @@ def test_a_clone_missing_blobs_of_other_files_is_still_scanned_and_blamed(repo, 
     found = {(m.path, m.line): m.author for m in result.markers}
     assert found == {("app.py", 1): "Ada Lovelace", ("app.py", 2): "Bob Byte"}
     assert result.blame_fallback_files == 0 and result.files == 3
+
+
+def test_a_clone_missing_a_blob_rename_detection_needs_still_follows_exact_moves(repo):
+    """Renames are found with `git log -M` (the listing) and `git diff-tree -M` (the rounds), which read the
+    blobs of added and deleted files to pair them. In a clone lacking one of those blobs both failed, and a
+    marker in a file moved unchanged was blamed on the move. Exact moves need no blob: they are asked for
+    again with -M100%, and the marker keeps its author."""
+    repo.commit("base", t(1, 1), {"old.txt": "alpha\nbeta\n", "lib/engine.py": "# TODO: tune\nspeed = 1\n"},
+                author=ADA)
+    lost = repo.git("rev-parse", "HEAD:old.txt")
+    repo.git("rm", "-q", "old.txt")
+    (repo.path / "new.txt").write_text("gamma\n")
+    (repo.path / "core").mkdir()
+    repo.git("mv", "lib/engine.py", "core/engine.py")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "Move and replace", when=t(2, 1), author=BOB)
+    (repo.path / ".git" / "objects" / lost[:2] / lost[2:]).unlink()
+    assert blame_mod.renames(repo.path, repo.head()) == {"core/engine.py": {"lib/engine.py"}}
+    assert blame_mod.renamed_from(repo.path, {"core/engine.py": {repo.head()}}) == {
+        "core/engine.py": {"lib/engine.py"}}
+    result = scan_repo(repo.path)
+    assert {(m.path, m.line): (m.author, m.time) for m in result.markers} == {
+        ("core/engine.py", 1): ("Ada Lovelace", t(1, 1))}
+    assert result.blame_fallback_files == 0 and result.blame_passes == 1

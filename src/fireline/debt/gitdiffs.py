@@ -193,13 +193,23 @@ def raw_changes(out: bytes, names: set[str] | None, moved: dict[str, str]) -> di
     return changed if names is None else {k: v for k, v in changed.items() if k in names}
 
 
+def _with_renames(cmd: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """`cmd` (holding "-M") run once; if it fails, once more with exact renames only ("-M100%"): pairing
+    an added file with a deleted one by similarity reads both blobs, which a partial clone may lack, while
+    an exact move is told by blob ids alone."""
+    run = subprocess.run(cmd, input=stdin, capture_output=True, env=git_env(), check=False)
+    if run.returncode != 0:
+        run = subprocess.run([("-M100%" if a == "-M" else a) for a in cmd], input=stdin, capture_output=True,
+                             env=git_env(), check=False)
+    return run
+
+
 def renames(repo: Path, head: str) -> dict[str, set[str]]:
     """new path -> the paths it was renamed from, anywhere in `head`'s history (one `git log` printing only
-    renames: tree diffs, blobs read only to pair added with deleted files). Empty if git cannot tell (a
-    partial clone lacking blobs): the blame's rename rounds then find the older names one move at a time."""
-    run = subprocess.run(["git", "-C", str(repo), "-c", "core.quotepath=off", "log", "-M", "--diff-filter=R",
-                          "--name-status", "-z", "--format=", head, "--"], capture_output=True, env=git_env(),
-                         check=False)
+    renames: tree diffs, blobs read only to pair added with deleted files; exact moves only where those
+    blobs are missing). Empty if git cannot tell: the blame's rename rounds then look commit by commit."""
+    run = _with_renames(["git", "-C", str(repo), "-c", "core.quotepath=off", "log", "-M", "--diff-filter=R",
+                         "--name-status", "-z", "--format=", head, "--"])
     if run.returncode != 0:
         return {}
     tokens = [t for t in (t.strip(b"\n") for t in run.stdout.split(b"\0")) if t]
@@ -228,9 +238,8 @@ def renamed_from(repo: Path, created: Mapping[str, set[str]]) -> dict[str, set[s
     if not created:
         return {}
     commits = sorted({sha for shas in created.values() for sha in shas})
-    run = subprocess.run(["git", "-C", str(repo), "-c", "core.quotepath=off", "diff-tree", "--stdin", "-r", "-m",
-                          "-M", "-z", "--name-status"], input=("\n".join(commits) + "\n").encode(),
-                         capture_output=True, env=git_env(), check=False)
+    run = _with_renames(["git", "-C", str(repo), "-c", "core.quotepath=off", "diff-tree", "--stdin", "-r", "-m",
+                         "-M", "-z", "--name-status"], ("\n".join(commits) + "\n").encode())
     tokens = run.stdout.split(b"\0")
     found: dict[str, set[str]] = {}
     i, sha = 0, ""
