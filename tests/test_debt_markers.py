@@ -292,3 +292,26 @@ def test_a_clone_missing_a_blob_rename_detection_needs_still_follows_exact_moves
     assert {(m.path, m.line): (m.author, m.time) for m in result.markers} == {
         ("core/engine.py", 1): ("Ada Lovelace", t(1, 1))}
     assert result.blame_fallback_files == 0 and result.blame_passes == 1
+
+
+@pytest.mark.parametrize("mode", ["pathspec", "batches"])
+def test_a_file_split_in_two_keeps_its_authors_in_both_as_git_blame_does(repo, monkeypatch, mode):
+    """One commit moves a file and adds a near copy of it (alertmanager's acceptance tests, split into v1
+    and v2). Rename detection over the whole commit pairs the old file with one of them only; git blame
+    looks for each file's own source, so both keep the old lines' authors. The blame must agree."""
+    _mode(monkeypatch, mode)
+    body = "# TODO: one\nx = 1\ny = 2\nz = 3\n"
+    repo.commit("base", t(1, 1), {"tests/send.py": body, "app.py": "# FIXME\n"}, author=ADA)
+    (repo.path / "v1").mkdir()
+    repo.git("mv", "tests/send.py", "v1/send.py")
+    (repo.path / "v2").mkdir()
+    (repo.path / "v2" / "send.py").write_text(body + "w = 4\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "Split the tests", when=t(2, 1), author=BOB)
+    names = ["v1/send.py", "v2/send.py", "app.py"]
+    result = blame_mod.blame_files(repo.path, repo.head(), _wanted(repo, names))
+    assert result.fallback_files == 0
+    for name in names:
+        assert [o.sha for o in result.origins[name]] == _git_blame_shas(repo.path, name), name
+    found = {(m.path, m.line): m.author for m in scan_repo(repo.path).markers}
+    assert found[("v2/send.py", 1)] == "Ada Lovelace"
