@@ -112,7 +112,11 @@ def comment_markers(path: str, text: str, pattern: re.Pattern[str]) -> dict[int,
     if spans is None:
         return None
     found: dict[int, str] = {}
+    line, pos = 1, 0  # spans and their matches come in text order: count the newlines since the last one
     for offset, token in spans:
         for m in pattern.finditer(token):
-            found.setdefault(text.count("\n", 0, offset + m.start()) + 1, m.group(1))  # few markers a file
+            at = offset + m.start()
+            line += text.count("\n", pos, at)
+            pos = at
+            found.setdefault(line, m.group(1))
     return dict(sorted(found.items()))
