@@ -16,11 +16,17 @@ def _sorts_groups_for_quantiles(table: ir.Table) -> bool:
     return is_postgres(table)
 
 
-def is_postgres(table: ir.Table) -> bool:
+def backend_name(table: ir.Table) -> str | None:
+    """The name of the engine `table` runs on (Ibis' backend name), None for an unbound expression: the
+    one place a summary asks which engine it plans for."""
     try:
-        return table._find_backend().name == "postgres"
+        return str(table._find_backend().name)
     except Exception:  # an unbound expression: no engine to plan for
-        return False
+        return None
+
+
+def is_postgres(table: ir.Table) -> bool:
+    return backend_name(table) == "postgres"
 
 
 def _interpolated(values: ir.ArrayValue, n: ir.IntegerValue, p: float) -> ir.FloatingValue:
