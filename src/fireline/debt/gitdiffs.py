@@ -212,13 +212,18 @@ def renames(repo: Path, head: str) -> dict[str, set[str]]:
                          "--name-status", "-z", "--format=", head, "--"])
     if run.returncode != 0:
         return {}
-    tokens = [t for t in (t.strip(b"\n") for t in run.stdout.split(b"\0")) if t]
     found: dict[str, set[str]] = {}
-    for i in range(0, len(tokens) - 2, 3):  # (status, old, new): only renames were asked for
-        if tokens[i][:1] == b"R":
-            old, new = (t.decode("utf-8", "surrogateescape") for t in tokens[i + 1:i + 3])
-            found.setdefault(new, set()).add(old)
+    for old, new in _rename_pairs(run.stdout):
+        found.setdefault(new, set()).add(old)
     return found
+
+
+def _rename_pairs(out: bytes) -> list[tuple[str, str]]:
+    """(old, new) of each rename in `--name-status -z` output that lists renames only (one entry whose
+    status is not a rename, as `log --follow -1` may print, gives none)."""
+    tokens = [t for t in (t.strip(b"\n") for t in out.split(b"\0")) if t]
+    return [(tokens[i + 1].decode("utf-8", "surrogateescape"), tokens[i + 2].decode("utf-8", "surrogateescape"))
+            for i in range(0, len(tokens) - 2, 3) if tokens[i][:1] == b"R"]
 
 
 def older_names(path: str, edges: Mapping[str, set[str]]) -> set[str]:
@@ -276,9 +281,7 @@ def _own_source(repo: Path, sha: str, path: str) -> str | None:
     one commit (alertmanager's tests split into v1 and v2) leaves the copy without its source there."""
     run = _with_renames(["git", "-C", str(repo), "-c", "core.quotepath=off", "log", "--follow", "-M", "-1",
                          "--name-status", "-z", "--format=", sha, "--", path])
-    tokens = [t.decode("utf-8", "surrogateescape") for t in (t.strip(b"\n") for t in run.stdout.split(b"\0")) if t]
-    if run.returncode == 0 and len(tokens) == 3 and tokens[0][:1] == "R" and tokens[2] == path:
-        return tokens[1]
-    return None
+    pairs = _rename_pairs(run.stdout) if run.returncode == 0 else []
+    return pairs[0][0] if pairs and pairs[0][1] == path else None
 
 
