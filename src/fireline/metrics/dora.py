@@ -317,9 +317,9 @@ def deployment_flags(deployments: ir.Table, incident_deployments: ir.Table, depl
     On a distributed engine every join or grouping is a job or two; the row sets above join the
     deployments with their rollout steps once per question. Here the deployments and what marks
     them (an incident links to one, it ships a fix commit, it was made while an incident of its
-    service was open) are one union, the marks spread onto their deployment by a window over its id;
-    what a rollout inherits from its earlier (or simultaneous) canary/partial steps, and whether it
-    went full, are windows over (service, commit). `sweep_incidents`: the deployments made during an
+    service was open) are one union, each mark carrying its deployment's service and commit; the marks
+    spread onto their deployment, what a rollout inherits from its earlier (or simultaneous)
+    canary/partial steps, and whether it went full are windows over (service, commit). `sweep_incidents`: the deployments made during an
     open incident by a sweep over time (`_made_during_incidents`) rather than a join.
     """
     every = _successful_production(deployments, scope)
@@ -333,18 +333,24 @@ def deployment_flags(deployments: ir.Table, incident_deployments: ir.Table, depl
         during_ids = during.select(d_id=deps.id).d_id
 
     def marks(ids: ir.Column, incident: ir.IntegerValue, fix: ir.IntegerValue, open_: ir.IntegerValue) -> ir.Table:
-        return ids.as_table().select(
-            m_id=ids.get_name(), service=ibis.null("string"), sha=ibis.null("string"),
-            time=ibis.null(every.time.type()), type=ibis.null("string"), stage=ibis.null("string"),
-            m_dep=zero, m_incident=incident, m_fix=fix, m_during=open_)
+        return ids.as_table().select(k_id=ids.get_name(), m_incident=incident, m_fix=fix, m_during=open_)
 
+    marked = _union(marks(incident_deployments.deployment_id, one, zero, zero),
+                    marks(_fix_link_ids(deployment_changes, change_files, scope.rework_ignore), zero, one, zero),
+                    marks(during_ids, zero, zero, one))
+    # Each mark carries its deployment's service and commit, so that every window below is over
+    # (service, commit): on a distributed engine one exchange serves them all (a window over the
+    # deployment id first was one more shuffle on the path a call waits for).
+    marked = marked.join(every, marked.k_id == every.id).select(
+        m_id=every.id, service=every.service, sha=every.sha, time=ibis.null(every.time.type()),
+        type=ibis.null("string"), stage=ibis.null("string"), m_dep=zero, m_incident=marked.m_incident,
+        m_fix=marked.m_fix, m_during=marked.m_during)
     u = _union(
         every.select(m_id=every.id, service=every.service, sha=every.sha, time=every.time, type=every.type,
                      stage=every.stage, m_dep=one, m_incident=zero, m_fix=zero, m_during=zero),
-        marks(incident_deployments.deployment_id, one, zero, zero),
-        marks(_fix_link_ids(deployment_changes, change_files, scope.rework_ignore), zero, one, zero),
-        marks(during_ids, zero, zero, one))
-    same_id = ibis.window(group_by=u.m_id)
+        marked)
+    # The rows of one deployment: its peers in the order of ids, inside its (service, commit).
+    same_id = ibis.range_window(preceding=0, following=0, group_by=[u.service, u.sha], order_by=u.m_id)
     u = u.mutate(m_incident=u.m_incident.max().over(same_id), m_fix=u.m_fix.max().over(same_id),
                  m_during=u.m_during.max().over(same_id))
     t = u.filter(u.m_dep == 1)
