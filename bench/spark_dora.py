@@ -9,7 +9,8 @@ the same run, alternating:
   parquet footers, plan and run every query from nothing);
 - warm: `Workspace.dora()` called again and again in one process (what `fireline serve` or a
   notebook pays): seconds of each call, and on Spark the jobs each call started and the CPU
-  seconds the JVM spent on it (on a shared machine, CPU is steadier than wall time).
+  seconds the JVM spent on it (on a shared machine, CPU is steadier than wall time); the medians
+  of calls 11-30 and 31-60 (`--warm 60`) and their ratios.
 `--conf KEY=VALUE` adds a Spark setting to the URL's query (the user's settings win over
 Fireline's defaults): `--conf spark.driver.extraJavaOptions=` measures without Fireline's JVM flags.
 Both engines' figures are compared (floats to 1e-9). Needs pyspark and Java.
@@ -21,6 +22,7 @@ import argparse
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -117,6 +119,13 @@ def main(argv: list[str] | None = None) -> int:
                                        json.loads(json.dumps(figures["spark"], default=str)))
     best = {k: min(v["seconds"][1:] or v["seconds"]) for k, v in warm.items()}
     result["ratio_warm"] = round(best["spark"] / best["duckdb"], 1)
+    # The JVM keeps compiling Spark's own code for dozens of calls: the median of calls 11-30 is still
+    # warming up, that of calls 31-60 is what a long-lived process (`fireline serve`) pays.
+    for lo, hi in ((11, 30), (31, 60)):
+        if len(warm["spark"]["seconds"]) >= hi:
+            medians = {k: statistics.median(v["seconds"][lo - 1:hi]) for k, v in warm.items()}
+            result[f"median_calls_{lo}_{hi}"] = {k: round(m, 3) for k, m in medians.items()}
+            result[f"ratio_median_calls_{lo}_{hi}"] = round(medians["spark"] / medians["duckdb"], 2)
     if cold["duckdb"]:
         result["ratio_cold_cli"] = round(min(cold["spark"]) / min(cold["duckdb"]), 1)
     result["load_after"] = os.getloadavg()[0]
