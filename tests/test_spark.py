@@ -152,6 +152,49 @@ def test_a_small_lake_runs_without_generated_code_and_a_big_one_with_it(lake, tm
     assert _codegen_of(lake["parquet"]) == ("false", "NO_CODEGEN")
 
 
+def _deployments_counted(url: str, world: str) -> int:
+    with Workspace(url, f"{world}/fireline.toml") as ws:
+        return ws.dora(since="2026-01-05T00:00Z", until="2026-07-05T00:00Z").to_dict()["overall"][
+            "deployment_frequency"]["count"]
+
+
+def test_a_warm_dora_sends_spark_no_sql_to_parse_again(lake, monkeypatch):
+    """Spark parses and analyses a query's SQL each time it is given; the same question asked again
+    in one process runs the plan analysed the first time (a sixth of a warm call's JVM work)."""
+    from fireline.store.readonly import spark_session
+
+    session = spark_session(lake["parquet"])
+    sent: list[str] = []
+    real_sql = session.sql
+    monkeypatch.setattr(session, "sql", lambda query, *a, **k: sent.append(query) or real_sql(query, *a, **k))
+    with Workspace(lake["parquet"], f"{lake['world']}/fireline.toml") as ws:
+        first = ws.dora(since="2026-01-05T00:00Z", until="2026-07-05T00:00Z").to_dict()
+        assert len(sent) == 2
+        again = ws.dora(since="2026-01-05T00:00Z", until="2026-07-05T00:00Z").to_dict()
+        assert len(sent) == 2 and again == first
+        # Another window: the figures' query is new text; the source survey is not.
+        ws.dora(since="2026-02-02T00:00Z", until="2026-07-05T00:00Z")
+        assert len(sent) == 3
+
+
+def test_a_lake_exported_again_is_read_anew_by_the_next_store(lake, tmp_path):
+    """Plans are kept per opened store: a store opened after the lake was rewritten reads the new
+    tables, not the plan (and file listing) of the one before."""
+    import shutil
+
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "lake"
+    shutil.copytree(lake["parquet"].removeprefix("pyspark://"), folder)
+    before = _deployments_counted(f"pyspark://{folder}", lake["world"])
+    deployments = pq.read_table(folder / "deployments.parquet")
+    kept = deployments.filter(pc.not_equal(deployments["service"], deployments["service"][0]))
+    pq.write_table(kept, folder / "deployments.parquet")
+    after = _deployments_counted(f"pyspark://{folder}", lake["world"])
+    assert 0 < after < before
+
+
 def test_dora_on_spark_is_two_queries_team_map_included(lake):
     """The team map's reads (the services of deployments and incidents, the repositories' services)
     ride on the source check, and the deployment and duration figures are one aggregation: on a

@@ -319,8 +319,9 @@ def deployment_flags(deployments: ir.Table, incident_deployments: ir.Table, depl
     them (an incident links to one, it ships a fix commit, it was made while an incident of its
     service was open) are one union, each mark carrying its deployment's service and commit; the marks
     spread onto their deployment, what a rollout inherits from its earlier (or simultaneous)
-    canary/partial steps, and whether it went full are windows over (service, commit). `sweep_incidents`: the deployments made during an
-    open incident by a sweep over time (`_made_during_incidents`) rather than a join.
+    canary/partial steps, and whether it went full are windows over (service, commit).
+    `sweep_incidents`: the deployments made during an open incident by a sweep over time
+    (`_made_during_incidents`) rather than a join.
     """
     every = _successful_production(deployments, scope)
     one, zero = ibis.literal(1, "int64"), ibis.literal(0, "int64")

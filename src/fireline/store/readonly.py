@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlparse
 from ..errors import UserError
 from .ibis_setup import ibis_module
 from .schema import TABLES, TS
+from .spark_plans import plan_reusing_backend
 
 if TYPE_CHECKING:
     import ibis
@@ -245,7 +246,8 @@ class ReadOnlyEngine:
             raise UserError("no exported tables here (fireline export parquet DIR writes them)", where=str(folder))
         session = spark_session(url)
         _codegen_for_size(session, url, list(found.values()))
-        con = ibis_module().pyspark.connect(session)
+        ibis_module()
+        con = plan_reusing_backend(session)
         tables = {}
         for name, path in found.items():
             # One view per folder and table: two stores may share the process's session.
