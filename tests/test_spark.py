@@ -177,6 +177,19 @@ def test_a_warm_dora_sends_spark_no_sql_to_parse_again(lake, monkeypatch):
         assert len(sent) == 3
 
 
+def test_the_plan_reusing_backend_brings_ibis_pyspark_options_itself(lake, monkeypatch):
+    """In a fresh process nothing had loaded Ibis' pyspark backend through `ibis.pyspark`, which is
+    what registers its options; the backend class imported alone compiled no literal ('NoneType'
+    object has no attribute 'treat_nan_as_null'). Here the options are taken away as in a new process."""
+    import ibis
+
+    from fireline.store import spark_plans
+
+    monkeypatch.setattr(ibis.options, "pyspark", None)
+    spark_plans._backend_class.cache_clear()
+    assert _deployments_counted(lake["parquet"], lake["world"]) > 0
+
+
 def test_a_lake_exported_again_is_read_anew_by_the_next_store(lake, tmp_path):
     """Plans are kept per opened store: a store opened after the lake was rewritten reads the new
     tables, not the plan (and file listing) of the one before."""

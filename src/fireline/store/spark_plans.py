@@ -19,17 +19,24 @@ from collections import OrderedDict
 from functools import cache
 from typing import Any
 
+from .ibis_setup import ibis_module
+
 # Distinct questions a process keeps plans for (a `dora` is two queries; each window is new text).
 PLANS_KEPT = 64
 
 
 def plan_reusing_backend(session: Any) -> Any:
     """An Ibis pyspark backend on the local `session` that reuses analysed plans."""
-    return _backend_class()().connect(session)
+    backend = _backend_class()
+    if getattr(ibis_module().options, backend.name, None) is None:
+        # What `ibis.pyspark` does when first used: its compiler reads these options, and a fresh
+        # process that imported the class alone failed in its first query.
+        backend.register_options()
+    return backend().connect(session)
 
 
 @cache
-def _backend_class() -> type:
+def _backend_class() -> Any:
     from ibis.backends.pyspark import Backend
     from ibis.formats.pyarrow import PyArrowData
     from pyspark.sql import DataFrame
