@@ -246,7 +246,6 @@ class ReadOnlyEngine:
             raise UserError("no exported tables here (fireline export parquet DIR writes them)", where=str(folder))
         session = spark_session(url)
         _codegen_for_size(session, url, list(found.values()))
-        ibis_module()
         con = plan_reusing_backend(session)
         tables = {}
         for name, path in found.items():

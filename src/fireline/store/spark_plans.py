@@ -42,13 +42,17 @@ def _backend_class() -> Any:
     from pyspark.sql import DataFrame
 
     class PlanReusingBackend(Backend):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._plans: OrderedDict[str, Any] = OrderedDict()  # SQL text -> Spark's analysed plan
+
         def to_pyarrow(self, expr: Any, /, *, params: Any = None, limit: Any = None, **kwargs: Any) -> Any:
             if self.mode == "streaming" or not hasattr(DataFrame, "toArrow"):  # pyspark < 4 has no toArrow
                 return super().to_pyarrow(expr, params=params, limit=limit, **kwargs)
             table = expr.as_table()
             self._run_pre_execute_hooks(table)
             sql = self.compile(table, params=params, limit=limit, **kwargs)
-            plans: OrderedDict[str, Any] = self.__dict__.setdefault("_fireline_plans", OrderedDict())
+            plans = self._plans
             plan = plans.pop(sql, None)
             if plan is None:
                 # Through pyspark's own `sql`, so an analysis error arrives as pyspark's exception.
